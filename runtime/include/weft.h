@@ -1,0 +1,8 @@
+/* weft: work-stealing task runtime. The one header users include. */
+#ifndef WEFT_H
+#define WEFT_H
+
+#include "weft/common.h"
+#include "weft/runtime.h"
+
+#endif

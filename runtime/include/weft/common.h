@@ -1,0 +1,65 @@
+/* weft: definitions shared by every layer: export control and error codes.
+ *
+ * Every fallible weft function returns int: 0 on success or one of the
+ * negative WEFT_E* codes below. weft_strerror() and weft_err_name() turn a
+ * code into text; both are generated from one table so they never drift. */
+#ifndef WEFT_COMMON_H
+#define WEFT_COMMON_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(WEFT_STATIC)
+#define WEFT_API
+#elif defined(__GNUC__)
+#define WEFT_API __attribute__((visibility("default")))
+#else
+#define WEFT_API
+#endif
+
+#define WEFT_VERSION_MAJOR 0
+#define WEFT_VERSION_MINOR 1
+#define WEFT_VERSION_PATCH 0
+
+/* X(name, value, message) */
+#define WEFT_ERRNO_MAP(X)                                                     \
+    X(EINVAL, -1, "invalid argument")                                         \
+    X(ENOMEM, -2, "out of memory")                                            \
+    X(EBUSY, -3, "object is busy: work is still pending")                     \
+    X(EDESTROYED, -4, "the runtime this object belongs to has been destroyed") \
+    X(ETASK, -5, "a task failed (its status says how)")                       \
+    X(ESYSTEM, -6, "system call failed (thread creation or similar)")         \
+    X(EPERM, -7, "operation not allowed from this thread")                    \
+    X(ERANGE, -8, "value out of range")                                       \
+    X(ENOENT, -9, "no such entry")                                            \
+    X(EEXIST, -10, "entry already exists")                                    \
+    X(ECANCELED, -11, "operation canceled")                                   \
+    X(ECYCLE, -12, "the graph has a cycle")                                   \
+    X(EPARSE, -13, "malformed input")                                         \
+    X(EIO, -14, "input/output error")                                         \
+    X(ENOTSUP, -15, "operation not supported")
+
+typedef enum weft_errno {
+#define WEFT_ERR_ENUM_(name, val, msg) WEFT_##name = (val),
+    WEFT_ERRNO_MAP(WEFT_ERR_ENUM_)
+#undef WEFT_ERR_ENUM_
+    WEFT_OK = 0
+} weft_errno_t;
+
+/* Message for an error code ("success" for 0, "unknown error" for codes
+ * weft does not define, e.g. a task's own nonzero status). Never NULL.
+ * Thread-safety: any thread. */
+WEFT_API const char *weft_strerror(int err);
+
+/* Symbolic name of a code, e.g. "WEFT_EINVAL"; "WEFT_OK" for 0 and
+ * "WEFT_UNKNOWN" otherwise. Never NULL. Thread-safety: any thread. */
+WEFT_API const char *weft_err_name(int err);
+
+/* Library version as "major.minor.patch". Thread-safety: any thread. */
+WEFT_API const char *weft_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
