@@ -1,0 +1,995 @@
+/* sched.c: weft's work-stealing scheduler, jobs and groups.
+ *
+ * Design
+ * ------
+ * Each worker owns a Chase–Lev deque (Lê, Pop, Cohen, Zappa Nardelli, PPoPP
+ * 2013, Figure 1). The owner pushes and takes at the bottom (LIFO, so a
+ * fork-join program runs depth-first and its working set stays in cache);
+ * thieves take from the top (FIFO, so they get the oldest, usually largest,
+ * piece of work). Two fixes to the paper's figure are applied: the owner
+ * re-loads the array pointer after a resize, and the new array is published
+ * with a release store and read by thieves with an acquire load. Old arrays
+ * may still be read by a thief, so they are retired onto a list and freed
+ * at teardown (arrays only double, so the retired ones together are smaller
+ * than the live one). Indices are 64-bit: no ABA.
+ *
+ * Why not a bounded ring with overflow: a resizable deque never makes the
+ * owner take a lock, and in fib-style recursion the deque depth is the
+ * recursion depth, far below the initial 256 slots; growth is rare and cheap.
+ *
+ * Threads that are not workers submit into one injection queue (a mutex and
+ * a linked list); workers look at it after their own deque and before
+ * stealing. Victims are picked at random (xorshift per worker).
+ *
+ * Worker states: RUNNING (executing a task), SEARCHING (own deque empty:
+ * injection queue, then up to 2*n random steal attempts, then a short spin),
+ * PARKED (asleep on the event count). Parking uses an event count: the
+ * worker announces itself (prepare), re-scans every queue, and only then
+ * sleeps on a futex keyed by the epoch it read (commit) or backs out
+ * (cancel). A producer publishes its task, issues a seq_cst fence, and bumps
+ * the epoch and wakes one sleeper only when someone is announced. Either the
+ * re-scan sees the task or the producer sees the announcement: no lost
+ * wake-up. A woken worker that finds work wakes one more sleeper when more
+ * work is visible, so wake-ups spread.
+ *
+ * Completion: a task is complete when its function has returned and every
+ * task it spawned is complete (refs counts itself plus incomplete children).
+ * Completing runs the callback, completes the job, counts down the group and
+ * then the parent, walking up iteratively. Root tasks (submitted outside any
+ * task) count in rt->all, which weft_runtime_wait and destroy wait on.
+ *
+ * Waiting: a worker waiting on a count keeps taking tasks (own deque,
+ * injection queue, steals) and runs them on its own stack; when there is
+ * nothing to do it parks on the event count, and completing a count that has
+ * sleeping waiters notifies all parked workers. A thread that is not a
+ * worker sleeps on the count's futex word.
+ *
+ * Changing the worker count: the target is an atomic; a worker whose index
+ * is at or above it stops stealing, drains its own deque, and exits at top
+ * level after re-checking under rt->ctl, so a task is never dropped nor run
+ * twice. Raising the count starts threads for the missing slots (joining an
+ * exited thread first).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "wf.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define wf_relax() __builtin_ia32_pause()
+#else
+#define wf_relax() ((void)0)
+#endif
+
+#define WF_DEQUE_INIT 256
+#define WF_TASK_CACHE 256
+#define WF_SPIN_SEARCH 64   /* rounds of search before parking */
+#define WF_SPIN_WAIT 2000   /* polls before an external waiter sleeps */
+#define WF_PARK_NS 50000    /* a searching worker parks after this long */
+
+static _Thread_local wf_worker *tls_worker;
+
+wf_worker *wf_self(void) { return tls_worker; }
+
+int64_t wf_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Owner-only increment of a stats counter: no locked instruction. */
+static inline void stat_add(atomic_ullong *c, unsigned long long v) {
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+                          memory_order_relaxed);
+}
+
+/* ------------------------------------------------------------------ */
+/* futex                                                               */
+
+static void futex_wait(atomic_uint *addr, unsigned val) {
+    syscall(SYS_futex, (unsigned *)addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void futex_wake(atomic_uint *addr, int n) {
+    syscall(SYS_futex, (unsigned *)addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* event count (any thread)                                            */
+
+static unsigned ec_prepare(wf_ec *ec) {
+    atomic_fetch_add_explicit(&ec->waiters, 1, memory_order_seq_cst);
+    /* seq_cst: ordered after the announcement, before the caller's re-scan */
+    return atomic_load_explicit(&ec->epoch, memory_order_seq_cst);
+}
+
+static void ec_cancel(wf_ec *ec) {
+    atomic_fetch_sub_explicit(&ec->waiters, 1, memory_order_relaxed);
+}
+
+static void ec_commit(wf_ec *ec, unsigned key) {
+    if (atomic_load_explicit(&ec->epoch, memory_order_acquire) == key)
+        futex_wait(&ec->epoch, key);
+    atomic_fetch_sub_explicit(&ec->waiters, 1, memory_order_relaxed);
+}
+
+/* Wakes up to n sleepers if any thread is announced. The caller has just
+ * published work (or completed a count) with a store or RMW. */
+static void ec_notify(wf_ec *ec, int n) {
+    /* seq_cst: pairs with ec_prepare; the publication above is ordered
+     * before reading waiters, the announcement before the re-scan */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&ec->waiters, memory_order_relaxed) > 0) {
+        atomic_fetch_add_explicit(&ec->epoch, 1, memory_order_release);
+        futex_wake(&ec->epoch, n);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* deque                                                               */
+
+static wf_array *array_new(int64_t size) {
+    wf_array *a = wf_aligned_malloc(sizeof *a + (size_t)size * sizeof(wf_task *), WF_CACHE_LINE);
+    if (!a) return NULL;
+    a->mask = size - 1;
+    a->retired = NULL;
+    return a;
+}
+
+static int deque_init(wf_deque *d) {
+    atomic_init(&d->top, 0);
+    atomic_init(&d->bottom, 0);
+    wf_array *a = array_new(WF_DEQUE_INIT);
+    if (!a) return WEFT_ENOMEM;
+    atomic_init(&d->array, a);
+    return 0;
+}
+
+static void deque_fini(wf_deque *d) {
+    wf_array *a = atomic_load_explicit(&d->array, memory_order_relaxed);
+    while (a) {
+        wf_array *r = a->retired;
+        wf_aligned_free(a);
+        a = r;
+    }
+}
+
+/* Owner only. Returns 0 or WEFT_ENOMEM (the deque is unchanged then). */
+static int deque_push(wf_deque *d, wf_task *t) {
+    int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
+    int64_t top = atomic_load_explicit(&d->top, memory_order_acquire);
+    wf_array *a = atomic_load_explicit(&d->array, memory_order_relaxed);
+    if (b - top > a->mask) { /* full: double */
+        wf_array *na = array_new(2 * (a->mask + 1));
+        if (!na) return WEFT_ENOMEM;
+        for (int64_t i = top; i < b; i++)
+            atomic_store_explicit(&na->slot[i & na->mask],
+                                  atomic_load_explicit(&a->slot[i & a->mask], memory_order_relaxed),
+                                  memory_order_relaxed);
+        na->retired = a; /* thieves may still read a: free at teardown */
+        /* release: publishes the copied slots to thieves' acquire load */
+        atomic_store_explicit(&d->array, na, memory_order_release);
+        a = na; /* fix 1: use the new array, not the stale pointer */
+    }
+    atomic_store_explicit(&a->slot[b & a->mask], t, memory_order_relaxed);
+    /* release: publishes the slot and the task's fields to thieves */
+    atomic_store_explicit(&d->bottom, b + 1, memory_order_release);
+    return 0;
+}
+
+/* Owner only. */
+static wf_task *deque_take(wf_deque *d) {
+    int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed) - 1;
+    wf_array *a = atomic_load_explicit(&d->array, memory_order_relaxed);
+    atomic_store_explicit(&d->bottom, b, memory_order_relaxed);
+    /* seq_cst: the bottom store is ordered before reading top (pairs with
+     * the fence in deque_steal) */
+    atomic_thread_fence(memory_order_seq_cst);
+    int64_t t = atomic_load_explicit(&d->top, memory_order_relaxed);
+    if (t > b) { /* empty */
+        atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
+        return NULL;
+    }
+    wf_task *x = atomic_load_explicit(&a->slot[b & a->mask], memory_order_relaxed);
+    if (t == b) { /* last element: race the thieves for it */
+        if (!atomic_compare_exchange_strong_explicit(&d->top, &t, t + 1, memory_order_seq_cst,
+                                                     memory_order_relaxed))
+            x = NULL;
+        atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
+    }
+    return x;
+}
+
+/* Any thread. Returns a task, or NULL when empty or when a race was lost
+ * (*lost set then). */
+static wf_task *deque_steal(wf_deque *d, int *lost) {
+    int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);
+    /* seq_cst: reading top is ordered before reading bottom */
+    atomic_thread_fence(memory_order_seq_cst);
+    int64_t b = atomic_load_explicit(&d->bottom, memory_order_acquire);
+    if (t >= b) return NULL;
+    /* acquire (fix 2, not consume): pairs with the release in deque_push */
+    wf_array *a = atomic_load_explicit(&d->array, memory_order_acquire);
+    wf_task *x = atomic_load_explicit(&a->slot[t & a->mask], memory_order_relaxed);
+    if (!atomic_compare_exchange_strong_explicit(&d->top, &t, t + 1, memory_order_seq_cst,
+                                                 memory_order_relaxed)) {
+        *lost = 1;
+        return NULL;
+    }
+    return x;
+}
+
+static int64_t deque_size(wf_deque *d) {
+    int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
+    int64_t t = atomic_load_explicit(&d->top, memory_order_relaxed);
+    return b > t ? b - t : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* task objects                                                        */
+
+static wf_task *task_alloc(wf_worker *w) {
+    if (w && w->cache) {
+        wf_task *t = w->cache;
+        w->cache = t->next;
+        w->ncache--;
+        return t;
+    }
+    return wf_malloc(sizeof(wf_task));
+}
+
+static void task_release(wf_worker *w, wf_task *t) {
+    if (w && w->ncache < WF_TASK_CACHE) {
+        t->next = w->cache;
+        w->cache = t;
+        w->ncache++;
+        return;
+    }
+    wf_free(t);
+}
+
+/* ------------------------------------------------------------------ */
+/* counters                                                            */
+
+static void counter_init(wf_counter *c, unsigned long long pending) {
+    atomic_init(&c->word, pending * WF_PEND_ONE);
+}
+
+static inline unsigned long long counter_pending(const wf_counter *c) {
+    /* acquire: pairs with the completer's release, so the finished work is
+     * visible to whoever sees zero */
+    return atomic_load_explicit(&((wf_counter *)c)->word, memory_order_acquire) >> 16;
+}
+
+/* Any thread. Returns the pending count before adding n. */
+static inline unsigned long long counter_add(wf_counter *c, unsigned long long n) {
+    return atomic_fetch_add_explicit(&c->word, n * WF_PEND_ONE, memory_order_relaxed) >> 16;
+}
+
+/* Wakes every thread asleep on some counter of rt (they re-check theirs). */
+static void wake_sleepers(weft_runtime_t *rt) {
+    atomic_fetch_add_explicit(&rt->wake_seq, 1, memory_order_seq_cst);
+    futex_wake(&rt->wake_seq, INT_MAX); /* non-workers */
+    ec_notify(&rt->ec, INT_MAX);        /* workers parked inside a wait */
+}
+
+/* Any thread. Counts one unit of work done. The decrement is the last
+ * access to *c (see wf_counter). */
+static void counter_done(weft_runtime_t *rt, wf_counter *c) {
+    /* acq_rel: publishes the completed work to whoever sees zero */
+    unsigned long long old = atomic_fetch_sub_explicit(&c->word, WF_PEND_ONE, memory_order_acq_rel);
+    if ((old >> 16) == 1 && (old & WF_SLEEP_MASK)) wake_sleepers(rt);
+}
+
+/* Registers the caller as a sleeper. Returns 0 if the count was already
+ * zero (then not registered). */
+static int counter_sleep_begin(wf_counter *c) {
+    unsigned long long old = atomic_fetch_add_explicit(&c->word, 1, memory_order_seq_cst);
+    if ((old >> 16) != 0) return 1;
+    atomic_fetch_sub_explicit(&c->word, 1, memory_order_relaxed);
+    return 0;
+}
+
+static void counter_sleep_end(wf_counter *c) {
+    atomic_fetch_sub_explicit(&c->word, 1, memory_order_relaxed);
+}
+
+/* ------------------------------------------------------------------ */
+/* runtime handle references                                           */
+
+int wf_rt_valid(const weft_runtime_t *rt) {
+    return rt && atomic_load_explicit(&((weft_runtime_t *)rt)->magic, memory_order_acquire) == WF_MAGIC_RT;
+}
+
+static void rt_shell_free(weft_runtime_t *rt) {
+    wf_free(rt->stats_base);
+    pthread_mutex_destroy(&rt->inj_lock);
+    pthread_mutex_destroy(&rt->ctl);
+    wf_aligned_free(rt);
+}
+
+/* A job or group made from rt: counted so that a destroyed runtime's shell
+ * outlives its handles (they can then report WEFT_EDESTROYED). */
+static void rt_ref(weft_runtime_t *rt) {
+    wf_worker *w = tls_worker;
+    if (w && w->rt == rt) w->handles++;
+    else atomic_fetch_add_explicit(&rt->ext_handles, 1, memory_order_relaxed);
+}
+
+static void rt_unref(weft_runtime_t *rt) {
+    if (atomic_load_explicit(&rt->magic, memory_order_acquire) == WF_MAGIC_DEAD) {
+        if (atomic_fetch_sub_explicit(&rt->shell_refs, 1, memory_order_acq_rel) == 1)
+            rt_shell_free(rt);
+        return;
+    }
+    wf_worker *w = tls_worker;
+    if (w && w->rt == rt) w->handles--;
+    else atomic_fetch_sub_explicit(&rt->ext_handles, 1, memory_order_relaxed);
+}
+
+/* ------------------------------------------------------------------ */
+/* jobs                                                                */
+
+static void job_unref(weft_job_t *j) {
+    if (atomic_fetch_sub_explicit(&j->refs, 1, memory_order_acq_rel) == 1) {
+        weft_runtime_t *rt = j->rt;
+        j->magic = 0;
+        wf_free(j);
+        rt_unref(rt);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* completion                                                          */
+
+static void record_failure(wf_worker *w, weft_runtime_t *rt, wf_task *t) {
+    if (w) stat_add(&w->st.failed, 1);
+    else atomic_fetch_add_explicit(&rt->ext_failed, 1, memory_order_relaxed);
+    if (t->group) {
+        weft_group_t *g = t->group;
+        int zero = 0;
+        atomic_compare_exchange_strong_explicit(&g->first_status, &zero, t->status,
+                                                memory_order_relaxed, memory_order_relaxed);
+        atomic_fetch_add_explicit(&g->failed, 1, memory_order_relaxed);
+    }
+}
+
+/* Called on the thread that brought t's refs to zero: t and its spawn tree
+ * are done. Walks up to parents whose last child this was. */
+static void task_complete(wf_worker *w, weft_runtime_t *rt, wf_task *t) {
+    for (;;) {
+        if (t->status != 0) record_failure(w, rt, t);
+        if (t->cb) {
+            wf_task *saved = w ? w->current : NULL;
+            if (w) w->current = NULL; /* submissions from a callback are roots */
+            t->cb(t->cbdata, t->status, t->result);
+            if (w) w->current = saved;
+        }
+        if (t->job) {
+            weft_job_t *j = t->job;
+            j->status = t->status;
+            j->result = t->result;
+            counter_done(rt, &j->c);
+            job_unref(j);
+        }
+        if (t->group) counter_done(rt, &t->group->c);
+        wf_task *parent = t->parent;
+        task_release(w, t);
+        if (!parent) {
+            counter_done(rt, &rt->all);
+            return;
+        }
+        /* acq_rel: the child's effects reach whoever completes the parent */
+        if (atomic_fetch_sub_explicit(&parent->refs, 1, memory_order_acq_rel) != 1) return;
+        t = parent;
+    }
+}
+
+static void run_task(wf_worker *w, wf_task *t) {
+    wf_task *prev = w->current;
+    w->current = t;
+    t->result = NULL;
+    t->status = t->fn(t->arg, &t->result);
+    w->current = prev;
+    stat_add(&w->st.run, 1);
+    /* A task that spawned nothing has refs == 1 and nobody else can add a
+     * child now: skip the locked decrement. */
+    if (atomic_load_explicit(&t->refs, memory_order_acquire) == 1 ||
+        atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
+        task_complete(w, w->rt, t);
+}
+
+/* ------------------------------------------------------------------ */
+/* finding work                                                        */
+
+static wf_task *inject_pop(weft_runtime_t *rt) {
+    if (atomic_load_explicit(&rt->inj_count, memory_order_acquire) == 0) return NULL;
+    pthread_mutex_lock(&rt->inj_lock);
+    wf_task *t = rt->inj_head;
+    if (t) {
+        rt->inj_head = t->next;
+        if (!rt->inj_head) rt->inj_tail = NULL;
+        atomic_fetch_sub_explicit(&rt->inj_count, 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&rt->inj_lock);
+    return t;
+}
+
+static void inject_push(weft_runtime_t *rt, wf_task *t) {
+    t->next = NULL;
+    pthread_mutex_lock(&rt->inj_lock);
+    if (rt->inj_tail) rt->inj_tail->next = t;
+    else rt->inj_head = t;
+    rt->inj_tail = t;
+    atomic_fetch_add_explicit(&rt->inj_count, 1, memory_order_release);
+    pthread_mutex_unlock(&rt->inj_lock);
+    ec_notify(&rt->ec, 1);
+}
+
+static uint64_t rng_next(wf_worker *w) {
+    uint64_t x = w->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return w->rng = x;
+}
+
+static wf_task *steal_some(wf_worker *w) {
+    weft_runtime_t *rt = w->rt;
+    int n = atomic_load_explicit(&rt->nslots, memory_order_acquire);
+    if (n <= 1) return NULL;
+    for (int attempt = 0; attempt < 2 * n; attempt++) {
+        int v = (int)(rng_next(w) % (uint64_t)n);
+        if (v == w->index) continue;
+        wf_worker *victim = rt->workers[v];
+        if (!victim) continue;
+        int lost = 0;
+        wf_task *t = deque_steal(&victim->dq, &lost);
+        if (t) {
+            stat_add(&w->st.stolen, 1);
+            /* more left there: let another sleeper help */
+            if (deque_size(&victim->dq) > 0) ec_notify(&rt->ec, 1);
+            return t;
+        }
+    }
+    return NULL;
+}
+
+static int retiring(wf_worker *w) {
+    return w->index >= atomic_load_explicit(&w->rt->target, memory_order_relaxed);
+}
+
+/* Owner: one pass over own deque, the injection queue and victims. A
+ * retiring worker only drains its own deque. */
+static wf_task *find_work(wf_worker *w) {
+    wf_task *t = deque_take(&w->dq);
+    if (t || retiring(w)) return t;
+    t = inject_pop(w->rt);
+    if (t) {
+        if (atomic_load_explicit(&w->rt->inj_count, memory_order_relaxed) > 0)
+            ec_notify(&w->rt->ec, 1);
+        return t;
+    }
+    return steal_some(w);
+}
+
+static void busy_begin(wf_worker *w) {
+    if (!atomic_load_explicit(&w->busy_since, memory_order_relaxed))
+        atomic_store_explicit(&w->busy_since, wf_now_ns(), memory_order_relaxed);
+}
+
+static void busy_end(wf_worker *w) {
+    long long since = atomic_load_explicit(&w->busy_since, memory_order_relaxed);
+    if (since) {
+        stat_add(&w->st.busy_ns, (unsigned long long)(wf_now_ns() - since));
+        atomic_store_explicit(&w->busy_since, 0, memory_order_relaxed);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* waiting                                                             */
+
+/* Would the calling task wait for itself (its own job or an ancestor's)? */
+static int waits_for_self(weft_runtime_t *rt, const weft_job_t *j, const weft_group_t *g) {
+    wf_worker *w = tls_worker;
+    if (!w || w->rt != rt) return 0;
+    for (wf_task *t = w->current; t; t = t->parent)
+        if ((j && t->job == j) || (g && t->group == g)) return 1;
+    return 0;
+}
+
+/* Blocks until the count is 0 and returns 0. Workers of rt help: they run
+ * other tasks, search for ~WF_PARK_NS, then park on the event count. A task
+ * that waits for its own job or group (or an ancestor's) would never wake:
+ * that is detected when the wait first runs out of work, and gives
+ * WEFT_EPERM (checking then keeps the ancestor walk off the fast path). */
+static int counter_wait(weft_runtime_t *rt, wf_counter *c, const weft_job_t *j,
+                        const weft_group_t *g) {
+    wf_worker *w = tls_worker;
+    if (w && w->rt != rt) w = NULL; /* a worker of another runtime sleeps */
+    if (w) {
+        int idle = 0, checked = 0;
+        int64_t idle_since = 0;
+        while (counter_pending(c) != 0) {
+            wf_task *t = deque_take(&w->dq);
+            if (!t) t = inject_pop(rt);
+            if (!t) t = steal_some(w);
+            if (t) {
+                run_task(w, t);
+                idle = 0;
+                idle_since = 0;
+                continue;
+            }
+            if (++idle < WF_SPIN_SEARCH) {
+                wf_relax();
+                continue;
+            }
+            idle = 0;
+            if (!checked && (j || g)) {
+                if (waits_for_self(rt, j, g)) return WEFT_EPERM;
+                checked = 1;
+            }
+            if (!idle_since) idle_since = wf_now_ns();
+            if (wf_now_ns() - idle_since < WF_PARK_NS) continue;
+            if (!counter_sleep_begin(c)) break;
+            unsigned key = ec_prepare(&rt->ec);
+            if (counter_pending(c) == 0) {
+                ec_cancel(&rt->ec);
+            } else if ((t = deque_take(&w->dq)) || (t = inject_pop(rt)) || (t = steal_some(w))) {
+                ec_cancel(&rt->ec);
+                run_task(w, t);
+            } else {
+                busy_end(w);
+                ec_commit(&rt->ec, key);
+                busy_begin(w);
+            }
+            counter_sleep_end(c);
+            idle_since = 0;
+        }
+        return 0;
+    }
+    for (int i = 0; i < WF_SPIN_WAIT; i++) {
+        if (counter_pending(c) == 0) return 0;
+        wf_relax();
+    }
+    for (;;) {
+        /* seq_cst: the key is read before registering, so a wake-up that
+         * follows our registration changes it */
+        unsigned key = atomic_load_explicit(&rt->wake_seq, memory_order_seq_cst);
+        if (!counter_sleep_begin(c)) return 0;
+        futex_wait(&rt->wake_seq, key);
+        counter_sleep_end(c);
+        if (counter_pending(c) == 0) return 0;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* workers                                                             */
+
+static void worker_exit_check(wf_worker *w, int *exit_now) {
+    weft_runtime_t *rt = w->rt;
+    pthread_mutex_lock(&rt->ctl);
+    if ((retiring(w) || atomic_load(&rt->stopping)) && deque_size(&w->dq) == 0) {
+        w->slot_state = WF_SLOT_EXITED;
+        *exit_now = 1;
+    }
+    pthread_mutex_unlock(&rt->ctl);
+}
+
+static void *worker_main(void *arg) {
+    wf_worker *w = arg;
+    weft_runtime_t *rt = w->rt;
+    tls_worker = w;
+    for (;;) {
+        wf_task *t = find_work(w);
+        if (t) {
+            busy_begin(w);
+            run_task(w, t);
+            continue;
+        }
+        busy_end(w);
+        if (retiring(w) || atomic_load_explicit(&rt->stopping, memory_order_acquire)) {
+            int exit_now = 0;
+            worker_exit_check(w, &exit_now);
+            if (exit_now) break;
+            if (!retiring(w) && !atomic_load(&rt->stopping)) continue;
+        }
+        for (int i = 0; i < WF_SPIN_SEARCH && !t; i++) {
+            wf_relax();
+            if (atomic_load_explicit(&rt->inj_count, memory_order_relaxed) > 0 || (i & 7) == 7)
+                t = find_work(w);
+        }
+        if (t) {
+            busy_begin(w);
+            run_task(w, t);
+            continue;
+        }
+        unsigned key = ec_prepare(&rt->ec);
+        t = find_work(w);
+        if (t) {
+            ec_cancel(&rt->ec);
+            busy_begin(w);
+            run_task(w, t);
+            continue;
+        }
+        if (retiring(w) || atomic_load_explicit(&rt->stopping, memory_order_acquire)) {
+            ec_cancel(&rt->ec);
+            continue;
+        }
+        ec_commit(&rt->ec, key);
+    }
+    tls_worker = NULL;
+    return NULL;
+}
+
+/* Under rt->ctl. Starts a thread for slot i. */
+static int worker_start(weft_runtime_t *rt, int i) {
+    wf_worker *w = rt->workers[i];
+    if (w && w->slot_state == WF_SLOT_RUNNING) return 0;
+    if (w && w->slot_state == WF_SLOT_EXITED) {
+        pthread_join(w->thread, NULL);
+        w->slot_state = WF_SLOT_EMPTY;
+    }
+    if (!w) {
+        w = wf_aligned_malloc(sizeof *w, WF_CACHE_LINE);
+        if (!w) return WEFT_ENOMEM;
+        memset(w, 0, sizeof *w);
+        if (deque_init(&w->dq) != 0) {
+            wf_aligned_free(w);
+            return WEFT_ENOMEM;
+        }
+        w->rt = rt;
+        w->index = i;
+        w->rng = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1) | 1;
+        rt->workers[i] = w;
+        if (atomic_load(&rt->nslots) < i + 1)
+            atomic_store_explicit(&rt->nslots, i + 1, memory_order_release);
+    }
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 16u << 20); /* deep nested waits */
+    int rc = pthread_create(&w->thread, &attr, worker_main, w);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) return WEFT_ESYSTEM;
+    w->slot_state = WF_SLOT_RUNNING;
+    return 0;
+}
+
+static int set_workers_locked(weft_runtime_t *rt, int n) {
+    int rc = 0;
+    atomic_store_explicit(&rt->target, n, memory_order_seq_cst);
+    for (int i = 0; i < n && rc == 0; i++) rc = worker_start(rt, i);
+    ec_notify(&rt->ec, INT_MAX); /* retiring workers must see the new target */
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* runtime API                                                         */
+
+int weft_runtime_create(int nworkers, weft_runtime_t **out) {
+    if (out) *out = NULL;
+    if (!out || nworkers < 0 || nworkers > WEFT_MAX_WORKERS) return WEFT_EINVAL;
+    if (nworkers == 0) nworkers = weft_default_workers();
+    weft_runtime_t *rt = wf_aligned_malloc(sizeof *rt, WF_CACHE_LINE);
+    if (!rt) return WEFT_ENOMEM;
+    memset(rt, 0, sizeof *rt);
+    atomic_init(&rt->magic, WF_MAGIC_RT);
+    counter_init(&rt->all, 0);
+    pthread_mutex_init(&rt->inj_lock, NULL);
+    pthread_mutex_init(&rt->ctl, NULL);
+    atomic_init(&rt->t0_ns, wf_now_ns());
+    rt->stats_base = wf_calloc(WEFT_MAX_WORKERS, sizeof(wf_wstats));
+    if (!rt->stats_base) {
+        wf_aligned_free(rt);
+        return WEFT_ENOMEM;
+    }
+    pthread_mutex_lock(&rt->ctl);
+    int rc = set_workers_locked(rt, nworkers);
+    pthread_mutex_unlock(&rt->ctl);
+    if (rc != 0) {
+        weft_runtime_destroy(rt);
+        return rc;
+    }
+    *out = rt;
+    return 0;
+}
+
+int weft_runtime_destroy(weft_runtime_t *rt) {
+    if (!wf_rt_valid(rt)) return WEFT_EINVAL;
+    if (tls_worker && tls_worker->rt == rt) return WEFT_EPERM;
+    counter_wait(rt, &rt->all, NULL, NULL);
+    atomic_store_explicit(&rt->stopping, 1, memory_order_seq_cst);
+    pthread_mutex_lock(&rt->ctl);
+    ec_notify(&rt->ec, INT_MAX);
+    pthread_mutex_unlock(&rt->ctl);
+    long long live = atomic_load(&rt->ext_handles);
+    for (int i = 0; i < WEFT_MAX_WORKERS; i++) {
+        wf_worker *w = rt->workers[i];
+        if (!w) continue;
+        if (w->slot_state != WF_SLOT_EMPTY) pthread_join(w->thread, NULL);
+        live += w->handles;
+        while (w->cache) {
+            wf_task *t = w->cache;
+            w->cache = t->next;
+            wf_free(t);
+        }
+        deque_fini(&w->dq);
+        wf_aligned_free(w);
+        rt->workers[i] = NULL;
+    }
+    for (weft_group_t *g = rt->named, *next; g; g = next) {
+        next = g->next_named;
+        live--; /* named groups were counted as handles */
+        g->magic = 0;
+        wf_free(g->name);
+        wf_free(g);
+    }
+    atomic_store(&rt->shell_refs, live);
+    atomic_store_explicit(&rt->magic, WF_MAGIC_DEAD, memory_order_release);
+    if (live <= 0) rt_shell_free(rt);
+    return 0;
+}
+
+int weft_runtime_set_workers(weft_runtime_t *rt, int n) {
+    if (!wf_rt_valid(rt) || n < 0 || n > WEFT_MAX_WORKERS) return WEFT_EINVAL;
+    if (n == 0) n = weft_default_workers();
+    pthread_mutex_lock(&rt->ctl);
+    int rc = set_workers_locked(rt, n);
+    pthread_mutex_unlock(&rt->ctl);
+    return rc;
+}
+
+int weft_runtime_workers(const weft_runtime_t *rt) {
+    if (!wf_rt_valid(rt)) return WEFT_EINVAL;
+    return atomic_load(&((weft_runtime_t *)rt)->target);
+}
+
+int weft_runtime_wait(weft_runtime_t *rt) {
+    if (!wf_rt_valid(rt)) return WEFT_EINVAL;
+    if (tls_worker && tls_worker->rt == rt) return WEFT_EPERM;
+    counter_wait(rt, &rt->all, NULL, NULL);
+    return 0;
+}
+
+weft_runtime_t *weft_current_runtime(void) { return tls_worker ? tls_worker->rt : NULL; }
+
+int weft_current_worker(void) { return tls_worker ? tls_worker->index : -1; }
+
+/* ------------------------------------------------------------------ */
+/* submit                                                              */
+
+static int group_check(const weft_group_t *g) {
+    if (!g || g->magic != WF_MAGIC_GROUP) return WEFT_EINVAL;
+    if (!wf_rt_valid(g->rt)) return WEFT_EDESTROYED;
+    return 0;
+}
+
+static int submit(weft_runtime_t *rt, weft_task_fn fn, void *arg, weft_group_t *g,
+                  weft_callback_fn cb, void *cbdata, weft_job_t **jobp) {
+    wf_worker *w = tls_worker;
+    if (w && w->rt != rt) w = NULL;
+    weft_job_t *job = NULL;
+    if (jobp) {
+        job = wf_malloc(sizeof *job);
+        if (!job) return WEFT_ENOMEM;
+        job->magic = WF_MAGIC_JOB;
+        atomic_init(&job->refs, 2);
+        atomic_init(&job->user_freed, 0);
+        counter_init(&job->c, 1);
+        job->status = 0;
+        job->result = NULL;
+        job->rt = rt;
+        rt_ref(rt);
+    }
+    wf_task *t = task_alloc(w);
+    if (!t) {
+        if (job) {
+            atomic_store(&job->refs, 1);
+            job_unref(job);
+        }
+        return WEFT_ENOMEM;
+    }
+    t->fn = fn;
+    t->arg = arg;
+    t->result = NULL;
+    t->group = g;
+    t->job = job;
+    t->cb = cb;
+    t->cbdata = cbdata;
+    t->status = 0;
+    atomic_init(&t->refs, 1);
+    wf_task *parent = w ? w->current : NULL;
+    t->parent = parent;
+    if (g) {
+        counter_add(&g->c, 1);
+        atomic_fetch_add_explicit(&g->submitted, 1, memory_order_relaxed);
+    }
+    if (parent) atomic_fetch_add_explicit(&parent->refs, 1, memory_order_relaxed);
+    else counter_add(&rt->all, 1);
+    if (w) {
+        stat_add(&w->st.submitted, 1);
+        if (deque_push(&w->dq, t) != 0) { /* no memory to grow: queue it */
+            inject_push(rt, t);
+        } else {
+            ec_notify(&rt->ec, 1);
+        }
+    } else {
+        atomic_fetch_add_explicit(&rt->ext_submitted, 1, memory_order_relaxed);
+        inject_push(rt, t);
+    }
+    if (jobp) *jobp = job;
+    return 0;
+}
+
+int weft_submit(weft_runtime_t *rt, weft_task_fn fn, void *arg, const weft_submit_opts_t *opts,
+                weft_job_t **job) {
+    if (job) *job = NULL;
+    if (!fn) return WEFT_EINVAL;
+    weft_group_t *g = opts ? opts->group : NULL;
+    if (g) {
+        int rc = group_check(g);
+        if (rc) return rc;
+        if (g->rt != rt) return WEFT_EINVAL;
+    }
+    if (!wf_rt_valid(rt)) return WEFT_EINVAL;
+    return submit(rt, fn, arg, g, opts ? opts->callback : NULL, opts ? opts->callback_data : NULL,
+                  job);
+}
+
+int weft_spawn(weft_group_t *g, weft_task_fn fn, void *arg) {
+    int rc = group_check(g);
+    if (rc) return rc;
+    if (!fn) return WEFT_EINVAL;
+    return submit(g->rt, fn, arg, g, NULL, NULL, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* jobs API                                                            */
+
+static int job_check(const weft_job_t *j) {
+    if (!j || j->magic != WF_MAGIC_JOB || atomic_load(&((weft_job_t *)j)->user_freed))
+        return WEFT_EINVAL;
+    return 0;
+}
+
+static int job_outcome(const weft_job_t *j, int *status, void **result) {
+    if (status) *status = j->status;
+    if (result) *result = j->result;
+    return j->status == 0 ? 0 : WEFT_ETASK;
+}
+
+int weft_job_wait(weft_job_t *job, int *status, void **result) {
+    int rc = job_check(job);
+    if (rc) return rc;
+    if (counter_pending(&job->c) != 0) {
+        rc = counter_wait(job->rt, &job->c, job, NULL);
+        if (rc) return rc;
+    }
+    return job_outcome(job, status, result);
+}
+
+int weft_job_done(const weft_job_t *job) {
+    int rc = job_check(job);
+    if (rc) return rc;
+    return counter_pending(&job->c) == 0;
+}
+
+int weft_job_status(const weft_job_t *job, int *status, void **result) {
+    int rc = job_check(job);
+    if (rc) return rc;
+    if (counter_pending(&job->c) != 0)
+        return WEFT_EBUSY;
+    return job_outcome(job, status, result);
+}
+
+int weft_job_free(weft_job_t *job) {
+    if (!job || job->magic != WF_MAGIC_JOB) return WEFT_EINVAL;
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&job->user_freed, &expected, 1)) return WEFT_EINVAL;
+    job_unref(job);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* groups API                                                          */
+
+static weft_group_t *group_new(weft_runtime_t *rt, const char *name, int named) {
+    weft_group_t *g = wf_malloc(sizeof *g);
+    if (!g) return NULL;
+    g->name = NULL;
+    if (name && *name && !(g->name = wf_strdup(name))) {
+        wf_free(g);
+        return NULL;
+    }
+    g->magic = WF_MAGIC_GROUP;
+    g->named = named;
+    g->rt = rt;
+    counter_init(&g->c, 0);
+    atomic_init(&g->submitted, 0);
+    atomic_init(&g->failed, 0);
+    atomic_init(&g->first_status, 0);
+    g->next_named = NULL;
+    rt_ref(rt);
+    return g;
+}
+
+int weft_group_create(weft_runtime_t *rt, const char *name, weft_group_t **g) {
+    if (g) *g = NULL;
+    if (!g || !wf_rt_valid(rt)) return WEFT_EINVAL;
+    *g = group_new(rt, name, 0);
+    return *g ? 0 : WEFT_ENOMEM;
+}
+
+int weft_group_named(weft_runtime_t *rt, const char *name, weft_group_t **g) {
+    if (g) *g = NULL;
+    if (!g || !wf_rt_valid(rt) || !name || !*name) return WEFT_EINVAL;
+    pthread_mutex_lock(&rt->ctl);
+    weft_group_t *it = rt->named;
+    while (it && strcmp(it->name, name) != 0) it = it->next_named;
+    if (!it) {
+        it = group_new(rt, name, 1);
+        if (it) {
+            it->next_named = rt->named;
+            rt->named = it;
+        }
+    }
+    pthread_mutex_unlock(&rt->ctl);
+    *g = it;
+    return it ? 0 : WEFT_ENOMEM;
+}
+
+int weft_group_wait(weft_group_t *g) {
+    int rc = group_check(g);
+    if (rc) return rc;
+    if (counter_pending(&g->c) != 0) {
+        rc = counter_wait(g->rt, &g->c, NULL, g);
+        if (rc) return rc;
+    }
+    return atomic_load_explicit(&g->failed, memory_order_relaxed) ? WEFT_ETASK : 0;
+}
+
+int weft_group_counts(const weft_group_t *g, uint64_t *submitted, uint64_t *failed,
+                      int *first_status) {
+    if (!g || g->magic != WF_MAGIC_GROUP) return WEFT_EINVAL;
+    weft_group_t *m = (weft_group_t *)g;
+    if (submitted) *submitted = atomic_load(&m->submitted);
+    if (failed) *failed = atomic_load(&m->failed);
+    if (first_status) *first_status = atomic_load(&m->first_status);
+    return 0;
+}
+
+int64_t weft_group_pending(const weft_group_t *g) {
+    if (!g || g->magic != WF_MAGIC_GROUP) return WEFT_EINVAL;
+    return (int64_t)counter_pending(&g->c);
+}
+
+int weft_group_reset(weft_group_t *g) {
+    if (!g || g->magic != WF_MAGIC_GROUP) return WEFT_EINVAL;
+    if (counter_pending(&g->c) != 0) return WEFT_EBUSY;
+    atomic_store(&g->submitted, 0);
+    atomic_store(&g->failed, 0);
+    atomic_store(&g->first_status, 0);
+    return 0;
+}
+
+const char *weft_group_name(const weft_group_t *g) {
+    if (!g || g->magic != WF_MAGIC_GROUP) return NULL;
+    return g->name ? g->name : "";
+}
+
+int weft_group_free(weft_group_t *g) {
+    if (!g || g->magic != WF_MAGIC_GROUP || g->named) return WEFT_EINVAL;
+    if (counter_pending(&g->c) != 0) return WEFT_EBUSY;
+    weft_runtime_t *rt = g->rt;
+    g->magic = 0;
+    wf_free(g->name);
+    wf_free(g);
+    rt_unref(rt);
+    return 0;
+}
