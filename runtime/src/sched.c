@@ -75,6 +75,16 @@
 
 static _Thread_local wf_worker *tls_worker;
 
+/* A full (seq_cst) fence. ThreadSanitizer does not model fences, so under
+ * it a seq_cst read-modify-write of a private word stands in: it orders
+ * the same way on every real machine and TSan understands it. */
+#if defined(__SANITIZE_THREAD__)
+static atomic_int wf_fence_word;
+#define wf_fence() atomic_fetch_add_explicit(&wf_fence_word, 0, memory_order_seq_cst)
+#else
+#define wf_fence() atomic_thread_fence(memory_order_seq_cst)
+#endif
+
 wf_worker *wf_self(void) { return tls_worker; }
 
 int64_t wf_now_ns(void) {
@@ -124,7 +134,7 @@ static void ec_commit(wf_ec *ec, unsigned key) {
 static void ec_notify(wf_ec *ec, int n) {
     /* seq_cst: pairs with ec_prepare; the publication above is ordered
      * before reading waiters, the announcement before the re-scan */
-    atomic_thread_fence(memory_order_seq_cst);
+    wf_fence();
     if (atomic_load_explicit(&ec->waiters, memory_order_relaxed) > 0) {
         atomic_fetch_add_explicit(&ec->epoch, 1, memory_order_release);
         futex_wake(&ec->epoch, n);
@@ -190,7 +200,7 @@ static wf_task *deque_take(wf_deque *d) {
     atomic_store_explicit(&d->bottom, b, memory_order_relaxed);
     /* seq_cst: the bottom store is ordered before reading top (pairs with
      * the fence in deque_steal) */
-    atomic_thread_fence(memory_order_seq_cst);
+    wf_fence();
     int64_t t = atomic_load_explicit(&d->top, memory_order_relaxed);
     if (t > b) { /* empty */
         atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
@@ -211,7 +221,7 @@ static wf_task *deque_take(wf_deque *d) {
 static wf_task *deque_steal(wf_deque *d, int *lost) {
     int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);
     /* seq_cst: reading top is ordered before reading bottom */
-    atomic_thread_fence(memory_order_seq_cst);
+    wf_fence();
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_acquire);
     if (t >= b) return NULL;
     /* acquire (fix 2, not consume): pairs with the release in deque_push */
@@ -576,7 +586,7 @@ static void worker_exit_check(wf_worker *w, int *exit_now) {
     weft_runtime_t *rt = w->rt;
     pthread_mutex_lock(&rt->ctl);
     if ((retiring(w) || atomic_load(&rt->stopping)) && deque_size(&w->dq) == 0) {
-        w->slot_state = WF_SLOT_EXITED;
+        atomic_store(&w->slot_state, WF_SLOT_EXITED);
         *exit_now = 1;
     }
     pthread_mutex_unlock(&rt->ctl);
@@ -631,10 +641,10 @@ static void *worker_main(void *arg) {
 /* Under rt->ctl. Starts a thread for slot i. */
 static int worker_start(weft_runtime_t *rt, int i) {
     wf_worker *w = rt->workers[i];
-    if (w && w->slot_state == WF_SLOT_RUNNING) return 0;
-    if (w && w->slot_state == WF_SLOT_EXITED) {
+    if (w && atomic_load(&w->slot_state) == WF_SLOT_RUNNING) return 0;
+    if (w && atomic_load(&w->slot_state) == WF_SLOT_EXITED) {
         pthread_join(w->thread, NULL);
-        w->slot_state = WF_SLOT_EMPTY;
+        atomic_store(&w->slot_state, WF_SLOT_EMPTY);
     }
     if (!w) {
         w = wf_aligned_malloc(sizeof *w, WF_CACHE_LINE);
@@ -657,7 +667,7 @@ static int worker_start(weft_runtime_t *rt, int i) {
     int rc = pthread_create(&w->thread, &attr, worker_main, w);
     pthread_attr_destroy(&attr);
     if (rc != 0) return WEFT_ESYSTEM;
-    w->slot_state = WF_SLOT_RUNNING;
+    atomic_store(&w->slot_state, WF_SLOT_RUNNING);
     return 0;
 }
 
@@ -709,10 +719,14 @@ int weft_runtime_destroy(weft_runtime_t *rt) {
     ec_notify(&rt->ec, INT_MAX);
     pthread_mutex_unlock(&rt->ctl);
     long long live = atomic_load(&rt->ext_handles);
+    /* join every thread before freeing any worker: thieves read them all */
+    for (int i = 0; i < WEFT_MAX_WORKERS; i++) {
+        wf_worker *w = rt->workers[i];
+        if (w && atomic_load(&w->slot_state) != WF_SLOT_EMPTY) pthread_join(w->thread, NULL);
+    }
     for (int i = 0; i < WEFT_MAX_WORKERS; i++) {
         wf_worker *w = rt->workers[i];
         if (!w) continue;
-        if (w->slot_state != WF_SLOT_EMPTY) pthread_join(w->thread, NULL);
         live += w->handles;
         while (w->cache) {
             wf_task *t = w->cache;

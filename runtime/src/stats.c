@@ -32,7 +32,7 @@ int weft_stats_get(weft_runtime_t *rt, weft_stats_t *st) {
         o->tasks_run = ld(&w->st.run) - ld(&b->run);
         o->tasks_stolen = ld(&w->st.stolen) - ld(&b->stolen);
         o->busy_s = (double)busy / 1e9;
-        o->active = i < target && w->slot_state == WF_SLOT_RUNNING;
+        o->active = i < target && atomic_load(&w->slot_state) == WF_SLOT_RUNNING;
         st->tasks_run += o->tasks_run;
         st->tasks_stolen += o->tasks_stolen;
         st->busy_s += o->busy_s;

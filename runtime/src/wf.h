@@ -77,7 +77,7 @@ typedef struct wf_worker {
     wf_deque dq;
     WF_ALIGNED struct weft_runtime *rt;
     int index;
-    int slot_state;          /* WF_SLOT_*, under rt->ctl */
+    atomic_int slot_state;   /* WF_SLOT_*; changed under rt->ctl */
     pthread_t thread;
     uint64_t rng;            /* victim selection, owner only */
     wf_task *current;        /* task being run, owner only */

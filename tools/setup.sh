@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# weft's set-up: installs the Debian packages that are missing, configures
+# and builds, then either runs the flagship demo or every test.
+#
+#   tools/setup.sh demo   install, build (Release), run the demo
+#   tools/setup.sh test   install, build, run every test: the normal suite,
+#                         the concurrency suites under ThreadSanitizer and
+#                         the whole suite under AddressSanitizer + UBSan
+#
+# Build trees: build/ (Release), build-tsan/, build-asan/. JOBS overrides
+# the parallelism (default: nproc).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-}
+case "$mode" in
+  demo|test) ;;
+  *) echo "usage: $0 demo|test" >&2; exit 2 ;;
+esac
+
+packages=(build-essential g++ cmake pkg-config libtbb-dev check libssl-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+jobs=${JOBS:-$(nproc)}
+build() { # dir, extra cmake args...
+  local dir=$1; shift
+  cmake -S . -B "$dir" -DWEFT_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+}
+
+echo "== building (Release) in build/"
+build build -DCMAKE_BUILD_TYPE=Release
+
+if [ "$mode" = demo ]; then
+  echo "== demo: sum of primes as 8 jobs"
+  exec ./build/examples/sum_primes
+fi
+
+echo "== tests (Release)"
+ctest --test-dir build --output-on-failure -j "$jobs"
+
+echo "== ThreadSanitizer: concurrency suites"
+build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWEFT_SANITIZE=thread -DWEFT_BUILD_BENCH=OFF
+WEFT_TEST_SCALE=${WEFT_TSAN_SCALE:-0.05} TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+  ctest --test-dir build-tsan --output-on-failure -L concurrency -j "$jobs"
+
+echo "== AddressSanitizer + UBSan: whole suite"
+build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWEFT_SANITIZE=address
+WEFT_TEST_SCALE=${WEFT_ASAN_SCALE:-0.2} ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" \
+  UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+  ctest --test-dir build-asan --output-on-failure -j "$jobs"
+
+echo "== all test runs passed"
