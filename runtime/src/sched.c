@@ -73,7 +73,9 @@
 #define WF_SPIN_WAIT 2000   /* polls before an external waiter sleeps */
 #define WF_PARK_NS 50000    /* a searching worker parks after this long */
 
-static _Thread_local wf_worker *tls_worker;
+/* initial-exec: one load instead of a __tls_get_addr call on every submit;
+ * a single pointer fits in the static TLS that glibc keeps for dlopen. */
+static _Thread_local wf_worker *tls_worker __attribute__((tls_model("initial-exec")));
 
 /* A full (seq_cst) fence. ThreadSanitizer does not model fences, so under
  * it a seq_cst read-modify-write of a private word stands in: it orders
@@ -733,6 +735,11 @@ int weft_runtime_destroy(weft_runtime_t *rt) {
             w->cache = t->next;
             wf_free(t);
         }
+        while (w->gcache) {
+            weft_group_t *g = w->gcache;
+            w->gcache = g->next_named;
+            wf_free(g);
+        }
         deque_fini(&w->dq);
         wf_aligned_free(w);
         rt->workers[i] = NULL;
@@ -822,7 +829,6 @@ static int submit(weft_runtime_t *rt, weft_task_fn fn, void *arg, weft_group_t *
     t->parent = parent;
     if (g) {
         counter_add(&g->c, 1);
-        atomic_fetch_add_explicit(&g->submitted, 1, memory_order_relaxed);
     }
     if (parent) atomic_fetch_add_explicit(&parent->refs, 1, memory_order_relaxed);
     else counter_add(&rt->all, 1);
@@ -913,19 +919,43 @@ int weft_job_free(weft_job_t *job) {
 /* ------------------------------------------------------------------ */
 /* groups API                                                          */
 
+/* Group objects are recycled through a small per-worker cache, like tasks:
+ * fork-join code makes and frees one per spawning call. */
+static weft_group_t *group_alloc(weft_runtime_t *rt) {
+    wf_worker *w = tls_worker;
+    if (w && w->rt == rt && w->gcache) {
+        weft_group_t *g = w->gcache;
+        w->gcache = g->next_named;
+        w->ngcache--;
+        return g;
+    }
+    return wf_malloc(sizeof(weft_group_t));
+}
+
+static void group_release(weft_runtime_t *rt, weft_group_t *g) {
+    wf_worker *w = tls_worker;
+    g->magic = 0;
+    if (w && w->rt == rt && w->ngcache < WF_TASK_CACHE) {
+        g->next_named = w->gcache;
+        w->gcache = g;
+        w->ngcache++;
+        return;
+    }
+    wf_free(g);
+}
+
 static weft_group_t *group_new(weft_runtime_t *rt, const char *name, int named) {
-    weft_group_t *g = wf_malloc(sizeof *g);
+    weft_group_t *g = group_alloc(rt);
     if (!g) return NULL;
     g->name = NULL;
     if (name && *name && !(g->name = wf_strdup(name))) {
-        wf_free(g);
+        group_release(rt, g);
         return NULL;
     }
     g->magic = WF_MAGIC_GROUP;
     g->named = named;
     g->rt = rt;
     counter_init(&g->c, 0);
-    atomic_init(&g->submitted, 0);
     atomic_init(&g->failed, 0);
     atomic_init(&g->first_status, 0);
     g->next_named = NULL;
@@ -968,11 +998,9 @@ int weft_group_wait(weft_group_t *g) {
     return atomic_load_explicit(&g->failed, memory_order_relaxed) ? WEFT_ETASK : 0;
 }
 
-int weft_group_counts(const weft_group_t *g, uint64_t *submitted, uint64_t *failed,
-                      int *first_status) {
+int weft_group_failures(const weft_group_t *g, uint64_t *failed, int *first_status) {
     if (!g || g->magic != WF_MAGIC_GROUP) return WEFT_EINVAL;
     weft_group_t *m = (weft_group_t *)g;
-    if (submitted) *submitted = atomic_load(&m->submitted);
     if (failed) *failed = atomic_load(&m->failed);
     if (first_status) *first_status = atomic_load(&m->first_status);
     return 0;
@@ -986,7 +1014,6 @@ int64_t weft_group_pending(const weft_group_t *g) {
 int weft_group_reset(weft_group_t *g) {
     if (!g || g->magic != WF_MAGIC_GROUP) return WEFT_EINVAL;
     if (counter_pending(&g->c) != 0) return WEFT_EBUSY;
-    atomic_store(&g->submitted, 0);
     atomic_store(&g->failed, 0);
     atomic_store(&g->first_status, 0);
     return 0;
@@ -1001,9 +1028,9 @@ int weft_group_free(weft_group_t *g) {
     if (!g || g->magic != WF_MAGIC_GROUP || g->named) return WEFT_EINVAL;
     if (counter_pending(&g->c) != 0) return WEFT_EBUSY;
     weft_runtime_t *rt = g->rt;
-    g->magic = 0;
     wf_free(g->name);
-    wf_free(g);
+    g->name = NULL;
+    group_release(rt, g);
     rt_unref(rt);
     return 0;
 }

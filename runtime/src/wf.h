@@ -83,6 +83,8 @@ typedef struct wf_worker {
     wf_task *current;        /* task being run, owner only */
     wf_task *cache;          /* free task objects, owner only */
     int ncache;
+    struct weft_group *gcache; /* free group objects, owner only */
+    int ngcache;
     int64_t handles;         /* jobs/groups made minus freed here, owner only */
     atomic_llong busy_since; /* ns, 0 outside a busy stretch; owner writes */
     wf_wstats st;
@@ -93,7 +95,6 @@ struct weft_group {
     int named;
     struct weft_runtime *rt;
     wf_counter c;
-    atomic_ullong submitted;
     atomic_ullong failed;
     atomic_int first_status;
     char *name;

@@ -179,17 +179,19 @@ WEFT_API int weft_group_named(weft_runtime_t *rt, const char *name,
  * Thread-safety: any thread; several threads may wait for one group. */
 WEFT_API int weft_group_wait(weft_group_t *g);
 
-/* Counts for the group since creation or the last reset: tasks submitted,
- * tasks failed, and the status of the first failure (0 if none). Any out
- * pointer may be NULL. Errors: WEFT_EINVAL. Thread-safety: any thread. */
-WEFT_API int weft_group_counts(const weft_group_t *g, uint64_t *submitted,
-                               uint64_t *failed, int *first_status);
+/* Failures in the group since creation or the last reset: how many tasks
+ * failed, and the status of the first failure (0 if none). Either out
+ * pointer may be NULL. (The group keeps no count of submissions: that would
+ * cost a second locked instruction on every spawn; the caller knows it.)
+ * Errors: WEFT_EINVAL. Thread-safety: any thread. */
+WEFT_API int weft_group_failures(const weft_group_t *g, uint64_t *failed,
+                                 int *first_status);
 
 /* Number of tasks of the group not yet complete, or WEFT_EINVAL.
  * Thread-safety: any thread (a snapshot). */
 WEFT_API int64_t weft_group_pending(const weft_group_t *g);
 
-/* Clears the counts. Errors: WEFT_EINVAL, WEFT_EBUSY (tasks pending).
+/* Clears the failure counts. Errors: WEFT_EINVAL, WEFT_EBUSY (tasks pending).
  * Thread-safety: any thread, not concurrently with submissions into g. */
 WEFT_API int weft_group_reset(weft_group_t *g);
 
