@@ -104,9 +104,11 @@ static inline void stat_add(atomic_ullong *c, unsigned long long v) {
 /* ------------------------------------------------------------------ */
 /* futex                                                               */
 
-static void futex_wait(atomic_uint *addr, unsigned val) {
-    syscall(SYS_futex, (unsigned *)addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+static void futex_wait_timed(atomic_uint *addr, unsigned val, const struct timespec *rel) {
+    syscall(SYS_futex, (unsigned *)addr, FUTEX_WAIT_PRIVATE, val, rel, NULL, 0);
 }
+
+static void futex_wait(atomic_uint *addr, unsigned val) { futex_wait_timed(addr, val, NULL); }
 
 static void futex_wake(atomic_uint *addr, int n) {
     syscall(SYS_futex, (unsigned *)addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
@@ -521,8 +523,8 @@ static int waits_for_self(weft_runtime_t *rt, const weft_job_t *j, const weft_gr
  * that waits for its own job or group (or an ancestor's) would never wake:
  * that is detected when the wait first runs out of work, and gives
  * WEFT_EPERM (checking then keeps the ancestor walk off the fast path). */
-static int counter_wait(weft_runtime_t *rt, wf_counter *c, const weft_job_t *j,
-                        const weft_group_t *g) {
+static int counter_wait_until(weft_runtime_t *rt, wf_counter *c, const weft_job_t *j,
+                              const weft_group_t *g, int64_t deadline) {
     wf_worker *w = tls_worker;
     if (w && w->rt != rt) w = NULL; /* a worker of another runtime sleeps */
     if (w) {
@@ -547,8 +549,10 @@ static int counter_wait(weft_runtime_t *rt, wf_counter *c, const weft_job_t *j,
                 if (waits_for_self(rt, j, g)) return WEFT_EPERM;
                 checked = 1;
             }
-            if (!idle_since) idle_since = wf_now_ns();
-            if (wf_now_ns() - idle_since < WF_PARK_NS) continue;
+            int64_t now = wf_now_ns();
+            if (deadline && now >= deadline) return WEFT_ETIMEDOUT;
+            if (!idle_since) idle_since = now;
+            if (now - idle_since < WF_PARK_NS || deadline) continue; /* timed: never park */
             if (!counter_sleep_begin(c)) break;
             unsigned key = ec_prepare(&rt->ec);
             if (counter_pending(c) == 0) {
@@ -571,14 +575,27 @@ static int counter_wait(weft_runtime_t *rt, wf_counter *c, const weft_job_t *j,
         wf_relax();
     }
     for (;;) {
+        struct timespec ts, *tsp = NULL;
+        if (deadline) {
+            int64_t left = deadline - wf_now_ns();
+            if (left <= 0) return WEFT_ETIMEDOUT;
+            ts.tv_sec = left / 1000000000;
+            ts.tv_nsec = left % 1000000000;
+            tsp = &ts;
+        }
         /* seq_cst: the key is read before registering, so a wake-up that
          * follows our registration changes it */
         unsigned key = atomic_load_explicit(&rt->wake_seq, memory_order_seq_cst);
         if (!counter_sleep_begin(c)) return 0;
-        futex_wait(&rt->wake_seq, key);
+        futex_wait_timed(&rt->wake_seq, key, tsp);
         counter_sleep_end(c);
         if (counter_pending(c) == 0) return 0;
     }
+}
+
+static int counter_wait(weft_runtime_t *rt, wf_counter *c, const weft_job_t *j,
+                        const weft_group_t *g) {
+    return counter_wait_until(rt, c, j, g, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -598,11 +615,13 @@ static void *worker_main(void *arg) {
     wf_worker *w = arg;
     weft_runtime_t *rt = w->rt;
     tls_worker = w;
+    int64_t idle_since = 0;
     for (;;) {
         wf_task *t = find_work(w);
         if (t) {
             busy_begin(w);
             run_task(w, t);
+            idle_since = 0;
             continue;
         }
         busy_end(w);
@@ -610,18 +629,16 @@ static void *worker_main(void *arg) {
             int exit_now = 0;
             worker_exit_check(w, &exit_now);
             if (exit_now) break;
-            if (!retiring(w) && !atomic_load(&rt->stopping)) continue;
         }
-        for (int i = 0; i < WF_SPIN_SEARCH && !t; i++) {
-            wf_relax();
-            if (atomic_load_explicit(&rt->inj_count, memory_order_relaxed) > 0 || (i & 7) == 7)
-                t = find_work(w);
-        }
-        if (t) {
-            busy_begin(w);
-            run_task(w, t);
+        /* searching: keep looking for WF_PARK_NS before parking, so that a
+         * burst of spawns finds a running thief instead of a futex wake */
+        int64_t now = wf_now_ns();
+        if (!idle_since) idle_since = now;
+        if (now - idle_since < WF_PARK_NS) {
+            for (int i = 0; i < 16; i++) wf_relax();
             continue;
         }
+        idle_since = 0;
         unsigned key = ec_prepare(&rt->ec);
         t = find_work(w);
         if (t) {
@@ -634,7 +651,7 @@ static void *worker_main(void *arg) {
             ec_cancel(&rt->ec);
             continue;
         }
-        ec_commit(&rt->ec, key);
+        ec_commit(&rt->ec, key); /* parked */
     }
     tls_worker = NULL;
     return NULL;
@@ -889,6 +906,19 @@ int weft_job_wait(weft_job_t *job, int *status, void **result) {
     if (rc) return rc;
     if (counter_pending(&job->c) != 0) {
         rc = counter_wait(job->rt, &job->c, job, NULL);
+        if (rc) return rc;
+    }
+    return job_outcome(job, status, result);
+}
+
+int weft_job_wait_timeout(weft_job_t *job, double timeout_s, int *status, void **result) {
+    int rc = job_check(job);
+    if (rc) return rc;
+    if (!(timeout_s >= 0)) return WEFT_EINVAL; /* also NaN */
+    if (counter_pending(&job->c) != 0) {
+        if (timeout_s > 1e9) timeout_s = 1e9;
+        int64_t deadline = wf_now_ns() + (int64_t)(timeout_s * 1e9) + 1;
+        rc = counter_wait_until(job->rt, &job->c, job, NULL, deadline);
         if (rc) return rc;
     }
     return job_outcome(job, status, result);

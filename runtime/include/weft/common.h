@@ -38,7 +38,9 @@ extern "C" {
     X(ECYCLE, -12, "the graph has a cycle")                                   \
     X(EPARSE, -13, "malformed input")                                         \
     X(EIO, -14, "input/output error")                                         \
-    X(ENOTSUP, -15, "operation not supported")
+    X(ENOTSUP, -15, "operation not supported")                               \
+    X(ETIMEDOUT, -16, "timed out")                                            \
+    X(ESTALE, -17, "the graph changed since this run")
 
 typedef enum weft_errno {
 #define WEFT_ERR_ENUM_(name, val, msg) WEFT_##name = (val),

@@ -141,6 +141,14 @@ WEFT_API int weft_spawn(weft_group_t *g, weft_task_fn fn, void *arg);
  * Thread-safety: any thread; several threads may wait for one job. */
 WEFT_API int weft_job_wait(weft_job_t *job, int *status, void **result);
 
+/* As weft_job_wait, but gives up after timeout_s seconds (0: just look)
+ * with WEFT_ETIMEDOUT; the job is unaffected. A worker helps meanwhile
+ * (and may overrun the timeout by the length of a task it picked up).
+ * Errors: as weft_job_wait, plus WEFT_EINVAL for a negative or NaN timeout.
+ * Thread-safety: any thread. */
+WEFT_API int weft_job_wait_timeout(weft_job_t *job, double timeout_s, int *status,
+                                   void **result);
+
 /* 1 if the job is complete, 0 if not, WEFT_EINVAL for a bad handle.
  * Thread-safety: any thread. */
 WEFT_API int weft_job_done(const weft_job_t *job);
