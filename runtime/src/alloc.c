@@ -1,4 +1,5 @@
 /* wf_alloc: allocator shim over tbbmalloc (see alloc.h). */
+#define _POSIX_C_SOURCE 200112L /* posix_memalign */
 #include "alloc.h"
 
 #include <stdlib.h>

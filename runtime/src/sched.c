@@ -60,6 +60,7 @@
 #include <unistd.h>
 
 #include "wf.h"
+#include "wf_layer.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #define wf_relax() __builtin_ia32_pause()
@@ -408,7 +409,6 @@ static void task_complete(wf_worker *w, weft_runtime_t *rt, wf_task *t) {
 static void run_task(wf_worker *w, wf_task *t) {
     wf_task *prev = w->current;
     w->current = t;
-    t->result = NULL;
     t->status = t->fn(t->arg, &t->result);
     w->current = prev;
     stat_add(&w->st.run, 1);
@@ -809,7 +809,7 @@ static int group_check(const weft_group_t *g) {
 }
 
 static int submit(weft_runtime_t *rt, weft_task_fn fn, void *arg, weft_group_t *g,
-                  weft_callback_fn cb, void *cbdata, weft_job_t **jobp) {
+                  weft_callback_fn cb, void *cbdata, weft_job_t **jobp, void *seed) {
     wf_worker *w = tls_worker;
     if (w && w->rt != rt) w = NULL;
     weft_job_t *job = NULL;
@@ -835,7 +835,7 @@ static int submit(weft_runtime_t *rt, weft_task_fn fn, void *arg, weft_group_t *
     }
     t->fn = fn;
     t->arg = arg;
-    t->result = NULL;
+    t->result = seed;
     t->group = g;
     t->job = job;
     t->cb = cb;
@@ -876,14 +876,19 @@ int weft_submit(weft_runtime_t *rt, weft_task_fn fn, void *arg, const weft_submi
     }
     if (!wf_rt_valid(rt)) return WEFT_EINVAL;
     return submit(rt, fn, arg, g, opts ? opts->callback : NULL, opts ? opts->callback_data : NULL,
-                  job);
+                  job, NULL);
 }
 
 int weft_spawn(weft_group_t *g, weft_task_fn fn, void *arg) {
     int rc = group_check(g);
     if (rc) return rc;
     if (!fn) return WEFT_EINVAL;
-    return submit(g->rt, fn, arg, g, NULL, NULL, NULL);
+    return submit(g->rt, fn, arg, g, NULL, NULL, NULL, NULL);
+}
+
+int wf_submit_seeded(weft_runtime_t *rt, weft_task_fn fn, void *arg, void *seed) {
+    if (!fn || !wf_rt_valid(rt)) return WEFT_EINVAL;
+    return submit(rt, fn, arg, NULL, NULL, NULL, NULL, seed);
 }
 
 /* ------------------------------------------------------------------ */
