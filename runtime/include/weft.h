@@ -4,5 +4,6 @@
 
 #include "weft/common.h"
 #include "weft/runtime.h"
+#include "weft/graph.h"
 
 #endif

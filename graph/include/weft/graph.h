@@ -1,0 +1,308 @@
+/* weft/graph.h: task graphs (DAGs) on the runtime; named tasks and graph
+ * files; dot and trace export; progress and statistics of runs.
+ *
+ * Lifecycles:
+ * - A graph is made by weft_graph_create and freed by weft_graph_free (not
+ *   while it runs). Nodes are numbered 0, 1, 2... in the order they are
+ *   added (weft_node_t); nodes and edges are never removed.
+ * - Running a graph makes a run record (weft_run_t): the status of each
+ *   node, its result bytes, optional timings, counts and the first failure.
+ *   The caller frees it with weft_run_free. A run record refers to its
+ *   graph: free runs before their graph. Once the graph is changed (a node
+ *   or an edge added), its earlier run records answer WEFT_ESTALE.
+ * - One run of a graph at a time; a graph is reusable: run it again, or N
+ *   times. While it runs, changing or freeing it gives WEFT_EBUSY.
+ *
+ * Semantics of a run:
+ * - A node runs after all its predecessors succeeded. A cycle is reported
+ *   before anything runs (WEFT_ECYCLE, and weft_graph_cycle_node names a
+ *   node on it).
+ * - A node fails when its function returns nonzero: its descendants are
+ *   skipped (not run), independent branches finish. The run reports the first
+ *   failed node with its status, and how many nodes were done, failed,
+ *   skipped and cancelled.
+ * - weft_run_cancel: nodes not yet started are cancelled (not run); nodes
+ *   running finish.
+ * - A node may spawn work (weft_submit, weft_spawn, parallel helpers, or a
+ *   whole graph run) while it runs. The run completes only when all of that
+ *   work has; the node's successors start when its function returns, so a
+ *   node that wants its successors to see the work's effects waits for it
+ *   (a group, a job, a nested run).
+ */
+#ifndef WEFT_GRAPH_H
+#define WEFT_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "weft/common.h"
+#include "weft/runtime.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct weft_graph weft_graph_t;
+typedef struct weft_run weft_run_t;
+typedef struct weft_node_ctx weft_node_ctx_t;
+typedef uint32_t weft_node_t;
+
+#define WEFT_NODE_NONE UINT32_MAX
+/* Most nodes a graph can hold. */
+#define WEFT_GRAPH_MAX_NODES (UINT32_MAX - 1)
+/* Longest node, task or graph name, in bytes. */
+#define WEFT_NAME_MAX 1024
+
+/* A node's work. ctx gives the node's argument bytes, lets it store result
+ * bytes and read its predecessors' results. arg is the pointer given when
+ * the node was added (for named tasks: the pointer given at registration).
+ * Returns 0 on success, nonzero to fail the node. */
+typedef int (*weft_node_fn)(weft_node_ctx_t *ctx, void *arg);
+
+/* ------------------------------------------------------------------ */
+/* Building                                                            */
+
+/* Creates an empty graph. name may be NULL ("graph"). Errors: WEFT_EINVAL,
+ * WEFT_ENOMEM, WEFT_ERANGE (name too long). Thread-safety: any thread. */
+WEFT_API int weft_graph_create(const char *name, weft_graph_t **g);
+
+/* Frees the graph. Errors: WEFT_EINVAL, WEFT_EBUSY (it is running, or is a
+ * subgraph of a graph still alive). Thread-safety: no other call on g. */
+WEFT_API int weft_graph_free(weft_graph_t *g);
+
+/* Adds a node running fn(ctx, arg). name may be NULL: the node is then
+ * called "n<id>". Names need not be unique, but weft_graph_find and graph
+ * files want them to be. Errors: WEFT_EINVAL (g or fn NULL), WEFT_EBUSY
+ * (running), WEFT_ERANGE (name too long, too many nodes), WEFT_ENOMEM.
+ * Thread-safety: graphs are not thread-safe: one thread changes a graph. */
+WEFT_API int weft_graph_add(weft_graph_t *g, const char *name, weft_node_fn fn, void *arg,
+                            weft_node_t *node);
+
+/* Adds a node running the registered task task_name with a copy of the
+ * argument bytes (arg may be NULL when len is 0). The task is looked up
+ * when the graph runs, so it may be registered later. The remote-capable
+ * form: graph files and other machines carry exactly this.
+ * Errors: as weft_graph_add, plus WEFT_EINVAL for a NULL or empty task name. */
+WEFT_API int weft_graph_add_task(weft_graph_t *g, const char *name, const char *task_name,
+                                 const void *arg, size_t len, weft_node_t *node);
+
+/* Adds a node that runs the whole graph sub (blocking inside the node, the
+ * worker helping meanwhile) and fails if sub's run fails. Dot export draws
+ * sub as a cluster. sub must outlive g; sub may not contain g.
+ * Errors: as weft_graph_add, WEFT_EINVAL (sub NULL or sub == g),
+ * WEFT_ECYCLE (sub contains g). */
+WEFT_API int weft_graph_add_subgraph(weft_graph_t *g, const char *name, weft_graph_t *sub,
+                                     weft_node_t *node);
+
+/* Replaces a node's argument bytes with a copy of [arg, arg+len).
+ * Errors: WEFT_EINVAL, WEFT_EBUSY, WEFT_ENOMEM. */
+WEFT_API int weft_graph_set_arg(weft_graph_t *g, weft_node_t node, const void *arg, size_t len);
+
+/* Edge: before precedes after (after succeeds before). Duplicate edges are
+ * allowed and harmless. Errors: WEFT_EINVAL (unknown node), WEFT_EBUSY,
+ * WEFT_ENOMEM. A self edge is a cycle, reported when the graph runs. */
+WEFT_API int weft_graph_precede(weft_graph_t *g, weft_node_t before, weft_node_t after);
+/* Same edge, read the other way: after succeeds before. */
+WEFT_API int weft_graph_succeed(weft_graph_t *g, weft_node_t after, weft_node_t before);
+
+/* Sizes, names, lookup. Thread-safety: any thread while nobody changes g. */
+WEFT_API size_t weft_graph_node_count(const weft_graph_t *g);
+WEFT_API size_t weft_graph_edge_count(const weft_graph_t *g);
+WEFT_API const char *weft_graph_name(const weft_graph_t *g);
+/* Name of a node, or NULL for a bad graph or node. */
+WEFT_API const char *weft_graph_node_name(const weft_graph_t *g, weft_node_t node);
+/* Task name of a named-task node, or NULL (function or subgraph node). */
+WEFT_API const char *weft_graph_node_task(const weft_graph_t *g, weft_node_t node);
+/* The first node called name. Errors: WEFT_EINVAL, WEFT_ENOENT. */
+WEFT_API int weft_graph_find(const weft_graph_t *g, const char *name, weft_node_t *node);
+
+/* Checks the graph without running it: 0, or WEFT_ECYCLE with *node (may
+ * be NULL) set to a node on a cycle. Errors: WEFT_EINVAL, WEFT_ENOMEM. */
+WEFT_API int weft_graph_check(weft_graph_t *g, weft_node_t *node);
+
+/* ------------------------------------------------------------------ */
+/* Inside a node                                                       */
+
+/* Argument bytes of the running node (NULL and 0 when none). */
+WEFT_API const void *weft_node_arg(const weft_node_ctx_t *ctx, size_t *len);
+/* Stores a copy of the node's result bytes (replacing any earlier one).
+ * Errors: WEFT_EINVAL, WEFT_ENOMEM. */
+WEFT_API int weft_node_set_result(weft_node_ctx_t *ctx, const void *data, size_t len);
+/* Number of predecessors, and the result bytes of the i-th (in the order
+ * the edges were added); NULL with *len 0 when it stored none. */
+WEFT_API size_t weft_node_input_count(const weft_node_ctx_t *ctx);
+WEFT_API const void *weft_node_input(const weft_node_ctx_t *ctx, size_t i, size_t *len);
+/* The running node's id and name, its graph, and the runtime running it. */
+WEFT_API weft_node_t weft_node_id(const weft_node_ctx_t *ctx);
+WEFT_API const char *weft_node_name(const weft_node_ctx_t *ctx);
+WEFT_API weft_graph_t *weft_node_graph(const weft_node_ctx_t *ctx);
+WEFT_API weft_runtime_t *weft_node_runtime(const weft_node_ctx_t *ctx);
+/* 1 once the run has been cancelled: long nodes may poll it and stop. */
+WEFT_API int weft_node_cancelled(const weft_node_ctx_t *ctx);
+
+/* ------------------------------------------------------------------ */
+/* Running                                                             */
+
+/* Progress of a run: nodes finished (done, failed, skipped or cancelled)
+ * of total, the rate in nodes per second, and the estimated seconds left
+ * (negative when unknown). */
+typedef struct weft_progress {
+    uint64_t finished, total;
+    double elapsed_s, rate, eta_s;
+} weft_progress_t;
+typedef void (*weft_progress_fn)(void *data, const weft_progress_t *p);
+
+typedef struct weft_run_opts {
+    int record;                 /* 1: record each node's start, end and worker
+                                   (needed for timed dot labels, traces and
+                                   per-worker run statistics) */
+    int progress_bar;           /* 1: draw a bar on stderr if it is a terminal */
+    weft_progress_fn progress;  /* called by the waiting thread, or NULL */
+    void *progress_data;
+    double progress_interval_s; /* between reports; 0 means 0.1 */
+} weft_run_opts_t;
+
+/* Runs g on rt and blocks until the run is complete (workers help; a
+ * non-worker thread reports progress meanwhile if asked to). opts may be
+ * NULL. When run is not NULL, *run receives the run record (free it with
+ * weft_run_free); it is made whatever the outcome, unless the error is
+ * WEFT_EINVAL, WEFT_EBUSY, WEFT_ECYCLE or WEFT_ENOMEM before anything ran.
+ * Returns 0 if every node succeeded; WEFT_ETASK if a node failed;
+ * WEFT_ECANCELED if the run was cancelled; WEFT_ECYCLE; WEFT_EBUSY (g is
+ * running); WEFT_ENOENT (a named task is not registered: nothing ran);
+ * WEFT_EINVAL; WEFT_ENOMEM. Thread-safety: any thread, one run per graph. */
+WEFT_API int weft_graph_run(weft_graph_t *g, weft_runtime_t *rt, const weft_run_opts_t *opts,
+                            weft_run_t **run);
+
+/* Starts a run and returns at once; wait with weft_run_wait. *run must be
+ * freed with weft_run_free after the wait. Errors: those that
+ * weft_graph_run reports before anything runs. */
+WEFT_API int weft_graph_run_async(weft_graph_t *g, weft_runtime_t *rt,
+                                  const weft_run_opts_t *opts, weft_run_t **run);
+
+/* Runs g n times one after another (stops at the first run that does not
+ * return 0, and returns its code). *run, if not NULL, gets the last run. */
+WEFT_API int weft_graph_run_n(weft_graph_t *g, weft_runtime_t *rt, uint64_t n,
+                              const weft_run_opts_t *opts, weft_run_t **run);
+
+/* Waits for an async run; returns what weft_graph_run would have.
+ * Thread-safety: any thread; one waiter. */
+WEFT_API int weft_run_wait(weft_run_t *run);
+/* As weft_run_wait, giving up after timeout_s with WEFT_ETIMEDOUT. */
+WEFT_API int weft_run_wait_timeout(weft_run_t *run, double timeout_s);
+
+/* Asks the run to stop: nodes not yet started are cancelled. Returns 0
+ * (also when the run already finished). Thread-safety: any thread, also
+ * from inside a node. */
+WEFT_API int weft_run_cancel(weft_run_t *run);
+
+/* Frees a run record. Errors: WEFT_EINVAL, WEFT_EBUSY (still running). */
+WEFT_API int weft_run_free(weft_run_t *run);
+
+typedef enum weft_node_status {
+    WEFT_NODE_PENDING = 0, /* not run (yet) */
+    WEFT_NODE_DONE = 1,
+    WEFT_NODE_FAILED = 2,
+    WEFT_NODE_SKIPPED = 3,   /* a predecessor failed or was skipped */
+    WEFT_NODE_CANCELLED = 4, /* the run was cancelled before it started */
+    WEFT_NODE_RUNNING = 5
+} weft_node_status_t;
+
+/* "pending", "done", "failed", "skipped", "cancelled", "running". */
+WEFT_API const char *weft_node_status_name(int status);
+
+/* Status of one node in a run, or a negative error (WEFT_EINVAL,
+ * WEFT_ESTALE). Thread-safety: any thread (a snapshot while running). */
+WEFT_API int weft_run_node_status(const weft_run_t *run, weft_node_t node);
+/* The node function's return value (0 unless it failed). */
+WEFT_API int weft_run_node_code(const weft_run_t *run, weft_node_t node, int *code);
+/* Result bytes a node stored (NULL, 0 if none). Valid until the run is
+ * freed. Errors: WEFT_EINVAL, WEFT_ESTALE, WEFT_EBUSY (still running). */
+WEFT_API int weft_run_result(const weft_run_t *run, weft_node_t node, const void **data,
+                             size_t *len);
+/* Start and end (seconds since the run began) and worker of a node, for
+ * runs with opts.record. Errors: WEFT_EINVAL, WEFT_ENOENT (not recorded or
+ * the node did not run), WEFT_ESTALE. */
+WEFT_API int weft_run_node_time(const weft_run_t *run, weft_node_t node, double *start_s,
+                                double *end_s, int *worker);
+
+typedef struct weft_run_counts {
+    uint64_t total, done, failed, skipped, cancelled;
+    weft_node_t first_failed; /* WEFT_NODE_NONE if none */
+    int first_code;           /* its return value */
+    double wall_s;            /* start to completion (so far, if running) */
+} weft_run_counts_t;
+
+/* Errors: WEFT_EINVAL, WEFT_ESTALE. */
+WEFT_API int weft_run_counts(const weft_run_t *run, weft_run_counts_t *counts);
+/* The graph a run belongs to. */
+WEFT_API weft_graph_t *weft_run_graph(const weft_run_t *run);
+
+/* Prints the run's statistics in pp's print_stats style: counts, wall time,
+ * per worker the nodes run and busy time (timings need opts.record).
+ * Errors: WEFT_EINVAL, WEFT_ESTALE, WEFT_EBUSY, WEFT_EIO. */
+WEFT_API int weft_run_print_stats(const weft_run_t *run, FILE *out);
+
+/* ------------------------------------------------------------------ */
+/* Named tasks                                                         */
+
+/* Registers fn under name, process-wide; arg is passed to every node that
+ * names it. Registering a name again replaces it (returns 0). Errors:
+ * WEFT_EINVAL (NULL/empty name or NULL fn, or a name with whitespace),
+ * WEFT_ERANGE (too long), WEFT_ENOMEM. Thread-safety: any thread. */
+WEFT_API int weft_task_register(const char *name, weft_node_fn fn, void *arg);
+/* Removes a name. Errors: WEFT_EINVAL, WEFT_ENOENT. */
+WEFT_API int weft_task_unregister(const char *name);
+/* Looks a name up. fn and arg may be NULL. Errors: WEFT_EINVAL, WEFT_ENOENT. */
+WEFT_API int weft_task_lookup(const char *name, weft_node_fn *fn, void **arg);
+
+/* ------------------------------------------------------------------ */
+/* Graph files                                                         */
+
+/* Writes g as a graph file (format in the README). Every node must be a
+ * named-task node (function pointers cannot be saved): otherwise
+ * WEFT_ENOTSUP and nothing is written; weft_graph_error tells which node.
+ * Errors: WEFT_EINVAL, WEFT_ENOTSUP, WEFT_EIO. */
+WEFT_API int weft_graph_save(const weft_graph_t *g, FILE *out);
+WEFT_API int weft_graph_save_file(const weft_graph_t *g, const char *path);
+
+/* Reads a graph file into a new graph. On error nothing is made (*g is
+ * NULL) and weft_graph_error() describes it with the line number, e.g.
+ * "line 7: edge to unknown node 'merge'". Errors: WEFT_EINVAL, WEFT_EPARSE,
+ * WEFT_EIO, WEFT_ENOMEM. Task names need not be registered yet.
+ * Thread-safety: any thread. */
+WEFT_API int weft_graph_load(FILE *in, weft_graph_t **g);
+WEFT_API int weft_graph_load_file(const char *path, weft_graph_t **g);
+
+/* The last load or save error message of the calling thread ("" if none). */
+WEFT_API const char *weft_graph_error(void);
+
+/* ------------------------------------------------------------------ */
+/* Seeing a graph                                                      */
+
+/* Writes g in graphviz's dot language: node names, edges, subgraph nodes
+ * as clusters. With a run (may be NULL), nodes are coloured by status and,
+ * when the run was recorded, labelled with duration and worker.
+ * Errors: WEFT_EINVAL, WEFT_ESTALE, WEFT_EBUSY, WEFT_EIO. */
+WEFT_API int weft_graph_dot(const weft_graph_t *g, const weft_run_t *run, FILE *out);
+
+/* Writes a recorded run as Chrome trace-event JSON (chrome://tracing,
+ * Perfetto): one track per worker, one slice per node.
+ * Errors: WEFT_EINVAL, WEFT_ENOENT (not recorded), WEFT_EBUSY, WEFT_EIO. */
+WEFT_API int weft_run_trace(const weft_run_t *run, FILE *out);
+
+/* Writes the per-node record of a run (status, code, start, end, worker) as
+ * a run file that weft-dot reads alongside the graph file.
+ * Errors: WEFT_EINVAL, WEFT_EBUSY, WEFT_EIO. */
+WEFT_API int weft_run_save(const weft_run_t *run, FILE *out);
+
+/* Reads a run file written by weft_run_save into a run record of g (which
+ * must have the same nodes), for drawing. Errors: WEFT_EINVAL, WEFT_EPARSE
+ * (weft_graph_error says where), WEFT_EIO, WEFT_ENOMEM. */
+WEFT_API int weft_run_load(weft_graph_t *g, FILE *in, weft_run_t **run);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

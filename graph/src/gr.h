@@ -1,0 +1,123 @@
+/* gr.h: the graph layer's internal types. Never installed. */
+#ifndef GR_H
+#define GR_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "alloc.h"
+#include "weft/graph.h"
+
+#define GR_MAGIC_GRAPH 0x77666772u /* "wfgr" */
+#define GR_MAGIC_RUN 0x77667275u   /* "wfru" */
+#define GR_NONE UINT32_MAX
+
+enum { GR_FN = 0, GR_TASK = 1, GR_SUB = 2 };
+
+#define GR_POISON 0x80000000u /* join: a predecessor failed or was skipped */
+#define GR_SINGLE 0x40000000u /* join: exactly one predecessor, no RMW needed */
+#define GR_COUNT 0x3fffffffu
+
+/* A node: 24 bytes. Anything beyond a function and its argument (a task
+ * name, argument bytes, a subgraph) lives in the side table gr_extra. */
+typedef struct gr_node {
+    weft_node_fn fn; /* GR_TASK: resolved from the registry when a run starts */
+    void *arg;
+    uint32_t name;   /* offset in the name arena */
+    uint32_t extra;  /* index in g->extras, or GR_NONE */
+} gr_node;
+
+typedef struct gr_extra {
+    int kind;           /* GR_FN (arg bytes only), GR_TASK or GR_SUB */
+    uint32_t node;      /* the node it belongs to */
+    uint32_t task;      /* GR_TASK: offset of the task name, else GR_NONE */
+    void *bytes;        /* argument bytes (owned), or NULL */
+    size_t len;
+    weft_graph_t *sub;  /* GR_SUB */
+} gr_extra;
+
+/* Growable array of fixed-size items. */
+typedef struct gr_vec {
+    void *data;
+    size_t len, cap;
+} gr_vec;
+
+struct weft_graph {
+    uint32_t magic;
+    atomic_int running;  /* a run is in flight */
+    atomic_int live_runs; /* run records not yet freed */
+    int parents;         /* graphs holding this one as a subgraph node */
+    uint64_t version;    /* bumped by every change */
+    char *name;
+    gr_vec nodes;        /* gr_node */
+    gr_vec extras;       /* gr_extra */
+    gr_vec names;        /* char arena: NUL-terminated names */
+    gr_vec esrc, edst;   /* uint32: edges added since the last compile */
+    size_t nedges;       /* all edges */
+    /* compiled form (CSR), valid when compiled == version */
+    uint64_t compiled;
+    uint32_t *succ_off, *succ; /* successors of v: succ[succ_off[v] .. succ_off[v+1]) */
+    uint32_t *pred_off, *pred; /* predecessors, in insertion order */
+    uint32_t *sources;         /* nodes without predecessors */
+    uint32_t *join0;           /* each run's initial join counters */
+    size_t ntasks;             /* named-task nodes, resolved per run */
+    size_t nsources;
+    int checked;               /* compile found no cycle */
+    uint32_t cycle_node;
+};
+
+typedef struct gr_result {
+    size_t len;
+    unsigned char data[];
+} gr_result;
+
+/* Per-worker counters of a run, each on its own cache line. */
+typedef struct gr_wcount {
+    _Alignas(64) atomic_ullong nodes;
+    atomic_ullong busy_ns;
+} gr_wcount;
+
+struct weft_run {
+    uint32_t magic;
+    weft_graph_t *g;
+    uint64_t version;
+    weft_runtime_t *rt;
+    size_t n;
+    atomic_uint *join;            /* predecessors left; GR_POISON, GR_SINGLE */
+    _Atomic unsigned char *status;
+    _Atomic(int *) codes;         /* return values, made at the first failure */
+    _Atomic(_Atomic(gr_result *) *) results; /* made at the first result */
+    int64_t *t_start, *t_end;     /* when recorded */
+    int16_t *t_worker;
+    _Atomic(weft_run_t *) *subruns; /* per extra: the subgraph's run */
+    atomic_int cancel;
+    atomic_uint first_failed;
+    int first_code;
+    atomic_ullong finished;       /* nodes finished, flushed per chain */
+    atomic_ullong done, failed, skipped, cancelled;
+    gr_wcount *wcount;            /* WEFT_MAX_WORKERS entries */
+    int record;
+    int64_t t0, t1;               /* start and end (ns) */
+    atomic_int state;             /* 0 idle/loaded, 1 running, 2 complete */
+    int rc;                       /* outcome code once complete */
+    weft_job_t *job;
+    weft_run_opts_t opts;
+    int loaded;                   /* made by weft_run_load, never ran */
+};
+
+/* graph.c */
+int gr_vec_reserve(gr_vec *v, size_t item, size_t n);
+int gr_graph_valid(const weft_graph_t *g);
+int gr_compile(weft_graph_t *g);  /* CSR + cycle check; 0 or WEFT_ECYCLE/ENOMEM */
+const char *gr_name(const weft_graph_t *g, weft_node_t v);
+const gr_extra *gr_extra_of(const weft_graph_t *g, weft_node_t v);
+static inline gr_node *gr_nodes(const weft_graph_t *g) { return (gr_node *)g->nodes.data; }
+
+/* run.c */
+int gr_run_valid(const weft_run_t *run); /* 0 or WEFT_EINVAL / WEFT_ESTALE */
+int gr_run_alloc(weft_graph_t *g, int record, weft_run_t **out);
+
+/* errors.c: the calling thread's last load/save error message */
+void gr_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

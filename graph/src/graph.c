@@ -1,0 +1,458 @@
+/* graph.c: building graphs, compiling them to CSR form, finding cycles.
+ *
+ * Building is appending: a node is 24 bytes pushed onto an array, its name
+ * is copied into one arena, an edge is two 32-bit ids pushed onto two
+ * arrays. Nothing is linked or sorted until the graph runs; then
+ * gr_compile turns the edge list into successor and predecessor arrays
+ * (compressed sparse rows, by a stable counting sort, so predecessors keep
+ * the order their edges were added in) and runs Kahn's algorithm once to
+ * find cycles. The compiled form is kept until the graph changes, and new
+ * edges are merged into it, so a graph that is run again costs nothing to
+ * prepare. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gr.h"
+
+int gr_vec_reserve(gr_vec *v, size_t item, size_t n) {
+    if (n <= v->cap) return 0;
+    size_t cap = v->cap ? v->cap : 16;
+    while (cap < n) cap *= 2;
+    void *d = wf_malloc(cap * item);
+    if (!d) return WEFT_ENOMEM;
+    if (v->len) memcpy(d, v->data, v->len * item);
+    wf_free(v->data);
+    v->data = d;
+    v->cap = cap;
+    return 0;
+}
+
+static void vec_free(gr_vec *v) {
+    wf_free(v->data);
+    v->data = NULL;
+    v->len = v->cap = 0;
+}
+
+int gr_graph_valid(const weft_graph_t *g) { return g && g->magic == GR_MAGIC_GRAPH; }
+
+/* Appends a NUL-terminated copy of s (len bytes) to the arena. */
+static int arena_add(weft_graph_t *g, const char *s, size_t len, uint32_t *off) {
+    if (g->names.len + len + 1 > UINT32_MAX) return WEFT_ERANGE;
+    int rc = gr_vec_reserve(&g->names, 1, g->names.len + len + 1);
+    if (rc) return rc;
+    char *d = (char *)g->names.data + g->names.len;
+    memcpy(d, s, len);
+    d[len] = 0;
+    *off = (uint32_t)g->names.len;
+    g->names.len += len + 1;
+    return 0;
+}
+
+/* "n<id>" without snprintf (node creation is on the hot path). */
+static size_t auto_name(char *buf, uint32_t id) {
+    char tmp[16];
+    size_t k = 0;
+    do {
+        tmp[k++] = (char)('0' + id % 10);
+        id /= 10;
+    } while (id);
+    buf[0] = 'n';
+    for (size_t i = 0; i < k; i++) buf[1 + i] = tmp[k - 1 - i];
+    return k + 1;
+}
+
+const char *gr_name(const weft_graph_t *g, weft_node_t v) {
+    return (const char *)g->names.data + gr_nodes(g)[v].name;
+}
+
+const gr_extra *gr_extra_of(const weft_graph_t *g, weft_node_t v) {
+    uint32_t e = gr_nodes(g)[v].extra;
+    return e == GR_NONE ? NULL : (const gr_extra *)g->extras.data + e;
+}
+
+int weft_graph_create(const char *name, weft_graph_t **out) {
+    if (out) *out = NULL;
+    if (!out) return WEFT_EINVAL;
+    if (name && strlen(name) > WEFT_NAME_MAX) return WEFT_ERANGE;
+    weft_graph_t *g = wf_calloc(1, sizeof *g);
+    if (!g) return WEFT_ENOMEM;
+    g->name = wf_strdup(name && *name ? name : "graph");
+    if (!g->name) {
+        wf_free(g);
+        return WEFT_ENOMEM;
+    }
+    g->magic = GR_MAGIC_GRAPH;
+    g->version = 1;
+    *out = g;
+    return 0;
+}
+
+static void drop_compiled(weft_graph_t *g) {
+    wf_free(g->succ_off);
+    wf_free(g->succ);
+    wf_free(g->pred_off);
+    wf_free(g->pred);
+    wf_free(g->sources);
+    wf_free(g->join0);
+    g->succ_off = g->succ = g->pred_off = g->pred = g->sources = g->join0 = NULL;
+    g->nsources = 0;
+    g->compiled = 0;
+}
+
+int weft_graph_free(weft_graph_t *g) {
+    if (!gr_graph_valid(g)) return WEFT_EINVAL;
+    if (atomic_load(&g->running) || atomic_load(&g->live_runs) || g->parents) return WEFT_EBUSY;
+    gr_extra *ex = g->extras.data;
+    for (size_t i = 0; i < g->extras.len; i++) {
+        wf_free(ex[i].bytes);
+        if (ex[i].sub) ex[i].sub->parents--;
+    }
+    vec_free(&g->nodes);
+    vec_free(&g->extras);
+    vec_free(&g->names);
+    vec_free(&g->esrc);
+    vec_free(&g->edst);
+    drop_compiled(g);
+    wf_free(g->name);
+    g->magic = 0;
+    wf_free(g);
+    return 0;
+}
+
+static int check_mutable(weft_graph_t *g) {
+    if (!gr_graph_valid(g)) return WEFT_EINVAL;
+    if (atomic_load_explicit(&g->running, memory_order_acquire)) return WEFT_EBUSY;
+    return 0;
+}
+
+static int add_node(weft_graph_t *g, const char *name, weft_node_fn fn, void *arg,
+                    weft_node_t *node) {
+    if (node) *node = WEFT_NODE_NONE;
+    int rc = check_mutable(g);
+    if (rc) return rc;
+    if (g->nodes.len >= WEFT_GRAPH_MAX_NODES) return WEFT_ERANGE;
+    uint32_t id = (uint32_t)g->nodes.len;
+    size_t len;
+    char buf[16];
+    if (name) {
+        len = strlen(name);
+        if (len > WEFT_NAME_MAX) return WEFT_ERANGE;
+    } else {
+        len = auto_name(buf, id);
+        name = buf;
+    }
+    if ((rc = gr_vec_reserve(&g->nodes, sizeof(gr_node), g->nodes.len + 1))) return rc;
+    uint32_t off;
+    if ((rc = arena_add(g, name, len, &off))) return rc;
+    gr_node *n = gr_nodes(g) + id;
+    n->fn = fn;
+    n->arg = arg;
+    n->name = off;
+    n->extra = GR_NONE;
+    g->nodes.len++;
+    g->version++;
+    if (node) *node = id;
+    return 0;
+}
+
+int weft_graph_add(weft_graph_t *g, const char *name, weft_node_fn fn, void *arg,
+                   weft_node_t *node) {
+    if (!fn) {
+        if (node) *node = WEFT_NODE_NONE;
+        return WEFT_EINVAL;
+    }
+    return add_node(g, name, fn, arg, node);
+}
+
+/* Attaches a fresh side-table entry to node v. */
+static int add_extra(weft_graph_t *g, weft_node_t v, gr_extra **out) {
+    int rc = gr_vec_reserve(&g->extras, sizeof(gr_extra), g->extras.len + 1);
+    if (rc) return rc;
+    gr_extra *e = (gr_extra *)g->extras.data + g->extras.len;
+    memset(e, 0, sizeof *e);
+    e->task = GR_NONE;
+    e->node = v;
+    gr_nodes(g)[v].extra = (uint32_t)g->extras.len++;
+    *out = e;
+    return 0;
+}
+
+static int copy_bytes(const void *src, size_t len, void **dst) {
+    *dst = NULL;
+    if (!len) return 0;
+    *dst = wf_malloc(len);
+    if (!*dst) return WEFT_ENOMEM;
+    memcpy(*dst, src, len);
+    return 0;
+}
+
+/* The function of named-task nodes until the registry resolves them. */
+static int unresolved_task(weft_node_ctx_t *ctx, void *arg) {
+    (void)ctx;
+    (void)arg;
+    return WEFT_ENOENT;
+}
+
+int weft_graph_add_task(weft_graph_t *g, const char *name, const char *task_name,
+                        const void *arg, size_t len, weft_node_t *node) {
+    if (node) *node = WEFT_NODE_NONE;
+    if (!task_name || !*task_name || (len && !arg)) return WEFT_EINVAL;
+    size_t tlen = strlen(task_name);
+    if (tlen > WEFT_NAME_MAX) return WEFT_ERANGE;
+    weft_node_t v;
+    int rc = add_node(g, name, unresolved_task, NULL, &v);
+    if (rc) return rc;
+    gr_extra *e;
+    uint32_t toff;
+    void *bytes;
+    if ((rc = copy_bytes(arg, len, &bytes))) goto undo;
+    if ((rc = arena_add(g, task_name, tlen, &toff)) || (rc = add_extra(g, v, &e))) {
+        wf_free(bytes);
+        goto undo;
+    }
+    e->kind = GR_TASK;
+    g->ntasks++;
+    e->task = toff;
+    e->bytes = bytes;
+    e->len = len;
+    if (node) *node = v;
+    return 0;
+undo: /* the node was the last one added: take it back */
+    g->nodes.len--;
+    return rc;
+}
+
+/* Does graph g contain graph target, directly or through subgraphs? */
+static int contains(const weft_graph_t *g, const weft_graph_t *target, int depth) {
+    if (g == target) return 1;
+    if (depth > 1000) return 1; /* deeper than any sane nesting: refuse */
+    const gr_extra *ex = g->extras.data;
+    for (size_t i = 0; i < g->extras.len; i++)
+        if (ex[i].kind == GR_SUB && contains(ex[i].sub, target, depth + 1)) return 1;
+    return 0;
+}
+
+static int run_subgraph(weft_node_ctx_t *ctx, void *arg);
+
+int weft_graph_add_subgraph(weft_graph_t *g, const char *name, weft_graph_t *sub,
+                            weft_node_t *node) {
+    if (node) *node = WEFT_NODE_NONE;
+    if (!gr_graph_valid(sub) || sub == g) return WEFT_EINVAL;
+    int rc = check_mutable(g);
+    if (rc) return rc;
+    if (contains(sub, g, 0)) return WEFT_ECYCLE;
+    weft_node_t v;
+    if ((rc = add_node(g, name ? name : sub->name, run_subgraph, sub, &v))) return rc;
+    gr_extra *e;
+    if ((rc = add_extra(g, v, &e))) {
+        g->nodes.len--;
+        return rc;
+    }
+    e->kind = GR_SUB;
+    e->sub = sub;
+    sub->parents++;
+    if (node) *node = v;
+    return 0;
+}
+
+/* Runs the subgraph inside the node; the worker helps while it waits. */
+static int run_subgraph(weft_node_ctx_t *ctx, void *arg) {
+    (void)arg;
+    weft_graph_t *g = weft_node_graph(ctx);
+    weft_node_t v = weft_node_id(ctx);
+    const gr_extra *e = gr_extra_of(g, v);
+    extern int gr_run_sub(weft_node_ctx_t * ctx, weft_graph_t * sub, uint32_t extra);
+    return gr_run_sub(ctx, e->sub, gr_nodes(g)[v].extra);
+}
+
+int weft_graph_set_arg(weft_graph_t *g, weft_node_t v, const void *arg, size_t len) {
+    int rc = check_mutable(g);
+    if (rc) return rc;
+    if (v >= g->nodes.len || (len && !arg)) return WEFT_EINVAL;
+    void *bytes;
+    if ((rc = copy_bytes(arg, len, &bytes))) return rc;
+    gr_extra *e = (gr_extra *)gr_extra_of(g, v);
+    if (!e && (rc = add_extra(g, v, &e))) {
+        wf_free(bytes);
+        return rc;
+    }
+    wf_free(e->bytes);
+    e->bytes = bytes;
+    e->len = len;
+    g->version++;
+    return 0;
+}
+
+int weft_graph_precede(weft_graph_t *g, weft_node_t before, weft_node_t after) {
+    int rc = check_mutable(g);
+    if (rc) return rc;
+    if (before >= g->nodes.len || after >= g->nodes.len) return WEFT_EINVAL;
+    if (g->nedges >= UINT32_MAX - 1) return WEFT_ERANGE;
+    size_t n = g->esrc.len;
+    if (n == g->esrc.cap) {
+        if ((rc = gr_vec_reserve(&g->esrc, sizeof(uint32_t), n + 1)) ||
+            (rc = gr_vec_reserve(&g->edst, sizeof(uint32_t), n + 1)))
+            return rc;
+    }
+    ((uint32_t *)g->esrc.data)[n] = before;
+    ((uint32_t *)g->edst.data)[n] = after;
+    g->esrc.len = g->edst.len = n + 1;
+    g->nedges++;
+    g->version++;
+    return 0;
+}
+
+int weft_graph_succeed(weft_graph_t *g, weft_node_t after, weft_node_t before) {
+    return weft_graph_precede(g, before, after);
+}
+
+size_t weft_graph_node_count(const weft_graph_t *g) { return gr_graph_valid(g) ? g->nodes.len : 0; }
+size_t weft_graph_edge_count(const weft_graph_t *g) { return gr_graph_valid(g) ? g->nedges : 0; }
+const char *weft_graph_name(const weft_graph_t *g) { return gr_graph_valid(g) ? g->name : NULL; }
+
+const char *weft_graph_node_name(const weft_graph_t *g, weft_node_t v) {
+    if (!gr_graph_valid(g) || v >= g->nodes.len) return NULL;
+    return gr_name(g, v);
+}
+
+const char *weft_graph_node_task(const weft_graph_t *g, weft_node_t v) {
+    if (!gr_graph_valid(g) || v >= g->nodes.len) return NULL;
+    const gr_extra *e = gr_extra_of(g, v);
+    return e && e->kind == GR_TASK ? (const char *)g->names.data + e->task : NULL;
+}
+
+int weft_graph_find(const weft_graph_t *g, const char *name, weft_node_t *node) {
+    if (node) *node = WEFT_NODE_NONE;
+    if (!gr_graph_valid(g) || !name || !node) return WEFT_EINVAL;
+    for (size_t v = 0; v < g->nodes.len; v++)
+        if (strcmp(gr_name(g, (weft_node_t)v), name) == 0) {
+            *node = (weft_node_t)v;
+            return 0;
+        }
+    return WEFT_ENOENT;
+}
+
+/* ---- compiling ---- */
+
+/* Stable counting sort of the edges by key into CSR rows: off has n+1
+ * entries, row v is val[off[v] .. off[v+1]) in the order edges were added. */
+static int build_csr(size_t n, size_t m, const uint32_t *key, const uint32_t *other,
+                     uint32_t **off_out, uint32_t **val_out) {
+    uint32_t *off = wf_calloc(n + 1, sizeof *off);
+    uint32_t *val = wf_malloc((m ? m : 1) * sizeof *val);
+    if (!off || !val) {
+        wf_free(off);
+        wf_free(val);
+        return WEFT_ENOMEM;
+    }
+    for (size_t i = 0; i < m; i++) off[key[i] + 1]++;
+    for (size_t v = 0; v < n; v++) off[v + 1] += off[v];
+    for (size_t i = 0; i < m; i++) val[off[key[i]]++] = other[i]; /* off[v] ends at row end */
+    for (size_t v = n; v > 0; v--) off[v] = off[v - 1];           /* shift back to starts */
+    off[0] = 0;
+    *off_out = off;
+    *val_out = val;
+    return 0;
+}
+
+/* Kahn's algorithm: 0 if acyclic, else WEFT_ECYCLE with g->cycle_node set
+ * to a node on a cycle. */
+static int find_cycle(weft_graph_t *g) {
+    size_t n = g->nodes.len;
+    uint32_t *left = wf_malloc((n ? n : 1) * sizeof *left); /* unprocessed predecessors */
+    uint32_t *queue = wf_malloc((n ? n : 1) * sizeof *queue);
+    if (!left || !queue) {
+        wf_free(left);
+        wf_free(queue);
+        return WEFT_ENOMEM;
+    }
+    size_t head = 0, tail = 0;
+    for (size_t v = 0; v < n; v++) {
+        left[v] = g->pred_off[v + 1] - g->pred_off[v];
+        if (!left[v]) queue[tail++] = (uint32_t)v;
+    }
+    while (head < tail) {
+        uint32_t v = queue[head++];
+        for (uint32_t i = g->succ_off[v]; i < g->succ_off[v + 1]; i++)
+            if (--left[g->succ[i]] == 0) queue[tail++] = g->succ[i];
+    }
+    int rc = 0;
+    if (tail < n) {
+        /* Every unprocessed node has an unprocessed predecessor: walking
+         * backwards through them must come round to a node twice, and that
+         * node lies on a cycle. queue is reused to mark the step of each
+         * visit (0: not visited). */
+        memset(queue, 0, n * sizeof *queue);
+        uint32_t v = 0;
+        while (left[v] == 0) v++;
+        for (uint32_t step = 1; !queue[v]; step++) {
+            queue[v] = step;
+            uint32_t next = v;
+            for (uint32_t i = g->pred_off[v]; i < g->pred_off[v + 1]; i++)
+                if (left[g->pred[i]]) {
+                    next = g->pred[i];
+                    break;
+                }
+            v = next;
+        }
+        g->cycle_node = v;
+        rc = WEFT_ECYCLE;
+    }
+    wf_free(left);
+    wf_free(queue);
+    return rc;
+}
+
+int gr_compile(weft_graph_t *g) {
+    if (g->compiled == g->version) return g->checked ? 0 : WEFT_ECYCLE;
+    drop_compiled(g);
+    size_t n = g->nodes.len, m = g->esrc.len;
+    const uint32_t *src = g->esrc.data, *dst = g->edst.data;
+    int rc = build_csr(n, m, src, dst, &g->succ_off, &g->succ);
+    if (!rc) rc = build_csr(n, m, dst, src, &g->pred_off, &g->pred);
+    if (rc) {
+        drop_compiled(g);
+        return rc;
+    }
+    size_t ns = 0;
+    for (size_t v = 0; v < n; v++) ns += g->pred_off[v + 1] == g->pred_off[v];
+    g->sources = wf_malloc((ns ? ns : 1) * sizeof(uint32_t));
+    if (!g->sources) {
+        drop_compiled(g);
+        return WEFT_ENOMEM;
+    }
+    for (size_t v = 0, k = 0; v < n; v++)
+        if (g->pred_off[v + 1] == g->pred_off[v]) g->sources[k++] = (uint32_t)v;
+    g->nsources = ns;
+    g->join0 = wf_malloc((n ? n : 1) * sizeof(uint32_t));
+    if (!g->join0) {
+        drop_compiled(g);
+        return WEFT_ENOMEM;
+    }
+    for (size_t v = 0; v < n; v++) {
+        uint32_t d = g->pred_off[v + 1] - g->pred_off[v];
+        if (d > GR_COUNT) { /* over 2^30 predecessors: the join word cannot count them */
+            drop_compiled(g);
+            return WEFT_ERANGE;
+        }
+        g->join0[v] = d | (d == 1 ? GR_SINGLE : 0);
+    }
+    g->cycle_node = GR_NONE;
+    rc = find_cycle(g);
+    if (rc == WEFT_ENOMEM) {
+        drop_compiled(g);
+        return rc;
+    }
+    g->checked = rc == 0;
+    g->compiled = g->version;
+    return rc;
+}
+
+int weft_graph_check(weft_graph_t *g, weft_node_t *node) {
+    if (node) *node = WEFT_NODE_NONE;
+    int rc = check_mutable(g);
+    if (rc) return rc;
+    rc = gr_compile(g);
+    if (rc == WEFT_ECYCLE && node) *node = g->cycle_node;
+    return rc;
+}

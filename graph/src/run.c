@@ -1,0 +1,646 @@
+/* run.c: running graphs.
+ *
+ * A run is one job on the runtime. Its root task hands out the source nodes
+ * by halving their range (so thieves take large pieces), and each node is
+ * run by exec_chain: run the node, then count down each successor's join
+ * word; the first successor that becomes ready is run next by the same
+ * thread without touching any queue (continuation bypass), the others are
+ * spawned as tasks. A node whose only predecessor is this one (GR_SINGLE)
+ * needs no atomic decrement at all. A node that fails or is skipped sets
+ * GR_POISON in its successors' join words before counting them down; a
+ * poisoned node is skipped when it becomes ready, so a failure skips exactly
+ * its descendants while other branches run on.
+ *
+ * Every spawned node task is a child of the task that spawned it, so the
+ * run's job completes only when every node, and anything the nodes spawned,
+ * is complete (the runtime's completion rule). The job's callback then
+ * stamps the end time, computes the outcome and releases the graph. Counts
+ * are kept per chain and added to the run once per chain, not per node. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gr.h"
+#include "wf_layer.h"
+
+_Static_assert(sizeof(uintptr_t) >= 8, "node ranges are packed into a pointer");
+
+struct weft_node_ctx {
+    weft_run_t *run;
+    weft_node_t v;
+};
+
+/* ---- run records ---- */
+
+int gr_run_valid(const weft_run_t *run) {
+    if (!run || run->magic != GR_MAGIC_RUN) return WEFT_EINVAL;
+    if (run->version != run->g->version) return WEFT_ESTALE;
+    return 0;
+}
+
+static void free_results(weft_run_t *run) {
+    _Atomic(gr_result *) *res = atomic_load(&run->results);
+    if (res) {
+        for (size_t i = 0; i < run->n; i++) wf_free(atomic_load(&res[i]));
+        wf_free((void *)res);
+        atomic_store(&run->results, NULL);
+    }
+    int *codes = atomic_load(&run->codes);
+    wf_free(codes);
+    atomic_store(&run->codes, NULL);
+    if (run->subruns) {
+        for (size_t i = 0; i < run->g->extras.len; i++) {
+            weft_run_t *s = atomic_load(&run->subruns[i]);
+            if (s) weft_run_free(s);
+            atomic_store(&run->subruns[i], NULL);
+        }
+    }
+}
+
+int gr_run_alloc(weft_graph_t *g, int record, weft_run_t **out) {
+    size_t n = g->nodes.len, nn = n ? n : 1;
+    weft_run_t *run = wf_calloc(1, sizeof *run);
+    if (!run) return WEFT_ENOMEM;
+    run->magic = GR_MAGIC_RUN;
+    run->g = g;
+    run->version = g->version;
+    run->n = n;
+    run->record = record;
+    run->join = wf_malloc(nn * sizeof *run->join);
+    run->status = wf_calloc(nn, 1);
+    run->wcount = wf_aligned_malloc(WEFT_MAX_WORKERS * sizeof(gr_wcount), 64);
+    if (g->extras.len) run->subruns = wf_calloc(g->extras.len, sizeof *run->subruns);
+    if (record) {
+        run->t_start = wf_calloc(nn, sizeof *run->t_start);
+        run->t_end = wf_calloc(nn, sizeof *run->t_end);
+        run->t_worker = wf_malloc(nn * sizeof *run->t_worker);
+    }
+    if (!run->join || !run->status || !run->wcount || (g->extras.len && !run->subruns) ||
+        (record && (!run->t_start || !run->t_end || !run->t_worker))) {
+        atomic_fetch_add(&g->live_runs, 1);
+        weft_run_free(run);
+        return WEFT_ENOMEM;
+    }
+    memset(run->wcount, 0, WEFT_MAX_WORKERS * sizeof(gr_wcount));
+    if (record)
+        for (size_t i = 0; i < n; i++) run->t_worker[i] = -1;
+    atomic_store(&run->first_failed, GR_NONE);
+    atomic_fetch_add(&g->live_runs, 1);
+    *out = run;
+    return 0;
+}
+
+/* Clears a run record for another run of the same graph version. */
+static void run_reset(weft_run_t *run) {
+    weft_graph_t *g = run->g;
+    free_results(run);
+    memcpy((void *)run->join, g->join0, run->n * sizeof(uint32_t));
+    memset((void *)run->status, 0, run->n);
+    if (run->record) {
+        memset(run->t_start, 0, run->n * sizeof *run->t_start);
+        memset(run->t_end, 0, run->n * sizeof *run->t_end);
+        for (size_t i = 0; i < run->n; i++) run->t_worker[i] = -1;
+    }
+    memset(run->wcount, 0, WEFT_MAX_WORKERS * sizeof(gr_wcount));
+    atomic_store(&run->cancel, 0);
+    atomic_store(&run->first_failed, GR_NONE);
+    run->first_code = 0;
+    atomic_store(&run->finished, 0);
+    atomic_store(&run->done, 0);
+    atomic_store(&run->failed, 0);
+    atomic_store(&run->skipped, 0);
+    atomic_store(&run->cancelled, 0);
+    run->rc = 0;
+    run->loaded = 0;
+}
+
+int weft_run_free(weft_run_t *run) {
+    if (!run || run->magic != GR_MAGIC_RUN) return WEFT_EINVAL;
+    if (atomic_load_explicit(&run->state, memory_order_acquire) == 1) return WEFT_EBUSY;
+    if (run->job) weft_job_free(run->job);
+    free_results(run);
+    wf_free((void *)run->join);
+    wf_free((void *)run->status);
+    wf_aligned_free(run->wcount);
+    wf_free((void *)run->subruns);
+    wf_free(run->t_start);
+    wf_free(run->t_end);
+    wf_free(run->t_worker);
+    atomic_fetch_sub(&run->g->live_runs, 1);
+    run->magic = 0;
+    wf_free(run);
+    return 0;
+}
+
+/* ---- executing ---- */
+
+static void exec_chain(weft_run_t *run, uint32_t v);
+
+static int node_task(void *arg, void **seed) {
+    uint32_t v = (uint32_t)(uintptr_t)*seed;
+    *seed = NULL;
+    exec_chain(arg, v);
+    return 0;
+}
+
+/* Spawns node s, or runs it here if no task can be made. */
+static void spawn_node(weft_run_t *run, uint32_t s) {
+    if (wf_submit_seeded(run->rt, node_task, run, (void *)(uintptr_t)s) != 0) exec_chain(run, s);
+}
+
+static void record_failure(weft_run_t *run, uint32_t v, int code) {
+    int *codes = atomic_load_explicit(&run->codes, memory_order_acquire);
+    if (!codes) {
+        int *fresh = wf_calloc(run->n ? run->n : 1, sizeof *fresh);
+        if (fresh) {
+            if (atomic_compare_exchange_strong(&run->codes, &codes, fresh)) codes = fresh;
+            else wf_free(fresh); /* another failure installed the array first */
+        }
+    }
+    if (codes) codes[v] = code;
+    unsigned none = GR_NONE;
+    if (atomic_compare_exchange_strong(&run->first_failed, &none, v)) run->first_code = code;
+}
+
+static void exec_chain(weft_run_t *run, uint32_t v) {
+    const weft_graph_t *g = run->g;
+    const gr_node *nodes = gr_nodes(g);
+    const uint32_t *off = g->succ_off, *succ = g->succ;
+    uint64_t n_done = 0, n_failed = 0, n_skipped = 0, n_cancelled = 0, busy = 0;
+    int wid = weft_current_worker();
+    while (v != GR_NONE) {
+        uint32_t next = GR_NONE;
+        unsigned char st;
+        if (atomic_load_explicit(&run->cancel, memory_order_relaxed)) {
+            st = WEFT_NODE_CANCELLED;
+            n_cancelled++;
+        } else if (atomic_load_explicit(&run->join[v], memory_order_relaxed) & GR_POISON) {
+            st = WEFT_NODE_SKIPPED;
+            n_skipped++;
+        } else {
+            atomic_store_explicit(&run->status[v], WEFT_NODE_RUNNING, memory_order_relaxed);
+            weft_node_ctx_t ctx = {run, v};
+            int64_t t0 = run->record ? wf_now_ns() : 0;
+            int code = nodes[v].fn(&ctx, nodes[v].arg);
+            if (run->record) {
+                int64_t t1 = wf_now_ns();
+                run->t_start[v] = t0;
+                run->t_end[v] = t1;
+                run->t_worker[v] = (int16_t)wid;
+                busy += (uint64_t)(t1 - t0);
+            }
+            if (code) {
+                st = WEFT_NODE_FAILED;
+                n_failed++;
+                record_failure(run, v, code);
+            } else {
+                st = WEFT_NODE_DONE;
+                n_done++;
+            }
+        }
+        /* release: the node's effects and result reach readers of status */
+        atomic_store_explicit(&run->status[v], st, memory_order_release);
+        int bad = st != WEFT_NODE_DONE;
+        for (uint32_t i = off[v]; i < off[v + 1]; i++) {
+            uint32_t s = succ[i];
+            int ready;
+            if (atomic_load_explicit(&run->join[s], memory_order_relaxed) & GR_SINGLE) {
+                if (bad) atomic_fetch_or_explicit(&run->join[s], GR_POISON, memory_order_relaxed);
+                ready = 1; /* this node is its only predecessor */
+            } else {
+                if (bad) atomic_fetch_or_explicit(&run->join[s], GR_POISON, memory_order_relaxed);
+                /* acq_rel: the last predecessor to count down sees the
+                 * effects of all the others */
+                ready = (atomic_fetch_sub_explicit(&run->join[s], 1, memory_order_acq_rel) &
+                         GR_COUNT) == 1;
+            }
+            if (!ready) continue;
+            if (next == GR_NONE) next = s;
+            else spawn_node(run, s);
+        }
+        v = next;
+    }
+    uint64_t total = n_done + n_failed + n_skipped + n_cancelled;
+    if (n_done) atomic_fetch_add_explicit(&run->done, n_done, memory_order_relaxed);
+    if (n_failed) atomic_fetch_add_explicit(&run->failed, n_failed, memory_order_relaxed);
+    if (n_skipped) atomic_fetch_add_explicit(&run->skipped, n_skipped, memory_order_relaxed);
+    if (n_cancelled) atomic_fetch_add_explicit(&run->cancelled, n_cancelled, memory_order_relaxed);
+    if (wid >= 0) {
+        atomic_fetch_add_explicit(&run->wcount[wid].nodes, n_done + n_failed, memory_order_relaxed);
+        if (busy) atomic_fetch_add_explicit(&run->wcount[wid].busy_ns, busy, memory_order_relaxed);
+    }
+    atomic_fetch_add_explicit(&run->finished, total, memory_order_relaxed);
+}
+
+/* Sources [lo, hi): hands the upper halves out as tasks, runs the first. */
+static void exec_sources(weft_run_t *run, uint32_t lo, uint32_t hi);
+
+static int sources_task(void *arg, void **seed) {
+    uint64_t r = (uint64_t)(uintptr_t)*seed;
+    *seed = NULL;
+    exec_sources(arg, (uint32_t)(r >> 32), (uint32_t)r);
+    return 0;
+}
+
+static void exec_sources(weft_run_t *run, uint32_t lo, uint32_t hi) {
+    const uint32_t *src = run->g->sources;
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        uint64_t r = (uint64_t)mid << 32 | hi;
+        if (wf_submit_seeded(run->rt, sources_task, run, (void *)(uintptr_t)r) != 0) break;
+        hi = mid;
+    }
+    for (uint32_t i = lo; i < hi; i++) exec_chain(run, src[i]);
+}
+
+static int root_task(void *arg, void **result) {
+    (void)result;
+    weft_run_t *run = arg;
+    if (run->g->nsources) exec_sources(run, 0, (uint32_t)run->g->nsources);
+    return 0;
+}
+
+/* The root job's callback: the run and everything it spawned is complete. */
+static void run_finished(void *data, int status, void *result) {
+    (void)status;
+    (void)result;
+    weft_run_t *run = data;
+    run->t1 = wf_now_ns();
+    if (atomic_load(&run->failed)) run->rc = WEFT_ETASK;
+    else if (atomic_load(&run->cancelled)) run->rc = WEFT_ECANCELED;
+    else run->rc = 0;
+    weft_graph_t *g = run->g;
+    atomic_store_explicit(&run->state, 2, memory_order_release);
+    atomic_store_explicit(&g->running, 0, memory_order_release);
+}
+
+/* Resolves named-task nodes through the registry. */
+static int resolve_tasks(weft_graph_t *g) {
+    if (!g->ntasks) return 0;
+    const gr_extra *ex = g->extras.data;
+    gr_node *nodes = gr_nodes(g);
+    for (size_t i = 0; i < g->extras.len; i++) {
+        if (ex[i].kind != GR_TASK) continue;
+        const char *task = (const char *)g->names.data + ex[i].task;
+        if (weft_task_lookup(task, &nodes[ex[i].node].fn, &nodes[ex[i].node].arg) != 0) {
+            gr_set_error("node '%s': task '%s' is not registered", gr_name(g, ex[i].node), task);
+            return WEFT_ENOENT;
+        }
+    }
+    return 0;
+}
+
+/* Starts run (allocated for g's current version) on rt. */
+static int run_start(weft_run_t *run, weft_runtime_t *rt, const weft_run_opts_t *opts) {
+    weft_graph_t *g = run->g;
+    int idle = 0;
+    if (!atomic_compare_exchange_strong(&g->running, &idle, 1)) return WEFT_EBUSY;
+    int rc = gr_compile(g);
+    if (!rc) rc = resolve_tasks(g);
+    if (rc) {
+        if (rc == WEFT_ECYCLE)
+            gr_set_error("cycle through node '%s'", gr_name(g, g->cycle_node));
+        atomic_store(&g->running, 0);
+        return rc;
+    }
+    run_reset(run);
+    run->rt = rt;
+    if (opts) run->opts = *opts;
+    else memset(&run->opts, 0, sizeof run->opts);
+    if (run->job) {
+        weft_job_free(run->job);
+        run->job = NULL;
+    }
+    run->t0 = wf_now_ns();
+    run->t1 = 0;
+    atomic_store(&run->state, 1);
+    weft_submit_opts_t so = {.callback = run_finished, .callback_data = run};
+    rc = weft_submit(rt, root_task, run, &so, &run->job);
+    if (rc) {
+        atomic_store(&run->state, 0);
+        atomic_store(&g->running, 0);
+    }
+    return rc;
+}
+
+static int run_prepare(weft_graph_t *g, weft_runtime_t *rt, const weft_run_opts_t *opts,
+                       weft_run_t **out) {
+    if (out) *out = NULL;
+    if (!gr_graph_valid(g) || !rt || !out) return WEFT_EINVAL;
+    if (atomic_load(&g->running)) return WEFT_EBUSY;
+    weft_run_t *run;
+    int rc = gr_run_alloc(g, opts && opts->record, &run);
+    if (rc) return rc;
+    rc = run_start(run, rt, opts);
+    if (rc) {
+        weft_run_free(run);
+        return rc;
+    }
+    *out = run;
+    return 0;
+}
+
+int weft_graph_run_async(weft_graph_t *g, weft_runtime_t *rt, const weft_run_opts_t *opts,
+                         weft_run_t **run) {
+    if (!run) return WEFT_EINVAL;
+    return run_prepare(g, rt, opts, run);
+}
+
+/* ---- waiting and progress ---- */
+
+static void report_progress(weft_run_t *run, int final) {
+    weft_progress_t p;
+    p.total = run->n;
+    p.finished = atomic_load_explicit(&run->finished, memory_order_relaxed);
+    int64_t now = final && run->t1 ? run->t1 : wf_now_ns();
+    p.elapsed_s = (double)(now - run->t0) / 1e9;
+    p.rate = p.elapsed_s > 0 ? (double)p.finished / p.elapsed_s : 0;
+    p.eta_s = p.rate > 0 ? (double)(p.total - p.finished) / p.rate : -1;
+    if (final) p.eta_s = 0;
+    if (run->opts.progress) run->opts.progress(run->opts.progress_data, &p);
+    if (run->opts.progress_bar && isatty(STDERR_FILENO)) {
+        char bar[41];
+        int w = p.total ? (int)(40 * p.finished / p.total) : 40;
+        for (int i = 0; i < 40; i++) bar[i] = i < w ? '#' : '.';
+        bar[40] = 0;
+        fprintf(stderr, "\r%s [%s] %llu/%llu nodes %3.0f%% %.0f/s ", weft_graph_name(run->g), bar,
+                (unsigned long long)p.finished, (unsigned long long)p.total,
+                p.total ? 100.0 * (double)p.finished / (double)p.total : 100.0, p.rate);
+        if (final) fprintf(stderr, "in %.2fs\n", p.elapsed_s);
+        else if (p.eta_s >= 0) fprintf(stderr, "ETA %.1fs ", p.eta_s);
+        fflush(stderr);
+    }
+}
+
+static int run_wait_until(weft_run_t *run, double timeout_s) {
+    if (!run || run->magic != GR_MAGIC_RUN || !run->job) return WEFT_EINVAL;
+    if (atomic_load_explicit(&run->state, memory_order_acquire) != 2) {
+        int progress = run->opts.progress || run->opts.progress_bar;
+        double interval = run->opts.progress_interval_s > 0 ? run->opts.progress_interval_s : 0.1;
+        int64_t deadline = timeout_s >= 0 ? wf_now_ns() + (int64_t)(timeout_s * 1e9) : 0;
+        for (;;) {
+            double slice = progress ? interval : timeout_s >= 0 ? timeout_s : -1;
+            if (deadline) {
+                double left = (double)(deadline - wf_now_ns()) / 1e9;
+                if (left < 0) left = 0;
+                if (slice < 0 || left < slice) slice = left;
+            }
+            int rc = slice < 0 ? weft_job_wait(run->job, NULL, NULL)
+                               : weft_job_wait_timeout(run->job, slice, NULL, NULL);
+            if (rc == WEFT_ETIMEDOUT) {
+                if (progress) report_progress(run, 0);
+                if (deadline && wf_now_ns() >= deadline) return WEFT_ETIMEDOUT;
+                continue;
+            }
+            if (rc == WEFT_EPERM || rc == WEFT_EINVAL) return rc;
+            break;
+        }
+        if (progress) report_progress(run, 1);
+    }
+    return run->rc;
+}
+
+int weft_run_wait(weft_run_t *run) { return run_wait_until(run, -1); }
+
+int weft_run_wait_timeout(weft_run_t *run, double timeout_s) {
+    if (!(timeout_s >= 0)) return WEFT_EINVAL;
+    return run_wait_until(run, timeout_s);
+}
+
+int weft_graph_run(weft_graph_t *g, weft_runtime_t *rt, const weft_run_opts_t *opts,
+                   weft_run_t **out) {
+    if (out) *out = NULL;
+    weft_run_t *run;
+    int rc = run_prepare(g, rt, opts, &run);
+    if (rc) return rc;
+    rc = weft_run_wait(run);
+    if (out) *out = run;
+    else weft_run_free(run);
+    return rc;
+}
+
+int weft_graph_run_n(weft_graph_t *g, weft_runtime_t *rt, uint64_t n, const weft_run_opts_t *opts,
+                     weft_run_t **out) {
+    if (out) *out = NULL;
+    if (n == 0) return gr_graph_valid(g) && rt ? 0 : WEFT_EINVAL;
+    weft_run_t *run;
+    int rc = run_prepare(g, rt, opts, &run);
+    if (rc) return rc;
+    rc = weft_run_wait(run);
+    for (uint64_t i = 1; i < n && rc == 0; i++) {
+        rc = run_start(run, rt, opts); /* the graph cannot change between runs */
+        if (rc == 0) rc = weft_run_wait(run);
+    }
+    if (out) *out = run;
+    else weft_run_free(run);
+    return rc;
+}
+
+int weft_run_cancel(weft_run_t *run) {
+    if (!run || run->magic != GR_MAGIC_RUN) return WEFT_EINVAL;
+    atomic_store_explicit(&run->cancel, 1, memory_order_relaxed);
+    if (run->subruns)
+        for (size_t i = 0; i < run->g->extras.len; i++) {
+            weft_run_t *s = atomic_load(&run->subruns[i]);
+            if (s) weft_run_cancel(s);
+        }
+    return 0;
+}
+
+/* A subgraph node: runs sub inside the node and keeps its run record. */
+int gr_run_sub(weft_node_ctx_t *ctx, weft_graph_t *sub, uint32_t extra);
+int gr_run_sub(weft_node_ctx_t *ctx, weft_graph_t *sub, uint32_t extra) {
+    weft_run_t *run = ctx->run;
+    weft_run_opts_t o = {.record = run->record};
+    weft_run_t *sr;
+    int rc = run_prepare(sub, run->rt, &o, &sr);
+    if (rc) return rc;
+    atomic_store(&run->subruns[extra], sr);
+    if (atomic_load(&run->cancel)) weft_run_cancel(sr);
+    return weft_run_wait(sr);
+}
+
+/* ---- inside a node ---- */
+
+const void *weft_node_arg(const weft_node_ctx_t *ctx, size_t *len) {
+    if (len) *len = 0;
+    if (!ctx) return NULL;
+    const gr_extra *e = gr_extra_of(ctx->run->g, ctx->v);
+    if (!e || !e->bytes) return NULL;
+    if (len) *len = e->len;
+    return e->bytes;
+}
+
+int weft_node_set_result(weft_node_ctx_t *ctx, const void *data, size_t len) {
+    if (!ctx || (len && !data)) return WEFT_EINVAL;
+    weft_run_t *run = ctx->run;
+    _Atomic(gr_result *) *res = atomic_load_explicit(&run->results, memory_order_acquire);
+    if (!res) {
+        _Atomic(gr_result *) *fresh = wf_calloc(run->n, sizeof *fresh);
+        if (!fresh) return WEFT_ENOMEM;
+        if (atomic_compare_exchange_strong(&run->results, &res, fresh)) res = fresh;
+        else wf_free((void *)fresh);
+    }
+    gr_result *r = wf_malloc(sizeof *r + (len ? len : 1));
+    if (!r) return WEFT_ENOMEM;
+    r->len = len;
+    if (len) memcpy(r->data, data, len);
+    gr_result *old = atomic_exchange(&res[ctx->v], r);
+    wf_free(old);
+    return 0;
+}
+
+static const void *result_of(const weft_run_t *run, weft_node_t v, size_t *len) {
+    _Atomic(gr_result *) *res = atomic_load_explicit(&((weft_run_t *)run)->results, memory_order_acquire);
+    gr_result *r = res ? atomic_load_explicit(&res[v], memory_order_acquire) : NULL;
+    if (len) *len = r ? r->len : 0;
+    return r ? r->data : NULL;
+}
+
+size_t weft_node_input_count(const weft_node_ctx_t *ctx) {
+    if (!ctx) return 0;
+    const weft_graph_t *g = ctx->run->g;
+    return g->pred_off[ctx->v + 1] - g->pred_off[ctx->v];
+}
+
+const void *weft_node_input(const weft_node_ctx_t *ctx, size_t i, size_t *len) {
+    if (len) *len = 0;
+    if (!ctx || i >= weft_node_input_count(ctx)) return NULL;
+    const weft_graph_t *g = ctx->run->g;
+    return result_of(ctx->run, g->pred[g->pred_off[ctx->v] + i], len);
+}
+
+weft_node_t weft_node_id(const weft_node_ctx_t *ctx) { return ctx ? ctx->v : WEFT_NODE_NONE; }
+const char *weft_node_name(const weft_node_ctx_t *ctx) { return ctx ? gr_name(ctx->run->g, ctx->v) : NULL; }
+weft_graph_t *weft_node_graph(const weft_node_ctx_t *ctx) { return ctx ? ctx->run->g : NULL; }
+weft_runtime_t *weft_node_runtime(const weft_node_ctx_t *ctx) { return ctx ? ctx->run->rt : NULL; }
+int weft_node_cancelled(const weft_node_ctx_t *ctx) {
+    return ctx ? atomic_load_explicit(&ctx->run->cancel, memory_order_relaxed) : 0;
+}
+
+/* ---- reading a run ---- */
+
+const char *weft_node_status_name(int status) {
+    switch (status) {
+    case WEFT_NODE_PENDING: return "pending";
+    case WEFT_NODE_DONE: return "done";
+    case WEFT_NODE_FAILED: return "failed";
+    case WEFT_NODE_SKIPPED: return "skipped";
+    case WEFT_NODE_CANCELLED: return "cancelled";
+    case WEFT_NODE_RUNNING: return "running";
+    default: return "unknown";
+    }
+}
+
+static int node_check(const weft_run_t *run, weft_node_t v) {
+    int rc = gr_run_valid(run);
+    if (rc) return rc;
+    return v < run->n ? 0 : WEFT_EINVAL;
+}
+
+static int run_busy(const weft_run_t *run) {
+    return atomic_load_explicit(&((weft_run_t *)run)->state, memory_order_acquire) == 1;
+}
+
+int weft_run_node_status(const weft_run_t *run, weft_node_t v) {
+    int rc = node_check(run, v);
+    if (rc) return rc;
+    return atomic_load_explicit(&run->status[v], memory_order_acquire);
+}
+
+int weft_run_node_code(const weft_run_t *run, weft_node_t v, int *code) {
+    int rc = node_check(run, v);
+    if (rc) return rc;
+    if (!code) return WEFT_EINVAL;
+    int *codes = atomic_load(&((weft_run_t *)run)->codes);
+    *code = codes && atomic_load(&run->status[v]) == WEFT_NODE_FAILED ? codes[v] : 0;
+    return 0;
+}
+
+int weft_run_result(const weft_run_t *run, weft_node_t v, const void **data, size_t *len) {
+    if (data) *data = NULL;
+    if (len) *len = 0;
+    int rc = node_check(run, v);
+    if (rc) return rc;
+    if (!data) return WEFT_EINVAL;
+    if (run_busy(run)) return WEFT_EBUSY;
+    *data = result_of(run, v, len);
+    return 0;
+}
+
+int weft_run_node_time(const weft_run_t *run, weft_node_t v, double *start_s, double *end_s,
+                       int *worker) {
+    int rc = node_check(run, v);
+    if (rc) return rc;
+    if (!run->record || !run->t_end[v]) return WEFT_ENOENT;
+    if (start_s) *start_s = (double)(run->t_start[v] - run->t0) / 1e9;
+    if (end_s) *end_s = (double)(run->t_end[v] - run->t0) / 1e9;
+    if (worker) *worker = run->t_worker[v];
+    return 0;
+}
+
+int weft_run_counts(const weft_run_t *run, weft_run_counts_t *c) {
+    if (c) memset(c, 0, sizeof *c);
+    int rc = gr_run_valid(run);
+    if (rc) return rc;
+    if (!c) return WEFT_EINVAL;
+    weft_run_t *r = (weft_run_t *)run;
+    c->total = run->n;
+    c->done = atomic_load(&r->done);
+    c->failed = atomic_load(&r->failed);
+    c->skipped = atomic_load(&r->skipped);
+    c->cancelled = atomic_load(&r->cancelled);
+    c->first_failed = atomic_load(&r->first_failed);
+    c->first_code = c->first_failed == GR_NONE ? 0 : run->first_code;
+    int64_t end = run->t1 ? run->t1 : (run_busy(run) ? wf_now_ns() : run->t0);
+    c->wall_s = (double)(end - run->t0) / 1e9;
+    return 0;
+}
+
+weft_graph_t *weft_run_graph(const weft_run_t *run) {
+    return run && run->magic == GR_MAGIC_RUN ? run->g : NULL;
+}
+
+int weft_run_print_stats(const weft_run_t *run, FILE *out) {
+    weft_run_counts_t c;
+    int rc = weft_run_counts(run, &c);
+    if (rc) return rc;
+    if (run_busy(run)) return WEFT_EBUSY;
+    if (!out) out = stdout;
+    fprintf(out, "weft run statistics: graph '%s', %llu nodes, %.6f s wall time\n",
+            weft_graph_name(run->g), (unsigned long long)c.total, c.wall_s);
+    fprintf(out, "  done %llu, failed %llu, skipped %llu, cancelled %llu\n",
+            (unsigned long long)c.done, (unsigned long long)c.failed,
+            (unsigned long long)c.skipped, (unsigned long long)c.cancelled);
+    if (c.first_failed != WEFT_NODE_NONE)
+        fprintf(out, "  first failure: node '%s' returned %d (%s)\n",
+                gr_name(run->g, c.first_failed), c.first_code, weft_strerror(c.first_code));
+    fprintf(out, " worker |   nodes run | %% of all |   busy s | time per node\n");
+    uint64_t ran = c.done + c.failed, tn = 0;
+    double tb = 0;
+    for (int w = 0; w < WEFT_MAX_WORKERS; w++) {
+        uint64_t nodes = atomic_load(&run->wcount[w].nodes);
+        if (!nodes) continue;
+        double busy = (double)atomic_load(&run->wcount[w].busy_ns) / 1e9;
+        tn += nodes;
+        tb += busy;
+        if (run->record)
+            fprintf(out, " %6d | %11llu | %7.2f%% | %8.4f | %10.3f us\n", w,
+                    (unsigned long long)nodes, ran ? 100.0 * (double)nodes / (double)ran : 0.0,
+                    busy, 1e6 * busy / (double)nodes);
+        else
+            fprintf(out, " %6d | %11llu | %7.2f%% |        - |            -\n", w,
+                    (unsigned long long)nodes, ran ? 100.0 * (double)nodes / (double)ran : 0.0);
+    }
+    if (tn != ran) /* nodes run on threads that are not workers */
+        fprintf(out, "  other  | %11llu |\n", (unsigned long long)(ran - tn));
+    if (run->record)
+        fprintf(out, "  Total | %11llu | %7.2f%% | %8.4f | %10.3f us\n", (unsigned long long)ran,
+                ran ? 100.0 : 0.0, tb, ran ? 1e6 * tb / (double)ran : 0.0);
+    else
+        fprintf(out, "  Total | %11llu | %7.2f%% | (run with record=1 for busy times)\n",
+                (unsigned long long)ran, ran ? 100.0 : 0.0);
+    return ferror(out) ? WEFT_EIO : 0;
+}
