@@ -91,7 +91,7 @@ START_TEST(test_group_wait_counts)
     for (int i = 0; i < N; i++)
         ck_assert_int_eq(weft_spawn(g, wt_inc_task, NULL), 0);
     ck_assert_int_eq(weft_group_wait(g), 0);
-    ck_assert_int_eq(atomic_load(&wt_counter), N);
+    ck_assert_int_eq(wt_ld(&wt_counter), N);
     ck_assert_int_eq(weft_group_pending(g), 0);
     ck_assert_int_eq(weft_group_failures(g, &f, &first), 0);
     ck_assert_uint_eq(f, 0);
@@ -112,7 +112,7 @@ START_TEST(test_group_one_failure)
     for (int i = 0; i < N; i++)
         ck_assert_int_eq(weft_spawn(g, wt_status_task, (void *)(intptr_t)(i == 37 ? 7 : 0)), 0);
     WT_ASSERT_RC(weft_group_wait(g), WEFT_ETASK);
-    ck_assert_int_eq(atomic_load(&wt_counter), N); /* the others still ran */
+    ck_assert_int_eq(wt_ld(&wt_counter), N); /* the others still ran */
     ck_assert_int_eq(weft_group_failures(g, &f, &first), 0);
     ck_assert_uint_eq(f, 1);
     ck_assert_int_eq(first, 7);
@@ -136,7 +136,7 @@ START_TEST(test_group_many_failures)
             weft_spawn(g, wt_status_task, (void *)(intptr_t)(i % 10 == 0 ? 100 + i : 0)), 0);
     WT_ASSERT_RC(weft_group_wait(g), WEFT_ETASK);
     ck_assert_int_eq(weft_group_failures(g, &f, &first), 0);
-    ck_assert_int_eq(atomic_load(&wt_counter), N);
+    ck_assert_int_eq(wt_ld(&wt_counter), N);
     ck_assert_uint_eq(f, N / 10);
     /* Which failure came first depends on timing; it is one of them. */
     ck_assert_int_ge(first, 100);
@@ -175,7 +175,7 @@ START_TEST(test_group_reset)
     ck_assert_int_eq(weft_group_failures(g, &f, &first), 0);
     ck_assert_uint_eq(f, 1);
     ck_assert_int_eq(first, 11);
-    ck_assert_int_eq(atomic_load(&wt_counter), 15);
+    ck_assert_int_eq(wt_ld(&wt_counter), 15);
     ck_assert_int_eq(weft_group_free(g), 0);
     wt_destroy(rt);
 }
@@ -196,8 +196,8 @@ START_TEST(test_group_pending_busy)
     wt_gate_open(&wt_gate);
     ck_assert_int_eq(weft_group_wait(g), 0);
     ck_assert_int_eq(weft_group_pending(g), 0);
-    ck_assert_int_eq(atomic_load(&wt_counter), 5);
-    ck_assert_int_eq(atomic_load(&wt_gate_timeouts), 0);
+    ck_assert_int_eq(wt_ld(&wt_counter), 5);
+    ck_assert_int_eq(wt_ld(&wt_gate_timeouts), 0);
     ck_assert_int_eq(weft_group_reset(g), 0);
     ck_assert_int_eq(weft_group_free(g), 0);
     wt_destroy(rt);
@@ -221,7 +221,7 @@ START_TEST(test_group_submit_opts)
     ck_assert_int_eq(status, 3);
     WT_ASSERT_RC(weft_group_wait(g), WEFT_ETASK);
     ck_assert_int_eq(weft_group_failures(g, &f, &first), 0);
-    ck_assert_int_eq(atomic_load(&wt_counter), 2);
+    ck_assert_int_eq(wt_ld(&wt_counter), 2);
     ck_assert_uint_eq(f, 1);
     ck_assert_int_eq(first, 3);
     ck_assert_int_eq(weft_job_free(job), 0);
@@ -251,7 +251,7 @@ START_TEST(test_group_nested_spawns)
     for (int i = 0; i < 100; i++)
         ck_assert_int_eq(weft_spawn(g, wt_regroup_task, g), 0);
     ck_assert_int_eq(weft_group_wait(g), 0);
-    ck_assert_int_eq(atomic_load(&wt_counter), 100 * 11);
+    ck_assert_int_eq(wt_ld(&wt_counter), 100 * 11);
     ck_assert_int_eq(weft_group_failures(g, &f, NULL), 0);
     ck_assert_uint_eq(f, 0);
     ck_assert_int_eq(weft_group_pending(g), 0);
@@ -294,7 +294,7 @@ START_TEST(test_group_wait_several_threads)
         ck_assert_int_eq(pthread_join(th[i], NULL), 0);
         WT_ASSERT_RC(w[i].rc, WEFT_ETASK);
     }
-    ck_assert_int_eq(atomic_load(&wt_counter), 4);
+    ck_assert_int_eq(wt_ld(&wt_counter), 4);
     ck_assert_int_eq(weft_group_free(g), 0);
     wt_destroy(rt);
 }
@@ -313,7 +313,7 @@ START_TEST(test_group_of_other_runtime)
     ck_assert_ptr_null(job);
     ck_assert_int_eq(weft_group_pending(g1), 0);
     ck_assert_int_eq(weft_runtime_wait(rt2), 0);
-    ck_assert_int_eq(atomic_load(&wt_counter), 0);
+    ck_assert_int_eq(wt_ld(&wt_counter), 0);
     ck_assert_int_eq(weft_group_free(g1), 0);
     wt_destroy(rt1);
     wt_destroy(rt2);
@@ -330,7 +330,7 @@ START_TEST(test_group_after_runtime_destroy)
     for (int i = 0; i < 10; i++)
         ck_assert_int_eq(weft_spawn(g, wt_status_task, (void *)(intptr_t)(i == 9 ? 2 : 0)), 0);
     wt_destroy(rt); /* waits for the ten */
-    ck_assert_int_eq(atomic_load(&wt_counter), 10);
+    ck_assert_int_eq(wt_ld(&wt_counter), 10);
     /* The handle stays valid; what needs the runtime says it is gone. */
     WT_ASSERT_RC(weft_spawn(g, wt_inc_task, NULL), WEFT_EDESTROYED);
     WT_ASSERT_RC(weft_group_wait(g), WEFT_EDESTROYED);
@@ -340,7 +340,7 @@ START_TEST(test_group_after_runtime_destroy)
     ck_assert_int_eq(weft_group_pending(g), 0);
     ck_assert_str_eq(weft_group_name(g), "orphan");
     ck_assert_int_eq(weft_group_free(g), 0);
-    ck_assert_int_eq(atomic_load(&wt_counter), 10);
+    ck_assert_int_eq(wt_ld(&wt_counter), 10);
 }
 END_TEST
 
@@ -372,7 +372,7 @@ START_TEST(test_named_groups)
         ck_assert_int_eq(weft_spawn(a, wt_inc_task, NULL), 0);
     ck_assert_int_eq(weft_spawn(a, wt_status_task, (void *)(intptr_t)4), 0);
     WT_ASSERT_RC(weft_group_wait(a), WEFT_ETASK);
-    ck_assert_int_eq(atomic_load(&wt_counter), 51);
+    ck_assert_int_eq(wt_ld(&wt_counter), 51);
     ck_assert_int_eq(weft_group_failures(a, &f, &first), 0);
     ck_assert_uint_eq(f, 1);
     ck_assert_int_eq(first, 4);
@@ -456,14 +456,14 @@ START_TEST(test_named_groups_concurrent)
         for (int j = 0; j < i; j++)
             ck_assert_ptr_ne(n[0].got[i], n[0].got[j]);
         ck_assert_int_eq(weft_group_wait(n[0].got[i]), 0);
-        ck_assert_int_eq(atomic_load(&wt_named_ran[i]), T);
+        ck_assert_int_eq(wt_ld(&wt_named_ran[i]), T);
         {
             char name[16];
             snprintf(name, sizeof name, "g%d", i);
             ck_assert_str_eq(weft_group_name(n[0].got[i]), name);
         }
     }
-    ck_assert_int_eq(atomic_load(&wt_counter), 64 * T);
+    ck_assert_int_eq(wt_ld(&wt_counter), 64 * T);
     wt_destroy(rt);
 }
 END_TEST

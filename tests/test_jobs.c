@@ -204,7 +204,7 @@ START_TEST(test_job_wait_timeout)
     dt = wt_now() - t0;
     ck_assert_msg(dt >= 0.045 && dt < 2.0, "50 ms timeout took %.3f s", dt);
     ck_assert_int_eq(weft_job_done(job), 0);
-    ck_assert_int_eq(atomic_load(&g.finished), 0);
+    ck_assert_int_eq(wt_ld(&g.finished), 0);
     /* Bad timeouts. */
     WT_ASSERT_RC(weft_job_wait_timeout(job, -1.0, NULL, NULL), WEFT_EINVAL);
     WT_ASSERT_RC(weft_job_wait_timeout(job, NAN, NULL, NULL), WEFT_EINVAL);
@@ -268,7 +268,7 @@ START_TEST(test_job_done_polling)
         wt_sleep_s(100e-6);
     ck_assert_int_eq(weft_job_done(job), 1);
     /* done == 1 means the task's effects are visible. */
-    ck_assert_int_eq(atomic_load(&g.finished), 1);
+    ck_assert_int_eq(wt_ld(&g.finished), 1);
     ck_assert_int_eq(weft_job_status(job, NULL, NULL), 0);
     ck_assert_int_eq(weft_job_free(job), 0);
     wt_destroy(rt);
@@ -346,7 +346,7 @@ START_TEST(test_callbacks_exactly_once)
     /* Callbacks run before group waiters are released. */
     WT_ASSERT_RC(weft_group_wait(g), WEFT_ETASK);
     for (uintptr_t i = 0; i < WT_CB_N; i++) {
-        ck_assert_int_eq(atomic_load(&wt_cbs[i].calls), 1);
+        ck_assert_int_eq(wt_ld(&wt_cbs[i].calls), 1);
         ck_assert_int_eq(wt_cbs[i].status, (i % 5 == 0) ? (int)(1000 + i) : 0);
         ck_assert_ptr_eq(wt_cbs[i].result, &wt_cbs[i]);
         /* Documented: callbacks run on a worker thread of the runtime. */
@@ -355,7 +355,7 @@ START_TEST(test_callbacks_exactly_once)
     }
     ck_assert_int_eq(weft_runtime_wait(rt), 0);
     for (uintptr_t i = 0; i < WT_CB_N; i++)
-        ck_assert_int_eq(atomic_load(&wt_cbs[i].calls), 1);
+        ck_assert_int_eq(wt_ld(&wt_cbs[i].calls), 1);
     ck_assert_int_eq(weft_group_free(g), 0);
     wt_destroy(rt);
 }
@@ -370,13 +370,13 @@ START_TEST(test_callback_before_job_waiter)
     ck_assert_int_eq(weft_submit(rt, wt_cb_task, (void *)(uintptr_t)0, &opts, &job), 0);
     WT_ASSERT_RC(weft_job_wait(job, &status, NULL), WEFT_ETASK);
     ck_assert_int_eq(status, 1000);
-    ck_assert_int_eq(atomic_load(&wt_cbs[0].calls), 1);
+    ck_assert_int_eq(wt_ld(&wt_cbs[0].calls), 1);
     ck_assert_int_eq(wt_cbs[0].status, 1000);
     ck_assert_ptr_eq(wt_cbs[0].result, &wt_cbs[0]);
     ck_assert_int_ge(wt_cbs[0].worker, 0);
     ck_assert_int_eq(weft_job_free(job), 0);
     wt_destroy(rt);
-    ck_assert_int_eq(atomic_load(&wt_cbs[0].calls), 1);
+    ck_assert_int_eq(wt_ld(&wt_cbs[0].calls), 1);
 }
 END_TEST
 
@@ -409,8 +409,8 @@ START_TEST(test_callback_submits)
         ck_assert_int_eq(weft_submit(rt, wt_inc_task, NULL, &opts, NULL), 0);
     /* runtime_wait covers tasks that callbacks submitted. */
     ck_assert_int_eq(weft_runtime_wait(rt), 0);
-    ck_assert_int_eq(atomic_load(&errors), 0);
-    ck_assert_int_eq(atomic_load(&wt_counter), 1000);
+    ck_assert_int_eq(wt_ld(&errors), 0);
+    ck_assert_int_eq(wt_ld(&wt_counter), 1000);
     wt_destroy(rt);
 }
 END_TEST
@@ -497,15 +497,15 @@ START_TEST(test_job_includes_children)
     weft_job_t *job = NULL;
     ck_assert_int_eq(weft_submit(rt, wt_parent_task, &f, &opts, &job), 0);
     ck_assert_int_eq(weft_job_wait(job, NULL, NULL), 0);
-    ck_assert_int_eq(atomic_load(&f.parent_returned), 1);
+    ck_assert_int_eq(wt_ld(&f.parent_returned), 1);
     for (int i = 0; i < WT_KIDS; i++) {
-        ck_assert_msg(atomic_load(&f.kid_done[i]), "child %d not done after job_wait", i);
-        ck_assert_msg(atomic_load(&f.grandkid_done[i]), "grandchild %d not done after job_wait",
+        ck_assert_msg(wt_ld(&f.kid_done[i]), "child %d not done after job_wait", i);
+        ck_assert_msg(wt_ld(&f.grandkid_done[i]), "grandchild %d not done after job_wait",
                       i);
     }
-    ck_assert_int_eq(atomic_load(&f.cb_calls), 1);
-    ck_assert_msg(atomic_load(&f.cb_saw_all), "parent callback ran before its children were done");
-    ck_assert_int_eq(atomic_load(&f.errors), 0);
+    ck_assert_int_eq(wt_ld(&f.cb_calls), 1);
+    ck_assert_msg(wt_ld(&f.cb_saw_all), "parent callback ran before its children were done");
+    ck_assert_int_eq(wt_ld(&f.errors), 0);
     ck_assert_int_eq(weft_job_free(job), 0);
     wt_destroy(rt);
 }
@@ -526,11 +526,11 @@ START_TEST(test_job_not_done_while_children_run)
     wt_gate_open(&f.gate);
     ck_assert_int_eq(weft_job_wait(job, NULL, NULL), 0);
     for (int i = 0; i < WT_KIDS; i++) {
-        ck_assert_int_eq(atomic_load(&f.kid_done[i]), 1);
-        ck_assert_int_eq(atomic_load(&f.grandkid_done[i]), 1);
+        ck_assert_int_eq(wt_ld(&f.kid_done[i]), 1);
+        ck_assert_int_eq(wt_ld(&f.grandkid_done[i]), 1);
     }
     ck_assert_int_eq(weft_job_done(job), 1);
-    ck_assert_int_eq(atomic_load(&f.errors), 0);
+    ck_assert_int_eq(wt_ld(&f.errors), 0);
     ck_assert_int_eq(weft_job_free(job), 0);
     wt_destroy(rt);
 }
@@ -557,7 +557,7 @@ START_TEST(test_job_includes_group_spawned_children)
     ck_assert_int_eq(weft_submit(rt, wt_spawn_into_group_task, g, NULL, &job), 0);
     ck_assert_int_eq(weft_job_wait(job, &status, NULL), 0);
     ck_assert_int_eq(status, 0);
-    ck_assert_int_eq(atomic_load(&wt_counter), 100);
+    ck_assert_int_eq(wt_ld(&wt_counter), 100);
     ck_assert_int_eq(weft_group_pending(g), 0);
     ck_assert_int_eq(weft_group_wait(g), 0);
     ck_assert_int_eq(weft_job_free(job), 0);
@@ -610,10 +610,10 @@ START_TEST(test_fib_groups)
     ck_assert_int_eq(weft_submit(rt, wt_fib_task, &f, NULL, &job), 0);
     ck_assert_int_eq(weft_job_wait(job, &status, NULL), 0);
     ck_assert_int_eq(status, 0);
-    ck_assert_int_eq(atomic_load(&wt_fib_errors), 0);
+    ck_assert_int_eq(wt_ld(&wt_fib_errors), 0);
     ck_assert_int_eq(f.r, 75025);
     /* One task per call: 2*fib(26) - 1 calls. */
-    ck_assert_int_eq(atomic_load(&wt_fib_calls), 2L * 121393 - 1);
+    ck_assert_int_eq(wt_ldl(&wt_fib_calls), 2L * 121393 - 1);
     ck_assert_int_eq(weft_job_free(job), 0);
     wt_destroy(rt);
 }
@@ -882,14 +882,14 @@ START_TEST(test_job_free_incomplete)
     ck_assert_int_eq(weft_job_free(job), 0); /* still running: allowed */
     wt_gate_open(&g.open);
     ck_assert_int_eq(weft_group_wait(grp), 0);
-    ck_assert_int_eq(atomic_load(&g.finished), 1);
+    ck_assert_int_eq(wt_ld(&g.finished), 1);
     /* The task completed normally and its callback still ran, once. */
-    ck_assert_int_eq(atomic_load(&wt_cbs[0].calls), 1);
+    ck_assert_int_eq(wt_ld(&wt_cbs[0].calls), 1);
     ck_assert_int_eq(wt_cbs[0].status, 0);
     ck_assert_ptr_eq(wt_cbs[0].result, &g);
     ck_assert_int_eq(weft_group_free(grp), 0);
     wt_destroy(rt);
-    ck_assert_int_eq(atomic_load(&wt_cbs[0].calls), 1);
+    ck_assert_int_eq(wt_ld(&wt_cbs[0].calls), 1);
 }
 END_TEST
 
@@ -903,7 +903,7 @@ START_TEST(test_job_free_many_incomplete)
         ck_assert_int_eq(weft_job_free(job), 0);
     }
     ck_assert_int_eq(weft_runtime_wait(rt), 0);
-    ck_assert_int_eq(atomic_load(&wt_counter), N);
+    ck_assert_int_eq(wt_ld(&wt_counter), N);
     wt_destroy(rt);
 }
 END_TEST
@@ -950,12 +950,12 @@ START_TEST(test_runtime_wait_everything)
     /* Each tree: 1 + 3 + ... + 3^6 = 1093 tasks. */
     expected = 20 * 1093;
     ck_assert_int_eq(weft_runtime_wait(rt), 0);
-    ck_assert_int_eq(atomic_load(&wt_counter), expected);
+    ck_assert_int_eq(wt_ld(&wt_counter), expected);
     /* Again, reusing the runtime. */
     for (int i = 0; i < 20; i++)
         ck_assert_int_eq(weft_submit(rt, wt_tree_task, (void *)(intptr_t)6, NULL, NULL), 0);
     ck_assert_int_eq(weft_runtime_wait(rt), 0);
-    ck_assert_int_eq(atomic_load(&wt_counter), 2 * expected);
+    ck_assert_int_eq(wt_ld(&wt_counter), 2 * expected);
     wt_destroy(rt);
 }
 END_TEST
@@ -992,7 +992,7 @@ START_TEST(test_submit_from_many_threads)
         ck_assert_int_eq(p[i].errors, 0);
     }
     ck_assert_int_eq(weft_runtime_wait(rt), 0);
-    ck_assert_int_eq(atomic_load(&wt_counter), T * N);
+    ck_assert_int_eq(wt_ld(&wt_counter), T * N);
     wt_destroy(rt);
 }
 END_TEST

@@ -50,12 +50,12 @@ static void wt_cover_init(struct wt_cover *c, int64_t begin, int64_t end, int64_
 static void wt_cover_check(struct wt_cover *c)
 {
     int64_t n = c->end - c->begin;
-    ck_assert_int_eq(atomic_load(&c->bad_chunk), 0);
+    ck_assert_int_eq(wt_ld(&c->bad_chunk), 0);
     for (int64_t i = 0; i < n; i++)
-        ck_assert_msg(atomic_load(&c->hits[i]) == 1, "index %lld hit %d times (grain %lld)",
+        ck_assert_msg(wt_ld(&c->hits[i]) == 1, "index %lld hit %d times (grain %lld)",
                       (long long)(c->begin + i), atomic_load(&c->hits[i]), (long long)c->grain);
     /* At least ceil(n / grain) chunks. */
-    ck_assert_int_ge(atomic_load(&c->calls), (n + c->grain - 1) / c->grain);
+    ck_assert_int_ge(wt_ldl(&c->calls), (n + c->grain - 1) / c->grain);
     free(c->hits);
 }
 
@@ -80,7 +80,7 @@ START_TEST(test_for_grain_larger_than_range)
     struct wt_cover c;
     wt_cover_init(&c, 0, 10, 1000);
     ck_assert_int_eq(weft_parallel_for(rt, 0, 10, 1000, wt_cover_fn, &c), 0);
-    ck_assert_int_eq(atomic_load(&c.calls), 1); /* one chunk, the whole range */
+    ck_assert_int_eq(wt_ldl(&c.calls), 1); /* one chunk, the whole range */
     wt_cover_check(&c);
     wt_destroy(rt);
 }
@@ -95,7 +95,7 @@ START_TEST(test_for_negative_and_single)
     wt_cover_check(&c);
     wt_cover_init(&c, 41, 42, 1);
     ck_assert_int_eq(weft_parallel_for(rt, 41, 42, 1, wt_cover_fn, &c), 0);
-    ck_assert_int_eq(atomic_load(&c.calls), 1);
+    ck_assert_int_eq(wt_ldl(&c.calls), 1);
     wt_cover_check(&c);
     wt_destroy(rt);
 }
@@ -119,7 +119,7 @@ START_TEST(test_for_empty_range)
     wt_cover_init(&c, 5, 5, 1);
     ck_assert_int_eq(weft_parallel_for(rt, 5, 5, 1, wt_cover_fn, &c), 0);
     ck_assert_int_eq(weft_parallel_for(rt, -3, -3, 100, wt_cover_fn, &c), 0);
-    ck_assert_int_eq(atomic_load(&c.calls), 0);
+    ck_assert_int_eq(wt_ldl(&c.calls), 0);
     free(c.hits);
     wt_destroy(rt);
 }
@@ -137,7 +137,7 @@ START_TEST(test_for_errors)
     WT_ASSERT_RC(weft_parallel_for(rt, 1, 0, 10, wt_cover_fn, &c), WEFT_EINVAL);
     WT_ASSERT_RC(weft_parallel_for(rt, 0, 100, 10, NULL, &c), WEFT_EINVAL);
     WT_ASSERT_RC(weft_parallel_for(NULL, 0, 100, 10, wt_cover_fn, &c), WEFT_EINVAL);
-    ck_assert_int_eq(atomic_load(&c.calls), 0);
+    ck_assert_int_eq(wt_ldl(&c.calls), 0);
     free(c.hits);
     wt_destroy(rt);
 }
@@ -185,10 +185,10 @@ static int wt_outer_fn(void *ctx, int64_t b, int64_t e)
 
 static void wt_check_nested(void)
 {
-    ck_assert_int_eq(atomic_load(&wt_nested_errors), 0);
+    ck_assert_int_eq(wt_ld(&wt_nested_errors), 0);
     for (int o = 0; o < WT_OUTER; o++)
         for (int i = 0; i < WT_INNER; i++)
-            ck_assert_int_eq(atomic_load(&wt_nested_hits[o][i]), 1);
+            ck_assert_int_eq(wt_ld(&wt_nested_hits[o][i]), 1);
 }
 
 START_TEST(test_for_nested)
@@ -441,7 +441,7 @@ START_TEST(test_reduce_order_non_commutative)
                          0);
         ck_assert_msg(r.a == expect.a && r.b == expect.b && r.c == expect.c && r.d == expect.d,
                       "grain %zu: product differs from the serial left-to-right one", grains[k]);
-        ck_assert_int_ge(atomic_load(&calls), N); /* every element folded in */
+        ck_assert_int_ge(wt_ldl(&calls), N); /* every element folded in */
     }
     wt_destroy(rt);
 }

@@ -86,7 +86,7 @@ START_TEST(test_env_num_threads)
     for (int i = 0; i < 300; i++)
         ck_assert_int_eq(weft_submit(rt, wt_note_worker_task, &nap, NULL, NULL), 0);
     ck_assert_int_eq(weft_runtime_wait(rt), 0);
-    ck_assert_int_eq(atomic_load(&wt_bad_index), 0);
+    ck_assert_int_eq(wt_ld(&wt_bad_index), 0);
     ck_assert_int_le(wt_count_seen(&maxi), 3);
     ck_assert_int_lt(maxi, 3);
     /* An explicit count wins over the environment. */
@@ -152,7 +152,7 @@ START_TEST(test_create_max_workers)
     for (int i = 0; i < 2000; i++)
         ck_assert_int_eq(weft_submit(rt, wt_note_worker_task, NULL, NULL, NULL), 0);
     ck_assert_int_eq(weft_runtime_wait(rt), 0);
-    ck_assert_int_eq(atomic_load(&wt_bad_index), 0);
+    ck_assert_int_eq(wt_ld(&wt_bad_index), 0);
     ck_assert_int_ge(wt_count_seen(&maxi), 1);
     ck_assert_int_lt(maxi, WEFT_MAX_WORKERS);
     wt_destroy(rt);
@@ -178,7 +178,7 @@ START_TEST(test_destroy_waits_for_tasks)
         ck_assert_int_eq(weft_submit(rt, wt_inc_task, (i % 10 == 0) ? &nap : NULL, NULL, NULL),
                          0);
     wt_destroy(rt); /* no wait first: destroy must wait itself */
-    ck_assert_int_eq(atomic_load(&wt_counter), 1000);
+    ck_assert_int_eq(wt_ld(&wt_counter), 1000);
 }
 END_TEST
 
@@ -190,7 +190,7 @@ START_TEST(test_create_destroy_cycles)
         for (int i = 0; i < 100; i++)
             ck_assert_int_eq(weft_submit(rt, wt_inc_task, NULL, NULL, NULL), 0);
         wt_destroy(rt);
-        ck_assert_int_eq(atomic_load(&wt_counter), 100);
+        ck_assert_int_eq(wt_ld(&wt_counter), 100);
     }
 }
 END_TEST
@@ -224,7 +224,7 @@ START_TEST(test_destroy_from_task_eperm)
     /* The runtime is intact. */
     ck_assert_int_eq(weft_submit(rt, wt_inc_task, NULL, NULL, NULL), 0);
     ck_assert_int_eq(weft_runtime_wait(rt), 0);
-    ck_assert_int_eq(atomic_load(&wt_counter), 1);
+    ck_assert_int_eq(wt_ld(&wt_counter), 1);
     wt_destroy(rt);
 }
 END_TEST
@@ -361,11 +361,11 @@ START_TEST(test_set_workers_under_load)
     ck_assert_int_eq(k, nseq);
     ck_assert_int_eq(weft_runtime_wait(rt), 0);
     ck_assert_int_eq(weft_runtime_workers(rt), 1);
-    ck_assert_int_eq(atomic_load(&wt_counter), WT_LOAD_TASKS);
+    ck_assert_int_eq(wt_ld(&wt_counter), WT_LOAD_TASKS);
     for (int i = 0; i < WT_LOAD_TASKS; i++)
-        ck_assert_msg(atomic_load(&wt_hits[i]) == 1, "task %d ran %d times", i,
+        ck_assert_msg(wt_ldc(&wt_hits[i]) == 1, "task %d ran %d times", i,
                       (int)atomic_load(&wt_hits[i]));
-    ck_assert_int_eq(atomic_load(&wt_bad_index), 0);
+    ck_assert_int_eq(wt_ld(&wt_bad_index), 0);
     wt_count_seen(&maxi);
     ck_assert_int_lt(maxi, 16);
     wt_destroy(rt);
@@ -408,8 +408,8 @@ START_TEST(test_set_workers_up_starts_threads)
     for (int i = 0; i < 4; i++)
         ck_assert_int_eq(weft_submit(rt, wt_barrier_task, &b, NULL, NULL), 0);
     ck_assert_int_eq(weft_runtime_wait(rt), 0);
-    ck_assert_int_eq(atomic_load(&b.arrived), 4);
-    ck_assert_msg(atomic_load(&b.timeouts) == 0, "4 tasks never ran at once on 4 workers");
+    ck_assert_int_eq(wt_ld(&b.arrived), 4);
+    ck_assert_msg(wt_ld(&b.timeouts) == 0, "4 tasks never ran at once on 4 workers");
     wt_destroy(rt);
 }
 END_TEST
@@ -430,7 +430,7 @@ START_TEST(test_set_workers_down_retires)
     for (int i = 0; i < 400; i++)
         ck_assert_int_eq(weft_submit(rt, wt_note_worker_task, &nap, NULL, NULL), 0);
     ck_assert_int_eq(weft_runtime_wait(rt), 0);
-    ck_assert_int_eq(atomic_load(&wt_bad_index), 0);
+    ck_assert_int_eq(wt_ld(&wt_bad_index), 0);
     ck_assert_int_eq(wt_count_seen(&maxi), 1);
     wt_destroy(rt);
 }
@@ -461,7 +461,7 @@ START_TEST(test_set_workers_from_task)
     for (int i = 0; i < 1000; i++)
         ck_assert_int_eq(weft_submit(rt, wt_inc_task, NULL, NULL, NULL), 0);
     ck_assert_int_eq(weft_runtime_wait(rt), 0);
-    ck_assert_int_eq(atomic_load(&wt_counter), 1000);
+    ck_assert_int_eq(wt_ld(&wt_counter), 1000);
     wt_destroy(rt);
 }
 END_TEST
@@ -482,7 +482,7 @@ START_TEST(test_set_workers_errors_and_zero)
     for (int i = 0; i < 100; i++)
         ck_assert_int_eq(weft_submit(rt, wt_inc_task, NULL, NULL, NULL), 0);
     ck_assert_int_eq(weft_runtime_wait(rt), 0);
-    ck_assert_int_eq(atomic_load(&wt_counter), 100);
+    ck_assert_int_eq(wt_ld(&wt_counter), 100);
     wt_destroy(rt);
 }
 END_TEST
@@ -579,7 +579,7 @@ START_TEST(test_worker_indices_in_range)
     for (int i = 0; i < 600; i++)
         ck_assert_int_eq(weft_submit(rt, wt_note_worker_task, &nap, NULL, NULL), 0);
     ck_assert_int_eq(weft_runtime_wait(rt), 0);
-    ck_assert_int_eq(atomic_load(&wt_bad_index), 0);
+    ck_assert_int_eq(wt_ld(&wt_bad_index), 0);
     ck_assert_int_ge(wt_count_seen(&maxi), 1);
     ck_assert_int_lt(maxi, 3);
     wt_destroy(rt);

@@ -106,11 +106,11 @@ START_TEST(test_random_trees_fire_and_forget)
             ck_assert_int_eq(weft_job_wait(jobs[i], NULL, NULL), 0);
             ck_assert_int_eq(weft_job_free(jobs[i]), 0);
         }
-        ck_assert_uint_eq(atomic_load(&wt_nodes), total + expect);
+        ck_assert_uint_eq(wt_ldull(&wt_nodes), total + expect);
         total += expect;
         trees += (uint64_t)nb;
     }
-    ck_assert_int_eq(atomic_load(&wt_errors), 0);
+    ck_assert_int_eq(wt_ld(&wt_errors), 0);
     ck_assert_uint_ge(total, target);
     ck_assert_uint_gt(trees, 1);
     wt_report("random trees", total, t0);
@@ -202,9 +202,9 @@ START_TEST(test_random_trees_fork_join)
             ck_assert_int_eq(weft_job_free(jobs[i]), 0);
         }
         total += batch;
-        ck_assert_uint_eq(atomic_load(&wt_nodes), total);
+        ck_assert_uint_eq(wt_ldull(&wt_nodes), total);
     }
-    ck_assert_int_eq(atomic_load(&wt_errors), 0);
+    ck_assert_int_eq(wt_ld(&wt_errors), 0);
     wt_report("fork-join trees", total, t0);
     wt_destroy(rt);
 }
@@ -292,7 +292,7 @@ START_TEST(test_many_groups)
         for (int g = 0; g < WT_NGROUPS; g++) {
             int first = 0;
             ck_assert_int_eq(weft_group_pending(wt_gc.groups[g]), 0);
-            ck_assert_uint_eq(atomic_load(&wt_gc.ran[g]), wt_gc.expect[g]);
+            ck_assert_uint_eq(wt_ldu(&wt_gc.ran[g]), wt_gc.expect[g]);
             ck_assert_int_eq(weft_group_wait(wt_gc.groups[g]),
                              wt_gc.expect_failed[g] ? WEFT_ETASK : 0);
             ck_assert_int_eq(weft_group_failures(wt_gc.groups[g], &f, &first), 0);
@@ -303,9 +303,9 @@ START_TEST(test_many_groups)
         ck_assert_int_eq(weft_group_free(rootg), 0);
         total += (r_end - done_roots) * (WT_FANOUT + 1);
         done_roots = r_end;
-        ck_assert_uint_eq(atomic_load(&wt_nodes), total);
+        ck_assert_uint_eq(wt_ldull(&wt_nodes), total);
     }
-    ck_assert_int_eq(atomic_load(&wt_errors), 0);
+    ck_assert_int_eq(wt_ld(&wt_errors), 0);
     wt_report("many groups", total, t0);
     wt_destroy(rt);
 }
@@ -400,21 +400,21 @@ START_TEST(test_callbacks_exactly_once_millions)
         uint64_t f = 0;
         ck_assert_int_eq(weft_group_wait(groups[g]), exp_fail[g] ? WEFT_ETASK : 0);
         /* The group's callbacks have all run once its waiters are released. */
-        ck_assert_uint_eq(atomic_load(&wt_cb_group_ran[g]), exp_sub[g]);
+        ck_assert_uint_eq(wt_ldull(&wt_cb_group_ran[g]), exp_sub[g]);
         ck_assert_int_eq(weft_group_failures(groups[g], &f, NULL), 0);
         ck_assert_uint_eq(f, exp_fail[g]);
     }
     /* Every callback ran before its group's waiters were released. */
-    ck_assert_uint_eq(atomic_load(&wt_done), n);
+    ck_assert_uint_eq(wt_ldull(&wt_done), n);
     for (uint64_t i = 0; i < n; i++)
-        ck_assert_msg(atomic_load(&wt_flags[i]) == 1, "callback of task %llu ran %d times",
+        ck_assert_msg(wt_ldc(&wt_flags[i]) == 1, "callback of task %llu ran %d times",
                       (unsigned long long)i, (int)atomic_load(&wt_flags[i]));
-    ck_assert_int_eq(atomic_load(&wt_errors), 0);
+    ck_assert_int_eq(wt_ld(&wt_errors), 0);
     for (int g = 0; g < WT_CB_GROUPS; g++)
         ck_assert_int_eq(weft_group_free(groups[g]), 0);
     wt_report("callbacks", n, t0);
     wt_destroy(rt);
-    ck_assert_uint_eq(atomic_load(&wt_done), n); /* and never again */
+    ck_assert_uint_eq(wt_ldull(&wt_done), n); /* and never again */
     free(wt_flags);
 }
 END_TEST
@@ -507,10 +507,10 @@ START_TEST(test_set_workers_under_load)
     ck_assert_int_eq(ch.errors, 0);
     ck_assert_int_gt(ch.changes, 0);
     ck_assert_int_eq(weft_runtime_wait(rt), 0);
-    ck_assert_int_eq(atomic_load(&wt_errors), 0);
-    ck_assert_uint_eq(atomic_load(&wt_done), n);
+    ck_assert_int_eq(wt_ld(&wt_errors), 0);
+    ck_assert_uint_eq(wt_ldull(&wt_done), n);
     for (uint64_t i = 0; i < n; i++)
-        ck_assert_msg(atomic_load(&wt_flags[i]) == 1, "task %llu ran %d times",
+        ck_assert_msg(wt_ldc(&wt_flags[i]) == 1, "task %llu ran %d times",
                       (unsigned long long)i, (int)atomic_load(&wt_flags[i]));
     ck_assert_int_eq(weft_runtime_set_workers(rt, 3), 0);
     ck_assert_int_eq(weft_runtime_workers(rt), 3);

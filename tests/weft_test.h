@@ -3,6 +3,9 @@
  * Conventions of the suites:
  * - Check runs in fork mode: every test is its own process, so a runtime is
  *   created and destroyed inside each test, never in an unchecked fixture.
+ *   The tests rely on it: their static counters start at zero in each
+ *   test's fresh process. Under CK_FORK=no only the first test run by a
+ *   process is meaningful (CK_RUN_CASE narrows the run to one test case).
  * - Check's assertions are made on the test's main thread only. Tasks and
  *   helper threads record what they saw (atomic counters, flags, error
  *   counts) and the main thread asserts on it afterwards.
@@ -117,6 +120,15 @@ static inline void wt_gate_open(atomic_int *flag)
 {
     atomic_store_explicit(flag, 1, memory_order_release);
 }
+
+/* Loads for use inside Check assertions: functions, not macros, so that a
+ * failing assertion prints `wt_ld(&counter) == 5` rather than the expansion
+ * of atomic_load. Sequentially consistent. */
+static inline int wt_ld(atomic_int *p) { return atomic_load(p); }
+static inline long wt_ldl(atomic_long *p) { return atomic_load(p); }
+static inline unsigned wt_ldu(atomic_uint *p) { return atomic_load(p); }
+static inline unsigned wt_ldc(atomic_uchar *p) { return atomic_load(p); }
+static inline unsigned long long wt_ldull(atomic_ullong *p) { return atomic_load(p); }
 
 /* Adds a test case with a timeout to s. */
 static inline TCase *wt_tcase(Suite *s, const char *name, double timeout_s)
