@@ -1,0 +1,440 @@
+/* dot.c: seeing graphs and runs: graphviz dot export (weft_graph_dot) and
+ * Chrome trace-event JSON (weft_run_trace). Formats and the colour palette
+ * are documented in graph/FORMAT.md.
+ *
+ * Dot: every node gets an id made of its path from the top graph, "n3" for
+ * node 3 and "n3_1" for node 1 of the subgraph drawn for node 3, so ids are
+ * unique however deep subgraphs nest and however often one graph is used as
+ * a subgraph. A subgraph node is drawn as a cluster holding its graph's
+ * nodes; an edge into (out of) it is drawn to the first source (from the
+ * first sink) inside and clipped at the cluster's border with lhead (ltail)
+ * under compound=true.
+ *
+ * Names are user bytes: both writers escape them for their language and
+ * replace bytes that are not valid UTF-8 with U+FFFD, so that graphviz and
+ * JSON parsers accept any name. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gr.h"
+
+/* Length of the valid UTF-8 sequence of two or more bytes at s (n bytes
+ * available), or 0 (ASCII, stray byte, overlong, surrogate, > U+10FFFF). */
+static size_t utf8_seq(const unsigned char *s, size_t n) {
+    unsigned c = s[0], cp;
+    size_t len;
+    if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07;
+    else return 0;
+    if (len > n) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) return 0;
+    if (cp >= 0xd800 && cp <= 0xdfff) return 0;
+    return len;
+}
+
+/* The inside of a dot double-quoted string (an escString in labels):
+ * quote and backslash escaped, newline as \n, other control bytes shown as
+ * a literal \xHH, invalid UTF-8 as U+FFFD. */
+static void dot_esc(FILE *out, const char *str) {
+    const unsigned char *s = (const unsigned char *)str;
+    size_t n = strlen(str);
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = s[i];
+        size_t u;
+        if (c == '"') fputs("\\\"", out);
+        else if (c == '\\') fputs("\\\\", out);
+        else if (c == '\n') fputs("\\n", out);
+        else if (c < ' ' || c == 0x7f) fprintf(out, "\\\\x%02x", c);
+        else if (c < 0x80) putc((int)c, out);
+        else if ((u = utf8_seq(s + i, n - i))) {
+            fwrite(s + i, 1, u, out);
+            i += u - 1;
+        } else fputs("\xef\xbf\xbd", out);
+    }
+}
+
+/* A JSON string, quotes included. */
+static void json_str(FILE *out, const char *str) {
+    const unsigned char *s = (const unsigned char *)str;
+    size_t n = strlen(str);
+    putc('"', out);
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = s[i];
+        size_t u;
+        switch (c) {
+        case '"': fputs("\\\"", out); continue;
+        case '\\': fputs("\\\\", out); continue;
+        case '\n': fputs("\\n", out); continue;
+        case '\r': fputs("\\r", out); continue;
+        case '\t': fputs("\\t", out); continue;
+        case '\b': fputs("\\b", out); continue;
+        case '\f': fputs("\\f", out); continue;
+        default: break;
+        }
+        if (c < ' ') fprintf(out, "\\u%04x", c);
+        else if (c < 0x80) putc((int)c, out);
+        else if ((u = utf8_seq(s + i, n - i))) {
+            fwrite(s + i, 1, u, out);
+            i += u - 1;
+        } else fputs("\\ufffd", out);
+    }
+    putc('"', out);
+}
+
+static int finish(FILE *out) {
+    errno = 0;
+    if (fflush(out) != 0 || ferror(out)) {
+        gr_set_error("write error: %s", errno ? strerror(errno) : "unknown");
+        return WEFT_EIO;
+    }
+    return 0;
+}
+
+/* A run that may be read: 0, or the error for it. */
+static int run_readable(const weft_run_t *run) {
+    int rc = gr_run_valid(run);
+    if (rc) return rc;
+    if (atomic_load_explicit(&((weft_run_t *)run)->state, memory_order_acquire) == 1) return WEFT_EBUSY;
+    return 0;
+}
+
+/* The run record of the subgraph drawn for extra x, if there is a usable
+ * one (it may be missing: the node did not run, or stale). */
+static const weft_run_t *subrun_of(const weft_run_t *run, uint32_t x) {
+    if (!run || !run->subruns) return NULL;
+    const weft_run_t *s = atomic_load(&((weft_run_t *)run)->subruns[x]);
+    return s && run_readable(s) == 0 ? s : NULL;
+}
+
+/* "12.3 ms" */
+static void fmt_duration(char *buf, size_t cap, int64_t ns) {
+    if (ns < 1000) snprintf(buf, cap, "%lld ns", (long long)ns);
+    else if (ns < 1000000) snprintf(buf, cap, "%.1f us", (double)ns / 1e3);
+    else if (ns < 1000000000) snprintf(buf, cap, "%.1f ms", (double)ns / 1e6);
+    else snprintf(buf, cap, "%.2f s", (double)ns / 1e9);
+}
+
+/* ------------------------------------------------------------------ */
+/* Dot                                                                 */
+
+/* Per status: node fill, cluster fill, border. */
+static const struct {
+    const char *fill, *pale, *line;
+} palette[] = {
+    [WEFT_NODE_PENDING] = {"#ffffff", "#fafafa", "#616161"},
+    [WEFT_NODE_DONE] = {"#a5d6a7", "#e8f5e9", "#2e7d32"},
+    [WEFT_NODE_FAILED] = {"#ef9a9a", "#ffebee", "#c62828"},
+    [WEFT_NODE_SKIPPED] = {"#e0e0e0", "#f5f5f5", "#9e9e9e"},
+    [WEFT_NODE_CANCELLED] = {"#ffcc80", "#fff3e0", "#ef6c00"},
+    [WEFT_NODE_RUNNING] = {"#90caf9", "#e3f2fd", "#1565c0"},
+};
+
+/* A growable string for node ids. */
+typedef struct sbuf {
+    char *s;
+    size_t len, cap;
+} sbuf;
+
+static int sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int sb_printf(sbuf *b, const char *fmt, ...) {
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (k < 0) return WEFT_EIO;
+        if (b->s && b->len + (size_t)k < b->cap) {
+            b->len += (size_t)k;
+            return 0;
+        }
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap <= b->len + (size_t)k) cap *= 2;
+        char *s = wf_malloc(cap);
+        if (!s) return WEFT_ENOMEM;
+        if (b->s) memcpy(s, b->s, b->len + 1);
+        else s[0] = 0;
+        wf_free(b->s);
+        b->s = s;
+        b->cap = cap;
+    }
+}
+
+/* First node without predecessors (want_sink 0) or successors (1), or 0 if
+ * every node has one (a cycle). g has at least one node. */
+static uint32_t end_node(const weft_graph_t *g, int want_sink) {
+    size_t n = g->nodes.len, m = g->esrc.len;
+    const uint32_t *from = want_sink ? g->esrc.data : g->edst.data;
+    unsigned char *has = wf_calloc(n, 1);
+    uint32_t v = 0;
+    if (!has) return 0; /* out of memory: any node will do for drawing */
+    for (size_t i = 0; i < m; i++) has[from[i]] = 1;
+    while (v < n && has[v]) v++;
+    wf_free(has);
+    return v < n ? v : 0;
+}
+
+/* The id of the node that stands for node v (with id prefix+v) at the end
+ * of an edge: v itself, or inside v's subgraph the first source (head 1) or
+ * first sink (head 0), recursively. */
+static int anchor(sbuf *b, const weft_graph_t *g, uint32_t v, const char *prefix, int head) {
+    b->len = 0;
+    int rc = sb_printf(b, "%s%u", prefix, v);
+    for (const gr_extra *e = gr_extra_of(g, v); !rc && e && e->kind == GR_SUB; e = gr_extra_of(g, v)) {
+        g = e->sub;
+        if (!g->nodes.len) return sb_printf(b, "_empty");
+        v = end_node(g, !head);
+        rc = sb_printf(b, "_%u", v);
+    }
+    return rc;
+}
+
+static void indent(FILE *out, int depth) {
+    for (int i = 0; i <= depth; i++) fputs("  ", out);
+}
+
+/* Status, code and timing of node v in run (NULL: none) as label lines and
+ * a tooltip. Returns the status, or -1 without a run. */
+static int node_state(const weft_run_t *run, uint32_t v, char *timing, size_t cap, int *code) {
+    timing[0] = 0;
+    *code = 0;
+    if (!run) return -1;
+    weft_run_t *r = (weft_run_t *)run;
+    int st = atomic_load_explicit(&r->status[v], memory_order_acquire);
+    if (st < WEFT_NODE_PENDING || st > WEFT_NODE_RUNNING) st = WEFT_NODE_PENDING;
+    int *codes = atomic_load(&r->codes);
+    if (st == WEFT_NODE_FAILED && codes) *code = codes[v];
+    if (run->record && run->t_end[v]) {
+        char d[32];
+        fmt_duration(d, sizeof d, run->t_end[v] - run->t_start[v]);
+        if (run->t_worker[v] >= 0) snprintf(timing, cap, "%s, w%d", d, run->t_worker[v]);
+        else snprintf(timing, cap, "%s, not a worker", d);
+    }
+    return st;
+}
+
+/* Label text (escaped) and the status attributes of a node or cluster. */
+static void put_label(FILE *out, const char *name, const char *extra, int st, const char *timing,
+                      int code) {
+    fputs("label=\"", out);
+    dot_esc(out, name);
+    if (extra) {
+        fputs("\\n", out);
+        dot_esc(out, extra);
+    }
+    if (timing[0]) fprintf(out, "\\n%s", timing);
+    if (st == WEFT_NODE_FAILED) fprintf(out, "\\nreturned %d", code);
+    putc('"', out);
+}
+
+static void put_tooltip(FILE *out, const weft_graph_t *g, uint32_t v, int st) {
+    const gr_extra *e = gr_extra_of(g, v);
+    fputs(", tooltip=\"", out);
+    if (e && e->kind == GR_TASK) {
+        fputs("task ", out);
+        dot_esc(out, (const char *)g->names.data + e->task);
+    } else if (e && e->kind == GR_SUB) {
+        fputs("subgraph ", out);
+        dot_esc(out, e->sub->name);
+    } else {
+        fputs("C function", out);
+    }
+    if (e && e->len) fprintf(out, ", %zu argument bytes", e->len);
+    if (st >= 0) fprintf(out, ", %s", weft_node_status_name(st));
+    putc('"', out);
+}
+
+/* Writes g's nodes (clusters for subgraph nodes) and edges; ids start with
+ * prefix. run (may be NULL) is g's run. */
+static int emit_graph(FILE *out, const weft_graph_t *g, const weft_run_t *run, const char *prefix,
+                      int depth) {
+    size_t n = g->nodes.len, m = g->esrc.len;
+    sbuf id = {0}, tail = {0}, head = {0};
+    int rc = 0;
+    char timing[64];
+    for (uint32_t v = 0; v < n && !rc; v++) {
+        const gr_extra *e = gr_extra_of(g, v);
+        const char *name = gr_name(g, v);
+        int code, st = node_state(run, v, timing, sizeof timing, &code);
+        indent(out, depth);
+        if (!e || e->kind != GR_SUB) {
+            fprintf(out, "%s%u [", prefix, v);
+            put_label(out, name, NULL, st, timing, code);
+            put_tooltip(out, g, v, st);
+            if (st >= 0) {
+                fprintf(out, ", fillcolor=\"%s\", color=\"%s\"", palette[st].fill, palette[st].line);
+                if (st == WEFT_NODE_FAILED) fputs(", penwidth=2", out);
+                if (st == WEFT_NODE_SKIPPED || st == WEFT_NODE_CANCELLED)
+                    fputs(", style=\"rounded,filled,dashed\", fontcolor=\"#616161\"", out);
+            }
+            fputs("];\n", out);
+            continue;
+        }
+        /* a subgraph node: a cluster with the subgraph inside */
+        const weft_graph_t *sub = e->sub;
+        char what[WEFT_NAME_MAX + 16];
+        snprintf(what, sizeof what, "(graph %s)", sub->name);
+        fprintf(out, "subgraph \"cluster_%s%u\" {\n", prefix, v);
+        indent(out, depth + 1);
+        put_label(out, name, strcmp(sub->name, name) ? what : NULL, st, timing, code);
+        fputs(";\n", out);
+        indent(out, depth + 1);
+        fputs("style=\"rounded,filled\"", out);
+        if (st >= 0)
+            fprintf(out, "; fillcolor=\"%s\"; color=\"%s\"%s;\n", palette[st].pale, palette[st].line,
+                    st == WEFT_NODE_FAILED ? "; penwidth=2" : "");
+        else fputs("; fillcolor=\"#f7f7f7\"; color=\"#9e9e9e\";\n", out);
+        id.len = 0;
+        if ((rc = sb_printf(&id, "%s%u_", prefix, v))) break;
+        if (sub->nodes.len == 0) {
+            indent(out, depth + 1);
+            fprintf(out, "%sempty [label=\"(empty graph)\", shape=plaintext, style=\"\"];\n", id.s);
+        } else {
+            rc = emit_graph(out, sub, subrun_of(run, gr_nodes(g)[v].extra), id.s, depth + 1);
+        }
+        indent(out, depth);
+        fputs("}\n", out);
+    }
+    const uint32_t *src = g->esrc.data, *dst = g->edst.data;
+    for (size_t i = 0; i < m && !rc; i++) {
+        uint32_t a = src[i], b = dst[i];
+        if ((rc = anchor(&tail, g, a, prefix, 0)) || (rc = anchor(&head, g, b, prefix, 1))) break;
+        const gr_extra *ea = gr_extra_of(g, a), *eb = gr_extra_of(g, b);
+        int ca = ea && ea->kind == GR_SUB && a != b, cb = eb && eb->kind == GR_SUB && a != b;
+        indent(out, depth);
+        fprintf(out, "%s -> %s", tail.s, head.s);
+        if (ca || cb) {
+            fputs(" [", out);
+            if (ca) fprintf(out, "ltail=\"cluster_%s%u\"%s", prefix, a, cb ? ", " : "");
+            if (cb) fprintf(out, "lhead=\"cluster_%s%u\"", prefix, b);
+            putc(']', out);
+        }
+        fputs(";\n", out);
+    }
+    wf_free(id.s);
+    wf_free(tail.s);
+    wf_free(head.s);
+    return rc;
+}
+
+int weft_graph_dot(const weft_graph_t *g, const weft_run_t *run, FILE *out) {
+    if (!gr_graph_valid(g) || !out) return WEFT_EINVAL;
+    if (run) {
+        int rc = run_readable(run);
+        if (rc) return rc;
+        if (run->g != g) return WEFT_EINVAL;
+    }
+    fputs("digraph \"", out);
+    dot_esc(out, g->name);
+    fputs("\" {\n", out);
+    fputs("  graph [compound=true, fontname=\"Helvetica\", labelloc=t, label=\"", out);
+    dot_esc(out, g->name);
+    if (run) {
+        weft_run_counts_t c;
+        weft_run_counts(run, &c);
+        char wall[32];
+        fmt_duration(wall, sizeof wall, run->t1 ? run->t1 - run->t0 : 0);
+        fprintf(out, "\\n%llu done", (unsigned long long)c.done);
+        if (c.failed) fprintf(out, ", %llu failed", (unsigned long long)c.failed);
+        if (c.skipped) fprintf(out, ", %llu skipped", (unsigned long long)c.skipped);
+        if (c.cancelled) fprintf(out, ", %llu cancelled", (unsigned long long)c.cancelled);
+        fprintf(out, " of %llu in %s", (unsigned long long)c.total, wall);
+    }
+    fputs("\"];\n", out);
+    fputs("  node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", "
+          "fontname=\"Helvetica\"];\n",
+          out);
+    fputs("  edge [color=\"#424242\"];\n", out);
+    int rc = emit_graph(out, g, run, "n", 0);
+    fputs("}\n", out);
+    if (rc) {
+        fflush(out);
+        return rc;
+    }
+    return finish(out);
+}
+
+/* ------------------------------------------------------------------ */
+/* Chrome trace events                                                 */
+
+/* Track of worker w: its index; threads that are not workers share one. */
+static int track(int w) { return w >= 0 && w < WEFT_MAX_WORKERS ? w : WEFT_MAX_WORKERS; }
+
+static void mark_tracks(const weft_run_t *run, unsigned char *used) {
+    const weft_graph_t *g = run->g;
+    for (size_t v = 0; v < run->n; v++)
+        if (run->t_end[v]) used[track(run->t_worker[v])] = 1;
+    for (size_t x = 0; x < g->extras.len; x++) {
+        const weft_run_t *s = subrun_of(run, (uint32_t)x);
+        if (s && s->record) mark_tracks(s, used);
+    }
+}
+
+static void put_us(FILE *out, int64_t ns) {
+    if (ns < 0) ns = 0;
+    fprintf(out, "%lld.%03lld", (long long)(ns / 1000), (long long)(ns % 1000));
+}
+
+/* One "X" event per node of run that ran; subgraph runs follow their node.
+ * t0: the top run's start, which every time is taken relative to. */
+static void trace_nodes(FILE *out, const weft_run_t *run, int64_t t0, int depth) {
+    const weft_graph_t *g = run->g;
+    weft_run_t *r = (weft_run_t *)run;
+    int *codes = atomic_load(&r->codes);
+    for (size_t v = 0; v < run->n; v++) {
+        const gr_extra *e = gr_extra_of(g, (weft_node_t)v);
+        if (run->t_end[v]) {
+            int st = atomic_load_explicit(&r->status[v], memory_order_acquire);
+            fputs(",\n{\"name\":", out);
+            json_str(out, gr_name(g, (weft_node_t)v));
+            fputs(",\"cat\":\"node\",\"ph\":\"X\",\"ts\":", out);
+            put_us(out, run->t_start[v] - t0);
+            fputs(",\"dur\":", out);
+            put_us(out, run->t_end[v] - run->t_start[v]);
+            fprintf(out, ",\"pid\":1,\"tid\":%d,\"args\":{\"node\":%zu,\"graph\":", track(run->t_worker[v]), v);
+            json_str(out, g->name);
+            fprintf(out, ",\"status\":\"%s\"", weft_node_status_name(st));
+            if (st == WEFT_NODE_FAILED && codes) fprintf(out, ",\"code\":%d", codes[v]);
+            if (e && e->kind == GR_TASK) {
+                fputs(",\"task\":", out);
+                json_str(out, (const char *)g->names.data + e->task);
+            }
+            fputs("}}", out);
+        }
+        if (e && e->kind == GR_SUB) {
+            const weft_run_t *s = subrun_of(run, gr_nodes(g)[v].extra);
+            if (s && s->record && depth < 1000) trace_nodes(out, s, t0, depth + 1);
+        }
+    }
+}
+
+int weft_run_trace(const weft_run_t *run, FILE *out) {
+    int rc = run_readable(run);
+    if (rc) return rc;
+    if (!out) return WEFT_EINVAL;
+    if (!run->record) return WEFT_ENOENT;
+    unsigned char used[WEFT_MAX_WORKERS + 1] = {0};
+    mark_tracks(run, used);
+    fputs("{\"traceEvents\":[\n", out);
+    fputs("{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{\"name\":", out);
+    json_str(out, run->g->name);
+    fputs("}}", out);
+    for (int w = 0; w <= WEFT_MAX_WORKERS; w++) {
+        if (!used[w]) continue;
+        fprintf(out, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":%d,\"args\":{\"name\":", w);
+        if (w < WEFT_MAX_WORKERS) fprintf(out, "\"worker %d\"}}", w);
+        else fputs("\"not a worker\"}}", out);
+        fprintf(out, ",\n{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":%d,"
+                     "\"args\":{\"sort_index\":%d}}", w, w);
+    }
+    trace_nodes(out, run, run->t0, 0);
+    fputs("\n],\"displayTimeUnit\":\"ms\"}\n", out);
+    return finish(out);
+}

@@ -1,0 +1,1151 @@
+/* file.c: graph files and run files, the two line-oriented text formats of
+ * the graph layer (specified in graph/FORMAT.md).
+ *
+ * Both formats share one lexer. A line is a list of tokens separated by
+ * spaces or tabs; '#' at the start of a token begins a comment that runs to
+ * the end of the line. A token is a bare word (bytes above space, except
+ * '"', '#', '\\' and DEL), a quoted string with C-style escapes ("a b\n",
+ * "\x00"), or a hex string (x"00ff"). Every token decodes to bytes, so any
+ * argument bytes round-trip, and names with spaces or quotes are written
+ * quoted.
+ *
+ * Loading builds the graph through the public calls (weft_graph_create,
+ * weft_graph_add_task, weft_graph_precede) while it reads; on any error the
+ * half-built graph is freed, so callers never see one. Node names are looked
+ * up through a hash index (edges name their nodes), which also finds
+ * duplicates. Errors say where: gr_set_error("line %ld: ...").
+ *
+ * Run files live here too, not in dot.c, because they share the lexer; dot.c
+ * holds the picture and trace exports. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "gr.h"
+
+#define GRAPH_VERSION 1
+#define RUN_VERSION 1
+
+/* ------------------------------------------------------------------ */
+/* Byte helpers                                                        */
+
+/* Length of the valid UTF-8 sequence of at least two bytes at s (at most n
+ * bytes available), or 0 if there is none (ASCII, a stray byte, an overlong
+ * form, a surrogate, or a code point above U+10FFFF). */
+static size_t utf8_seq(const unsigned char *s, size_t n) {
+    unsigned c = s[0];
+    size_t len;
+    unsigned cp;
+    if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07;
+    else return 0;
+    if (len > n) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) return 0;
+    if (cp >= 0xd800 && cp <= 0xdfff) return 0;
+    return len;
+}
+
+/* May byte c appear in a bare word? (The writer only makes ASCII ones.) */
+static int bare_byte(unsigned c) {
+    return c > ' ' && c != 0x7f && c != '"' && c != '#' && c != '\\';
+}
+
+/* A short printable excerpt of s for error messages: escaped like a quoted
+ * token, cut after about 60 bytes. */
+static const char *show(const void *data, size_t n, char *buf, size_t cap) {
+    const unsigned char *s = data;
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 8 < cap; i++) {
+        if (i >= 60) {
+            memcpy(buf + k, "...", 3);
+            k += 3;
+            break;
+        }
+        unsigned c = s[i];
+        if (c == '\\' || c == '\'') k += (size_t)snprintf(buf + k, cap - k, "\\%c", c);
+        else if (c < ' ' || c >= 0x7f) k += (size_t)snprintf(buf + k, cap - k, "\\x%02x", c);
+        else buf[k++] = (char)c;
+    }
+    buf[k] = 0;
+    return buf;
+}
+
+/* ------------------------------------------------------------------ */
+/* Lexer                                                               */
+
+enum { TK_END = 0, TK_WORD, TK_STRING, TK_HEX };
+
+typedef struct lx {
+    FILE *in;
+    char *buf;             /* the current line (getline's, freed with free) */
+    size_t bufcap;
+    const char *p, *end;   /* cursor in the line */
+    long line;             /* its number, from 1 */
+    unsigned char *tok;    /* the last token, decoded, NUL-terminated */
+    size_t tlen, tcap;
+} lx;
+
+static void lx_free(lx *l) {
+    free(l->buf);
+    wf_free(l->tok);
+}
+
+static int lx_fail(const lx *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int lx_fail(const lx *l, const char *fmt, ...) {
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    gr_set_error("line %ld: %s", l->line, msg);
+    return WEFT_EPARSE;
+}
+
+/* Reads the next line: 1, 0 at the end of input, or a negative error. */
+static int lx_read_line(lx *l) {
+    errno = 0;
+    ssize_t got = getline(&l->buf, &l->bufcap, l->in);
+    if (got < 0) {
+        if (errno == ENOMEM) return WEFT_ENOMEM;
+        if (ferror(l->in)) {
+            gr_set_error("line %ld: read error: %s", l->line + 1,
+                         errno ? strerror(errno) : "unknown");
+            return WEFT_EIO;
+        }
+        return 0;
+    }
+    l->line++;
+    size_t n = (size_t)got;
+    if (n && l->buf[n - 1] == '\n') n--;
+    if (n && l->buf[n - 1] == '\r') n--; /* files edited on Windows */
+    if (memchr(l->buf, 0, n)) return lx_fail(l, "NUL byte in the line");
+    l->p = l->buf;
+    l->end = l->buf + n;
+    if (l->line == 1 && n >= 3 && memcmp(l->buf, "\xef\xbb\xbf", 3) == 0) l->p += 3; /* UTF-8 BOM */
+    return 1;
+}
+
+static int tok_put(lx *l, unsigned char c) {
+    if (l->tlen + 1 >= l->tcap) {
+        size_t cap = l->tcap ? l->tcap * 2 : 256;
+        unsigned char *t = wf_malloc(cap);
+        if (!t) return WEFT_ENOMEM;
+        if (l->tlen) memcpy(t, l->tok, l->tlen);
+        wf_free(l->tok);
+        l->tok = t;
+        l->tcap = cap;
+    }
+    l->tok[l->tlen++] = c;
+    return 0;
+}
+
+static int hexval(int c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static int lx_control(const lx *l, unsigned c) {
+    return lx_fail(l, "control character 0x%02x (write it as \\x%02x inside quotes)", c, c);
+}
+
+/* After a closing quote: whitespace, a comment or the end of the line. */
+static int lx_after_quote(lx *l) {
+    if (l->p < l->end && *l->p != ' ' && *l->p != '\t' && *l->p != '#')
+        return lx_fail(l, "unexpected '%c' right after a closing quote", *l->p);
+    return 0;
+}
+
+static int lx_quoted(lx *l) {
+    l->p++; /* the opening quote */
+    for (;;) {
+        if (l->p >= l->end) return lx_fail(l, "unterminated quoted string");
+        unsigned c = (unsigned char)*l->p;
+        int rc;
+        if (c == '"') {
+            l->p++;
+            return lx_after_quote(l);
+        }
+        if (c == '\\') {
+            if (l->p + 1 >= l->end) return lx_fail(l, "unterminated quoted string");
+            unsigned e = (unsigned char)l->p[1];
+            l->p += 2;
+            switch (e) {
+            case 'n': c = '\n'; break;
+            case 'r': c = '\r'; break;
+            case 't': c = '\t'; break;
+            case '0': c = 0; break;
+            case '\\': c = '\\'; break;
+            case '"': c = '"'; break;
+            case 'x': {
+                int hi = l->p < l->end ? hexval(l->p[0]) : -1;
+                int lo = l->p + 1 < l->end ? hexval(l->p[1]) : -1;
+                if (hi < 0 || lo < 0) return lx_fail(l, "bad escape '\\x': it needs two hex digits");
+                c = (unsigned)(hi << 4 | lo);
+                l->p += 2;
+                break;
+            }
+            default:
+                if (e > ' ' && e < 0x7f) return lx_fail(l, "bad escape '\\%c'", e);
+                return lx_fail(l, "bad escape: '\\' followed by byte 0x%02x", e);
+            }
+        } else {
+            if ((c < ' ' && c != '\t') || c == 0x7f) return lx_control(l, c);
+            l->p++;
+        }
+        if ((rc = tok_put(l, (unsigned char)c))) return rc;
+    }
+}
+
+static int lx_hex(lx *l) {
+    l->p += 2; /* x" */
+    for (;;) {
+        while (l->p < l->end && (*l->p == ' ' || *l->p == '\t')) l->p++;
+        if (l->p >= l->end) return lx_fail(l, "unterminated hex string");
+        if (*l->p == '"') {
+            l->p++;
+            return lx_after_quote(l);
+        }
+        int hi = hexval(l->p[0]);
+        if (hi < 0) return lx_fail(l, "bad hex digit '%s'", show(l->p, 1, (char[16]){0}, 16));
+        if (l->p + 1 >= l->end || l->p[1] == '"' || l->p[1] == ' ' || l->p[1] == '\t')
+            return lx_fail(l, "odd number of hex digits in a hex string");
+        int lo = hexval(l->p[1]);
+        if (lo < 0) return lx_fail(l, "bad hex digit '%s'", show(l->p + 1, 1, (char[16]){0}, 16));
+        int rc = tok_put(l, (unsigned char)(hi << 4 | lo));
+        if (rc) return rc;
+        l->p += 2;
+    }
+}
+
+/* Reads the next token of the line into l->tok: TK_WORD, TK_STRING, TK_HEX,
+ * TK_END at the end of the line (or at a comment), or a negative error. */
+static int lx_next(lx *l) {
+    while (l->p < l->end && (*l->p == ' ' || *l->p == '\t')) l->p++;
+    l->tlen = 0;
+    int rc, kind;
+    if (l->p >= l->end || *l->p == '#') {
+        l->p = l->end;
+        kind = TK_END;
+    } else if (*l->p == '"') {
+        if ((rc = lx_quoted(l))) return rc;
+        kind = TK_STRING;
+    } else if (*l->p == 'x' && l->p + 1 < l->end && l->p[1] == '"') {
+        if ((rc = lx_hex(l))) return rc;
+        kind = TK_HEX;
+    } else {
+        const char *start = l->p;
+        while (l->p < l->end && bare_byte((unsigned char)*l->p))
+            if ((rc = tok_put(l, (unsigned char)*l->p++))) return rc;
+        if (l->p < l->end && *l->p != ' ' && *l->p != '\t' && *l->p != '#') {
+            unsigned c = (unsigned char)*l->p;
+            char sb[80];
+            if (c == '"' || c == '\\')
+                return lx_fail(l, "unexpected '%c' in '%s' (quote the whole word)", c,
+                               show(start, (size_t)(l->p - start) + 1, sb, sizeof sb));
+            return lx_control(l, c);
+        }
+        kind = TK_WORD;
+    }
+    if ((rc = tok_put(l, 0))) return rc; /* NUL-terminate; not counted */
+    l->tlen--;
+    return kind;
+}
+
+/* Does another token follow on this line? */
+static int lx_more(lx *l) {
+    while (l->p < l->end && (*l->p == ' ' || *l->p == '\t')) l->p++;
+    return l->p < l->end && *l->p != '#';
+}
+
+static int tok_is(const lx *l, int kind, const char *word) {
+    return kind == TK_WORD && strcmp((const char *)l->tok, word) == 0;
+}
+
+/* The line must end here. what names the directive for the message. */
+static int lx_end(lx *l, const char *what) {
+    int k = lx_next(l);
+    if (k < 0) return k;
+    if (k == TK_END) return 0;
+    char sb[80];
+    return lx_fail(l, "unexpected '%s' after the '%s' line's last field (trailing garbage)",
+                   show(l->tok, l->tlen, sb, sizeof sb), what);
+}
+
+/* The next token, which must exist and hold a name: no NUL, at most
+ * WEFT_NAME_MAX bytes, and (unless may_be_empty) not empty. */
+static int lx_name(lx *l, const char *what, int may_be_empty) {
+    int k = lx_next(l);
+    if (k < 0) return k;
+    if (k == TK_END) return lx_fail(l, "missing %s", what);
+    if (l->tlen > WEFT_NAME_MAX)
+        return lx_fail(l, "%s too long (%zu bytes, at most %d)", what, l->tlen, WEFT_NAME_MAX);
+    if (memchr(l->tok, 0, l->tlen)) return lx_fail(l, "%s contains a NUL byte", what);
+    if (!may_be_empty && l->tlen == 0) return lx_fail(l, "empty %s", what);
+    return k;
+}
+
+/* Unsigned decimal token (digits only) into *v, at most max. */
+static int lx_uint(lx *l, const char *what, uint64_t max, uint64_t *v) {
+    int k = lx_next(l);
+    if (k < 0) return k;
+    if (k == TK_END) return lx_fail(l, "missing %s", what);
+    char sb[80];
+    uint64_t x = 0;
+    if (k != TK_WORD || l->tlen == 0) goto bad;
+    for (size_t i = 0; i < l->tlen; i++) {
+        unsigned d = (unsigned)l->tok[i] - '0';
+        if (d > 9) goto bad;
+        if (x > (max - d) / 10) return lx_fail(l, "%s '%s' out of range", what,
+                                               show(l->tok, l->tlen, sb, sizeof sb));
+        x = x * 10 + d;
+    }
+    *v = x;
+    return 0;
+bad:
+    return lx_fail(l, "bad %s '%s' (expected a number)", what, show(l->tok, l->tlen, sb, sizeof sb));
+}
+
+/* Signed decimal integer token in [lo, hi]. */
+static int lx_int(lx *l, const char *what, long long lo, long long hi, long long *v) {
+    int k = lx_next(l);
+    if (k < 0) return k;
+    if (k == TK_END) return lx_fail(l, "missing %s", what);
+    char sb[80];
+    const unsigned char *s = l->tok;
+    size_t n = l->tlen, i = n && s[0] == '-';
+    unsigned long long x = 0;
+    if (k != TK_WORD || n == i) goto bad;
+    for (; i < n; i++) {
+        unsigned d = (unsigned)s[i] - '0';
+        if (d > 9) goto bad;
+        if (x > ((unsigned long long)LLONG_MAX - d) / 10) goto range;
+        x = x * 10 + d;
+    }
+    *v = s[0] == '-' ? -(long long)x : (long long)x;
+    if (*v < lo || *v > hi) goto range;
+    return 0;
+range:
+    return lx_fail(l, "%s '%s' out of range (%lld to %lld)", what, show(s, n, sb, sizeof sb), lo, hi);
+bad:
+    return lx_fail(l, "bad %s '%s' (expected an integer)", what, show(s, n, sb, sizeof sb));
+}
+
+/* Seconds as digits[.digits], at most 9 decimals, read exactly into ns. */
+static int lx_time(lx *l, const char *what, int64_t *ns) {
+    int k = lx_next(l);
+    if (k < 0) return k;
+    if (k == TK_END) return lx_fail(l, "missing %s", what);
+    char sb[80];
+    const unsigned char *s = l->tok;
+    size_t n = l->tlen, i = 0;
+    int64_t sec = 0, frac = 0;
+    if (k != TK_WORD) goto bad;
+    for (; i < n && s[i] != '.'; i++) {
+        if (s[i] < '0' || s[i] > '9') goto bad;
+        if (sec > (INT64_MAX / 1000000000 - 9) / 10) goto range;
+        sec = sec * 10 + (s[i] - '0');
+    }
+    if (i == 0) goto bad;
+    if (i < n) { /* the '.' */
+        size_t digits = n - i - 1;
+        if (digits == 0) goto bad;
+        if (digits > 9) return lx_fail(l, "%s '%s' has more than 9 decimals", what, show(s, n, sb, sizeof sb));
+        for (size_t j = i + 1; j < n; j++) {
+            if (s[j] < '0' || s[j] > '9') goto bad;
+            frac = frac * 10 + (s[j] - '0');
+        }
+        for (size_t j = digits; j < 9; j++) frac *= 10;
+    }
+    *ns = sec * 1000000000 + frac;
+    return 0;
+range:
+    return lx_fail(l, "%s '%s' out of range", what, show(s, n, sb, sizeof sb));
+bad:
+    return lx_fail(l, "bad %s '%s' (expected seconds such as 0.001250000)", what,
+                   show(s, n, sb, sizeof sb));
+}
+
+/* The version after a header word: it must be want, with nothing after. */
+static int lx_version(lx *l, const char *header, const char *kind, int want) {
+    int k = lx_next(l);
+    if (k < 0) return k;
+    if (k == TK_END) return lx_fail(l, "missing version after '%s'", header);
+    char sb[80], ws[16];
+    int digits = k == TK_WORD && l->tlen > 0;
+    for (size_t i = 0; digits && i < l->tlen; i++) digits = l->tok[i] >= '0' && l->tok[i] <= '9';
+    if (!digits)
+        return lx_fail(l, "bad version '%s' after '%s'", show(l->tok, l->tlen, sb, sizeof sb), header);
+    snprintf(ws, sizeof ws, "%d", want);
+    if (strcmp((const char *)l->tok, ws) != 0)
+        return lx_fail(l, "unsupported %s file version %s (this weft reads version %d)", kind,
+                       show(l->tok, l->tlen, sb, sizeof sb), want);
+    return lx_end(l, header);
+}
+
+/* ------------------------------------------------------------------ */
+/* Name index: node name -> id                                         */
+
+typedef struct name_index {
+    uint32_t *slot; /* node ids; GR_NONE is empty */
+    size_t cap, used;
+} name_index;
+
+static uint64_t hash_bytes(const void *data, size_t n) { /* FNV-1a */
+    const unsigned char *s = data;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ull;
+    return h;
+}
+
+/* Slot of name in the index: holds its id, or GR_NONE where it would go. */
+static uint32_t *ni_slot(const name_index *ix, const weft_graph_t *g, const void *name, size_t n) {
+    size_t i = hash_bytes(name, n) & (ix->cap - 1);
+    for (;; i = (i + 1) & (ix->cap - 1)) {
+        uint32_t id = ix->slot[i];
+        if (id == GR_NONE) return &ix->slot[i];
+        const char *s = gr_name(g, id);
+        if (strlen(s) == n && memcmp(s, name, n) == 0) return &ix->slot[i];
+    }
+}
+
+static int ni_grow(name_index *ix, const weft_graph_t *g) {
+    size_t cap = ix->cap ? ix->cap * 2 : 64;
+    name_index bigger = {wf_malloc(cap * sizeof(uint32_t)), cap, ix->used};
+    if (!bigger.slot) return WEFT_ENOMEM;
+    for (size_t i = 0; i < cap; i++) bigger.slot[i] = GR_NONE;
+    for (size_t i = 0; i < ix->cap; i++) {
+        uint32_t id = ix->slot[i];
+        if (id == GR_NONE) continue;
+        const char *s = gr_name(g, id);
+        *ni_slot(&bigger, g, s, strlen(s)) = id;
+    }
+    wf_free(ix->slot);
+    *ix = bigger;
+    return 0;
+}
+
+/* Finds name: its id, or GR_NONE. */
+static uint32_t ni_find(const name_index *ix, const weft_graph_t *g, const void *name, size_t n) {
+    return ix->cap ? *ni_slot(ix, g, name, n) : GR_NONE;
+}
+
+/* Adds node id under its name; *other gets the id already there (or
+ * GR_NONE, when the name is new). */
+static int ni_add(name_index *ix, const weft_graph_t *g, uint32_t id, uint32_t *other) {
+    if ((ix->used + 1) * 2 > ix->cap) {
+        int rc = ni_grow(ix, g);
+        if (rc) return rc;
+    }
+    const char *s = gr_name(g, id);
+    uint32_t *slot = ni_slot(ix, g, s, strlen(s));
+    *other = *slot;
+    if (*slot == GR_NONE) {
+        *slot = id;
+        ix->used++;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Writing tokens                                                      */
+
+/* Writes bytes as a quoted string. Valid UTF-8 is written as it is, every
+ * other unprintable byte escaped. */
+static void put_quoted(FILE *out, const void *data, size_t n) {
+    const unsigned char *s = data;
+    putc('"', out);
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = s[i];
+        size_t u;
+        switch (c) {
+        case '"': fputs("\\\"", out); continue;
+        case '\\': fputs("\\\\", out); continue;
+        case '\n': fputs("\\n", out); continue;
+        case '\r': fputs("\\r", out); continue;
+        case '\t': fputs("\\t", out); continue;
+        default: break;
+        }
+        if (c >= ' ' && c < 0x7f) putc((int)c, out);
+        else if (c >= 0x80 && (u = utf8_seq(s + i, n - i))) {
+            fwrite(s + i, 1, u, out);
+            i += u - 1;
+        } else fprintf(out, "\\x%02x", c);
+    }
+    putc('"', out);
+}
+
+/* A name: a bare word when it reads back the same, else quoted. */
+static void put_token(FILE *out, const void *data, size_t n) {
+    const unsigned char *s = data;
+    int bare = n > 0;
+    for (size_t i = 0; i < n && bare; i++) bare = bare_byte(s[i]) && s[i] < 0x80;
+    if (bare) fwrite(s, 1, n, out);
+    else put_quoted(out, s, n);
+}
+
+/* Argument bytes: a quoted string when at most a quarter of them need a
+ * \xHH escape, else a hex string. */
+static void put_bytes(FILE *out, const void *data, size_t n) {
+    const unsigned char *s = data;
+    size_t odd = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = s[i];
+        size_t u;
+        if ((c >= ' ' && c < 0x7f) || c == '\n' || c == '\t' || c == '\r') continue;
+        if (c >= 0x80 && (u = utf8_seq(s + i, n - i))) i += u - 1;
+        else odd++;
+    }
+    if (odd * 4 <= n) {
+        put_quoted(out, s, n);
+        return;
+    }
+    fputs("x\"", out);
+    for (size_t i = 0; i < n; i++) fprintf(out, "%02x", s[i]);
+    putc('"', out);
+}
+
+static int finish_write(FILE *out) {
+    if (fflush(out) != 0 || ferror(out)) {
+        gr_set_error("write error: %s", errno ? strerror(errno) : "unknown");
+        return WEFT_EIO;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Graph files: saving                                                 */
+
+/* Every node a named task, every name unique: 0 or WEFT_ENOTSUP/ENOMEM. */
+static int check_savable(const weft_graph_t *g) {
+    size_t n = g->nodes.len;
+    char sb[80];
+    for (size_t v = 0; v < n; v++) {
+        const gr_extra *e = gr_extra_of(g, (weft_node_t)v);
+        const char *name = gr_name(g, (weft_node_t)v);
+        if (e && e->kind == GR_TASK) continue;
+        gr_set_error("node '%s' %s: graph files hold named-task nodes only",
+                     show(name, strlen(name), sb, sizeof sb),
+                     e && e->kind == GR_SUB ? "is a subgraph node" : "runs a C function");
+        return WEFT_ENOTSUP;
+    }
+    name_index ix = {0};
+    int rc = 0;
+    for (size_t v = 0; v < n && !rc; v++) {
+        uint32_t other;
+        if ((rc = ni_add(&ix, g, (uint32_t)v, &other))) break;
+        if (other != GR_NONE) {
+            const char *name = gr_name(g, (weft_node_t)v);
+            gr_set_error("nodes %u and %zu are both called '%s': names must be unique in a graph file",
+                         other, v, show(name, strlen(name), sb, sizeof sb));
+            rc = WEFT_ENOTSUP;
+        }
+    }
+    wf_free(ix.slot);
+    return rc;
+}
+
+static void write_graph(const weft_graph_t *g, FILE *out) {
+    size_t n = g->nodes.len, m = g->esrc.len;
+    fprintf(out, "# weft graph file: %zu nodes, %zu edges\n", n, m);
+    fprintf(out, "weft-graph %d\n", GRAPH_VERSION);
+    fputs("name ", out);
+    put_token(out, g->name, strlen(g->name));
+    putc('\n', out);
+    if (n) putc('\n', out);
+    for (size_t v = 0; v < n; v++) {
+        const gr_extra *e = gr_extra_of(g, (weft_node_t)v);
+        const char *name = gr_name(g, (weft_node_t)v);
+        const char *task = (const char *)g->names.data + e->task;
+        fputs("node ", out);
+        put_token(out, name, strlen(name));
+        putc(' ', out);
+        put_token(out, task, strlen(task));
+        if (e->len) {
+            putc(' ', out);
+            put_bytes(out, e->bytes, e->len);
+        }
+        putc('\n', out);
+    }
+    if (m) putc('\n', out);
+    /* esrc/edst hold every edge in the order it was added: predecessors'
+     * inputs (weft_node_input) keep their order through the file */
+    const uint32_t *src = g->esrc.data, *dst = g->edst.data;
+    for (size_t i = 0; i < m; i++) {
+        const char *a = gr_name(g, src[i]), *b = gr_name(g, dst[i]);
+        fputs("edge ", out);
+        put_token(out, a, strlen(a));
+        putc(' ', out);
+        put_token(out, b, strlen(b));
+        putc('\n', out);
+    }
+}
+
+int weft_graph_save(const weft_graph_t *g, FILE *out) {
+    gr_set_error("%s", "");
+    if (!gr_graph_valid(g) || !out) {
+        gr_set_error("weft_graph_save: %s is NULL or invalid", out ? "the graph" : "the stream");
+        return WEFT_EINVAL;
+    }
+    int rc = check_savable(g);
+    if (rc) return rc;
+    errno = 0;
+    write_graph(g, out);
+    return finish_write(out);
+}
+
+int weft_graph_save_file(const weft_graph_t *g, const char *path) {
+    gr_set_error("%s", "");
+    if (!gr_graph_valid(g) || !path) {
+        gr_set_error("weft_graph_save_file: %s is NULL or invalid", path ? "the graph" : "the path");
+        return WEFT_EINVAL;
+    }
+    int rc = check_savable(g); /* before the file is touched: nothing written */
+    if (rc) return rc;
+    FILE *out = fopen(path, "w");
+    if (!out) {
+        gr_set_error("cannot write '%s': %s", path, strerror(errno));
+        return WEFT_EIO;
+    }
+    errno = 0;
+    write_graph(g, out);
+    rc = ferror(out) ? WEFT_EIO : 0;
+    if (fclose(out) != 0) rc = WEFT_EIO;
+    /* a partly written file is left as it is: path may name a device or a
+     * pipe, which must not be removed */
+    if (rc) gr_set_error("write error on '%s': %s", path, errno ? strerror(errno) : "unknown");
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Graph files: loading                                                */
+
+typedef struct loader {
+    lx l;
+    weft_graph_t *g;     /* made at the first node or edge, or at the end */
+    char *gname;         /* from 'name', or NULL */
+    name_index ix;
+    uint32_t *ids;       /* an edge line's nodes */
+    size_t nids, idcap;
+} loader;
+
+static int ld_graph(loader *ld) {
+    if (ld->g) return 0;
+    int rc = weft_graph_create(ld->gname, &ld->g);
+    if (rc == WEFT_ENOMEM) return rc;
+    if (rc) return lx_fail(&ld->l, "cannot create the graph (%s)", weft_strerror(rc));
+    return 0;
+}
+
+static int ld_name(loader *ld) {
+    lx *l = &ld->l;
+    if (ld->g) return lx_fail(l, "'name' must come before the first node or edge");
+    if (ld->gname) return lx_fail(l, "duplicate 'name' line");
+    int k = lx_name(l, "graph name", 0);
+    if (k < 0) return k;
+    ld->gname = wf_strdup((const char *)l->tok);
+    if (!ld->gname) return WEFT_ENOMEM;
+    return lx_end(l, "name");
+}
+
+static int ld_node(loader *ld) {
+    lx *l = &ld->l;
+    char sb[80];
+    int rc = ld_graph(ld);
+    if (rc) return rc;
+    int k = lx_name(l, "node name", 1);
+    if (k < 0) return k;
+    char name[WEFT_NAME_MAX + 1];
+    size_t nlen = l->tlen;
+    memcpy(name, l->tok, nlen + 1);
+    if (ni_find(&ld->ix, ld->g, name, nlen) != GR_NONE)
+        return lx_fail(l, "duplicate node name '%s'", show(name, nlen, sb, sizeof sb));
+    if ((k = lx_name(l, "task name", 0)) < 0) return k;
+    char task[WEFT_NAME_MAX + 1];
+    memcpy(task, l->tok, l->tlen + 1);
+    if ((k = lx_next(l)) < 0) return k;
+    const void *arg = k == TK_END ? NULL : l->tok;
+    size_t len = k == TK_END ? 0 : l->tlen;
+    if (k == TK_WORD)
+        return lx_fail(l, "argument bytes must be a quoted or hex string, not the bare word '%s'",
+                       show(l->tok, l->tlen, sb, sizeof sb));
+    weft_node_t v;
+    rc = weft_graph_add_task(ld->g, name, task, len ? arg : NULL, len, &v);
+    if (rc == WEFT_ENOMEM) return rc;
+    if (rc == WEFT_ERANGE) return lx_fail(l, "too many nodes or names in one graph");
+    if (rc) return lx_fail(l, "cannot add node '%s' (%s)", show(name, nlen, sb, sizeof sb), weft_strerror(rc));
+    uint32_t other;
+    if ((rc = ni_add(&ld->ix, ld->g, v, &other))) return rc;
+    return k == TK_END ? 0 : lx_end(l, "node");
+}
+
+static int ld_edge(loader *ld) {
+    lx *l = &ld->l;
+    char sb[80];
+    int rc = ld_graph(ld);
+    if (rc) return rc;
+    ld->nids = 0;
+    for (;;) {
+        int k = lx_next(l);
+        if (k < 0) return k;
+        if (k == TK_END) break;
+        uint32_t id = ni_find(&ld->ix, ld->g, l->tok, l->tlen);
+        if (id == GR_NONE)
+            return lx_fail(l, "edge %s unknown node '%s'", ld->nids ? "to" : "from",
+                           show(l->tok, l->tlen, sb, sizeof sb));
+        if (ld->nids == ld->idcap) {
+            size_t cap = ld->idcap ? ld->idcap * 2 : 8;
+            uint32_t *ids = wf_malloc(cap * sizeof *ids);
+            if (!ids) return WEFT_ENOMEM;
+            if (ld->nids) memcpy(ids, ld->ids, ld->nids * sizeof *ids);
+            wf_free(ld->ids);
+            ld->ids = ids;
+            ld->idcap = cap;
+        }
+        ld->ids[ld->nids++] = id;
+    }
+    if (ld->nids < 2) return lx_fail(l, "'edge' needs at least two node names");
+    for (size_t i = 0; i + 1 < ld->nids; i++) {
+        rc = weft_graph_precede(ld->g, ld->ids[i], ld->ids[i + 1]);
+        if (rc == WEFT_ENOMEM) return rc;
+        if (rc == WEFT_ERANGE) return lx_fail(l, "too many edges in one graph");
+        if (rc) return lx_fail(l, "cannot add the edge (%s)", weft_strerror(rc));
+    }
+    return 0;
+}
+
+int weft_graph_load(FILE *in, weft_graph_t **out) {
+    if (out) *out = NULL;
+    gr_set_error("%s", "");
+    if (!in || !out) {
+        gr_set_error("weft_graph_load: the %s is NULL", in ? "result pointer" : "stream");
+        return WEFT_EINVAL;
+    }
+    loader ld = {.l = {.in = in}};
+    lx *l = &ld.l;
+    int header = 0, rc;
+    while ((rc = lx_read_line(l)) == 1) {
+        int k = lx_next(l);
+        if (k < 0) {
+            rc = k;
+            break;
+        }
+        if (k == TK_END) continue; /* blank or comment */
+        if (k != TK_WORD) {
+            rc = lx_fail(l, "expected a directive at the start of the line, found a quoted string");
+            break;
+        }
+        char sb[80];
+        if (!header) {
+            if (tok_is(l, k, "weft-graph")) {
+                if ((rc = lx_version(l, "weft-graph", "graph", GRAPH_VERSION))) break;
+                header = 1;
+                continue;
+            }
+            if (tok_is(l, k, "weft-run"))
+                rc = lx_fail(l, "this is a run file ('weft-run'), not a graph file");
+            else
+                rc = lx_fail(l, "missing 'weft-graph %d' header (found '%s' first)", GRAPH_VERSION,
+                             show(l->tok, l->tlen, sb, sizeof sb));
+            break;
+        }
+        if (tok_is(l, k, "node")) rc = ld_node(&ld);
+        else if (tok_is(l, k, "edge")) rc = ld_edge(&ld);
+        else if (tok_is(l, k, "name")) rc = ld_name(&ld);
+        else if (tok_is(l, k, "weft-graph")) rc = lx_fail(l, "duplicate 'weft-graph' header");
+        else rc = lx_fail(l, "unknown directive '%s'", show(l->tok, l->tlen, sb, sizeof sb));
+        if (rc) break;
+    }
+    if (rc == 0) {
+        if (!header) {
+            l->line++;
+            rc = lx_fail(l, "missing 'weft-graph %d' header (the file has no directives)", GRAPH_VERSION);
+        } else {
+            rc = ld_graph(&ld);
+        }
+    }
+    if (rc == WEFT_ENOMEM) gr_set_error("line %ld: out of memory", l->line);
+    if (rc && ld.g) weft_graph_free(ld.g);
+    else *out = ld.g;
+    lx_free(l);
+    wf_free(ld.gname);
+    wf_free(ld.ix.slot);
+    wf_free(ld.ids);
+    return rc;
+}
+
+int weft_graph_load_file(const char *path, weft_graph_t **out) {
+    if (out) *out = NULL;
+    if (!path || !out) {
+        gr_set_error("weft_graph_load_file: the %s is NULL", path ? "result pointer" : "path");
+        return WEFT_EINVAL;
+    }
+    FILE *in = fopen(path, "r");
+    if (!in) {
+        gr_set_error("cannot open '%s': %s", path, strerror(errno));
+        return WEFT_EIO;
+    }
+    int rc = weft_graph_load(in, out);
+    fclose(in);
+    return rc;
+}
+
+
+/* ------------------------------------------------------------------ */
+/* Run files                                                           */
+
+static void put_ns(FILE *out, int64_t ns) {
+    if (ns < 0) ns = 0;
+    fprintf(out, "%lld.%09lld", (long long)(ns / 1000000000), (long long)(ns % 1000000000));
+}
+
+int weft_run_save(const weft_run_t *run, FILE *out) {
+    gr_set_error("%s", "");
+    int rc = gr_run_valid(run);
+    if (rc || !out) {
+        gr_set_error("weft_run_save: %s", rc == WEFT_ESTALE ? "the graph changed since this run"
+                                          : rc              ? "the run is NULL or invalid"
+                                                            : "the stream is NULL");
+        return rc ? rc : WEFT_EINVAL;
+    }
+    weft_run_t *r = (weft_run_t *)run; /* its atomics are read, never written */
+    if (atomic_load_explicit(&r->state, memory_order_acquire) == 1) {
+        gr_set_error("weft_run_save: the run is still running");
+        return WEFT_EBUSY;
+    }
+    const weft_graph_t *g = run->g;
+    size_t n = run->n;
+    errno = 0;
+    fputs("# weft run file (format: graph/FORMAT.md)\n", out);
+    fprintf(out, "weft-run %d\n", RUN_VERSION);
+    fputs("graph ", out);
+    put_token(out, g->name, strlen(g->name));
+    fprintf(out, "\nnodes %zu\nrecorded %s\nwall ", n, run->record ? "yes" : "no");
+    put_ns(out, run->t1 ? run->t1 - run->t0 : 0);
+    fprintf(out, "\ncounts %llu %llu %llu %llu\n", (unsigned long long)atomic_load(&r->done),
+            (unsigned long long)atomic_load(&r->failed), (unsigned long long)atomic_load(&r->skipped),
+            (unsigned long long)atomic_load(&r->cancelled));
+    uint32_t ff = atomic_load(&r->first_failed);
+    if (ff != GR_NONE && ff < n) {
+        fprintf(out, "first-failed %u ", ff);
+        put_token(out, gr_name(g, ff), strlen(gr_name(g, ff)));
+        putc('\n', out);
+    }
+    for (int w = 0; w < WEFT_MAX_WORKERS; w++) {
+        unsigned long long nodes = atomic_load(&r->wcount[w].nodes);
+        if (!nodes) continue;
+        fprintf(out, "worker %d %llu ", w, nodes);
+        put_ns(out, (int64_t)atomic_load(&r->wcount[w].busy_ns));
+        putc('\n', out);
+    }
+    fputs("\n# node ID NAME STATUS CODE [START END WORKER]\n", out);
+    int *codes = atomic_load(&r->codes);
+    for (size_t v = 0; v < n; v++) {
+        int st = atomic_load_explicit(&r->status[v], memory_order_acquire);
+        const char *name = gr_name(g, (weft_node_t)v);
+        fprintf(out, "node %zu ", v);
+        put_token(out, name, strlen(name));
+        fprintf(out, " %s %d", weft_node_status_name(st),
+                st == WEFT_NODE_FAILED && codes ? codes[v] : 0);
+        if (run->record && run->t_end[v]) {
+            putc(' ', out);
+            put_ns(out, run->t_start[v] - run->t0);
+            putc(' ', out);
+            put_ns(out, run->t_end[v] - run->t0);
+            fprintf(out, " %d", run->t_worker[v]);
+        }
+        putc('\n', out);
+    }
+    return finish_write(out);
+}
+
+typedef struct run_loader {
+    lx l;
+    weft_graph_t *g;
+    weft_run_t *run;
+    unsigned char *seen;        /* node lines seen, per node */
+    int *codes;                 /* owned by run once made */
+    int recorded;               /* -1 unknown, 0 no, 1 yes */
+    long timing_line;           /* first node line with timings, or 0 */
+    int64_t wall;               /* -1: no 'wall' line */
+    int have_counts, have_graph, have_nodes;
+    long counts_line, first_line;
+    uint64_t counts[4];         /* done, failed, skipped, cancelled from 'counts' */
+    uint64_t found[4];          /* the same from the node lines */
+    uint32_t first;             /* from 'first-failed', or GR_NONE */
+    int any_worker;
+    unsigned char wseen[WEFT_MAX_WORKERS];
+} run_loader;
+
+/* "ID NAME": an existing node of g, called NAME there. */
+static int rl_node_ref(run_loader *rl, uint32_t *id) {
+    lx *l = &rl->l;
+    char sb[80], sb2[80];
+    uint64_t v;
+    int rc = lx_uint(l, "node id", UINT64_MAX, &v);
+    if (rc) return rc;
+    if (v >= rl->run->n)
+        return lx_fail(l, "node %llu does not exist in graph '%s' (it has %zu nodes)",
+                       (unsigned long long)v, show(rl->g->name, strlen(rl->g->name), sb, sizeof sb),
+                       rl->run->n);
+    int k = lx_name(l, "node name", 1);
+    if (k < 0) return k;
+    const char *name = gr_name(rl->g, (weft_node_t)v);
+    if (strlen(name) != l->tlen || memcmp(name, l->tok, l->tlen) != 0)
+        return lx_fail(l, "node %llu is called '%s' in the graph, not '%s'", (unsigned long long)v,
+                       show(name, strlen(name), sb, sizeof sb), show(l->tok, l->tlen, sb2, sizeof sb2));
+    *id = (uint32_t)v;
+    return 0;
+}
+
+static int rl_node(run_loader *rl) {
+    lx *l = &rl->l;
+    weft_run_t *run = rl->run;
+    uint32_t v;
+    int rc = rl_node_ref(rl, &v);
+    if (rc) return rc;
+    if (rl->seen[v]) return lx_fail(l, "duplicate line for node %u", v);
+    rl->seen[v] = 1;
+    int k = lx_next(l);
+    if (k < 0) return k;
+    if (k == TK_END) return lx_fail(l, "missing node status");
+    int st = -1;
+    for (int s = WEFT_NODE_PENDING; s <= WEFT_NODE_RUNNING; s++)
+        if (tok_is(l, k, weft_node_status_name(s))) st = s;
+    char sb[80];
+    if (st < 0)
+        return lx_fail(l, "bad node status '%s' (pending, done, failed, skipped, cancelled or running)",
+                       show(l->tok, l->tlen, sb, sizeof sb));
+    long long code;
+    if ((rc = lx_int(l, "code", INT_MIN, INT_MAX, &code))) return rc;
+    if (st == WEFT_NODE_FAILED && code == 0) return lx_fail(l, "a failed node needs a nonzero code");
+    if (st != WEFT_NODE_FAILED && code != 0)
+        return lx_fail(l, "the code of a %s node must be 0, not %lld", weft_node_status_name(st), code);
+    if (lx_more(l)) { /* START END WORKER */
+        if (st != WEFT_NODE_DONE && st != WEFT_NODE_FAILED)
+            return lx_fail(l, "a %s node did not run: it has no times", weft_node_status_name(st));
+        if (rl->recorded == 0) return lx_fail(l, "times given in a run that was not recorded");
+        int64_t t0, t1;
+        long long w;
+        if ((rc = lx_time(l, "start time", &t0)) || (rc = lx_time(l, "end time", &t1)) ||
+            (rc = lx_int(l, "worker", -1, WEFT_MAX_WORKERS - 1, &w)))
+            return rc;
+        if (t1 < t0) return lx_fail(l, "end time before start time");
+        if (t1 == 0) return lx_fail(l, "end time must be after the run's start (above 0)");
+        run->t_start[v] = t0;
+        run->t_end[v] = t1;
+        run->t_worker[v] = (int16_t)w;
+        if (!rl->timing_line) rl->timing_line = l->line;
+        if ((rc = lx_end(l, "node"))) return rc;
+    }
+    atomic_store(&run->status[v], (unsigned char)st);
+    if (st == WEFT_NODE_FAILED) {
+        if (!rl->codes) {
+            rl->codes = wf_calloc(run->n, sizeof(int));
+            if (!rl->codes) return WEFT_ENOMEM;
+            atomic_store(&run->codes, rl->codes);
+        }
+        rl->codes[v] = (int)code;
+    }
+    if (st >= WEFT_NODE_DONE && st <= WEFT_NODE_CANCELLED) rl->found[st - WEFT_NODE_DONE]++;
+    return 0;
+}
+
+static int rl_directive(run_loader *rl, int k) {
+    lx *l = &rl->l;
+    weft_run_t *run = rl->run;
+    char sb[80], sb2[80];
+    int rc;
+    if (tok_is(l, k, "node")) return rl_node(rl);
+    if (tok_is(l, k, "graph")) {
+        if (rl->have_graph) return lx_fail(l, "duplicate 'graph' line");
+        rl->have_graph = 1;
+        if ((k = lx_name(l, "graph name", 0)) < 0) return k;
+        if (strcmp((const char *)l->tok, rl->g->name) != 0 || memchr(l->tok, 0, l->tlen))
+            return lx_fail(l, "the run file is for graph '%s', not '%s'",
+                           show(l->tok, l->tlen, sb, sizeof sb),
+                           show(rl->g->name, strlen(rl->g->name), sb2, sizeof sb2));
+        return lx_end(l, "graph");
+    }
+    if (tok_is(l, k, "nodes")) {
+        if (rl->have_nodes) return lx_fail(l, "duplicate 'nodes' line");
+        rl->have_nodes = 1;
+        uint64_t n;
+        if ((rc = lx_uint(l, "node count", UINT64_MAX, &n))) return rc;
+        if (n != run->n)
+            return lx_fail(l, "the run file has %llu nodes, graph '%s' has %zu", (unsigned long long)n,
+                           show(rl->g->name, strlen(rl->g->name), sb, sizeof sb), run->n);
+        return lx_end(l, "nodes");
+    }
+    if (tok_is(l, k, "recorded")) {
+        if (rl->recorded >= 0) return lx_fail(l, "duplicate 'recorded' line");
+        if ((k = lx_next(l)) < 0) return k;
+        if (tok_is(l, k, "yes")) rl->recorded = 1;
+        else if (tok_is(l, k, "no")) rl->recorded = 0;
+        else return lx_fail(l, "'recorded' must be followed by yes or no");
+        if (rl->recorded == 0 && rl->timing_line)
+            return lx_fail(l, "'recorded no', but line %ld gives times", rl->timing_line);
+        return lx_end(l, "recorded");
+    }
+    if (tok_is(l, k, "wall")) {
+        if (rl->wall >= 0) return lx_fail(l, "duplicate 'wall' line");
+        if ((rc = lx_time(l, "wall time", &rl->wall))) return rc;
+        return lx_end(l, "wall");
+    }
+    if (tok_is(l, k, "counts")) {
+        static const char *what[4] = {"done count", "failed count", "skipped count", "cancelled count"};
+        if (rl->have_counts) return lx_fail(l, "duplicate 'counts' line");
+        rl->have_counts = 1;
+        rl->counts_line = l->line;
+        for (int i = 0; i < 4; i++)
+            if ((rc = lx_uint(l, what[i], UINT64_MAX, &rl->counts[i]))) return rc;
+        return lx_end(l, "counts");
+    }
+    if (tok_is(l, k, "first-failed")) {
+        if (rl->first != GR_NONE) return lx_fail(l, "duplicate 'first-failed' line");
+        if ((rc = rl_node_ref(rl, &rl->first))) return rc;
+        rl->first_line = l->line;
+        return lx_end(l, "first-failed");
+    }
+    if (tok_is(l, k, "worker")) {
+        long long w;
+        uint64_t nodes;
+        int64_t busy;
+        if ((rc = lx_int(l, "worker", 0, WEFT_MAX_WORKERS - 1, &w))) return rc;
+        if (rl->wseen[w]) return lx_fail(l, "duplicate line for worker %lld", w);
+        rl->wseen[w] = 1;
+        rl->any_worker = 1;
+        if ((rc = lx_uint(l, "worker's node count", UINT64_MAX, &nodes)) ||
+            (rc = lx_time(l, "worker's busy time", &busy)))
+            return rc;
+        atomic_store(&run->wcount[w].nodes, nodes);
+        atomic_store(&run->wcount[w].busy_ns, (unsigned long long)busy);
+        return lx_end(l, "worker");
+    }
+    if (tok_is(l, k, "weft-run")) return lx_fail(l, "duplicate 'weft-run' header");
+    return lx_fail(l, "unknown directive '%s'", show(l->tok, l->tlen, sb, sizeof sb));
+}
+
+/* After the last line: checks what spans lines, fills in the rest. */
+static int rl_finish(run_loader *rl) {
+    lx *l = &rl->l;
+    weft_run_t *run = rl->run;
+    size_t n = run->n;
+    if (rl->have_counts)
+        for (int i = 0; i < 4; i++)
+            if (rl->counts[i] != rl->found[i]) {
+                l->line = rl->counts_line;
+                return lx_fail(l,
+                               "counts %llu %llu %llu %llu do not match the node lines "
+                               "(%llu done, %llu failed, %llu skipped, %llu cancelled)",
+                               (unsigned long long)rl->counts[0], (unsigned long long)rl->counts[1],
+                               (unsigned long long)rl->counts[2], (unsigned long long)rl->counts[3],
+                               (unsigned long long)rl->found[0], (unsigned long long)rl->found[1],
+                               (unsigned long long)rl->found[2], (unsigned long long)rl->found[3]);
+            }
+    uint32_t first = rl->first;
+    if (first != GR_NONE && atomic_load(&run->status[first]) != WEFT_NODE_FAILED) {
+        l->line = rl->first_line;
+        return lx_fail(l, "first-failed names node %u, which did not fail", first);
+    }
+    int timed = rl->recorded == 1 || (rl->recorded < 0 && rl->timing_line);
+    if (first == GR_NONE && rl->found[1]) { /* the failed node that started first */
+        for (size_t v = 0; v < n; v++) {
+            if (atomic_load(&run->status[v]) != WEFT_NODE_FAILED) continue;
+            if (first == GR_NONE || (timed && run->t_end[v] &&
+                                     (!run->t_end[first] || run->t_start[v] < run->t_start[first])))
+                first = (uint32_t)v;
+        }
+    }
+    int64_t t1 = rl->wall;
+    if (t1 < 0) {
+        t1 = 0;
+        for (size_t v = 0; timed && v < n; v++)
+            if (run->t_end[v] > t1) t1 = run->t_end[v];
+    }
+    if (!rl->any_worker && timed) /* derive the per-worker counters from the nodes */
+        for (size_t v = 0; v < n; v++) {
+            int w = run->t_worker[v];
+            if (!run->t_end[v] || w < 0) continue;
+            atomic_fetch_add(&run->wcount[w].nodes, 1);
+            atomic_fetch_add(&run->wcount[w].busy_ns, (unsigned long long)(run->t_end[v] - run->t_start[v]));
+        }
+    if (!timed) { /* like a run made without opts.record */
+        wf_free(run->t_start);
+        wf_free(run->t_end);
+        wf_free(run->t_worker);
+        run->t_start = run->t_end = NULL;
+        run->t_worker = NULL;
+        run->record = 0;
+    }
+    atomic_store(&run->done, rl->found[0]);
+    atomic_store(&run->failed, rl->found[1]);
+    atomic_store(&run->skipped, rl->found[2]);
+    atomic_store(&run->cancelled, rl->found[3]);
+    atomic_store(&run->finished, rl->found[0] + rl->found[1] + rl->found[2] + rl->found[3]);
+    atomic_store(&run->first_failed, first);
+    run->first_code = first != GR_NONE ? rl->codes[first] : 0;
+    run->t0 = 0; /* times in the file are relative to the run's start */
+    run->t1 = t1;
+    run->rc = rl->found[1] ? WEFT_ETASK : rl->found[3] ? WEFT_ECANCELED : 0;
+    run->loaded = 1;
+    atomic_store_explicit(&run->state, 2, memory_order_release); /* complete */
+    return 0;
+}
+
+int weft_run_load(weft_graph_t *g, FILE *in, weft_run_t **out) {
+    if (out) *out = NULL;
+    gr_set_error("%s", "");
+    if (!gr_graph_valid(g) || !in || !out) {
+        gr_set_error("weft_run_load: %s is NULL or invalid",
+                     !gr_graph_valid(g) ? "the graph" : !in ? "the stream" : "the result pointer");
+        return WEFT_EINVAL;
+    }
+    run_loader rl = {.l = {.in = in}, .g = g, .recorded = -1, .wall = -1, .first = GR_NONE};
+    lx *l = &rl.l;
+    int rc = gr_run_alloc(g, 1, &rl.run);
+    if (!rc && !(rl.seen = wf_calloc(rl.run->n ? rl.run->n : 1, 1))) rc = WEFT_ENOMEM;
+    int header = 0;
+    while (!rc && (rc = lx_read_line(l)) == 1) {
+        rc = 0;
+        int k = lx_next(l);
+        if (k < 0) {
+            rc = k;
+            break;
+        }
+        if (k == TK_END) continue;
+        char sb[80];
+        if (k != TK_WORD) rc = lx_fail(l, "expected a directive at the start of the line, found a quoted string");
+        else if (header) rc = rl_directive(&rl, k);
+        else if (tok_is(l, k, "weft-run")) {
+            rc = lx_version(l, "weft-run", "run", RUN_VERSION);
+            header = 1;
+        } else if (tok_is(l, k, "weft-graph"))
+            rc = lx_fail(l, "this is a graph file ('weft-graph'), not a run file");
+        else
+            rc = lx_fail(l, "missing 'weft-run %d' header (found '%s' first)", RUN_VERSION,
+                         show(l->tok, l->tlen, sb, sizeof sb));
+    }
+    if (!rc && !header) {
+        l->line++;
+        rc = lx_fail(l, "missing 'weft-run %d' header (the file has no directives)", RUN_VERSION);
+    }
+    if (!rc) rc = rl_finish(&rl);
+    if (rc == WEFT_ENOMEM) gr_set_error("line %ld: out of memory", l->line);
+    if (rc && rl.run) weft_run_free(rl.run);
+    else *out = rl.run;
+    lx_free(l);
+    wf_free(rl.seen);
+    return rc;
+}
