@@ -1,0 +1,707 @@
+/* wordcount: weft's flagship demo. Counts the words of the King James Bible
+ * with a task graph and shows the graph, the run and its statistics.
+ *
+ *                    +-> count_0  -+
+ *   read -> split ---+-> count_1  -+-> merge_0-1 -+
+ *                    +-> count_2  -+              +-> ... -> merge -> top
+ *                    +-> ...      -+-> merge_2-3 -+
+ *
+ * - read    reads the whole file into memory;
+ * - split   cuts it into N chunks of about equal size, each ending at the
+ *           end of a line (so at whitespace: no word is cut in two);
+ * - count_i counts the words of chunk i into its own hash table: the N
+ *           count nodes share nothing and run in parallel;
+ * - merge   a binary tree of merges: merge_a-b adds the table of chunks
+ *           [mid, b] into the table of chunks [a, mid); the root is "merge";
+ * - top     drops the stop words, sorts, prints the most frequent words.
+ *
+ * The nodes are plain C functions. They pass data through one shared job
+ * struct (the text, the chunk boundaries, one table per chunk), each node
+ * writing only what it owns; the graph's edges order every write before
+ * the reads that need it, so no locks are needed.
+ *
+ * Usage: wordcount [-n CHUNKS] [-t THREADS] [-k TOP] [-o DIR] [FILE]
+ *
+ * FILE defaults to the kjv.txt the build generates with Debian's bible-kjv
+ * (`bible -l0 Gen1:1-Rev22:21`). Writes DIR/wordcount.dot (the graph in
+ * graphviz's language, nodes coloured by status and labelled with their
+ * times) and DIR/wordcount.trace.json (the run as Chrome trace events: open
+ * it in chrome://tracing or ui.perfetto.dev); DIR defaults to ".".
+ *
+ * What counts as a word:
+ * - a word is a run of ASCII letters, with apostrophes inside it kept
+ *   ("king's" is one word); an apostrophe before or after a word is
+ *   punctuation ("sons'" counts as "sons"); hyphens split words;
+ * - words are lowercased ("LORD", "Lord" and "lord" are one word);
+ * - digits are never part of a word, so verse numbers do not count;
+ * - a line that starts at its first column (not indented) and ends with a
+ *   number is a heading and is skipped: bible prints "Genesis 1",
+ *   "1 Samuel 3" above each chapter, and those are labels, not text. Verse
+ *   lines are indented. Any other text is counted line by line as it is.
+ * With these rules the King James text has 789,684 words in 31,102 verses.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <weft.h>
+
+#ifndef WORDCOUNT_DEFAULT_TEXT
+#define WORDCOUNT_DEFAULT_TEXT "kjv.txt"
+#endif
+
+#define MAX_CHUNKS 4096
+#define MAX_TOP 1000
+
+/* ------------------------------------------------------------------ */
+/* Stop words                                                          */
+
+/* Words too common to say anything about a text, left out of the top list
+ * (they are still counted in the totals). The list is Martin Porter's
+ * English stop word list from the Snowball project
+ * (snowballstem.org/algorithms/english/stop.txt), all 174 words, plus the
+ * words that list leaves out on purpose or never needed, which the King
+ * James text is full of:
+ * - the modal auxiliaries Snowball omits because each is also a noun
+ *   (will, shall, can, may, might, must): in this text they are verbs;
+ * - "us", omitted there for fear of "US", harmless once words are
+ *   lowercased; and "also", an adverb in most longer lists (SMART, MySQL);
+ * - the Early Modern English forms Snowball says it does not include
+ *   ("archaic thou forms"): thou, thee, thy, thine, thyself, ye, art,
+ *   hast, hath, dost, doth, didst, hadst, wast, wert, shalt, wilt, canst,
+ *   and the prepositions unto and upon.
+ * Content words stay: lord, god, israel, king, people, son, house, man,
+ * came, said and their like are what the top list is for. */
+static const char *const stop_words[] = {
+    /* Snowball: pronouns */
+    "i", "me", "my", "myself", "we", "our", "ours", "ourselves", "you", "your", "yours",
+    "yourself", "yourselves", "he", "him", "his", "himself", "she", "her", "hers", "herself",
+    "it", "its", "itself", "they", "them", "their", "theirs", "themselves", "what", "which",
+    "who", "whom", "this", "that", "these", "those",
+    /* Snowball: verb forms */
+    "am", "is", "are", "was", "were", "be", "been", "being", "have", "has", "had", "having",
+    "do", "does", "did", "doing", "would", "should", "could", "ought",
+    /* Snowball: compound forms */
+    "i'm", "you're", "he's", "she's", "it's", "we're", "they're", "i've", "you've", "we've",
+    "they've", "i'd", "you'd", "he'd", "she'd", "we'd", "they'd", "i'll", "you'll", "he'll",
+    "she'll", "we'll", "they'll", "isn't", "aren't", "wasn't", "weren't", "hasn't", "haven't",
+    "hadn't", "doesn't", "don't", "didn't", "won't", "wouldn't", "shan't", "shouldn't",
+    "can't", "cannot", "couldn't", "mustn't", "let's", "that's", "who's", "what's", "here's",
+    "there's", "when's", "where's", "why's", "how's",
+    /* Snowball: articles and the rest */
+    "a", "an", "the", "and", "but", "if", "or", "because", "as", "until", "while", "of", "at",
+    "by", "for", "with", "about", "against", "between", "into", "through", "during", "before",
+    "after", "above", "below", "to", "from", "up", "down", "in", "out", "on", "off", "over",
+    "under", "again", "further", "then", "once", "here", "there", "when", "where", "why",
+    "how", "all", "any", "both", "each", "few", "more", "most", "other", "some", "such", "no",
+    "nor", "not", "only", "own", "same", "so", "than", "too", "very",
+    /* added: modal auxiliaries, us, also */
+    "will", "shall", "can", "may", "might", "must", "us", "also",
+    /* added: Early Modern English function words */
+    "thou", "thee", "thy", "thine", "thyself", "ye", "art", "hast", "hath", "dost", "doth",
+    "didst", "hadst", "wast", "wert", "shalt", "wilt", "canst", "unto", "upon",
+};
+#define NSTOP (sizeof stop_words / sizeof stop_words[0])
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* ------------------------------------------------------------------ */
+/* Word tables: open addressing, linear probing                        */
+
+/* Lowercased words live in arena blocks owned by the table that first saw
+ * them; a merge makes the destination point at the source's copies, so
+ * every arena lives until the job ends. */
+typedef struct arena_block {
+    struct arena_block *next;
+    size_t used, cap;
+    char data[];
+} arena_block;
+
+typedef struct slot {
+    const char *word; /* NULL: empty */
+    uint32_t len;
+    uint32_t hash;
+    uint64_t count;
+} slot;
+
+typedef struct table {
+    slot *slots;
+    size_t cap, used; /* cap: a power of two; used <= cap / 2 */
+    uint64_t words;   /* words added, with repeats */
+    uint64_t lines;   /* lines with text (headings and blank lines not included) */
+    uint64_t headings;
+    arena_block *arena;
+} table;
+
+static int is_letter(unsigned char c) { return (unsigned)((c | 32) - 'a') < 26; }
+static unsigned char lower(unsigned char c) { return (unsigned)(c - 'A') < 26 ? c | 32 : c; }
+
+/* FNV-1a over the lowercased bytes. */
+static uint32_t hash_word(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ lower((unsigned char)s[i])) * 16777619u;
+    return h;
+}
+
+static int table_init(table *t, size_t cap)
+{
+    memset(t, 0, sizeof *t);
+    t->slots = calloc(cap, sizeof *t->slots);
+    if (!t->slots)
+        return -1;
+    t->cap = cap;
+    return 0;
+}
+
+static void table_free(table *t)
+{
+    free(t->slots);
+    for (arena_block *b = t->arena, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+    memset(t, 0, sizeof *t);
+}
+
+/* A lowercased, NUL-terminated copy of s in t's arena. */
+static const char *arena_copy(table *t, const char *s, size_t len)
+{
+    arena_block *b = t->arena;
+    if (!b || b->cap - b->used < len + 1) {
+        size_t cap = len + 1 > 65536 ? len + 1 : 65536;
+        b = malloc(sizeof *b + cap);
+        if (!b)
+            return NULL;
+        b->next = t->arena;
+        b->used = 0;
+        b->cap = cap;
+        t->arena = b;
+    }
+    char *d = b->data + b->used;
+    for (size_t i = 0; i < len; i++)
+        d[i] = (char)lower((unsigned char)s[i]);
+    d[len] = '\0';
+    b->used += len + 1;
+    return d;
+}
+
+static int table_grow(table *t)
+{
+    size_t cap = t->cap * 2;
+    slot *s = calloc(cap, sizeof *s);
+    if (!s)
+        return -1;
+    for (size_t i = 0; i < t->cap; i++) {
+        if (!t->slots[i].word)
+            continue;
+        size_t j = t->slots[i].hash & (cap - 1);
+        while (s[j].word)
+            j = (j + 1) & (cap - 1);
+        s[j] = t->slots[i];
+    }
+    free(t->slots);
+    t->slots = s;
+    t->cap = cap;
+    return 0;
+}
+
+/* Does the stored (lowercase) word equal s, compared without case? */
+static int same_word(const slot *e, const char *s, size_t len)
+{
+    if (e->len != len)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)e->word[i] != lower((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+/* Adds n to the count of word s (any case). word_copy, if not NULL, is an
+ * existing lowercase copy to use for a new entry (merges). 0 or -1. */
+static int table_add(table *t, const char *s, size_t len, uint32_t h, uint64_t n,
+                     const char *word_copy)
+{
+    if (t->used + 1 > t->cap / 2 && table_grow(t) != 0)
+        return -1;
+    size_t j = h & (t->cap - 1);
+    while (t->slots[j].word) {
+        if (t->slots[j].hash == h && same_word(&t->slots[j], s, len)) {
+            t->slots[j].count += n;
+            return 0;
+        }
+        j = (j + 1) & (t->cap - 1);
+    }
+    const char *w = word_copy ? word_copy : arena_copy(t, s, len);
+    if (!w)
+        return -1;
+    t->slots[j] = (slot){w, (uint32_t)len, h, n};
+    t->used++;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The job: what the nodes share                                       */
+
+typedef struct wc_job {
+    const char *path;
+    int nchunks, top_k;
+    char *text; /* read: the file */
+    size_t size;
+    size_t *cut;  /* split: chunk i is text[cut[i], cut[i+1]) */
+    table *tables; /* count_i fills tables[i]; merges fold them into [0] */
+    char error[512]; /* why read or split failed */
+} wc_job;
+
+/* Argument of a count node (dst: its chunk) or a merge node (tables[src]
+ * is added into tables[dst]). */
+typedef struct wc_part {
+    wc_job *job;
+    int dst, src;
+} wc_part;
+
+static int read_node(weft_node_ctx_t *ctx, void *arg)
+{
+    (void)ctx;
+    wc_job *job = arg;
+    FILE *f = fopen(job->path, "rb");
+    struct stat st;
+    if (!f || fstat(fileno(f), &st) != 0) {
+        snprintf(job->error, sizeof job->error, "cannot read %s: %s", job->path,
+                 strerror(errno));
+        if (f)
+            fclose(f);
+        return 1;
+    }
+    job->size = (size_t)st.st_size;
+    job->text = malloc(job->size + 1);
+    if (!job->text || fread(job->text, 1, job->size, f) != job->size) {
+        snprintf(job->error, sizeof job->error, "cannot read %s: %s", job->path,
+                 job->text ? "short read" : "out of memory");
+        fclose(f);
+        return 1;
+    }
+    job->text[job->size] = '\0';
+    fclose(f);
+    return 0;
+}
+
+/* Cuts the text into nchunks pieces of about size/nchunks bytes, each
+ * piece ending just after a newline (or at the end of the text). */
+static int split_node(weft_node_ctx_t *ctx, void *arg)
+{
+    (void)ctx;
+    wc_job *job = arg;
+    job->cut[0] = 0;
+    for (int i = 1; i < job->nchunks; i++) {
+        size_t at = (size_t)((double)job->size * i / job->nchunks);
+        if (at < job->cut[i - 1])
+            at = job->cut[i - 1];
+        while (at < job->size && at > 0 && job->text[at - 1] != '\n')
+            at++;
+        job->cut[i] = at;
+    }
+    job->cut[job->nchunks] = job->size;
+    return 0;
+}
+
+static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
+
+/* A chapter heading: not indented, and its last token is a number. */
+static int is_heading(const char *line, const char *end)
+{
+    if (line == end || is_blank(*line))
+        return 0;
+    while (end > line && is_blank(end[-1]))
+        end--;
+    const char *p = end;
+    while (p > line && (unsigned)(p[-1] - '0') < 10)
+        p--;
+    return p < end && (p == line || is_blank(p[-1]));
+}
+
+/* Counts the words of [p, end) into t. 0 or -1 (out of memory). */
+static int count_words(table *t, const char *p, const char *end)
+{
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol)
+            eol = end;
+        if (is_heading(p, eol)) {
+            t->headings++;
+            p = eol + 1;
+            continue;
+        }
+        const char *q = p;
+        while (q < eol && is_blank(*q))
+            q++;
+        t->lines += q < eol; /* lines of text: not blank, not headings */
+        while (p < eol) {
+            if (!is_letter((unsigned char)*p)) {
+                p++;
+                continue;
+            }
+            const char *w = p;
+            /* letters, and apostrophes that have a letter on both sides */
+            while (p < eol && (is_letter((unsigned char)*p) ||
+                               (*p == '\'' && p + 1 < eol && is_letter((unsigned char)p[1]))))
+                p++;
+            size_t len = (size_t)(p - w);
+            if (table_add(t, w, len, hash_word(w, len), 1, NULL) != 0)
+                return -1;
+            t->words++;
+        }
+        p = eol + 1;
+    }
+    return 0;
+}
+
+static int count_node(weft_node_ctx_t *ctx, void *arg)
+{
+    (void)ctx;
+    wc_part *part = arg;
+    wc_job *job = part->job;
+    table *t = &job->tables[part->dst];
+    const char *text = job->text;
+    if (count_words(t, text + job->cut[part->dst], text + job->cut[part->dst + 1]) != 0)
+        return WEFT_ENOMEM;
+    return 0;
+}
+
+static int merge_node(weft_node_ctx_t *ctx, void *arg)
+{
+    (void)ctx;
+    wc_part *part = arg;
+    if (part->src < 0)
+        return 0; /* a single chunk: nothing to merge */
+    table *dst = &part->job->tables[part->dst], *src = &part->job->tables[part->src];
+    for (size_t i = 0; i < src->cap; i++) {
+        const slot *e = &src->slots[i];
+        if (e->word && table_add(dst, e->word, e->len, e->hash, e->count, e->word) != 0)
+            return WEFT_ENOMEM;
+    }
+    dst->words += src->words;
+    dst->lines += src->lines;
+    dst->headings += src->headings;
+    return 0;
+}
+
+/* Most frequent first; equal counts in alphabetical order. */
+static int cmp_count(const void *a, const void *b)
+{
+    const slot *x = *(const slot *const *)a, *y = *(const slot *const *)b;
+    if (x->count != y->count)
+        return x->count < y->count ? 1 : -1;
+    return strcmp(x->word, y->word);
+}
+
+static int top_node(weft_node_ctx_t *ctx, void *arg)
+{
+    (void)ctx;
+    wc_job *job = arg;
+    const table *t = &job->tables[0];
+    const char *stop[NSTOP];
+    memcpy(stop, stop_words, sizeof stop);
+    qsort(stop, NSTOP, sizeof stop[0], cmp_str);
+    const slot **kept = malloc((t->used ? t->used : 1) * sizeof *kept);
+    if (!kept)
+        return WEFT_ENOMEM;
+    size_t n = 0;
+    uint64_t stopped = 0;
+    for (size_t i = 0; i < t->cap; i++) {
+        const slot *e = &t->slots[i];
+        if (!e->word)
+            continue;
+        if (bsearch(&e->word, stop, NSTOP, sizeof stop[0], cmp_str))
+            stopped += e->count;
+        else
+            kept[n++] = e;
+    }
+    qsort(kept, n, sizeof kept[0], cmp_count);
+
+    size_t k = n < (size_t)job->top_k ? n : (size_t)job->top_k;
+    printf("Top %zu words, stop words removed (Snowball English list and archaic forms):\n\n",
+           k);
+    printf("  rank  word             count\n");
+    for (size_t i = 0; i < k; i++) {
+        int bar = (int)((40 * kept[i]->count + kept[0]->count / 2) / kept[0]->count);
+        char hashes[41];
+        memset(hashes, '#', (size_t)bar);
+        hashes[bar] = '\0';
+        printf("  %4zu  %-12s %9" PRIu64 "  %s\n", i + 1, kept[i]->word, kept[i]->count,
+               hashes);
+    }
+    printf("\nWords: %" PRIu64 " in %" PRIu64 " lines of text, %zu distinct; %" PRIu64
+           " are stop words\n",
+           t->words, t->lines, t->used, stopped);
+    printf("Heading lines skipped: %" PRIu64 "\n\n", t->headings);
+    free(kept);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Building the graph                                                  */
+
+/* Adds the merge tree over count nodes counts[0..n) and returns its root.
+ * Pass s merges table i+s into table i for every i that is a multiple of
+ * 2s, after the nodes that last wrote tables i and i+s. */
+static int add_merges(weft_graph_t *g, wc_job *job, wc_part *parts, const weft_node_t *counts,
+                      weft_node_t *root)
+{
+    int n = job->nchunks, rc;
+    weft_node_t *last = malloc((size_t)n * sizeof *last); /* last writer of table i */
+    if (!last)
+        return WEFT_ENOMEM;
+    memcpy(last, counts, (size_t)n * sizeof *last);
+    int k = 0;
+    char name[64];
+    if (n == 1) {
+        parts[0] = (wc_part){job, 0, -1};
+        rc = weft_graph_add(g, "merge", merge_node, &parts[0], root);
+        if (!rc)
+            rc = weft_graph_precede(g, last[0], *root);
+        free(last);
+        return rc;
+    }
+    for (int s = 1; s < n; s *= 2) {
+        for (int i = 0; i + s < n; i += 2 * s) {
+            int hi = i + 2 * s < n ? i + 2 * s : n;
+            int is_root = s * 2 >= n;
+            if (is_root)
+                snprintf(name, sizeof name, "merge");
+            else
+                snprintf(name, sizeof name, "merge_%d-%d", i, hi - 1);
+            parts[k] = (wc_part){job, i, i + s};
+            weft_node_t m;
+            if ((rc = weft_graph_add(g, name, merge_node, &parts[k], &m)) ||
+                (rc = weft_graph_precede(g, last[i], m)) ||
+                (rc = weft_graph_precede(g, last[i + s], m))) {
+                free(last);
+                return rc;
+            }
+            k++;
+            last[i] = m;
+        }
+    }
+    *root = last[0];
+    free(last);
+    return 0;
+}
+
+static int build_graph(weft_graph_t *g, wc_job *job, wc_part *parts)
+{
+    int rc, n = job->nchunks;
+    weft_node_t read, split, merge, top;
+    weft_node_t *counts = malloc((size_t)n * sizeof *counts);
+    if (!counts)
+        return WEFT_ENOMEM;
+    if ((rc = weft_graph_add(g, "read", read_node, job, &read)) ||
+        (rc = weft_graph_add(g, "split", split_node, job, &split)) ||
+        (rc = weft_graph_precede(g, read, split)))
+        goto out;
+    for (int i = 0; i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "count_%d", i);
+        parts[i] = (wc_part){job, i, i};
+        if ((rc = weft_graph_add(g, name, count_node, &parts[i], &counts[i])) ||
+            (rc = weft_graph_precede(g, split, counts[i])))
+            goto out;
+    }
+    if ((rc = add_merges(g, job, parts + n, counts, &merge)) ||
+        (rc = weft_graph_add(g, "top", top_node, job, &top)) ||
+        (rc = weft_graph_precede(g, merge, top)))
+        goto out;
+out:
+    free(counts);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Main                                                                */
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static void usage(FILE *out, const char *prog)
+{
+    fprintf(out,
+            "usage: %s [-n CHUNKS] [-t THREADS] [-k TOP] [-o DIR] [FILE]\n"
+            "Counts the words of FILE (default: %s) with a weft task graph.\n"
+            "  -n CHUNKS   count nodes, 1..%d (default 16)\n"
+            "  -t THREADS  workers, 0..%d (default 0: weft's default)\n"
+            "  -k TOP      words to list, 1..%d (default 20)\n"
+            "  -o DIR      where wordcount.dot and wordcount.trace.json go (default .)\n",
+            prog, WORDCOUNT_DEFAULT_TEXT, MAX_CHUNKS, WEFT_MAX_WORKERS, MAX_TOP);
+}
+
+static int fail(const char *what, int rc)
+{
+    fprintf(stderr, "wordcount: error: %s: %s (%s)\n", what, weft_err_name(rc),
+            weft_strerror(rc));
+    return EXIT_FAILURE;
+}
+
+/* Writes one output file with fn; 0 or -1 (message printed). */
+static int write_output(const char *dir, const char *file, char *path, size_t pathsz,
+                        int (*fn)(const weft_graph_t *, const weft_run_t *, FILE *),
+                        const weft_graph_t *g, const weft_run_t *run)
+{
+    snprintf(path, pathsz, "%s/%s", dir, file);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "wordcount: error: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    int rc = fn(g, run, f);
+    if (fclose(f) != 0 && rc == 0)
+        rc = WEFT_EIO;
+    if (rc != 0) {
+        fprintf(stderr, "wordcount: error: writing %s: %s (%s)\n", path, weft_err_name(rc),
+                weft_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+static int dot_writer(const weft_graph_t *g, const weft_run_t *run, FILE *f)
+{
+    return weft_graph_dot(g, run, f);
+}
+
+static int trace_writer(const weft_graph_t *g, const weft_run_t *run, FILE *f)
+{
+    (void)g;
+    return weft_run_trace(run, f);
+}
+
+int main(int argc, char **argv)
+{
+    int nchunks = 16, nthreads = 0, top_k = 20, opt;
+    const char *outdir = ".";
+    while ((opt = getopt(argc, argv, "n:t:k:o:h")) != -1) {
+        switch (opt) {
+        case 'n':
+            if (parse_int(optarg, 1, MAX_CHUNKS, &nchunks) == 0)
+                continue;
+            break;
+        case 't':
+            if (parse_int(optarg, 0, WEFT_MAX_WORKERS, &nthreads) == 0)
+                continue;
+            break;
+        case 'k':
+            if (parse_int(optarg, 1, MAX_TOP, &top_k) == 0)
+                continue;
+            break;
+        case 'o':
+            outdir = optarg;
+            continue;
+        case 'h':
+            usage(stdout, argv[0]);
+            return EXIT_SUCCESS;
+        default:
+            break;
+        }
+        usage(stderr, argv[0]);
+        return EXIT_FAILURE;
+    }
+    if (argc - optind > 1) {
+        usage(stderr, argv[0]);
+        return EXIT_FAILURE;
+    }
+    if (mkdir(outdir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "wordcount: error: cannot create %s: %s\n", outdir, strerror(errno));
+        return EXIT_FAILURE;
+    }
+
+    wc_job job = {0};
+    job.path = optind < argc ? argv[optind] : WORDCOUNT_DEFAULT_TEXT;
+    job.nchunks = nchunks;
+    job.top_k = top_k;
+    job.cut = calloc((size_t)nchunks + 1, sizeof *job.cut);
+    job.tables = calloc((size_t)nchunks, sizeof *job.tables);
+    wc_part *parts = calloc(2 * (size_t)nchunks, sizeof *parts); /* counts, then merges */
+    if (!job.cut || !job.tables || !parts)
+        return fail("allocating", WEFT_ENOMEM);
+    for (int i = 0; i < nchunks; i++)
+        if (table_init(&job.tables[i], 4096) != 0)
+            return fail("allocating", WEFT_ENOMEM);
+
+    int status = EXIT_SUCCESS, rc;
+    weft_graph_t *g;
+    if ((rc = weft_graph_create("wordcount", &g)) != 0)
+        return fail("weft_graph_create", rc);
+    if ((rc = build_graph(g, &job, parts)) != 0)
+        return fail("building the graph", rc);
+    weft_runtime_t *rt;
+    if ((rc = weft_runtime_create(nthreads, &rt)) != 0)
+        return fail("weft_runtime_create", rc);
+
+    printf("weft %s wordcount: %s\n", weft_version(), job.path);
+    printf("Graph '%s': %zu nodes, %zu edges (read, split, %d count, %d merge, top) "
+           "on %d worker%s\n\n",
+           weft_graph_name(g), weft_graph_node_count(g), weft_graph_edge_count(g), nchunks,
+           nchunks > 1 ? nchunks - 1 : 1, weft_runtime_workers(rt),
+           weft_runtime_workers(rt) == 1 ? "" : "s");
+    fflush(stdout);
+
+    weft_run_opts_t opts = {.record = 1};
+    weft_run_t *run = NULL;
+    rc = weft_graph_run(g, rt, &opts, &run);
+    if (rc != 0) {
+        weft_run_counts_t c;
+        if (run && weft_run_counts(run, &c) == 0 && c.first_failed != WEFT_NODE_NONE)
+            fprintf(stderr, "wordcount: error: node '%s' failed (%d)%s%s\n",
+                    weft_graph_node_name(g, c.first_failed), c.first_code,
+                    job.error[0] ? ": " : "", job.error);
+        else
+            fail("weft_graph_run", rc);
+        status = EXIT_FAILURE;
+    }
+
+    if (run) {
+        char dot[4096], trace[4096];
+        if (write_output(outdir, "wordcount.dot", dot, sizeof dot, dot_writer, g, run) != 0 ||
+            write_output(outdir, "wordcount.trace.json", trace, sizeof trace, trace_writer, g,
+                         run) != 0)
+            status = EXIT_FAILURE;
+        else
+            printf("Graph: %s   (draw it: dot -Tsvg %s -o wordcount.svg)\n"
+                   "Trace: %s   (open in chrome://tracing or ui.perfetto.dev)\n\n",
+                   dot, dot, trace);
+        if ((rc = weft_run_print_stats(run, stdout)) != 0)
+            status = fail("weft_run_print_stats", rc);
+        if ((rc = weft_run_free(run)) != 0)
+            status = fail("weft_run_free", rc);
+    }
+    if ((rc = weft_runtime_destroy(rt)) != 0)
+        status = fail("weft_runtime_destroy", rc);
+    if ((rc = weft_graph_free(g)) != 0)
+        status = fail("weft_graph_free", rc);
+    for (int i = 0; i < nchunks; i++)
+        table_free(&job.tables[i]);
+    free(job.tables);
+    free(job.cut);
+    free(job.text);
+    free(parts);
+    if (status == EXIT_SUCCESS)
+        printf("wordcount: done\n");
+    return status;
+}
