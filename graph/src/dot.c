@@ -340,7 +340,7 @@ int weft_graph_dot(const weft_graph_t *g, const weft_run_t *run, FILE *out) {
         weft_run_counts_t c;
         weft_run_counts(run, &c);
         char wall[32];
-        fmt_duration(wall, sizeof wall, run->t1 ? run->t1 - run->t0 : 0);
+        fmt_duration(wall, sizeof wall, atomic_load(&run->t1) ? atomic_load(&run->t1) - run->t0 : 0);
         fprintf(out, "\\n%llu done", (unsigned long long)c.done);
         if (c.failed) fprintf(out, ", %llu failed", (unsigned long long)c.failed);
         if (c.skipped) fprintf(out, ", %llu skipped", (unsigned long long)c.skipped);

@@ -832,10 +832,12 @@ int weft_run_save(const weft_run_t *run, FILE *out) {
     fputs("graph ", out);
     put_token(out, g->name, strlen(g->name));
     fprintf(out, "\nnodes %zu\nrecorded %s\nwall ", n, run->record ? "yes" : "no");
-    put_ns(out, run->t1 ? run->t1 - run->t0 : 0);
-    fprintf(out, "\ncounts %llu %llu %llu %llu\n", (unsigned long long)atomic_load(&r->done),
-            (unsigned long long)atomic_load(&r->failed), (unsigned long long)atomic_load(&r->skipped),
-            (unsigned long long)atomic_load(&r->cancelled));
+    put_ns(out, atomic_load(&run->t1) ? atomic_load(&run->t1) - run->t0 : 0);
+    gr_sums sums;
+    gr_run_sums(r, &sums);
+    fprintf(out, "\ncounts %llu %llu %llu %llu\n", (unsigned long long)sums.done,
+            (unsigned long long)sums.failed, (unsigned long long)sums.skipped,
+            (unsigned long long)sums.cancelled);
     uint32_t ff = atomic_load(&r->first_failed);
     if (ff != GR_NONE && ff < n) {
         fprintf(out, "first-failed %u ", ff);
@@ -843,7 +845,7 @@ int weft_run_save(const weft_run_t *run, FILE *out) {
         putc('\n', out);
     }
     for (int w = 0; w < WEFT_MAX_WORKERS; w++) {
-        unsigned long long nodes = atomic_load(&r->wcount[w].nodes);
+        unsigned long long nodes = atomic_load(&r->wcount[w].done) + atomic_load(&r->wcount[w].failed);
         if (!nodes) continue;
         fprintf(out, "worker %d %llu ", w, nodes);
         put_ns(out, (int64_t)atomic_load(&r->wcount[w].busy_ns));
@@ -1029,7 +1031,7 @@ static int rl_directive(run_loader *rl, int k) {
         if ((rc = lx_uint(l, "worker's node count", UINT64_MAX, &nodes)) ||
             (rc = lx_time(l, "worker's busy time", &busy)))
             return rc;
-        atomic_store(&run->wcount[w].nodes, nodes);
+        atomic_store(&run->wcount[w].done, nodes);
         atomic_store(&run->wcount[w].busy_ns, (unsigned long long)busy);
         return lx_end(l, "worker");
     }
@@ -1078,7 +1080,7 @@ static int rl_finish(run_loader *rl) {
         for (size_t v = 0; v < n; v++) {
             int w = run->t_worker[v];
             if (!run->t_end[v] || w < 0) continue;
-            atomic_fetch_add(&run->wcount[w].nodes, 1);
+            atomic_fetch_add(&run->wcount[w].done, 1);
             atomic_fetch_add(&run->wcount[w].busy_ns, (unsigned long long)(run->t_end[v] - run->t_start[v]));
         }
     if (!timed) { /* like a run made without opts.record */
@@ -1089,15 +1091,11 @@ static int rl_finish(run_loader *rl) {
         run->t_worker = NULL;
         run->record = 0;
     }
-    atomic_store(&run->done, rl->found[0]);
-    atomic_store(&run->failed, rl->found[1]);
-    atomic_store(&run->skipped, rl->found[2]);
-    atomic_store(&run->cancelled, rl->found[3]);
-    atomic_store(&run->finished, rl->found[0] + rl->found[1] + rl->found[2] + rl->found[3]);
+    for (int i = 0; i < 4; i++) run->loaded_counts[i] = rl->found[i];
     atomic_store(&run->first_failed, first);
     run->first_code = first != GR_NONE ? rl->codes[first] : 0;
     run->t0 = 0; /* times in the file are relative to the run's start */
-    run->t1 = t1;
+    atomic_store(&run->t1, t1);
     run->rc = rl->found[1] ? WEFT_ETASK : rl->found[3] ? WEFT_ECANCELED : 0;
     run->loaded = 1;
     atomic_store_explicit(&run->state, 2, memory_order_release); /* complete */

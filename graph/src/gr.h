@@ -71,18 +71,26 @@ typedef struct gr_result {
     unsigned char data[];
 } gr_result;
 
-/* Per-worker counters of a run, each on its own cache line. */
+/* Per-worker counters of a run, each worker's on its own cache line; slot
+ * GR_OTHER collects nodes run on threads that are not workers. Summed when
+ * read, so no counter is shared between workers while the run goes. */
 typedef struct gr_wcount {
-    _Alignas(64) atomic_ullong nodes;
+    _Alignas(64) atomic_ullong done;
+    atomic_ullong failed, skipped, cancelled;
     atomic_ullong busy_ns;
 } gr_wcount;
+#define GR_OTHER WEFT_MAX_WORKERS
+#define GR_NSLOTS (WEFT_MAX_WORKERS + 1)
 
 struct weft_run {
-    uint32_t magic;
+    /* read by every node, written only between runs: its own cache lines */
+    _Alignas(64) uint32_t magic;
+    int record;
     weft_graph_t *g;
     uint64_t version;
     weft_runtime_t *rt;
     size_t n;
+    size_t nextras;               /* g->extras.len when allocated */
     atomic_uint *join;            /* predecessors left; GR_POISON, GR_SINGLE */
     _Atomic unsigned char *status;
     _Atomic(int *) codes;         /* return values, made at the first failure */
@@ -90,20 +98,26 @@ struct weft_run {
     int64_t *t_start, *t_end;     /* when recorded */
     int16_t *t_worker;
     _Atomic(weft_run_t *) *subruns; /* per extra: the subgraph's run */
-    atomic_int cancel;
-    atomic_uint first_failed;
+    gr_wcount *wcount;            /* GR_NSLOTS entries */
+    _Alignas(64) atomic_int cancel; /* written once, read by every node */
+    _Alignas(64) atomic_uint first_failed;
     int first_code;
-    atomic_ullong finished;       /* nodes finished, flushed per chain */
-    atomic_ullong done, failed, skipped, cancelled;
-    gr_wcount *wcount;            /* WEFT_MAX_WORKERS entries */
-    int record;
-    int64_t t0, t1;               /* start and end (ns) */
+    int64_t t0;                   /* start (ns) */
+    _Atomic int64_t t1;           /* end (ns), 0 while running */
+    int reported;                 /* final progress report made */
     atomic_int state;             /* 0 idle/loaded, 1 running, 2 complete */
     int rc;                       /* outcome code once complete */
     weft_job_t *job;
     weft_run_opts_t opts;
     int loaded;                   /* made by weft_run_load, never ran */
+    uint64_t loaded_counts[4];    /* done, failed, skipped, cancelled (loaded) */
 };
+
+/* Sums of a run's per-worker counters (or a loaded run's file counts). */
+typedef struct gr_sums {
+    uint64_t done, failed, skipped, cancelled, busy_ns;
+} gr_sums;
+void gr_run_sums(const weft_run_t *run, gr_sums *s);
 
 /* graph.c */
 int gr_vec_reserve(gr_vec *v, size_t item, size_t n);

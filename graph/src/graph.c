@@ -289,11 +289,9 @@ int weft_graph_precede(weft_graph_t *g, weft_node_t before, weft_node_t after) {
     if (before >= g->nodes.len || after >= g->nodes.len) return WEFT_EINVAL;
     if (g->nedges >= UINT32_MAX - 1) return WEFT_ERANGE;
     size_t n = g->esrc.len;
-    if (n == g->esrc.cap) {
-        if ((rc = gr_vec_reserve(&g->esrc, sizeof(uint32_t), n + 1)) ||
-            (rc = gr_vec_reserve(&g->edst, sizeof(uint32_t), n + 1)))
-            return rc;
-    }
+    if ((n == g->esrc.cap && (rc = gr_vec_reserve(&g->esrc, sizeof(uint32_t), n + 1))) ||
+        (n == g->edst.cap && (rc = gr_vec_reserve(&g->edst, sizeof(uint32_t), n + 1))))
+        return rc;
     ((uint32_t *)g->esrc.data)[n] = before;
     ((uint32_t *)g->edst.data)[n] = after;
     g->esrc.len = g->edst.len = n + 1;

@@ -51,7 +51,7 @@ static void free_results(weft_run_t *run) {
     wf_free(codes);
     atomic_store(&run->codes, NULL);
     if (run->subruns) {
-        for (size_t i = 0; i < run->g->extras.len; i++) {
+        for (size_t i = 0; i < run->nextras; i++) {
             weft_run_t *s = atomic_load(&run->subruns[i]);
             if (s) weft_run_free(s);
             atomic_store(&run->subruns[i], NULL);
@@ -61,8 +61,10 @@ static void free_results(weft_run_t *run) {
 
 int gr_run_alloc(weft_graph_t *g, int record, weft_run_t **out) {
     size_t n = g->nodes.len, nn = n ? n : 1;
-    weft_run_t *run = wf_calloc(1, sizeof *run);
+    weft_run_t *run = wf_aligned_malloc(sizeof *run, 64);
     if (!run) return WEFT_ENOMEM;
+    memset(run, 0, sizeof *run);
+    run->nextras = g->extras.len;
     run->magic = GR_MAGIC_RUN;
     run->g = g;
     run->version = g->version;
@@ -70,7 +72,7 @@ int gr_run_alloc(weft_graph_t *g, int record, weft_run_t **out) {
     run->record = record;
     run->join = wf_malloc(nn * sizeof *run->join);
     run->status = wf_calloc(nn, 1);
-    run->wcount = wf_aligned_malloc(WEFT_MAX_WORKERS * sizeof(gr_wcount), 64);
+    run->wcount = wf_aligned_malloc(GR_NSLOTS * sizeof(gr_wcount), 64);
     if (g->extras.len) run->subruns = wf_calloc(g->extras.len, sizeof *run->subruns);
     if (record) {
         run->t_start = wf_calloc(nn, sizeof *run->t_start);
@@ -83,7 +85,7 @@ int gr_run_alloc(weft_graph_t *g, int record, weft_run_t **out) {
         weft_run_free(run);
         return WEFT_ENOMEM;
     }
-    memset(run->wcount, 0, WEFT_MAX_WORKERS * sizeof(gr_wcount));
+    memset(run->wcount, 0, GR_NSLOTS * sizeof(gr_wcount));
     if (record)
         for (size_t i = 0; i < n; i++) run->t_worker[i] = -1;
     atomic_store(&run->first_failed, GR_NONE);
@@ -103,17 +105,13 @@ static void run_reset(weft_run_t *run) {
         memset(run->t_end, 0, run->n * sizeof *run->t_end);
         for (size_t i = 0; i < run->n; i++) run->t_worker[i] = -1;
     }
-    memset(run->wcount, 0, WEFT_MAX_WORKERS * sizeof(gr_wcount));
+    memset(run->wcount, 0, GR_NSLOTS * sizeof(gr_wcount));
     atomic_store(&run->cancel, 0);
     atomic_store(&run->first_failed, GR_NONE);
     run->first_code = 0;
-    atomic_store(&run->finished, 0);
-    atomic_store(&run->done, 0);
-    atomic_store(&run->failed, 0);
-    atomic_store(&run->skipped, 0);
-    atomic_store(&run->cancelled, 0);
     run->rc = 0;
     run->loaded = 0;
+    run->reported = 0;
 }
 
 int weft_run_free(weft_run_t *run) {
@@ -130,8 +128,26 @@ int weft_run_free(weft_run_t *run) {
     wf_free(run->t_worker);
     atomic_fetch_sub(&run->g->live_runs, 1);
     run->magic = 0;
-    wf_free(run);
+    wf_aligned_free(run);
     return 0;
+}
+
+void gr_run_sums(const weft_run_t *run, gr_sums *s) {
+    memset(s, 0, sizeof *s);
+    for (int w = 0; w < GR_NSLOTS; w++) {
+        gr_wcount *c = &run->wcount[w];
+        s->done += atomic_load_explicit(&c->done, memory_order_relaxed);
+        s->failed += atomic_load_explicit(&c->failed, memory_order_relaxed);
+        s->skipped += atomic_load_explicit(&c->skipped, memory_order_relaxed);
+        s->cancelled += atomic_load_explicit(&c->cancelled, memory_order_relaxed);
+        s->busy_ns += atomic_load_explicit(&c->busy_ns, memory_order_relaxed);
+    }
+    if (run->loaded) { /* per-worker lines of a run file carry node totals only */
+        s->done = run->loaded_counts[0];
+        s->failed = run->loaded_counts[1];
+        s->skipped = run->loaded_counts[2];
+        s->cancelled = run->loaded_counts[3];
+    }
 }
 
 /* ---- executing ---- */
@@ -164,21 +180,29 @@ static void record_failure(weft_run_t *run, uint32_t v, int code) {
     if (atomic_compare_exchange_strong(&run->first_failed, &none, v)) run->first_code = code;
 }
 
+/* Adds to a counter of this worker's own slot: one writer, no lock. */
+static inline void slot_add(atomic_ullong *c, uint64_t v) {
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+                          memory_order_relaxed);
+}
+
 static void exec_chain(weft_run_t *run, uint32_t v) {
     const weft_graph_t *g = run->g;
     const gr_node *nodes = gr_nodes(g);
     const uint32_t *off = g->succ_off, *succ = g->succ;
-    uint64_t n_done = 0, n_failed = 0, n_skipped = 0, n_cancelled = 0, busy = 0;
     int wid = weft_current_worker();
+    /* this worker's own cache line: counted per node, so progress and
+     * weft_run_counts see nodes as they finish, with no shared writes */
+    gr_wcount *cnt = &run->wcount[wid >= 0 ? wid : GR_OTHER];
     while (v != GR_NONE) {
         uint32_t next = GR_NONE;
         unsigned char st;
         if (atomic_load_explicit(&run->cancel, memory_order_relaxed)) {
             st = WEFT_NODE_CANCELLED;
-            n_cancelled++;
+            slot_add(&cnt->cancelled, 1);
         } else if (atomic_load_explicit(&run->join[v], memory_order_relaxed) & GR_POISON) {
             st = WEFT_NODE_SKIPPED;
-            n_skipped++;
+            slot_add(&cnt->skipped, 1);
         } else {
             atomic_store_explicit(&run->status[v], WEFT_NODE_RUNNING, memory_order_relaxed);
             weft_node_ctx_t ctx = {run, v};
@@ -189,15 +213,15 @@ static void exec_chain(weft_run_t *run, uint32_t v) {
                 run->t_start[v] = t0;
                 run->t_end[v] = t1;
                 run->t_worker[v] = (int16_t)wid;
-                busy += (uint64_t)(t1 - t0);
+                slot_add(&cnt->busy_ns, (uint64_t)(t1 - t0));
             }
             if (code) {
                 st = WEFT_NODE_FAILED;
-                n_failed++;
                 record_failure(run, v, code);
+                slot_add(&cnt->failed, 1);
             } else {
                 st = WEFT_NODE_DONE;
-                n_done++;
+                slot_add(&cnt->done, 1);
             }
         }
         /* release: the node's effects and result reach readers of status */
@@ -205,33 +229,19 @@ static void exec_chain(weft_run_t *run, uint32_t v) {
         int bad = st != WEFT_NODE_DONE;
         for (uint32_t i = off[v]; i < off[v + 1]; i++) {
             uint32_t s = succ[i];
+            if (bad) atomic_fetch_or_explicit(&run->join[s], GR_POISON, memory_order_relaxed);
             int ready;
-            if (atomic_load_explicit(&run->join[s], memory_order_relaxed) & GR_SINGLE) {
-                if (bad) atomic_fetch_or_explicit(&run->join[s], GR_POISON, memory_order_relaxed);
+            if (atomic_load_explicit(&run->join[s], memory_order_relaxed) & GR_SINGLE)
                 ready = 1; /* this node is its only predecessor */
-            } else {
-                if (bad) atomic_fetch_or_explicit(&run->join[s], GR_POISON, memory_order_relaxed);
-                /* acq_rel: the last predecessor to count down sees the
-                 * effects of all the others */
+            else /* acq_rel: the last predecessor to count down sees the others' effects */
                 ready = (atomic_fetch_sub_explicit(&run->join[s], 1, memory_order_acq_rel) &
                          GR_COUNT) == 1;
-            }
             if (!ready) continue;
             if (next == GR_NONE) next = s;
             else spawn_node(run, s);
         }
         v = next;
     }
-    uint64_t total = n_done + n_failed + n_skipped + n_cancelled;
-    if (n_done) atomic_fetch_add_explicit(&run->done, n_done, memory_order_relaxed);
-    if (n_failed) atomic_fetch_add_explicit(&run->failed, n_failed, memory_order_relaxed);
-    if (n_skipped) atomic_fetch_add_explicit(&run->skipped, n_skipped, memory_order_relaxed);
-    if (n_cancelled) atomic_fetch_add_explicit(&run->cancelled, n_cancelled, memory_order_relaxed);
-    if (wid >= 0) {
-        atomic_fetch_add_explicit(&run->wcount[wid].nodes, n_done + n_failed, memory_order_relaxed);
-        if (busy) atomic_fetch_add_explicit(&run->wcount[wid].busy_ns, busy, memory_order_relaxed);
-    }
-    atomic_fetch_add_explicit(&run->finished, total, memory_order_relaxed);
 }
 
 /* Sources [lo, hi): hands the upper halves out as tasks, runs the first. */
@@ -267,9 +277,11 @@ static void run_finished(void *data, int status, void *result) {
     (void)status;
     (void)result;
     weft_run_t *run = data;
-    run->t1 = wf_now_ns();
-    if (atomic_load(&run->failed)) run->rc = WEFT_ETASK;
-    else if (atomic_load(&run->cancelled)) run->rc = WEFT_ECANCELED;
+    atomic_store_explicit(&run->t1, wf_now_ns(), memory_order_relaxed);
+    gr_sums s;
+    gr_run_sums(run, &s);
+    if (s.failed) run->rc = WEFT_ETASK;
+    else if (s.cancelled) run->rc = WEFT_ECANCELED;
     else run->rc = 0;
     weft_graph_t *g = run->g;
     atomic_store_explicit(&run->state, 2, memory_order_release);
@@ -314,7 +326,7 @@ static int run_start(weft_run_t *run, weft_runtime_t *rt, const weft_run_opts_t 
         run->job = NULL;
     }
     run->t0 = wf_now_ns();
-    run->t1 = 0;
+    atomic_store(&run->t1, 0);
     atomic_store(&run->state, 1);
     weft_submit_opts_t so = {.callback = run_finished, .callback_data = run};
     rc = weft_submit(rt, root_task, run, &so, &run->job);
@@ -352,9 +364,12 @@ int weft_graph_run_async(weft_graph_t *g, weft_runtime_t *rt, const weft_run_opt
 
 static void report_progress(weft_run_t *run, int final) {
     weft_progress_t p;
+    gr_sums s;
+    gr_run_sums(run, &s);
     p.total = run->n;
-    p.finished = atomic_load_explicit(&run->finished, memory_order_relaxed);
-    int64_t now = final && run->t1 ? run->t1 : wf_now_ns();
+    p.finished = s.done + s.failed + s.skipped + s.cancelled;
+    int64_t t1 = atomic_load_explicit(&run->t1, memory_order_acquire);
+    int64_t now = final && t1 ? t1 : wf_now_ns();
     p.elapsed_s = (double)(now - run->t0) / 1e9;
     p.rate = p.elapsed_s > 0 ? (double)p.finished / p.elapsed_s : 0;
     p.eta_s = p.rate > 0 ? (double)(p.total - p.finished) / p.rate : -1;
@@ -397,7 +412,11 @@ static int run_wait_until(weft_run_t *run, double timeout_s) {
             if (rc == WEFT_EPERM || rc == WEFT_EINVAL) return rc;
             break;
         }
-        if (progress) report_progress(run, 1);
+    }
+    /* the final report, also for a run that was over before the wait */
+    if ((run->opts.progress || run->opts.progress_bar) && !run->reported) {
+        run->reported = 1;
+        report_progress(run, 1);
     }
     return run->rc;
 }
@@ -442,7 +461,7 @@ int weft_run_cancel(weft_run_t *run) {
     if (!run || run->magic != GR_MAGIC_RUN) return WEFT_EINVAL;
     atomic_store_explicit(&run->cancel, 1, memory_order_relaxed);
     if (run->subruns)
-        for (size_t i = 0; i < run->g->extras.len; i++) {
+        for (size_t i = 0; i < run->nextras; i++) {
             weft_run_t *s = atomic_load(&run->subruns[i]);
             if (s) weft_run_cancel(s);
         }
@@ -587,14 +606,17 @@ int weft_run_counts(const weft_run_t *run, weft_run_counts_t *c) {
     if (rc) return rc;
     if (!c) return WEFT_EINVAL;
     weft_run_t *r = (weft_run_t *)run;
+    gr_sums s;
+    gr_run_sums(run, &s);
     c->total = run->n;
-    c->done = atomic_load(&r->done);
-    c->failed = atomic_load(&r->failed);
-    c->skipped = atomic_load(&r->skipped);
-    c->cancelled = atomic_load(&r->cancelled);
+    c->done = s.done;
+    c->failed = s.failed;
+    c->skipped = s.skipped;
+    c->cancelled = s.cancelled;
     c->first_failed = atomic_load(&r->first_failed);
     c->first_code = c->first_failed == GR_NONE ? 0 : run->first_code;
-    int64_t end = run->t1 ? run->t1 : (run_busy(run) ? wf_now_ns() : run->t0);
+    int64_t t1 = atomic_load_explicit(&r->t1, memory_order_acquire);
+    int64_t end = t1 ? t1 : (run_busy(run) ? wf_now_ns() : run->t0);
     c->wall_s = (double)(end - run->t0) / 1e9;
     return 0;
 }
@@ -621,7 +643,7 @@ int weft_run_print_stats(const weft_run_t *run, FILE *out) {
     uint64_t ran = c.done + c.failed, tn = 0;
     double tb = 0;
     for (int w = 0; w < WEFT_MAX_WORKERS; w++) {
-        uint64_t nodes = atomic_load(&run->wcount[w].nodes);
+        uint64_t nodes = atomic_load(&run->wcount[w].done) + atomic_load(&run->wcount[w].failed);
         if (!nodes) continue;
         double busy = (double)atomic_load(&run->wcount[w].busy_ns) / 1e9;
         tn += nodes;

@@ -294,13 +294,15 @@ static void wake_sleepers(weft_runtime_t *rt) {
     ec_notify(&rt->ec, INT_MAX);        /* workers parked inside a wait */
 }
 
-/* Any thread. Counts one unit of work done. The decrement is the last
+/* Any thread. Counts n units of work done. The decrement is the last
  * access to *c (see wf_counter). */
-static void counter_done(weft_runtime_t *rt, wf_counter *c) {
+static void counter_done_n(weft_runtime_t *rt, wf_counter *c, unsigned long long n) {
     /* acq_rel: publishes the completed work to whoever sees zero */
-    unsigned long long old = atomic_fetch_sub_explicit(&c->word, WF_PEND_ONE, memory_order_acq_rel);
-    if ((old >> 16) == 1 && (old & WF_SLEEP_MASK)) wake_sleepers(rt);
+    unsigned long long old = atomic_fetch_sub_explicit(&c->word, n * WF_PEND_ONE, memory_order_acq_rel);
+    if ((old >> 16) == n && (old & WF_SLEEP_MASK)) wake_sleepers(rt);
 }
+
+static void counter_done(weft_runtime_t *rt, wf_counter *c) { counter_done_n(rt, c, 1); }
 
 /* Registers the caller as a sleeper. Returns 0 if the count was already
  * zero (then not registered). */
@@ -375,6 +377,39 @@ static void record_failure(wf_worker *w, weft_runtime_t *rt, wf_task *t) {
     }
 }
 
+/* Batched completion. A thief that runs many children of one task (one
+ * producer spawning into one group, say) would otherwise bounce the
+ * parent's and the group's counts between its cache and the producer's on
+ * every task. Instead it counts them down locally and applies the sum when
+ * the target changes, after WF_DEFER_MAX tasks, and always before it looks
+ * for work, waits or parks: so a deferred count can delay a waiter by at
+ * most the length of the thief's current task, and never strand it. */
+#define WF_DEFER_MAX 64
+
+static void task_complete(wf_worker *w, weft_runtime_t *rt, wf_task *t);
+
+static void flush_group(wf_worker *w) {
+    if (w->def_group_n) counter_done_n(w->rt, &w->def_group->c, (unsigned long long)w->def_group_n);
+    w->def_group = NULL;
+    w->def_group_n = 0;
+}
+
+static void flush_parent(wf_worker *w) {
+    wf_task *p = w->def_parent;
+    int n = w->def_parent_n;
+    w->def_parent = NULL;
+    w->def_parent_n = 0;
+    /* acq_rel: the children's effects reach whoever completes the parent */
+    if (n && atomic_fetch_sub_explicit(&p->refs, n, memory_order_acq_rel) == n)
+        task_complete(w, w->rt, p);
+}
+
+static void flush_deferred(wf_worker *w) {
+    if (w->def_group_n) flush_group(w);
+    while (w->def_parent_n) flush_parent(w); /* completing may defer the next */
+    if (w->def_group_n) flush_group(w);
+}
+
 /* Called on the thread that brought t's refs to zero: t and its spawn tree
  * are done. Walks up to parents whose last child this was. */
 static void task_complete(wf_worker *w, weft_runtime_t *rt, wf_task *t) {
@@ -393,11 +428,30 @@ static void task_complete(wf_worker *w, weft_runtime_t *rt, wf_task *t) {
             counter_done(rt, &j->c);
             job_unref(j);
         }
-        if (t->group) counter_done(rt, &t->group->c);
         wf_task *parent = t->parent;
+        int batch = t->stolen && w;
+        if (t->group) {
+            if (!batch) {
+                counter_done(rt, &t->group->c);
+            } else {
+                if (w->def_group != t->group) {
+                    flush_group(w);
+                    w->def_group = t->group;
+                }
+                if (++w->def_group_n >= WF_DEFER_MAX) flush_group(w);
+            }
+        }
         task_release(w, t);
         if (!parent) {
             counter_done(rt, &rt->all);
+            return;
+        }
+        if (batch) {
+            /* flushing completes the old parent, which may defer its own
+             * parent in turn: repeat until the slot is free or ours */
+            while (w->def_parent_n && w->def_parent != parent) flush_parent(w);
+            w->def_parent = parent;
+            if (++w->def_parent_n >= WF_DEFER_MAX) flush_parent(w);
             return;
         }
         /* acq_rel: the child's effects reach whoever completes the parent */
@@ -466,6 +520,7 @@ static wf_task *steal_some(wf_worker *w) {
         int lost = 0;
         wf_task *t = deque_steal(&victim->dq, &lost);
         if (t) {
+            t->stolen = 1;
             stat_add(&w->st.stolen, 1);
             /* more left there: let another sleeper help */
             if (deque_size(&victim->dq) > 0) ec_notify(&rt->ec, 1);
@@ -530,6 +585,7 @@ static int counter_wait_until(weft_runtime_t *rt, wf_counter *c, const weft_job_
     if (w) {
         int idle = 0, checked = 0;
         int64_t idle_since = 0;
+        flush_deferred(w); /* we may hold counts of the very thing awaited */
         while (counter_pending(c) != 0) {
             wf_task *t = deque_take(&w->dq);
             if (!t) t = inject_pop(rt);
@@ -538,6 +594,10 @@ static int counter_wait_until(weft_runtime_t *rt, wf_counter *c, const weft_job_
                 run_task(w, t);
                 idle = 0;
                 idle_since = 0;
+                continue;
+            }
+            if (w->def_group_n || w->def_parent_n) {
+                flush_deferred(w);
                 continue;
             }
             if (++idle < WF_SPIN_SEARCH) {
@@ -622,6 +682,10 @@ static void *worker_main(void *arg) {
             busy_begin(w);
             run_task(w, t);
             idle_since = 0;
+            continue;
+        }
+        if (w->def_group_n || w->def_parent_n) { /* may make work or wake waiters */
+            flush_deferred(w);
             continue;
         }
         busy_end(w);
@@ -841,6 +905,7 @@ static int submit(weft_runtime_t *rt, weft_task_fn fn, void *arg, weft_group_t *
     t->cb = cb;
     t->cbdata = cbdata;
     t->status = 0;
+    t->stolen = 0;
     atomic_init(&t->refs, 1);
     wf_task *parent = w ? w->current : NULL;
     t->parent = parent;

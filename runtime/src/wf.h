@@ -32,6 +32,7 @@ typedef struct wf_task {
     struct wf_task *next;    /* link in the injection queue / free cache */
     atomic_int refs;         /* 1 while running + one per incomplete child */
     int status;
+    int stolen;              /* run by a thief: its completion is batched */
 } wf_task;
 
 /* ---- a count others can wait for (jobs, groups, the whole runtime) ----
@@ -86,6 +87,11 @@ typedef struct wf_worker {
     struct weft_group *gcache; /* free group objects, owner only */
     int ngcache;
     int64_t handles;         /* jobs/groups made minus freed here, owner only */
+    /* Completions of stolen tasks, not yet counted down (owner only): the
+     * group and the parent shared by the last few, and how many each. */
+    struct weft_group *def_group;
+    struct wf_task *def_parent;
+    int def_group_n, def_parent_n;
     atomic_llong busy_since; /* ns, 0 outside a busy stretch; owner writes */
     wf_wstats st;
 } wf_worker;

@@ -166,8 +166,8 @@ typedef struct weft_run_opts {
 /* Runs g on rt and blocks until the run is complete (workers help; a
  * non-worker thread reports progress meanwhile if asked to). opts may be
  * NULL. When run is not NULL, *run receives the run record (free it with
- * weft_run_free); it is made whatever the outcome, unless the error is
- * WEFT_EINVAL, WEFT_EBUSY, WEFT_ECYCLE or WEFT_ENOMEM before anything ran.
+ * weft_run_free) whenever the run started; it is NULL when nothing ran
+ * (WEFT_EINVAL, WEFT_EBUSY, WEFT_ECYCLE, WEFT_ENOENT, WEFT_ENOMEM).
  * Returns 0 if every node succeeded; WEFT_ETASK if a node failed;
  * WEFT_ECANCELED if the run was cancelled; WEFT_ECYCLE; WEFT_EBUSY (g is
  * running); WEFT_ENOENT (a named task is not registered: nothing ran);
