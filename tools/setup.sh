@@ -42,8 +42,12 @@ echo "== building (Release) in build/"
 build build -DCMAKE_BUILD_TYPE=Release
 
 if [ "$mode" = demo ]; then
-  echo "== demo: sum of primes as 8 jobs"
-  exec ./build/examples/sum_primes
+  echo "== demo: word count of the King James Bible as a task graph"
+  mkdir -p build/demo
+  ./build/examples/wordcount -o build/demo
+  dot -Tsvg build/demo/wordcount.dot -o build/demo/wordcount.svg
+  echo "== wrote build/demo/wordcount.dot, wordcount.svg and wordcount.trace.json"
+  exit 0
 fi
 
 echo "== tests (Release)"
