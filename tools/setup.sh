@@ -18,7 +18,8 @@ case "$mode" in
   *) echo "usage: $0 demo|test" >&2; exit 2 ;;
 esac
 
-packages=(build-essential g++ cmake pkg-config libtbb-dev check libssl-dev graphviz bible-kjv python3)
+packages=(build-essential g++ cmake pkg-config libtbb-dev check libssl-dev graphviz bible-kjv
+          python3 python3-dev swig liblua5.4-dev lua5.4)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
