@@ -23,6 +23,15 @@
  *   skipped and cancelled.
  * - weft_run_cancel: nodes not yet started are cancelled (not run); nodes
  *   running finish.
+ * Thread-safety, for every function below unless its comment says more:
+ * - Changing a graph (add, precede, set_arg, free): one thread at a time per
+ *   graph, never while it runs (refused with WEFT_EBUSY).
+ * - Reading a graph (counts, names, find, check, save, dot): any thread,
+ *   while no thread changes it.
+ * - weft_node_*: only inside the node's function, on the thread running it.
+ * - Run records (status, counts, results, cancel, wait): any thread; while
+ *   the run goes they give snapshots, and results wait for its end.
+ * - The task registry: any thread. weft_graph_error: per thread.
  * - A node may spawn work (weft_submit, weft_spawn, parallel helpers, or a
  *   whole graph run) while it runs. The run completes only when all of that
  *   work has; the node's successors start when its function returns, so a
