@@ -53,9 +53,10 @@
 // run; destroying the graph and the threads is not timed (it is inside the
 // memory window).
 //
-// Repetitions, isolation and memory follow tools/bench.cpp: repetitions are
-// interleaved (weft, tbb, omp, weft, tbb, omp, ...), every reported time is
-// a median of --reps runs, and every run happens in a child process forked
+// Repetitions, isolation and memory follow tools/bench.cpp (the code is
+// shared, in tools/bench_common.hpp): repetitions are interleaved (weft,
+// tbb, omp, weft, tbb, omp, ...), every reported time is a median of
+// --reps runs, and every run happens in a child process forked
 // for it from the single-threaded main process, so no run inherits another's
 // threads, caches or pools. Before a run (after the untimed preparation)
 // the child resets its peak resident set (writes "5" to /proc/self/clear_refs)
@@ -88,119 +89,63 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
-#include <cstdarg>
-#include <chrono>
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <string>
-#include <thread>
 #include <vector>
 
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <omp.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <tbb/flow_graph.h>
-#include <tbb/global_control.h>
-#include <tbb/scalable_allocator.h>
-#include <tbb/task_arena.h>
-#include <tbb/version.h>
 
 #include <weft.h>
 
+#include "bench_common.hpp"
+
+namespace wb {
+
+extern const char prog_name[] = "bench_graph";
+
+void usage(FILE *out)
+{
+    std::fprintf(out,
+        "usage: bench_graph [options]\n"
+        "Builds and runs the same task graphs with weft, oneTBB's flow graph and\n"
+        "OpenMP task dependences, and prints one key=value line per graph and\n"
+        "thread count.\n"
+        "\n"
+        "  --threads LIST      comma-separated thread counts (default 1,2)\n"
+        "  --reps N            repetitions per library; medians are printed (default 5)\n"
+        "  --graphs LIST       graphs to run: wavefront,chain,tree,layered (default all)\n"
+        "  --libs LIST         libraries to run: weft,tbb,omp (default all)\n"
+        "  --wavefront W       side of the wavefront grid, 2..4096 (default 1000)\n"
+        "  --chain N           nodes of the chain, 2..100000000 (default 1000000)\n"
+        "  --tree-depth D      the tree has 2^D nodes, 1..26 (default 20)\n"
+        "  --layers L          layers of the layered graph, 2..100000 (default 100)\n"
+        "  --width W           nodes per layer, 1..10000000 (default 10000)\n"
+        "  --seed S            seed of the layered graph's edges (default 1)\n"
+        "  --in-process        run every measurement in this process instead of a\n"
+        "                      child forked for it (memory figures then exclude what\n"
+        "                      earlier runs left resident)\n"
+        "  --help              this text\n"
+        "\n"
+        "Keys: <lib>_build_s, <lib>_run_s and <lib>_total_s are median seconds to\n"
+        "build the graph (nodes and edges), to run it (weft: compile included,\n"
+        "also shown as weft_compile_s; OpenMP: everything, build_s is na) and for\n"
+        "both; weft_tbb_total and weft_omp_total divide weft's total by the\n"
+        "other's, weft_tbb_mem and weft_omp_mem weft's peak by the other's (below 1:\n"
+        "weft better); <lib>_peak_mib is the largest growth of the resident set\n"
+        "over a run. bench=build lines give the wavefront's cost per node and per\n"
+        "edge in ns. See the top of bench_graph.cpp.\n"
+        "Exit status: 0 ok, 1 wrong result, 2 usage or runtime error.\n");
+}
+
+} // namespace wb
+
 namespace {
 
-// ------------------------------------------------------------------------
-// Helpers
-
-[[noreturn]] void die(const char *what, int rc)
-{
-    std::fprintf(stderr, "bench_graph: error: %s: %s (%s)\n", what, weft_err_name(rc),
-                 weft_strerror(rc));
-    std::fflush(stdout);
-    std::_Exit(2); // may be on a worker thread: no destructors, no atexit
-}
-
-inline void check(int rc, const char *what)
-{
-    if (rc != 0)
-        die(what, rc);
-}
-
-[[noreturn]] void wrong(const std::string &msg)
-{
-    std::fprintf(stderr, "bench_graph: error: wrong result: %s\n", msg.c_str());
-    std::fflush(stdout);
-    std::_Exit(1);
-}
-
-[[noreturn]] void sys_die(const char *what)
-{
-    std::fprintf(stderr, "bench_graph: error: %s: %s\n", what, std::strerror(errno));
-    std::exit(2);
-}
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0)
-{
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-double median(std::vector<double> v)
-{
-    if (v.empty())
-        return 0;
-    std::sort(v.begin(), v.end());
-    size_t n = v.size();
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
-}
-
-// A "VmXXX:   1234 kB" field of /proc/self/status in KiB, or -1.
-long status_kib(const char *field)
-{
-    FILE *f = std::fopen("/proc/self/status", "r");
-    if (!f)
-        return -1;
-    char line[256];
-    long kib = -1;
-    size_t len = std::strlen(field);
-    while (std::fgets(line, sizeof line, f)) {
-        if (std::strncmp(line, field, len) == 0 && line[len] == ':') {
-            kib = std::strtol(line + len + 1, nullptr, 10);
-            break;
-        }
-    }
-    std::fclose(f);
-    return kib;
-}
-
-// Resets VmHWM to the current resident set (Linux 4.0 and later).
-bool reset_peak_rss()
-{
-    FILE *f = std::fopen("/proc/self/clear_refs", "w");
-    if (!f)
-        return false;
-    bool ok = std::fputs("5", f) >= 0;
-    ok = (std::fclose(f) == 0) && ok;
-    return ok;
-}
-
-// --in-process only: gives cached allocator memory back between runs.
-void release_cached_memory()
-{
-    scalable_allocation_command(TBBMALLOC_CLEAN_ALL_BUFFERS, nullptr);
-#ifdef __GLIBC__
-    malloc_trim(0);
-#endif
-}
+using namespace wb;
 
 // What one run reports. Times in seconds; build_s < 0 means "na".
 struct Sample {
@@ -210,97 +155,6 @@ struct Sample {
     double run_s = 0;
     double growth_mib = -1;        // -1: cannot be measured
 };
-
-template <class P, class R> Sample measure_here(P &&prepare, R &&run)
-{
-    prepare();
-    bool can = reset_peak_rss();
-    long base = status_kib("VmRSS");
-    Sample s = run();
-    long peak = status_kib("VmHWM");
-    s.growth_mib = -1;
-    if (can && base >= 0 && peak >= 0)
-        s.growth_mib = (double)std::max(0L, peak - base) / 1024.0;
-    return s;
-}
-
-bool write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = static_cast<const char *>(buf);
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        p += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
-
-size_t read_all(int fd, void *buf, size_t len)
-{
-    char *p = static_cast<char *>(buf);
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = read(fd, p + got, len - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    return got;
-}
-
-// Measures one run in a child forked for it (or here with in_process).
-// run() checks its own results and calls wrong() (exit status 1) when they
-// are wrong; a child that fails ends this process with the child's status.
-template <class P, class R> Sample measure(bool in_process, P &&prepare, R &&run)
-{
-    if (in_process) {
-        Sample s = measure_here(prepare, run);
-        release_cached_memory();
-        // let the spinning threads of the library just measured park
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        return s;
-    }
-    std::fflush(stdout);
-    std::fflush(stderr);
-    int fds[2];
-    if (pipe(fds) != 0)
-        sys_die("pipe");
-    pid_t pid = fork();
-    if (pid < 0)
-        sys_die("fork");
-    if (pid == 0) {
-        close(fds[0]);
-        Sample s = measure_here(prepare, run);
-        std::fflush(stdout);
-        _exit(write_all(fds[1], &s, sizeof s) ? 0 : 2);
-    }
-    close(fds[1]);
-    Sample s{};
-    size_t got = read_all(fds[0], &s, sizeof s);
-    close(fds[0]);
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            sys_die("waitpid");
-    if (WIFSIGNALED(st)) {
-        std::fprintf(stderr, "bench_graph: error: the measured run died of signal %d (%s)\n",
-                     WTERMSIG(st), strsignal(WTERMSIG(st)));
-        std::exit(2);
-    }
-    if (WEXITSTATUS(st) != 0)
-        std::exit(WEXITSTATUS(st)); // the child said why
-    if (got != sizeof s) {
-        std::fprintf(stderr, "bench_graph: error: no result from the measured run\n");
-        std::exit(2);
-    }
-    return s;
-}
 
 // ------------------------------------------------------------------------
 // Graphs
@@ -371,17 +225,13 @@ uint64_t splitmix64(uint64_t &s)
     return z ^ (z >> 31);
 }
 
-struct Options {
-    std::vector<int> threads{1, 2};
-    int reps = 5;
+struct Options : CommonOptions {
     uint32_t wavefront = 1000;  // side
     uint32_t chain = 1000000;
     int tree_depth = 20;        // 2^depth nodes
     uint32_t layers = 100, width = 10000;
     uint64_t seed = 1;
     bool graphs[NKINDS] = {true, true, true, true};
-    bool libs[3] = {true, true, true};
-    bool in_process = false;
 };
 
 void make_shape(Work &w, Kind kind, const Options &o)
@@ -476,11 +326,7 @@ int weft_node(weft_node_ctx_t *ctx, void *arg)
 
 Sample run_weft(int threads, Work &w)
 {
-    weft_runtime_t *rt;
-    check(weft_runtime_create(threads, &rt), "weft_runtime_create");
-    if (weft_runtime_workers(rt) != threads)
-        wrong("weft runtime has " + std::to_string(weft_runtime_workers(rt)) +
-              " workers, asked for " + std::to_string(threads));
+    weft_runtime_t *rt = weft_start(threads);
     Sample s;
     auto t0 = Clock::now();
     weft_graph_t *g;
@@ -524,16 +370,8 @@ struct TbbBody {
 
 Sample run_tbb(int threads, Work &w)
 {
-    // TBB caps every arena at its process-wide limit, by default the CPU
-    // count: lift it so that n threads run.
-    tbb::global_control limit(tbb::global_control::max_allowed_parallelism, (size_t)threads);
-    tbb::task_arena arena(threads);
-    arena.initialize(); // not timed
-    if (arena.max_concurrency() != threads)
-        wrong("tbb arena has concurrency " + std::to_string(arena.max_concurrency()) +
-              ", asked for " + std::to_string(threads));
     Sample s;
-    arena.execute([&] {
+    in_tbb_arena(threads, [&] {
         auto t0 = Clock::now();
         {
             tbb::flow::graph g; // made here so that it runs in this arena
@@ -565,13 +403,6 @@ Sample run_tbb(int threads, Work &w)
 
 // ------------------------------------------------------------------------
 // OpenMP task dependences
-
-void check_omp_team(int threads)
-{
-    if (omp_get_num_threads() != threads)
-        wrong("OpenMP team has " + std::to_string(omp_get_num_threads()) +
-              " threads, asked for " + std::to_string(threads));
-}
 
 // Creates one task per node, in node order, from the calling thread.
 void omp_create_tasks(Work *w, char *dep)
@@ -662,154 +493,29 @@ Sample run_omp(int threads, Work &w, char *dep)
 // ------------------------------------------------------------------------
 // Command line
 
-enum Lib { WEFT, TBB, OMP, NLIBS };
-const char *const lib_names[NLIBS] = {"weft", "tbb", "omp"};
-
-void usage(FILE *out)
-{
-    std::fprintf(out,
-        "usage: bench_graph [options]\n"
-        "Builds and runs the same task graphs with weft, oneTBB's flow graph and\n"
-        "OpenMP task dependences, and prints one key=value line per graph and\n"
-        "thread count.\n"
-        "\n"
-        "  --threads LIST      comma-separated thread counts (default 1,2)\n"
-        "  --reps N            repetitions per library; medians are printed (default 5)\n"
-        "  --graphs LIST       graphs to run: wavefront,chain,tree,layered (default all)\n"
-        "  --libs LIST         libraries to run: weft,tbb,omp (default all)\n"
-        "  --wavefront W       side of the wavefront grid, 2..4096 (default 1000)\n"
-        "  --chain N           nodes of the chain, 2..100000000 (default 1000000)\n"
-        "  --tree-depth D      the tree has 2^D nodes, 1..26 (default 20)\n"
-        "  --layers L          layers of the layered graph, 2..100000 (default 100)\n"
-        "  --width W           nodes per layer, 1..10000000 (default 10000)\n"
-        "  --seed S            seed of the layered graph's edges (default 1)\n"
-        "  --in-process        run every measurement in this process instead of a\n"
-        "                      child forked for it (memory figures then exclude what\n"
-        "                      earlier runs left resident)\n"
-        "  --help              this text\n"
-        "\n"
-        "Keys: <lib>_build_s, <lib>_run_s and <lib>_total_s are median seconds to\n"
-        "build the graph (nodes and edges), to run it (weft: compile included,\n"
-        "also shown as weft_compile_s; OpenMP: everything, build_s is na) and for\n"
-        "both; weft_tbb_total and weft_omp_total divide weft's total by the\n"
-        "other's, weft_tbb_mem and weft_omp_mem weft's peak by the other's (below 1:\n"
-        "weft better); <lib>_peak_mib is the largest growth of the resident set\n"
-        "over a run. bench=build lines give the wavefront's cost per node and per\n"
-        "edge in ns. See the top of bench_graph.cpp.\n"
-        "Exit status: 0 ok, 1 wrong result, 2 usage or runtime error.\n");
-}
-
-std::vector<std::string> split(const std::string &s)
-{
-    std::vector<std::string> out;
-    size_t pos = 0;
-    while (true) {
-        size_t comma = s.find(',', pos);
-        out.push_back(s.substr(pos, comma == std::string::npos ? std::string::npos
-                                                               : comma - pos));
-        if (comma == std::string::npos)
-            break;
-        pos = comma + 1;
-    }
-    return out;
-}
-
-bool parse_long(const std::string &s, long lo, long hi, long &out)
-{
-    if (s.empty())
-        return false;
-    char *end;
-    errno = 0;
-    long v = std::strtol(s.c_str(), &end, 10);
-    if (errno != 0 || *end != '\0' || v < lo || v > hi)
-        return false;
-    out = v;
-    return true;
-}
-
-[[noreturn]] void bad_usage(const std::string &msg)
-{
-    std::fprintf(stderr, "bench_graph: %s\n", msg.c_str());
-    usage(stderr);
-    std::exit(2);
-}
 
 Options parse(int argc, char **argv)
 {
     Options o;
-    for (int i = 1; i < argc; i++) {
-        std::string a = argv[i];
-        if (a == "--help" || a == "-h") {
-            usage(stdout);
-            std::exit(0);
-        }
-        if (a == "--in-process") {
-            o.in_process = true;
-            continue;
-        }
-        if (i + 1 >= argc)
-            bad_usage("missing value or unknown option: " + a);
-        std::string v = argv[++i];
-        long x;
-        if (a == "--threads") {
-            o.threads.clear();
-            for (const auto &t : split(v)) {
-                if (!parse_long(t, 1, WEFT_MAX_WORKERS, x))
-                    bad_usage("bad thread count: " + t);
-                o.threads.push_back((int)x);
-            }
-        } else if (a == "--reps") {
-            if (!parse_long(v, 1, 1000, x))
-                bad_usage("bad --reps: " + v);
-            o.reps = (int)x;
-        } else if (a == "--wavefront") {
-            if (!parse_long(v, 2, 4096, x))
-                bad_usage("bad --wavefront: " + v);
-            o.wavefront = (uint32_t)x;
-        } else if (a == "--chain") {
-            if (!parse_long(v, 2, 100000000L, x))
-                bad_usage("bad --chain: " + v);
-            o.chain = (uint32_t)x;
-        } else if (a == "--tree-depth") {
-            if (!parse_long(v, 1, 26, x))
-                bad_usage("bad --tree-depth: " + v);
-            o.tree_depth = (int)x;
-        } else if (a == "--layers") {
-            if (!parse_long(v, 2, 100000, x))
-                bad_usage("bad --layers: " + v);
-            o.layers = (uint32_t)x;
-        } else if (a == "--width") {
-            if (!parse_long(v, 1, 10000000L, x))
-                bad_usage("bad --width: " + v);
-            o.width = (uint32_t)x;
-        } else if (a == "--seed") {
-            if (!parse_long(v, 0, 0x7fffffffffffffffL, x))
-                bad_usage("bad --seed: " + v);
-            o.seed = (uint64_t)x;
-        } else if (a == "--graphs") {
-            std::fill(o.graphs, o.graphs + NKINDS, false);
-            for (const auto &b : split(v)) {
-                int k = 0;
-                while (k < NKINDS && b != kind_names[k])
-                    k++;
-                if (k == NKINDS)
-                    bad_usage("unknown graph: " + b);
-                o.graphs[k] = true;
-            }
-        } else if (a == "--libs") {
-            std::fill(o.libs, o.libs + NLIBS, false);
-            for (const auto &l : split(v)) {
-                int k = 0;
-                while (k < NLIBS && l != lib_names[k])
-                    k++;
-                if (k == NLIBS)
-                    bad_usage("unknown library: " + l);
-                o.libs[k] = true;
-            }
-        } else {
-            bad_usage("unknown option: " + a);
-        }
-    }
+    parse_args(argc, argv, o, [&o](const std::string &a, const std::string &v) {
+        if (a == "--wavefront")
+            o.wavefront = (uint32_t)option_long(a, v, 2, 4096);
+        else if (a == "--chain")
+            o.chain = (uint32_t)option_long(a, v, 2, 100000000L);
+        else if (a == "--tree-depth")
+            o.tree_depth = (int)option_long(a, v, 1, 26);
+        else if (a == "--layers")
+            o.layers = (uint32_t)option_long(a, v, 2, 100000);
+        else if (a == "--width")
+            o.width = (uint32_t)option_long(a, v, 1, 10000000L);
+        else if (a == "--seed")
+            o.seed = (uint64_t)option_long(a, v, 0, 0x7fffffffffffffffL);
+        else if (a == "--graphs")
+            choose(v, kind_names, NKINDS, o.graphs, "graph");
+        else
+            return false;
+        return true;
+    });
     if ((uint64_t)o.layers * o.width > 100000000ULL)
         bad_usage("the layered graph may have at most 100000000 nodes");
     return o;
@@ -831,21 +537,7 @@ void add_sample(Result &r, const Sample &s)
     r.compile_s.push_back(s.compile_s);
     r.run_s.push_back(s.run_s);
     r.total_s.push_back(std::max(0.0, s.build_s) + s.run_s);
-    if (s.growth_mib < 0 || r.peak_mib < 0)
-        r.peak_mib = -1;
-    else
-        r.peak_mib = std::max(r.peak_mib, s.growth_mib);
-}
-
-void append(std::string &line, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void append(std::string &line, const char *fmt, ...)
-{
-    char buf[128];
-    va_list ap;
-    va_start(ap, fmt);
-    std::vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    line += buf;
+    fold_peak(r.peak_mib, s.growth_mib);
 }
 
 void print_line(const char *head, const Options &o, const Result res[NLIBS])
@@ -871,16 +563,8 @@ void print_line(const char *head, const Options &o, const Result res[NLIBS])
     for (int k = TBB; k < NLIBS; k++)
         if (o.libs[WEFT] && o.libs[k] && res[WEFT].peak_mib >= 0 && res[k].peak_mib > 0)
             append(line, " weft_%s_mem=%.2f", lib_names[k], res[WEFT].peak_mib / res[k].peak_mib);
-    for (int k = 0; k < NLIBS; k++) {
-        if (!o.libs[k])
-            continue;
-        if (res[k].peak_mib < 0)
-            append(line, " %s_peak_mib=na", lib_names[k]);
-        else
-            append(line, " %s_peak_mib=%.1f", lib_names[k], res[k].peak_mib);
-    }
-    std::printf("%s\n", line.c_str());
-    std::fflush(stdout);
+    append_peaks(line, o, res);
+    print_flush(line);
 }
 
 // The cost of building, per node and per edge, from the same runs.
@@ -903,37 +587,32 @@ void print_build_line(const Work &w, int threads, const Options &o, const Result
     if (o.libs[WEFT] && o.libs[TBB] && node_ns[TBB] > 0 && edge_ns[TBB] > 0)
         append(line, " weft_tbb_node=%.2f weft_tbb_edge=%.2f", node_ns[WEFT] / node_ns[TBB],
                edge_ns[WEFT] / edge_ns[TBB]);
-    std::printf("%s\n", line.c_str());
-    std::fflush(stdout);
+    print_flush(line);
 }
 
 void bench_graph(Kind kind, const Options &o, int threads, Work &w, char *dep,
                  uint64_t want_last)
 {
     Result res[NLIBS];
-    for (int rep = 0; rep < o.reps; rep++) {
-        for (int k = 0; k < NLIBS; k++) {
-            if (!o.libs[k])
-                continue;
-            Sample s = measure(
-                o.in_process,
-                [&] {
-                    reset_work(w);
-                    std::memset(dep, 0, w.n);
-                },
-                [&] {
-                    Sample r;
-                    switch (k) {
-                    case WEFT: r = run_weft(threads, w); break;
-                    case TBB: r = run_tbb(threads, w); break;
-                    default: r = run_omp(threads, w, dep); break;
-                    }
-                    verify(lib_names[k], w, want_last);
-                    return r;
-                });
-            add_sample(res[k], s);
-        }
-    }
+    for_each_run(o, [&](int k) {
+        Sample s = measure(
+            o.in_process,
+            [&] {
+                reset_work(w);
+                std::memset(dep, 0, w.n);
+            },
+            [&] {
+                Sample r;
+                switch (k) {
+                case WEFT: r = run_weft(threads, w); break;
+                case TBB: r = run_tbb(threads, w); break;
+                default: r = run_omp(threads, w, dep); break;
+                }
+                verify(lib_names[k], w, want_last);
+                return r;
+            });
+        add_sample(res[k], s);
+    });
     char head[160];
     std::snprintf(head, sizeof head, "bench=%s n=%u edges=%llu threads=%d reps=%d",
                   kind_names[kind], w.n, (unsigned long long)w.edges, threads, o.reps);
@@ -947,13 +626,7 @@ void bench_graph(Kind kind, const Options &o, int threads, Work &w, char *dep,
 int main(int argc, char **argv)
 {
     Options o = parse(argc, argv);
-    std::printf("# bench_graph: weft %s, oneTBB %s, OpenMP %d (libgomp), %d CPUs "
-                "(weft_cpu_count), reps=%d, %s\n",
-                weft_version(), TBB_runtime_version(), _OPENMP, weft_cpu_count(), o.reps,
-                o.in_process ? "all runs in this process" : "each run in its own process");
-    if (!reset_peak_rss())
-        std::printf("# bench_graph: /proc/self/clear_refs not writable: peaks are 'na'\n");
-    std::fflush(stdout);
+    wb::print_preamble(o);
 
     for (int kind = 0; kind < NKINDS; kind++) {
         if (!o.graphs[kind])
