@@ -12,7 +12,6 @@
  *
  * Prints the sum (to 12 decimals, which do not depend on the order the
  * callbacks ran in), ln 2 and their difference (about -2.5e-8). */
-#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -20,6 +19,8 @@
 
 #include <weft.h>
 
+#define EXAMPLE_NAME "callback"
+#include "example_util.h"
 #include "part_sum.h"
 
 typedef struct accumulator {
@@ -53,44 +54,16 @@ static void add_partial(void *data, int status, void *result)
     pthread_mutex_unlock(&acc->lock);
 }
 
-static int parse_workers(const char *s, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < 0 || v > WEFT_MAX_WORKERS)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
-static int fail(const char *what, int rc)
-{
-    fprintf(stderr, "callback: error: %s: %s (%s)\n", what, weft_err_name(rc),
-            weft_strerror(rc));
-    return EXIT_FAILURE;
-}
-
 int main(int argc, char **argv)
 {
-    int nworkers = 0;
-    if (argc > 2 || (argc == 2 && parse_workers(argv[1], &nworkers) != 0)) {
-        fprintf(stderr, "usage: %s [WORKERS]   (0..%d, 0 = default)\n", argv[0],
-                WEFT_MAX_WORKERS);
+    weft_runtime_t *rt = example_start(argc, argv);
+    if (!rt)
         return EXIT_FAILURE;
-    }
-
-    weft_runtime_t *rt;
-    int rc = weft_runtime_create(nworkers, &rt);
-    if (rc != 0)
-        return fail("weft_runtime_create", rc);
-    printf("Starting weft %s with %d workers\n", weft_version(),
-           weft_runtime_workers(rt));
 
     weft_group_t *group;
-    rc = weft_group_create(rt, "part_sum", &group);
+    int rc = weft_group_create(rt, "part_sum", &group);
     if (rc != 0)
-        return fail("weft_group_create", rc);
+        return example_fail("weft_group_create", rc);
 
     static part_sum_slice_t slices[PART_SUM_PARTS];
     accumulator_t acc = {.value = 0.0, .count = 0, .failed = 0};
@@ -101,13 +74,13 @@ int main(int argc, char **argv)
         slices[i] = part_sum_slice(i);
         rc = weft_submit(rt, part_sum_task, &slices[i], &opts, NULL);
         if (rc != 0)
-            return fail("weft_submit", rc);
+            return example_fail("weft_submit", rc);
     }
 
     int status = EXIT_SUCCESS;
     rc = weft_group_wait(group);
     if (rc != 0)
-        status = fail("weft_group_wait", rc);
+        status = example_fail("weft_group_wait", rc);
 
     pthread_mutex_lock(&acc.lock); /* every callback has run; lock anyway */
     double total = acc.value;
@@ -126,15 +99,8 @@ int main(int argc, char **argv)
 
     rc = weft_group_free(group);
     if (rc != 0)
-        status = fail("weft_group_free", rc);
-    rc = weft_stats_print(rt, stdout);
-    if (rc != 0)
-        status = fail("weft_stats_print", rc);
-    rc = weft_runtime_destroy(rt);
-    if (rc != 0)
-        status = fail("weft_runtime_destroy", rc);
+        status = example_fail("weft_group_free", rc);
+    status = example_stats_destroy(rt, status);
     pthread_mutex_destroy(&acc.lock);
-    if (status == EXIT_SUCCESS)
-        printf("callback: done\n");
-    return status;
+    return example_done(status);
 }

@@ -21,6 +21,8 @@
 
 #include <weft.h>
 
+#define EXAMPLE_NAME "dynamic_ncpus"
+#include "example_util.h"
 #include "part_sum.h"
 
 static int part_sum_task(void *arg, void **result)
@@ -38,13 +40,6 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int fail(const char *what, int rc)
-{
-    fprintf(stderr, "dynamic_ncpus: error: %s: %s (%s)\n", what, weft_err_name(rc),
-            weft_strerror(rc));
-    return EXIT_FAILURE;
-}
-
 /* One round: submits the slices, waits for the jobs in order, sums. */
 static int run_round(weft_runtime_t *rt, double *total)
 {
@@ -59,7 +54,7 @@ static int run_round(weft_runtime_t *rt, double *total)
                 weft_job_wait(jobs[j], NULL, NULL);
                 weft_job_free(jobs[j]);
             }
-            return fail("weft_submit", rc);
+            return example_fail("weft_submit", rc);
         }
     }
     int status = EXIT_SUCCESS;
@@ -68,12 +63,12 @@ static int run_round(weft_runtime_t *rt, double *total)
         void *res = NULL;
         rc = weft_job_wait(jobs[i], NULL, &res);
         if (rc != 0 || res != &slices[i])
-            status = fail("weft_job_wait", rc != 0 ? rc : WEFT_EINVAL);
+            status = example_fail("weft_job_wait", rc != 0 ? rc : WEFT_EINVAL);
         else
             sum += slices[i].partial;
         rc = weft_job_free(jobs[i]);
         if (rc != 0)
-            status = fail("weft_job_free", rc);
+            status = example_fail("weft_job_free", rc);
     }
     *total = sum;
     return status;
@@ -91,7 +86,7 @@ int main(int argc, char **argv)
     weft_runtime_t *rt;
     int rc = weft_runtime_create(1, &rt);
     if (rc != 0)
-        return fail("weft_runtime_create", rc);
+        return example_fail("weft_runtime_create", rc);
     printf("Starting weft %s; %d CPUs available\n", weft_version(), weft_cpu_count());
 
     int status = EXIT_SUCCESS;
@@ -99,7 +94,7 @@ int main(int argc, char **argv)
     for (int r = 0; r < nrounds && status == EXIT_SUCCESS; r++) {
         rc = weft_runtime_set_workers(rt, rounds[r]);
         if (rc != 0) {
-            status = fail("weft_runtime_set_workers", rc);
+            status = example_fail("weft_runtime_set_workers", rc);
             break;
         }
         int now = weft_runtime_workers(rt);
@@ -125,13 +120,5 @@ int main(int argc, char **argv)
         }
     }
 
-    rc = weft_stats_print(rt, stdout);
-    if (rc != 0)
-        status = fail("weft_stats_print", rc);
-    rc = weft_runtime_destroy(rt);
-    if (rc != 0)
-        status = fail("weft_runtime_destroy", rc);
-    if (status == EXIT_SUCCESS)
-        printf("dynamic_ncpus: done\n");
-    return status;
+    return example_done(example_stats_destroy(rt, status));
 }

@@ -20,7 +20,6 @@
  *
  * Usage: matvec [N [BLOCKS [THREADS]]]   (defaults 2000, 16, 0 = weft's
  * default worker count) */
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
@@ -29,6 +28,9 @@
 #include <string.h>
 
 #include <weft.h>
+
+#define EXAMPLE_NAME "matvec"
+#include "example_util.h"
 
 #define MAX_N 20000
 #define MAX_BLOCKS 4096
@@ -130,30 +132,12 @@ static int check_node(weft_node_ctx_t *ctx, void *arg)
     return job->bad_inputs || max_diff != 0.0;
 }
 
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
-static int fail(const char *what, int rc)
-{
-    fprintf(stderr, "matvec: error: %s: %s (%s)\n", what, weft_err_name(rc),
-            weft_strerror(rc));
-    return EXIT_FAILURE;
-}
-
 int main(int argc, char **argv)
 {
     int n = 2000, nblocks = 16, nthreads = 0;
-    if (argc > 4 || (argc > 1 && parse_int(argv[1], 1, MAX_N, &n) != 0) ||
-        (argc > 2 && parse_int(argv[2], 1, MAX_BLOCKS, &nblocks) != 0) ||
-        (argc > 3 && parse_int(argv[3], 0, WEFT_MAX_WORKERS, &nthreads) != 0)) {
+    if (argc > 4 || (argc > 1 && example_parse_int(argv[1], 1, MAX_N, &n) != 0) ||
+        (argc > 2 && example_parse_int(argv[2], 1, MAX_BLOCKS, &nblocks) != 0) ||
+        (argc > 3 && example_parse_int(argv[3], 0, WEFT_MAX_WORKERS, &nthreads) != 0)) {
         fprintf(stderr,
                 "usage: %s [N [BLOCKS [THREADS]]]\n"
                 "  N 1..%d (default 2000), BLOCKS 1..%d (default 16; at most N),\n"
@@ -167,16 +151,16 @@ int main(int argc, char **argv)
     mv_job job = {.n = n, .nblocks = nblocks};
     mv_block *blocks = calloc((size_t)nblocks, sizeof *blocks);
     if (!blocks)
-        return fail("allocating", WEFT_ENOMEM);
+        return example_fail("allocating", WEFT_ENOMEM);
 
     int rc;
     weft_graph_t *g;
     weft_node_t gen, check;
     if ((rc = weft_graph_create("matvec", &g)) != 0)
-        return fail("weft_graph_create", rc);
+        return example_fail("weft_graph_create", rc);
     if ((rc = weft_graph_add(g, "generate", generate_node, &job, &gen)) != 0 ||
         (rc = weft_graph_add(g, "check", check_node, &job, &check)) != 0)
-        return fail("weft_graph_add", rc);
+        return example_fail("weft_graph_add", rc);
     for (int b = 0; b < nblocks; b++) {
         char name[32];
         snprintf(name, sizeof name, "rows_%d", b);
@@ -186,12 +170,12 @@ int main(int argc, char **argv)
         if ((rc = weft_graph_add(g, name, rows_node, &blocks[b], &v)) != 0 ||
             (rc = weft_graph_precede(g, gen, v)) != 0 ||
             (rc = weft_graph_precede(g, v, check)) != 0) /* check's input b */
-            return fail("building the graph", rc);
+            return example_fail("building the graph", rc);
     }
 
     weft_runtime_t *rt;
     if ((rc = weft_runtime_create(nthreads, &rt)) != 0)
-        return fail("weft_runtime_create", rc);
+        return example_fail("weft_runtime_create", rc);
     printf("y = A x with A %d x %d in %d row blocks on %d worker%s\n", n, n, nblocks,
            weft_runtime_workers(rt), weft_runtime_workers(rt) == 1 ? "" : "s");
 
@@ -202,7 +186,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "matvec: error: check found %d missing or malformed row slices\n",
                 job.bad_inputs);
     if (rc != 0 && rc != WEFT_ETASK) {
-        status = fail("weft_graph_run", rc);
+        status = example_fail("weft_graph_run", rc);
     } else {
         printf("sum of y: %.17g\n", job.checksum);
         printf("max abs difference from the serial product: %g\n", job.max_diff);
@@ -219,15 +203,13 @@ int main(int argc, char **argv)
         }
     }
     if (run && (rc = weft_run_free(run)) != 0)
-        status = fail("weft_run_free", rc);
+        status = example_fail("weft_run_free", rc);
     if ((rc = weft_runtime_destroy(rt)) != 0)
-        status = fail("weft_runtime_destroy", rc);
+        status = example_fail("weft_runtime_destroy", rc);
     if ((rc = weft_graph_free(g)) != 0)
-        status = fail("weft_graph_free", rc);
+        status = example_fail("weft_graph_free", rc);
     free(job.a);
     free(job.x);
     free(blocks);
-    if (status == EXIT_SUCCESS)
-        printf("matvec: done\n");
-    return status;
+    return example_done(status);
 }

@@ -9,13 +9,15 @@
  * Each task writes its sum into its argument struct and also hands a pointer
  * to that struct back as its result, so the main thread reads the value the
  * way pp's job() returns it. */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <weft.h>
+
+#define EXAMPLE_NAME "sum_primes"
+#include "example_util.h"
 
 #define NINPUTS 8
 
@@ -53,40 +55,13 @@ static int sum_primes_task(void *arg, void **result)
     return 0;
 }
 
-static int parse_workers(const char *s, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < 0 || v > WEFT_MAX_WORKERS)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
-static int fail(const char *what, int rc)
-{
-    fprintf(stderr, "sum_primes: error: %s: %s (%s)\n", what, weft_err_name(rc),
-            weft_strerror(rc));
-    return EXIT_FAILURE;
-}
-
 int main(int argc, char **argv)
 {
-    int nworkers = 0;
-    if (argc > 2 || (argc == 2 && parse_workers(argv[1], &nworkers) != 0)) {
-        fprintf(stderr, "usage: %s [WORKERS]   (0..%d, 0 = default)\n", argv[0],
-                WEFT_MAX_WORKERS);
+    weft_runtime_t *rt = example_start(argc, argv);
+    if (!rt)
         return EXIT_FAILURE;
-    }
 
-    weft_runtime_t *rt;
-    int rc = weft_runtime_create(nworkers, &rt);
-    if (rc != 0)
-        return fail("weft_runtime_create", rc);
-    printf("Starting weft %s with %d workers\n", weft_version(),
-           weft_runtime_workers(rt));
-
+    int rc;
     prime_job_t inputs[NINPUTS];
     weft_job_t *jobs[NINPUTS];
     for (int i = 0; i < NINPUTS; i++) {
@@ -94,7 +69,7 @@ int main(int argc, char **argv)
         inputs[i].sum = 0;
         rc = weft_submit(rt, sum_primes_task, &inputs[i], NULL, &jobs[i]);
         if (rc != 0)
-            return fail("weft_submit", rc);
+            return example_fail("weft_submit", rc);
     }
 
     int status = EXIT_SUCCESS;
@@ -113,16 +88,8 @@ int main(int argc, char **argv)
         }
         rc = weft_job_free(jobs[i]);
         if (rc != 0)
-            status = fail("weft_job_free", rc);
+            status = example_fail("weft_job_free", rc);
     }
 
-    rc = weft_stats_print(rt, stdout);
-    if (rc != 0)
-        status = fail("weft_stats_print", rc);
-    rc = weft_runtime_destroy(rt);
-    if (rc != 0)
-        status = fail("weft_runtime_destroy", rc);
-    if (status == EXIT_SUCCESS)
-        printf("sum_primes: done\n");
-    return status;
+    return example_done(example_stats_destroy(rt, status));
 }

@@ -52,6 +52,9 @@
 
 #include <weft.h>
 
+#define EXAMPLE_NAME "wordcount"
+#include "example_util.h"
+
 #ifndef WORDCOUNT_DEFAULT_TEXT
 #define WORDCOUNT_DEFAULT_TEXT "kjv.txt"
 #endif
@@ -529,17 +532,6 @@ out:
 /* ------------------------------------------------------------------ */
 /* Main                                                                */
 
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
 static void usage(FILE *out, const char *prog)
 {
     fprintf(out,
@@ -550,13 +542,6 @@ static void usage(FILE *out, const char *prog)
             "  -k TOP      words to list, 1..%d (default 20)\n"
             "  -o DIR      where wordcount.dot and wordcount.trace.json go (default .)\n",
             prog, WORDCOUNT_DEFAULT_TEXT, MAX_CHUNKS, WEFT_MAX_WORKERS, MAX_TOP);
-}
-
-static int fail(const char *what, int rc)
-{
-    fprintf(stderr, "wordcount: error: %s: %s (%s)\n", what, weft_err_name(rc),
-            weft_strerror(rc));
-    return EXIT_FAILURE;
 }
 
 /* Writes one output file with fn; 0 or -1 (message printed). */
@@ -599,15 +584,15 @@ int main(int argc, char **argv)
     while ((opt = getopt(argc, argv, "n:t:k:o:h")) != -1) {
         switch (opt) {
         case 'n':
-            if (parse_int(optarg, 1, MAX_CHUNKS, &nchunks) == 0)
+            if (example_parse_int(optarg, 1, MAX_CHUNKS, &nchunks) == 0)
                 continue;
             break;
         case 't':
-            if (parse_int(optarg, 0, WEFT_MAX_WORKERS, &nthreads) == 0)
+            if (example_parse_int(optarg, 0, WEFT_MAX_WORKERS, &nthreads) == 0)
                 continue;
             break;
         case 'k':
-            if (parse_int(optarg, 1, MAX_TOP, &top_k) == 0)
+            if (example_parse_int(optarg, 1, MAX_TOP, &top_k) == 0)
                 continue;
             break;
         case 'o':
@@ -639,20 +624,20 @@ int main(int argc, char **argv)
     job.tables = calloc((size_t)nchunks, sizeof *job.tables);
     wc_part *parts = calloc(2 * (size_t)nchunks, sizeof *parts); /* counts, then merges */
     if (!job.cut || !job.tables || !parts)
-        return fail("allocating", WEFT_ENOMEM);
+        return example_fail("allocating", WEFT_ENOMEM);
     for (int i = 0; i < nchunks; i++)
         if (table_init(&job.tables[i], 4096) != 0)
-            return fail("allocating", WEFT_ENOMEM);
+            return example_fail("allocating", WEFT_ENOMEM);
 
     int status = EXIT_SUCCESS, rc;
     weft_graph_t *g;
     if ((rc = weft_graph_create("wordcount", &g)) != 0)
-        return fail("weft_graph_create", rc);
+        return example_fail("weft_graph_create", rc);
     if ((rc = build_graph(g, &job, parts)) != 0)
-        return fail("building the graph", rc);
+        return example_fail("building the graph", rc);
     weft_runtime_t *rt;
     if ((rc = weft_runtime_create(nthreads, &rt)) != 0)
-        return fail("weft_runtime_create", rc);
+        return example_fail("weft_runtime_create", rc);
 
     printf("weft %s wordcount: %s\n", weft_version(), job.path);
     printf("Graph '%s': %zu nodes, %zu edges (read, split, %d count, %d merge, top) "
@@ -672,7 +657,7 @@ int main(int argc, char **argv)
                     weft_graph_node_name(g, c.first_failed), c.first_code,
                     job.error[0] ? ": " : "", job.error);
         else
-            fail("weft_graph_run", rc);
+            example_fail("weft_graph_run", rc);
         status = EXIT_FAILURE;
     }
 
@@ -687,21 +672,19 @@ int main(int argc, char **argv)
                    "Trace: %s   (open in chrome://tracing or ui.perfetto.dev)\n\n",
                    dot, dot, trace);
         if ((rc = weft_run_print_stats(run, stdout)) != 0)
-            status = fail("weft_run_print_stats", rc);
+            status = example_fail("weft_run_print_stats", rc);
         if ((rc = weft_run_free(run)) != 0)
-            status = fail("weft_run_free", rc);
+            status = example_fail("weft_run_free", rc);
     }
     if ((rc = weft_runtime_destroy(rt)) != 0)
-        status = fail("weft_runtime_destroy", rc);
+        status = example_fail("weft_runtime_destroy", rc);
     if ((rc = weft_graph_free(g)) != 0)
-        status = fail("weft_graph_free", rc);
+        status = example_fail("weft_graph_free", rc);
     for (int i = 0; i < nchunks; i++)
         table_free(&job.tables[i]);
     free(job.tables);
     free(job.cut);
     free(job.text);
     free(parts);
-    if (status == EXIT_SUCCESS)
-        printf("wordcount: done\n");
-    return status;
+    return example_done(status);
 }
