@@ -208,7 +208,8 @@ inline size_t read_all(int fd, void *buf, size_t len)
 // for it, or in this process with in_process. run() checks its own result
 // and calls wrong() (exit status 1) when it is wrong; a child's failure ends
 // this process with the child's exit status.
-template <class P, class R> auto measure(bool in_process, P &&prepare, R &&run) -> decltype(run())
+template <class P, class R>
+auto measure(bool in_process, P &&prepare, R &&run) -> decltype(run())
 {
     using S = decltype(run());
     static_assert(std::is_trivially_copyable<S>::value, "a sample goes through a pipe");
@@ -426,14 +427,16 @@ inline void print_preamble(const CommonOptions &o)
     std::printf("# %s: weft %s, oneTBB %s, OpenMP %d (libgomp), %d CPUs "
                 "(weft_cpu_count), reps=%d, %s\n",
                 prog_name, weft_version(), TBB_runtime_version(), _OPENMP, weft_cpu_count(),
-                o.reps, o.in_process ? "all runs in this process" : "each run in its own process");
+                o.reps,
+                o.in_process ? "all runs in this process" : "each run in its own process");
     if (!reset_peak_rss())
         std::printf("# %s: /proc/self/clear_refs not writable: peaks are 'na'\n", prog_name);
     std::fflush(stdout);
 }
 
 // Appends printf-formatted text (at most 127 bytes) to line.
-inline void append(std::string &line, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+inline void append(std::string &line, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 inline void append(std::string &line, const char *fmt, ...)
 {
     char buf[128];
@@ -446,7 +449,8 @@ inline void append(std::string &line, const char *fmt, ...)
 
 // Appends " <lib>_peak_mib=..." for each library run, from res[k].peak_mib
 // ("na" when it is -1: unknown).
-template <class R> void append_peaks(std::string &line, const CommonOptions &o, const R res[NLIBS])
+template <class R>
+void append_peaks(std::string &line, const CommonOptions &o, const R res[NLIBS])
 {
     for (int k = 0; k < NLIBS; k++) {
         if (!o.libs[k])
