@@ -20,25 +20,7 @@
 #include <string.h>
 
 #include "gr.h"
-
-/* Length of the valid UTF-8 sequence of two or more bytes at s (n bytes
- * available), or 0 (ASCII, stray byte, overlong, surrogate, > U+10FFFF). */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
-    unsigned c = s[0], cp;
-    size_t len;
-    if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07;
-    else return 0;
-    if (len > n) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) return 0;
-    if (cp >= 0xd800 && cp <= 0xdfff) return 0;
-    return len;
-}
+#include "gr_text.h"
 
 /* The inside of a dot double-quoted string (an escString in labels):
  * quote and backslash escaped, newline as \n, other control bytes shown as
@@ -54,7 +36,7 @@ static void dot_esc(FILE *out, const char *str) {
         else if (c == '\n') fputs("\\n", out);
         else if (c < ' ' || c == 0x7f) fprintf(out, "\\\\x%02x", c);
         else if (c < 0x80) putc((int)c, out);
-        else if ((u = utf8_seq(s + i, n - i))) {
+        else if ((u = gr_utf8_seq(s + i, n - i))) {
             fwrite(s + i, 1, u, out);
             i += u - 1;
         } else fputs("\xef\xbf\xbd", out);
@@ -81,7 +63,7 @@ static void json_str(FILE *out, const char *str) {
         }
         if (c < ' ') fprintf(out, "\\u%04x", c);
         else if (c < 0x80) putc((int)c, out);
-        else if ((u = utf8_seq(s + i, n - i))) {
+        else if ((u = gr_utf8_seq(s + i, n - i))) {
             fwrite(s + i, 1, u, out);
             i += u - 1;
         } else fputs("\\ufffd", out);

@@ -27,33 +27,13 @@
 #include <sys/types.h>
 
 #include "gr.h"
+#include "gr_text.h"
 
 #define GRAPH_VERSION 1
 #define RUN_VERSION 1
 
 /* ------------------------------------------------------------------ */
 /* Byte helpers                                                        */
-
-/* Length of the valid UTF-8 sequence of at least two bytes at s (at most n
- * bytes available), or 0 if there is none (ASCII, a stray byte, an overlong
- * form, a surrogate, or a code point above U+10FFFF). */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
-    unsigned c = s[0];
-    size_t len;
-    unsigned cp;
-    if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07;
-    else return 0;
-    if (len > n) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) return 0;
-    if (cp >= 0xd800 && cp <= 0xdfff) return 0;
-    return len;
-}
 
 /* May byte c appear in a bare word? (The writer only makes ASCII ones.) */
 static int bare_byte(unsigned c) {
@@ -478,7 +458,7 @@ static void put_quoted(FILE *out, const void *data, size_t n) {
         default: break;
         }
         if (c >= ' ' && c < 0x7f) putc((int)c, out);
-        else if (c >= 0x80 && (u = utf8_seq(s + i, n - i))) {
+        else if (c >= 0x80 && (u = gr_utf8_seq(s + i, n - i))) {
             fwrite(s + i, 1, u, out);
             i += u - 1;
         } else fprintf(out, "\\x%02x", c);
@@ -504,7 +484,7 @@ static void put_bytes(FILE *out, const void *data, size_t n) {
         unsigned c = s[i];
         size_t u;
         if ((c >= ' ' && c < 0x7f) || c == '\n' || c == '\t' || c == '\r') continue;
-        if (c >= 0x80 && (u = utf8_seq(s + i, n - i))) i += u - 1;
+        if (c >= 0x80 && (u = gr_utf8_seq(s + i, n - i))) i += u - 1;
         else odd++;
     }
     if (odd * 4 <= n) {
