@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "weft/graph.h"
+#include "weft_graph_test.h"
 
 /* ------------------------------------------------------------------ */
 /* Recording nodes                                                     */
@@ -42,7 +43,6 @@ typedef struct wt_rec {
 } wt_rec;
 
 static atomic_uint wt_seq; /* 1, 2, 3... across all graphs of a test */
-static atomic_int wt_bad;  /* anomalies seen inside nodes */
 
 static void wt_rec_init(wt_rec *r, size_t n)
 {
@@ -171,38 +171,20 @@ static void wt_assert_ran_once_in_order(const wt_rec *r, const wt_edges *e)
                   bad_order ? atomic_load(&r->start[e->dst[first_edge]]) : 0);
 }
 
+/* Frees a graph of recording nodes with its record and its edge list. */
+static void wt_rec_graph_free(weft_graph_t *g, wt_rec *r, wt_edges *e)
+{
+    wt_edges_free(e);
+    wt_rec_free(r);
+    wt_graph_free(g);
+}
+
 static int wt_total_calls(const wt_rec *r)
 {
     int t = 0;
     for (size_t v = 0; v < r->n; v++)
         t += atomic_load(&r->calls[v]);
     return t;
-}
-
-static weft_graph_t *wt_graph(const char *name)
-{
-    weft_graph_t *g = NULL;
-    int rc = weft_graph_create(name, &g);
-    ck_assert_msg(rc == 0, "weft_graph_create = %d (%s)", rc, weft_err_name(rc));
-    ck_assert_ptr_nonnull(g);
-    return g;
-}
-
-static void wt_graph_free(weft_graph_t *g)
-{
-    WT_ASSERT_RC(weft_graph_free(g), 0);
-}
-
-static void wt_run_free(weft_run_t *run)
-{
-    WT_ASSERT_RC(weft_run_free(run), 0);
-}
-
-static weft_run_counts_t wt_counts(const weft_run_t *run)
-{
-    weft_run_counts_t c;
-    WT_ASSERT_RC(weft_run_counts(run, &c), 0);
-    return c;
 }
 
 #define WT_ASSERT_COUNTS(c, tot, dn, fl, sk, cn)                                              \
@@ -639,9 +621,7 @@ START_TEST(test_self_edge_cycle)
     wt_edge(g, &e, 2, 3);
     ck_assert_uint_eq(weft_graph_edge_count(g), 4);
     wt_assert_cycle(g, &r, &e, rt, 2);
-    wt_edges_free(&e);
-    wt_rec_free(&r);
-    wt_graph_free(g);
+    wt_rec_graph_free(g, &r, &e);
     wt_destroy(rt);
 }
 END_TEST
@@ -663,9 +643,7 @@ START_TEST(test_two_node_cycle)
     weft_node_t v;
     WT_ASSERT_RC(weft_graph_check(g, &v), WEFT_ECYCLE);
     ck_assert_msg(v == 1 || v == 2, "cycle node %u", v);
-    wt_edges_free(&e);
-    wt_rec_free(&r);
-    wt_graph_free(g);
+    wt_rec_graph_free(g, &r, &e);
     wt_destroy(rt);
 }
 END_TEST
@@ -690,9 +668,7 @@ START_TEST(test_long_cycle_in_dag)
                                                            it reaches back */
     }
     wt_assert_cycle(g, &r, &e, rt, WEFT_NODE_NONE);
-    wt_edges_free(&e);
-    wt_rec_free(&r);
-    wt_graph_free(g);
+    wt_rec_graph_free(g, &r, &e);
     wt_destroy(rt);
 }
 END_TEST
@@ -717,9 +693,7 @@ START_TEST(test_cycle_added_after_runs)
     WT_ASSERT_RC(weft_run_counts(run, &(weft_run_counts_t){0}), WEFT_ESTALE);
     wt_assert_cycle(g, &r, &e, rt, WEFT_NODE_NONE);
     wt_run_free(run);
-    wt_edges_free(&e);
-    wt_rec_free(&r);
-    wt_graph_free(g);
+    wt_rec_graph_free(g, &r, &e);
     wt_destroy(rt);
 }
 END_TEST
@@ -760,9 +734,7 @@ START_TEST(test_diamond)
     WT_ASSERT_RC(weft_run_wait(run), 0); /* waiting again: the same outcome */
     ck_assert_int_eq(wt_ld(&wt_bad), 0);
     wt_run_free(run);
-    wt_edges_free(&e);
-    wt_rec_free(&r);
-    wt_graph_free(g);
+    wt_rec_graph_free(g, &r, &e);
     wt_destroy(rt);
 }
 END_TEST
@@ -811,9 +783,7 @@ START_TEST(test_random_dags)
         c = wt_counts(run);
         WT_ASSERT_COUNTS(c, n, n, 0, 0, 0);
         wt_run_free(run);
-        wt_edges_free(&e);
-        wt_rec_free(&r);
-        wt_graph_free(g);
+        wt_rec_graph_free(g, &r, &e);
     }
     ck_assert_int_eq(wt_ld(&wt_bad), 0);
     wt_destroy(rt);
@@ -1054,9 +1024,7 @@ START_TEST(test_rerun_repeated)
         wt_run_free(run);
     }
     ck_assert_int_eq(wt_ld(&wt_bad), 0);
-    wt_edges_free(&e);
-    wt_rec_free(&r);
-    wt_graph_free(g);
+    wt_rec_graph_free(g, &r, &e);
     wt_destroy(rt);
 }
 END_TEST
@@ -1197,27 +1165,10 @@ START_TEST(test_counts_while_running)
     ck_assert_msg(wrong == 0, "%d inconsistent snapshots in %d polls", wrong, polls);
     ck_assert_msg(wall_zero == 0, "wall_s was 0 in %d of %d polls; first after a poll with %.9f s", wall_zero,
                   polls, wall_at);
-    wt_edges_free(&e);
-    wt_rec_free(&r);
-    wt_graph_free(g);
+    wt_rec_graph_free(g, &r, &e);
     wt_destroy(rt);
 }
 END_TEST
-
-/* A node held at a gate keeps a run in flight. */
-static atomic_int wt_gate;
-static atomic_int wt_entered;
-static atomic_int wt_gate_timeouts;
-
-static int wt_gated(weft_node_ctx_t *ctx, void *arg)
-{
-    (void)ctx;
-    (void)arg;
-    wt_gate_open(&wt_entered);
-    if (wt_gate_wait(&wt_gate, 30.0) != 0)
-        atomic_fetch_add(&wt_gate_timeouts, 1);
-    return 0;
-}
 
 /* g: a -> gated -> b, a run of it in flight with the gate closed. */
 static weft_graph_t *wt_gated_graph(weft_runtime_t *rt, weft_run_t **run)
@@ -1535,9 +1486,7 @@ START_TEST(test_failure_skips_descendants)
     ck_assert_uint_eq(c.first_failed, WEFT_NODE_NONE);
     ck_assert_int_eq(c.first_code, 0);
     wt_run_free(run);
-    wt_edges_free(&e);
-    wt_rec_free(&r);
-    wt_graph_free(g);
+    wt_rec_graph_free(g, &r, &e);
     wt_destroy(rt);
 }
 END_TEST
@@ -1575,9 +1524,7 @@ START_TEST(test_failure_chain_first_only)
     c = wt_counts(run);
     ck_assert_int_eq(c.first_code, WEFT_ENOENT);
     wt_run_free(run);
-    wt_edges_free(&e);
-    wt_rec_free(&r);
-    wt_graph_free(g);
+    wt_rec_graph_free(g, &r, &e);
     wt_destroy(rt);
 }
 END_TEST
@@ -1652,9 +1599,7 @@ START_TEST(test_failure_random_dags)
         free(by_rank);
         free(want);
         free(rank);
-        wt_edges_free(&e);
-        wt_rec_free(&r);
-        wt_graph_free(g);
+        wt_rec_graph_free(g, &r, &e);
     }
     wt_destroy(rt);
 }
@@ -2640,9 +2585,7 @@ START_TEST(test_node_times)
     WT_ASSERT_RC(weft_run_node_time(run, 5, &s, &t, &w), WEFT_EINVAL);
     WT_ASSERT_RC(weft_run_node_time(run, 1, NULL, NULL, NULL), 0);
     wt_run_free(run);
-    wt_edges_free(&e);
-    wt_rec_free(&r);
-    wt_graph_free(g);
+    wt_rec_graph_free(g, &r, &e);
     wt_destroy(rt);
 }
 END_TEST

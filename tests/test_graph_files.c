@@ -14,40 +14,14 @@
 #include <unistd.h>
 
 #include "weft/graph.h"
+#include "weft_graph_test.h"
 
 #ifndef WEFT_TEST_DATA_DIR
 #define WEFT_TEST_DATA_DIR "tests/data"
 #endif
 
-static atomic_int wt_bad; /* anomalies seen inside nodes */
-
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
-
-static weft_graph_t *wt_graph(const char *name)
-{
-    weft_graph_t *g = NULL;
-    int rc = weft_graph_create(name, &g);
-    ck_assert_msg(rc == 0, "weft_graph_create = %d (%s)", rc, weft_err_name(rc));
-    return g;
-}
-
-static void wt_graph_free(weft_graph_t *g)
-{
-    WT_ASSERT_RC(weft_graph_free(g), 0);
-}
-
-static void wt_run_free(weft_run_t *run)
-{
-    WT_ASSERT_RC(weft_run_free(run), 0);
-}
-
-static weft_run_counts_t wt_counts(const weft_run_t *run)
-{
-    weft_run_counts_t c;
-    WT_ASSERT_RC(weft_run_counts(run, &c), 0);
-    return c;
-}
 
 /* Text written by fn(obj, stream) into a malloc'd buffer. */
 typedef struct wt_text {
@@ -1345,18 +1319,6 @@ START_TEST(test_dot_run_colours)
 END_TEST
 
 /* Cancelled nodes are orange; a running run cannot be drawn. */
-static atomic_int wt_gate, wt_entered;
-
-static int wt_gated(weft_node_ctx_t *ctx, void *arg)
-{
-    (void)ctx;
-    (void)arg;
-    wt_gate_open(&wt_entered);
-    if (wt_gate_wait(&wt_gate, 30.0) != 0)
-        atomic_fetch_add(&wt_bad, 1);
-    return 0;
-}
-
 START_TEST(test_dot_cancelled_and_busy)
 {
     weft_runtime_t *rt = wt_runtime(2);
@@ -1379,7 +1341,7 @@ START_TEST(test_dot_cancelled_and_busy)
     wt_assert_colour(t.s, "n1", "#ffcc80", "dashed");
     WT_ASSERT_GRAPHVIZ(t.s);
     free(t.s);
-    ck_assert_int_eq(wt_ld(&wt_bad), 0);
+    ck_assert_int_eq(wt_ld(&wt_gate_timeouts), 0);
     wt_run_free(run);
     wt_graph_free(g);
     wt_destroy(rt);
