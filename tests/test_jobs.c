@@ -551,16 +551,11 @@ START_TEST(test_job_includes_group_spawned_children)
 {
     weft_runtime_t *rt = wt_runtime(2);
     weft_group_t *g = NULL;
-    weft_job_t *job = NULL;
-    int status = -1;
     ck_assert_int_eq(weft_group_create(rt, NULL, &g), 0);
-    ck_assert_int_eq(weft_submit(rt, wt_spawn_into_group_task, g, NULL, &job), 0);
-    ck_assert_int_eq(weft_job_wait(job, &status, NULL), 0);
-    ck_assert_int_eq(status, 0);
+    wt_job_run(rt, wt_spawn_into_group_task, g);
     ck_assert_int_eq(wt_ld(&wt_counter), 100);
     ck_assert_int_eq(weft_group_pending(g), 0);
     ck_assert_int_eq(weft_group_wait(g), 0);
-    ck_assert_int_eq(weft_job_free(job), 0);
     ck_assert_int_eq(weft_group_free(g), 0);
     wt_destroy(rt);
 }
@@ -605,16 +600,11 @@ START_TEST(test_fib_groups)
 {
     weft_runtime_t *rt = wt_runtime(2);
     struct wt_fib f = {25, -1};
-    weft_job_t *job = NULL;
-    int status = -1;
-    ck_assert_int_eq(weft_submit(rt, wt_fib_task, &f, NULL, &job), 0);
-    ck_assert_int_eq(weft_job_wait(job, &status, NULL), 0);
-    ck_assert_int_eq(status, 0);
+    wt_job_run(rt, wt_fib_task, &f);
     ck_assert_int_eq(wt_ld(&wt_fib_errors), 0);
     ck_assert_int_eq(f.r, 75025);
     /* One task per call: 2*fib(26) - 1 calls. */
     ck_assert_int_eq(wt_ldl(&wt_fib_calls), 2L * 121393 - 1);
-    ck_assert_int_eq(weft_job_free(job), 0);
     wt_destroy(rt);
 }
 END_TEST
@@ -650,13 +640,8 @@ START_TEST(test_fib_jobs)
 {
     weft_runtime_t *rt = wt_runtime(3);
     struct wt_fib f = {22, -1};
-    weft_job_t *job = NULL;
-    int status = -1;
-    ck_assert_int_eq(weft_submit(rt, wt_fib_job_task, &f, NULL, &job), 0);
-    ck_assert_int_eq(weft_job_wait(job, &status, NULL), 0);
-    ck_assert_int_eq(status, 0);
+    wt_job_run(rt, wt_fib_job_task, &f);
     ck_assert_int_eq(f.r, 17711);
-    ck_assert_int_eq(weft_job_free(job), 0);
     wt_destroy(rt);
 }
 END_TEST
@@ -686,14 +671,8 @@ START_TEST(test_deep_nesting_jobs)
 {
     const intptr_t depth = 5000;
     weft_runtime_t *rt = wt_runtime(2);
-    weft_job_t *job = NULL;
-    void *r = NULL;
-    int status = -1;
-    ck_assert_int_eq(weft_submit(rt, wt_chain_task, (void *)depth, NULL, &job), 0);
-    ck_assert_int_eq(weft_job_wait(job, &status, &r), 0);
-    ck_assert_int_eq(status, 0);
+    void *r = wt_job_run(rt, wt_chain_task, (void *)depth);
     ck_assert_int_eq((intptr_t)r, depth);
-    ck_assert_int_eq(weft_job_free(job), 0);
     wt_destroy(rt);
 }
 END_TEST
@@ -730,13 +709,8 @@ START_TEST(test_deep_nesting_groups)
 {
     weft_runtime_t *rt = wt_runtime(2);
     struct wt_gchain c = {3000, -1};
-    weft_job_t *job = NULL;
-    int status = -1;
-    ck_assert_int_eq(weft_submit(rt, wt_group_chain_task, &c, NULL, &job), 0);
-    ck_assert_int_eq(weft_job_wait(job, &status, NULL), 0);
-    ck_assert_int_eq(status, 0);
+    wt_job_run(rt, wt_group_chain_task, &c);
     ck_assert_int_eq(c.reached, 3000);
-    ck_assert_int_eq(weft_job_free(job), 0);
     wt_destroy(rt);
 }
 END_TEST

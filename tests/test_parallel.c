@@ -59,17 +59,25 @@ static void wt_cover_check(struct wt_cover *c)
     free(c->hits);
 }
 
+/* Runs weft_parallel_for over [begin, end) with the grain, asserting that
+ * it succeeds and covers every index exactly once (wt_cover_check);
+ * returns the number of chunks. */
+static long wt_cover_run(weft_runtime_t *rt, int64_t begin, int64_t end, int64_t grain)
+{
+    struct wt_cover c;
+    wt_cover_init(&c, begin, end, grain);
+    ck_assert_int_eq(weft_parallel_for(rt, begin, end, grain, wt_cover_fn, &c), 0);
+    wt_cover_check(&c);
+    return wt_ldl(&c.calls);
+}
+
 START_TEST(test_for_covers_every_index)
 {
     const int64_t grains[] = {1, 7, 64, 1000, 100003, 100004, 5000000};
     const int64_t begin = 1000, end = 1000 + 100003; /* prime length */
     weft_runtime_t *rt = wt_runtime(2);
-    for (size_t k = 0; k < sizeof grains / sizeof grains[0]; k++) {
-        struct wt_cover c;
-        wt_cover_init(&c, begin, end, grains[k]);
-        ck_assert_int_eq(weft_parallel_for(rt, begin, end, grains[k], wt_cover_fn, &c), 0);
-        wt_cover_check(&c);
-    }
+    for (size_t k = 0; k < sizeof grains / sizeof grains[0]; k++)
+        wt_cover_run(rt, begin, end, grains[k]);
     wt_destroy(rt);
 }
 END_TEST
@@ -77,11 +85,7 @@ END_TEST
 START_TEST(test_for_grain_larger_than_range)
 {
     weft_runtime_t *rt = wt_runtime(2);
-    struct wt_cover c;
-    wt_cover_init(&c, 0, 10, 1000);
-    ck_assert_int_eq(weft_parallel_for(rt, 0, 10, 1000, wt_cover_fn, &c), 0);
-    ck_assert_int_eq(wt_ldl(&c.calls), 1); /* one chunk, the whole range */
-    wt_cover_check(&c);
+    ck_assert_int_eq(wt_cover_run(rt, 0, 10, 1000), 1); /* one chunk, the whole range */
     wt_destroy(rt);
 }
 END_TEST
@@ -89,14 +93,8 @@ END_TEST
 START_TEST(test_for_negative_and_single)
 {
     weft_runtime_t *rt = wt_runtime(3);
-    struct wt_cover c;
-    wt_cover_init(&c, -5000, 5000, 3);
-    ck_assert_int_eq(weft_parallel_for(rt, -5000, 5000, 3, wt_cover_fn, &c), 0);
-    wt_cover_check(&c);
-    wt_cover_init(&c, 41, 42, 1);
-    ck_assert_int_eq(weft_parallel_for(rt, 41, 42, 1, wt_cover_fn, &c), 0);
-    ck_assert_int_eq(wt_ldl(&c.calls), 1);
-    wt_cover_check(&c);
+    wt_cover_run(rt, -5000, 5000, 3);
+    ck_assert_int_eq(wt_cover_run(rt, 41, 42, 1), 1);
     wt_destroy(rt);
 }
 END_TEST
@@ -104,10 +102,7 @@ END_TEST
 START_TEST(test_for_one_worker)
 {
     weft_runtime_t *rt = wt_runtime(1);
-    struct wt_cover c;
-    wt_cover_init(&c, 0, 20000, 16);
-    ck_assert_int_eq(weft_parallel_for(rt, 0, 20000, 16, wt_cover_fn, &c), 0);
-    wt_cover_check(&c);
+    wt_cover_run(rt, 0, 20000, 16);
     wt_destroy(rt);
 }
 END_TEST
@@ -152,9 +147,7 @@ START_TEST(test_for_failing_chunk)
     WT_ASSERT_RC(weft_parallel_for(rt, 0, 10000, 10, wt_cover_fn, &c), WEFT_ETASK);
     wt_cover_check(&c); /* the other chunks still ran, each once */
     /* The runtime is fine afterwards. */
-    wt_cover_init(&c, 0, 10000, 10);
-    ck_assert_int_eq(weft_parallel_for(rt, 0, 10000, 10, wt_cover_fn, &c), 0);
-    wt_cover_check(&c);
+    wt_cover_run(rt, 0, 10000, 10);
     wt_destroy(rt);
 }
 END_TEST
@@ -210,13 +203,8 @@ static int wt_for_in_task(void *arg, void **result)
 START_TEST(test_for_inside_task)
 {
     weft_runtime_t *rt = wt_runtime(2);
-    weft_job_t *job = NULL;
-    int status = -1;
-    ck_assert_int_eq(weft_submit(rt, wt_for_in_task, rt, NULL, &job), 0);
-    ck_assert_int_eq(weft_job_wait(job, &status, NULL), 0);
-    ck_assert_int_eq(status, 0);
+    wt_job_run(rt, wt_for_in_task, rt);
     wt_check_nested();
-    ck_assert_int_eq(weft_job_free(job), 0);
     wt_destroy(rt);
 }
 END_TEST

@@ -168,6 +168,21 @@ static inline void wt_destroy(weft_runtime_t *rt)
     ck_assert_msg(rc == 0, "weft_runtime_destroy = %d (%s)", rc, weft_err_name(rc));
 }
 
+/* Submits fn(arg) as one job of rt, waits for it and frees it, asserting
+ * that each call succeeds and that the task returned status 0; returns the
+ * task's result. */
+static inline void *wt_job_run(weft_runtime_t *rt, weft_task_fn fn, void *arg)
+{
+    weft_job_t *job = NULL;
+    int status = -1;
+    void *result = NULL;
+    ck_assert_int_eq(weft_submit(rt, fn, arg, NULL, &job), 0);
+    ck_assert_int_eq(weft_job_wait(job, &status, &result), 0);
+    ck_assert_int_eq(status, 0);
+    ck_assert_int_eq(weft_job_free(job), 0);
+    return result;
+}
+
 /* Asserts that a call returned the expected weft code, naming both. */
 #define WT_ASSERT_RC(call, expected)                                          \
     do {                                                                      \
