@@ -30,16 +30,12 @@ static void dot_esc(FILE *out, const char *str) {
     size_t n = strlen(str);
     for (size_t i = 0; i < n; i++) {
         unsigned c = s[i];
-        size_t u;
         if (c == '"') fputs("\\\"", out);
         else if (c == '\\') fputs("\\\\", out);
         else if (c == '\n') fputs("\\n", out);
         else if (c < ' ' || c == 0x7f) fprintf(out, "\\\\x%02x", c);
         else if (c < 0x80) putc((int)c, out);
-        else if ((u = gr_utf8_seq(s + i, n - i))) {
-            fwrite(s + i, 1, u, out);
-            i += u - 1;
-        } else fputs("\xef\xbf\xbd", out);
+        else if (!gr_put_utf8(out, s, n, &i)) fputs("\xef\xbf\xbd", out);
     }
 }
 
@@ -50,7 +46,6 @@ static void json_str(FILE *out, const char *str) {
     putc('"', out);
     for (size_t i = 0; i < n; i++) {
         unsigned c = s[i];
-        size_t u;
         switch (c) {
         case '"': fputs("\\\"", out); continue;
         case '\\': fputs("\\\\", out); continue;
@@ -63,10 +58,7 @@ static void json_str(FILE *out, const char *str) {
         }
         if (c < ' ') fprintf(out, "\\u%04x", c);
         else if (c < 0x80) putc((int)c, out);
-        else if ((u = gr_utf8_seq(s + i, n - i))) {
-            fwrite(s + i, 1, u, out);
-            i += u - 1;
-        } else fputs("\\ufffd", out);
+        else if (!gr_put_utf8(out, s, n, &i)) fputs("\\ufffd", out);
     }
     putc('"', out);
 }

@@ -448,7 +448,6 @@ static void put_quoted(FILE *out, const void *data, size_t n) {
     putc('"', out);
     for (size_t i = 0; i < n; i++) {
         unsigned c = s[i];
-        size_t u;
         switch (c) {
         case '"': fputs("\\\"", out); continue;
         case '\\': fputs("\\\\", out); continue;
@@ -458,10 +457,7 @@ static void put_quoted(FILE *out, const void *data, size_t n) {
         default: break;
         }
         if (c >= ' ' && c < 0x7f) putc((int)c, out);
-        else if (c >= 0x80 && (u = gr_utf8_seq(s + i, n - i))) {
-            fwrite(s + i, 1, u, out);
-            i += u - 1;
-        } else fprintf(out, "\\x%02x", c);
+        else if (c < 0x80 || !gr_put_utf8(out, s, n, &i)) fprintf(out, "\\x%02x", c);
     }
     putc('"', out);
 }

@@ -4,6 +4,7 @@
 #define GR_TEXT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* Length of the valid UTF-8 sequence of at least two bytes at s (at most n
  * bytes available), or 0 if there is none (ASCII, a stray byte, an overlong
@@ -24,6 +25,17 @@ static inline size_t gr_utf8_seq(const unsigned char *s, size_t n) {
     if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) return 0;
     if (cp >= 0xd800 && cp <= 0xdfff) return 0;
     return len;
+}
+
+/* Writes the valid UTF-8 sequence at s + *i (s holds n bytes) to out as it
+ * is and moves *i to its last byte: 1; or 0, writing nothing, when there is
+ * none there (see gr_utf8_seq). */
+static inline int gr_put_utf8(FILE *out, const unsigned char *s, size_t n, size_t *i) {
+    size_t u = gr_utf8_seq(s + *i, n - *i);
+    if (u == 0) return 0;
+    fwrite(s + *i, 1, u, out);
+    *i += u - 1;
+    return 1;
 }
 
 #endif
