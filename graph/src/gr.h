@@ -130,6 +130,9 @@ static inline gr_node *gr_nodes(const weft_graph_t *g) { return (gr_node *)g->no
 /* run.c */
 int gr_run_valid(const weft_run_t *run); /* 0 or WEFT_EINVAL / WEFT_ESTALE */
 int gr_run_alloc(weft_graph_t *g, int record, weft_run_t **out);
+/* Runs sub inside the running node ctx (a subgraph node) and keeps the
+ * sub-run in the parent run's record under the node's extra index. */
+int gr_run_sub(weft_node_ctx_t *ctx, weft_graph_t *sub, uint32_t extra);
 
 /* errors.c: the calling thread's last load/save error message */
 void gr_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

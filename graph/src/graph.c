@@ -261,7 +261,6 @@ static int run_subgraph(weft_node_ctx_t *ctx, void *arg) {
     weft_graph_t *g = weft_node_graph(ctx);
     weft_node_t v = weft_node_id(ctx);
     const gr_extra *e = gr_extra_of(g, v);
-    extern int gr_run_sub(weft_node_ctx_t * ctx, weft_graph_t * sub, uint32_t extra);
     return gr_run_sub(ctx, e->sub, gr_nodes(g)[v].extra);
 }
 

@@ -469,7 +469,6 @@ int weft_run_cancel(weft_run_t *run) {
 }
 
 /* A subgraph node: runs sub inside the node and keeps its run record. */
-int gr_run_sub(weft_node_ctx_t *ctx, weft_graph_t *sub, uint32_t extra);
 int gr_run_sub(weft_node_ctx_t *ctx, weft_graph_t *sub, uint32_t extra) {
     weft_run_t *run = ctx->run;
     weft_run_opts_t o = {.record = run->record};
