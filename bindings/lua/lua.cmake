@@ -1,0 +1,194 @@
+# lua.cmake: the Lua 5.4 binding, included by bindings/CMakeLists.txt when
+# WEFT_BUILD_LUA is ON (SWIG and Lua 5.4's headers found).
+#
+# Builds ${CMAKE_BINARY_DIR}/bindings/lua/weft.so, loaded by `require "weft"`
+# (luaopen_weft). From the build tree:
+#   LUA_CPATH="$PWD/build/bindings/lua/?.so;;" lua5.4 script.lua
+# Installed into WEFT_LUA_CMOD_DIR (default lib/lua/5.4 under the prefix,
+# which is on Debian's default package.cpath for /usr/local).
+#
+# The module is not linked against liblua: the interpreter that loads it
+# provides the Lua API (Debian's lua5.4 exports it), and a second copy of
+# the Lua core in one process would break Lua's own checks.
+
+set(WEFT_LUA_SRC ${CMAKE_CURRENT_SOURCE_DIR}/lua)
+set(WEFT_LUA_OUT ${CMAKE_BINARY_DIR}/bindings/lua)
+set(WEFT_LUA_CMOD_DIR ${CMAKE_INSTALL_LIBDIR}/lua/5.4 CACHE STRING
+    "Where `cmake --install` puts the Lua module weft.so (relative to the prefix)")
+
+# weft.lua (the idiomatic layer) is compiled into the module as bytes.
+add_custom_command(OUTPUT ${WEFT_LUA_OUT}/gen/weft_lua_layer.h
+  COMMAND ${CMAKE_COMMAND} -DIN=${WEFT_LUA_SRC}/weft.lua
+          -DOUT=${WEFT_LUA_OUT}/gen/weft_lua_layer.h -DNAME=lw_layer
+          -P ${WEFT_LUA_SRC}/embed.cmake
+  DEPENDS ${WEFT_LUA_SRC}/weft.lua ${WEFT_LUA_SRC}/embed.cmake
+  COMMENT "Embedding bindings/lua/weft.lua"
+  VERBATIM)
+
+swig_add_library(weft_lua
+  TYPE MODULE
+  LANGUAGE lua
+  OUTPUT_DIR ${WEFT_LUA_OUT}/swig
+  OUTFILE_DIR ${WEFT_LUA_OUT}/swig
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/weft.i
+          ${WEFT_LUA_SRC}/lw_codec.c
+          ${WEFT_LUA_SRC}/lw_worker.c
+          ${WEFT_LUA_SRC}/lw_core.c
+          ${WEFT_LUA_OUT}/gen/weft_lua_layer.h)
+
+set_target_properties(weft_lua PROPERTIES
+  OUTPUT_NAME weft
+  PREFIX ""
+  LIBRARY_OUTPUT_DIRECTORY ${WEFT_LUA_OUT}
+  C_VISIBILITY_PRESET hidden      # only luaopen_weft is exported
+  INSTALL_RPATH "$ORIGIN/../..;${CMAKE_INSTALL_FULL_LIBDIR}"
+  # swig -I: weft.i finds lua/weft_lua.i, the wrapper finds lw.h and weft.h
+  SWIG_USE_TARGET_INCLUDE_DIRECTORIES ON
+  # SWIG's generated wrapper is not ours to fix: SWIG 4.1 defines
+  # SWIG_init_user without a prototype, and another SWIG may warn about
+  # more, so warnings never fail the build there. Our own C (lw_*.c) stays
+  # -Werror clean under weft_options' full set.
+  SWIG_GENERATED_COMPILE_OPTIONS "-Wno-error;-Wno-missing-prototypes")
+target_include_directories(weft_lua PRIVATE
+  ${LUA_INCLUDE_DIR}
+  ${CMAKE_CURRENT_SOURCE_DIR}
+  ${WEFT_LUA_SRC}
+  ${WEFT_LUA_OUT}/gen)
+target_link_libraries(weft_lua PRIVATE weft weft_options Threads::Threads ${CMAKE_DL_LIBS})
+
+install(TARGETS weft_lua LIBRARY DESTINATION ${WEFT_LUA_CMOD_DIR})
+
+# ---------------------------------------------------------------------------
+# Tests: tests/lua/test_*.lua run by the lua5.4 interpreter, each printing
+# "N passed, M failed" and exiting nonzero on a failure.
+
+if(NOT (WEFT_BUILD_TESTS AND BUILD_TESTING))
+  return()
+endif()
+find_program(LUA_EXE NAMES lua5.4)
+if(NOT LUA_EXE)
+  message(STATUS "weft: lua5.4 not found: the Lua tests are skipped")
+  return()
+endif()
+
+set(WEFT_LUA_TEST_ENV
+  "LUA_CPATH=${WEFT_LUA_OUT}/?.so\;\;"
+  "LUA_PATH=${CMAKE_SOURCE_DIR}/tests/lua/?.lua\;\;")
+set(WEFT_LUA_TIMEOUT 300)
+if(WEFT_SANITIZE STREQUAL "address" OR WEFT_SANITIZE STREQUAL "thread")
+  # lua5.4 is not built with a sanitizer: the sanitizer's runtime must come
+  # first in the process, before the module that needs it is loaded, so it
+  # is preloaded. Our C (lw_*.c) and libweft are instrumented; the Lua core
+  # inside the interpreter is not (ThreadSanitizer cannot see its memory
+  # accesses, which is sound here: each lua_State is used by one thread).
+  # Leak checking stays on under ASan: the interpreter closes its state at
+  # exit (the scripts end with os.exit(code, true)), so every worker's
+  # lua_State must have been closed by then (the module pins itself, so
+  # LeakSanitizer also sees libweft's process-wide registry).
+  if(WEFT_SANITIZE STREQUAL "address")
+    set(WEFT_LUA_SANLIB libasan.so)
+  else()
+    set(WEFT_LUA_SANLIB libtsan.so)
+  endif()
+  execute_process(COMMAND ${CMAKE_C_COMPILER} -print-file-name=${WEFT_LUA_SANLIB}
+    OUTPUT_VARIABLE WEFT_LUA_SANLIB_PATH OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT IS_ABSOLUTE "${WEFT_LUA_SANLIB_PATH}" OR NOT EXISTS "${WEFT_LUA_SANLIB_PATH}")
+    message(STATUS "weft: ${WEFT_LUA_SANLIB} not found: the Lua tests are skipped "
+                   "under WEFT_SANITIZE=${WEFT_SANITIZE}")
+    return()
+  endif()
+  list(APPEND WEFT_LUA_TEST_ENV
+    "LD_PRELOAD=${WEFT_LUA_SANLIB_PATH}"
+    "ASAN_OPTIONS=detect_leaks=1:abort_on_error=1"
+    "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"
+    "TSAN_OPTIONS=halt_on_error=1"
+    "WEFT_TEST_SCALE=0.2")
+  set(WEFT_LUA_TIMEOUT 1200)
+endif()
+
+file(GLOB WEFT_LUA_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/lua/test_*.lua)
+foreach(test_file ${WEFT_LUA_TESTS})
+  get_filename_component(test_name ${test_file} NAME_WE)
+  add_test(NAME lua_${test_name} COMMAND ${LUA_EXE} ${test_file}
+    WORKING_DIRECTORY ${WEFT_LUA_OUT})
+  set_tests_properties(lua_${test_name} PROPERTIES
+    ENVIRONMENT "${WEFT_LUA_TEST_ENV}"
+    LABELS "lua"
+    TIMEOUT ${WEFT_LUA_TIMEOUT}
+    PASS_REGULAR_EXPRESSION "\n[0-9]+ passed, 0 failed\n"
+    FAIL_REGULAR_EXPRESSION "Sanitizer|runtime error")
+endforeach()
+
+# The benchmark, at toy sizes: it must run and its results must be right.
+add_test(NAME lua_bench_smoke
+  COMMAND ${LUA_EXE} ${CMAKE_SOURCE_DIR}/tools/bench_lua.lua
+          --threads 1,2 --reps 1 --tasks 4 --base 2000 --step 100 --empty 500)
+set_tests_properties(lua_bench_smoke PROPERTIES
+  ENVIRONMENT "${WEFT_LUA_TEST_ENV}"
+  LABELS "lua"
+  TIMEOUT ${WEFT_LUA_TIMEOUT}
+  PASS_REGULAR_EXPRESSION "bench=lua_primes tasks=4 threads=2 reps=1 weft_s=[0-9.]+ serial_s=[0-9.]+ speedup=[0-9.]+"
+  FAIL_REGULAR_EXPRESSION "error|Sanitizer|runtime error")
+
+# Examples: examples/lua/*.lua, checked like the C ones.
+add_test(NAME lua_example_sum_primes
+  COMMAND ${LUA_EXE} ${CMAKE_SOURCE_DIR}/examples/lua/sum_primes.lua 2)
+string(CONCAT WEFT_LUA_SUMS_RE
+  "Sum of primes below 100000 is 454396537\n"
+  "Sum of primes below 100100 is 454996777\n"
+  "Sum of primes below 100200 is 455898156\n"
+  "Sum of primes below 100300 is 456700218\n"
+  "Sum of primes below 100400 is 457603451\n"
+  "Sum of primes below 100500 is 458407033\n"
+  "Sum of primes below 100600 is 459412387\n"
+  "Sum of primes below 100700 is 460217613\n"
+  ".*sum_primes.lua: done")
+set_tests_properties(lua_example_sum_primes PROPERTIES
+  ENVIRONMENT "${WEFT_LUA_TEST_ENV}"
+  LABELS "lua;examples"
+  TIMEOUT ${WEFT_LUA_TIMEOUT}
+  PASS_REGULAR_EXPRESSION "${WEFT_LUA_SUMS_RE}"
+  FAIL_REGULAR_EXPRESSION "error|Sanitizer|runtime error")
+
+# The word count: the same top 20 and totals as examples/wordcount (the C
+# demo), on the King James text the build makes (target kjv_text).
+if(TARGET kjv_text)
+  set(WEFT_LUA_KJV ${CMAKE_BINARY_DIR}/examples/kjv.txt)
+  set(top
+    lord 7830 god 4446 said 3999 man 2614 israel 2565 son 2370 king 2256
+    people 2139 came 2093 house 2024 come 1971 one 1967 children 1802 day 1734
+    land 1717 men 1652 let 1511 go 1492 hand 1468 saying 1445)
+  set(wc_re "rank  word +count\n")
+  set(rank 0)
+  while(top)
+    list(POP_FRONT top word count)
+    math(EXPR rank "${rank} + 1")
+    string(APPEND wc_re " +${rank}  ${word} +${count}  #+\n")
+  endwhile()
+  string(APPEND wc_re "\nWords: 789684 in 31102 lines of text, 12762 distinct; "
+                      "465000 are stop words\nHeading lines skipped: 1189\n"
+                      ".*done 33, failed 0, skipped 0, cancelled 0"
+                      ".*wordcount.lua: done")
+  add_test(NAME lua_example_wordcount
+    COMMAND ${LUA_EXE} ${CMAKE_SOURCE_DIR}/examples/lua/wordcount.lua ${WEFT_LUA_KJV})
+  set_tests_properties(lua_example_wordcount PROPERTIES
+    ENVIRONMENT "${WEFT_LUA_TEST_ENV}"
+    LABELS "lua;examples"
+    TIMEOUT ${WEFT_LUA_TIMEOUT}
+    REQUIRED_FILES ${WEFT_LUA_KJV}
+    PASS_REGULAR_EXPRESSION "${wc_re}"
+    FAIL_REGULAR_EXPRESSION "error|Sanitizer|runtime error")
+  # 7 chunks on 3 workers: the same counts.
+  string(REPLACE "done 33" "done 15" wc_re7 "${wc_re}")
+  add_test(NAME lua_example_wordcount_7_chunks
+    COMMAND ${LUA_EXE} ${CMAKE_SOURCE_DIR}/examples/lua/wordcount.lua -n 7 -t 3 ${WEFT_LUA_KJV})
+  set_tests_properties(lua_example_wordcount_7_chunks PROPERTIES
+    ENVIRONMENT "${WEFT_LUA_TEST_ENV}"
+    LABELS "lua;examples"
+    TIMEOUT ${WEFT_LUA_TIMEOUT}
+    REQUIRED_FILES ${WEFT_LUA_KJV}
+    PASS_REGULAR_EXPRESSION "${wc_re7}"
+    FAIL_REGULAR_EXPRESSION "error|Sanitizer|runtime error")
+else()
+  message(STATUS "weft: no King James text (target kjv_text): the Lua word-count test is skipped")
+endif()

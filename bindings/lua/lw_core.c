@@ -1,0 +1,1138 @@
+/* lw_core.c: the script side of the Lua binding.
+ *
+ * Every function here runs on the thread that runs the script, with the
+ * script's lua_State. They are the private primitives ("core") that
+ * weft.lua builds the idiomatic API from; they check their arguments, but
+ * the messages users see come from weft.lua, which checks first.
+ *
+ * Objects: each C object lives in a malloc'd struct that a small userdata
+ * (a "box") points to; closing the object frees the struct and empties the
+ * box, so a second close, or a use after close, is detected rather than
+ * crashing. __gc closes what the script forgot to close.
+ *
+ * - runtime (lw_rt): the weft runtime plus the queue of finished tasks.
+ *   Workers append finished lw_task records under a mutex; the script takes
+ *   them one at a time (rt_take) and only then does anything Lua-visible
+ *   happen (results decoded, callbacks run by weft.lua). Closing destroys
+ *   the weft runtime first, which waits for every task, so no worker can
+ *   touch the queue afterwards.
+ * - code (lw_code): a task function dumped to bytecode once, shared by
+ *   every task that runs it (a count of references, script thread only).
+ * - graph (lw_graph) and run (lw_run): weft graphs whose nodes are the
+ *   named task "lua"; a run record must be freed before its graph, and a
+ *   subgraph after the graphs that contain it, so the structs keep the
+ *   links needed to free in that order whatever order Lua collects them. */
+#define _GNU_SOURCE /* dladdr, RTLD_NODELETE; also POSIX 2008 (open_memstream) */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lw.h"
+#include "weft_lua_layer.h" /* generated from weft.lua: lw_layer[] */
+
+#define RT_MT "weft.core.runtime"
+#define CODE_MT "weft.core.code"
+#define GRAPH_MT "weft.core.graph"
+#define RUN_MT "weft.core.run"
+
+/* Pushes nil and a formatted message: the (nil, message) convention. */
+static int fail(lua_State *L, const char *fmt, ...)
+{
+    char msg[LW_ERRMAX + 128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    lua_pushnil(L);
+    lua_pushstring(L, msg);
+    return 2;
+}
+
+/* nil, "weft: WHAT: message (WEFT_E...)", code */
+static int fail_rc(lua_State *L, int rc, const char *what)
+{
+    lua_pushnil(L);
+    lua_pushfstring(L, "weft: %s: %s (%s)", what, weft_strerror(rc), weft_err_name(rc));
+    lua_pushinteger(L, rc);
+    return 3;
+}
+
+static void *box_new(lua_State *L, const char *mt, void *p)
+{
+    void **box = lua_newuserdatauv(L, sizeof(void *), 0);
+    *box = p;
+    luaL_setmetatable(L, mt);
+    return box;
+}
+
+/* The object a box holds; raises when closed. */
+static void *box_get(lua_State *L, int i, const char *mt, const char *what)
+{
+    void **box = luaL_checkudata(L, i, mt);
+    if (!*box)
+        luaL_error(L, "weft: the %s is closed", what);
+    return *box;
+}
+
+/* An optional Lua file handle at index i (io.stdout when absent). */
+static FILE *opt_file(lua_State *L, int i)
+{
+    if (lua_isnoneornil(L, i))
+        return stdout;
+    luaL_Stream *s = luaL_checkudata(L, i, LUA_FILEHANDLE);
+    if (!s->closef)
+        luaL_error(L, "weft: attempt to use a closed file");
+    return s->f;
+}
+
+/* Runs fn(obj, a memory stream) and pushes what it wrote as a string. */
+typedef int (*writer_fn)(const void *a, const void *b, FILE *f);
+static int push_written(lua_State *L, writer_fn fn, const void *a, const void *b,
+                        const char *what)
+{
+    char *data = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&data, &len);
+    if (!f)
+        return fail_rc(L, WEFT_ENOMEM, what);
+    int rc = fn(a, b, f);
+    if (fclose(f) != 0 && rc == 0)
+        rc = WEFT_EIO;
+    if (rc != 0) {
+        free(data);
+        return fail_rc(L, rc, what);
+    }
+    lua_pushlstring(L, data, len);
+    free(data);
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Code                                                                */
+
+void lw_code_release(lw_code *c)
+{
+    if (c && --c->refs == 0)
+        free(c);
+}
+
+static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud)
+{
+    (void)L;
+    return lw_buf_put(ud, p, sz) ? 1 : 0;
+}
+
+/* prepare(fn) -> code | nil, message
+ * Checks that fn can run in another state and dumps it. Its upvalues must
+ * all hold the global table (_ENV, or a local alias of _G): a worker has
+ * its own globals and nothing else of the script. */
+static int c_prepare(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_Debug ar;
+    lua_pushvalue(L, 1);
+    lua_getinfo(L, ">S", &ar);
+    char where[128];
+    if (lua_iscfunction(L, 1))
+        return fail(L, "weft: cannot send the task function: C functions (like print or "
+                       "math.floor) have no Lua code to copy; call them from a Lua function");
+    snprintf(where, sizeof where, "%s:%d", ar.short_src, ar.linedefined);
+    uint64_t mask = 0;
+    lua_pushglobaltable(L);
+    int genv = lua_gettop(L);
+    for (int i = 1;; i++) {
+        const char *name = lua_getupvalue(L, 1, i);
+        if (!name)
+            break;
+        int is_genv = lua_rawequal(L, -1, genv);
+        lua_pop(L, 1);
+        if (is_genv && i <= 64) {
+            mask |= (uint64_t)1 << (i - 1);
+            continue;
+        }
+        if (strcmp(name, "_ENV") == 0)
+            return fail(L, "weft: cannot send the task function (%s): its _ENV is not the "
+                           "global environment",
+                        where);
+        return fail(L, "weft: cannot send the task function (%s): it uses upvalue '%s' (a local "
+                       "variable of an enclosing function); pass the value as an argument",
+                    where, name[0] ? name : "?");
+    }
+    lw_buf b = {0};
+    lua_pushvalue(L, 1);
+    int rc = lua_dump(L, dump_writer, &b, 0);
+    lua_pop(L, 1);
+    lw_code *c = rc == 0 ? malloc(sizeof *c + b.len) : NULL;
+    if (!c) {
+        lw_buf_free(&b);
+        return fail(L, "weft: cannot dump the task function (%s): out of memory", where);
+    }
+    c->refs = 1; /* the box's */
+    c->genv_mask = mask;
+    snprintf(c->where, sizeof c->where, "%s", where);
+    c->len = b.len;
+    memcpy(c->bytes, b.data, b.len);
+    lw_buf_free(&b);
+    box_new(L, CODE_MT, c);
+    return 1;
+}
+
+static int c_code_gc(lua_State *L)
+{
+    void **box = luaL_checkudata(L, 1, CODE_MT);
+    lw_code_release(*box);
+    *box = NULL;
+    return 0;
+}
+
+static lw_code *code_check(lua_State *L, int i) { return box_get(L, i, CODE_MT, "task code"); }
+
+/* ------------------------------------------------------------------ */
+/* Runtimes                                                            */
+
+static lw_rt *rt_check(lua_State *L, int i) { return box_get(L, i, RT_MT, "runtime"); }
+
+static void task_free(lw_task *t)
+{
+    lw_code_release(t->code);
+    free(t->args);
+    free(t->res);
+    free(t);
+}
+
+/* rt_new(workers) -> runtime | nil, message */
+static int c_rt_new(lua_State *L)
+{
+    lua_Integer n = luaL_checkinteger(L, 1);
+    if (n < 0 || n > WEFT_MAX_WORKERS)
+        return fail(L, "weft: worker count %lld out of range 0..%d", (long long)n,
+                    WEFT_MAX_WORKERS);
+    void **box = box_new(L, RT_MT, NULL);
+    lw_rt *r = calloc(1, sizeof *r);
+    if (!r)
+        return fail_rc(L, WEFT_ENOMEM, "cannot create a runtime");
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    int rc = weft_runtime_create((int)n, &r->rt);
+    if (rc != 0) {
+        pthread_cond_destroy(&r->cv);
+        pthread_mutex_destroy(&r->mu);
+        free(r);
+        return fail_rc(L, rc, "cannot create a runtime");
+    }
+    *box = r;
+    return 1;
+}
+
+/* rt_close(runtime): waits for every task, stops the workers (their Lua
+ * states close with their threads) and drops results not taken. */
+static int c_rt_close(lua_State *L)
+{
+    void **box = luaL_checkudata(L, 1, RT_MT);
+    lw_rt *r = *box;
+    if (!r)
+        return 0;
+    int rc = weft_runtime_destroy(r->rt);
+    if (rc != 0) /* EPERM: a worker of this runtime; cannot happen from the script */
+        return luaL_error(L, "weft: cannot close the runtime: %s", weft_strerror(rc));
+    *box = NULL;
+    for (lw_task *t = r->head, *next; t; t = next) {
+        next = t->next;
+        task_free(t);
+    }
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+    return 0;
+}
+
+static int c_rt_closed(lua_State *L)
+{
+    void **box = luaL_checkudata(L, 1, RT_MT);
+    lua_pushboolean(L, *box == NULL);
+    return 1;
+}
+
+static int c_rt_workers(lua_State *L)
+{
+    lua_pushinteger(L, weft_runtime_workers(rt_check(L, 1)->rt));
+    return 1;
+}
+
+static int c_rt_set_workers(lua_State *L)
+{
+    lw_rt *r = rt_check(L, 1);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    if (n < 0 || n > WEFT_MAX_WORKERS)
+        return fail(L, "weft: worker count %lld out of range 0..%d", (long long)n,
+                    WEFT_MAX_WORKERS);
+    int rc = weft_runtime_set_workers(r->rt, (int)n);
+    if (rc != 0)
+        return fail_rc(L, rc, "cannot set the worker count");
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* Submits a task with the given encoded arguments (taken over). */
+static int submit(lua_State *L, lw_rt *r, lw_code *c, lw_kind kind, lw_buf *args)
+{
+    lw_task *t = calloc(1, sizeof *t);
+    if (!t) {
+        lw_buf_free(args);
+        return fail_rc(L, WEFT_ENOMEM, "cannot submit");
+    }
+    t->owner = r;
+    t->code = c;
+    t->kind = kind;
+    t->args = args->data;
+    t->args_len = args->len;
+    t->id = ++r->next_id;
+    t->worker = -1;
+    c->refs++;
+    weft_submit_opts_t opts = {.callback = lw_task_done, .callback_data = t};
+    int rc = weft_submit(r->rt, lw_task_run, t, &opts, NULL);
+    if (rc != 0) {
+        task_free(t);
+        return fail_rc(L, rc, "cannot submit");
+    }
+    r->inflight++;
+    lua_pushinteger(L, t->id);
+    return 1;
+}
+
+/* rt_submit(runtime, code, base, ...) -> id | nil, message
+ * base: the number the first argument has in messages. */
+static int c_rt_submit(lua_State *L)
+{
+    lw_rt *r = rt_check(L, 1);
+    lw_code *c = code_check(L, 2);
+    int base = (int)luaL_checkinteger(L, 3);
+    int n = lua_gettop(L) - 3;
+    lw_buf args = {0};
+    char err[LW_ERRMAX];
+    if (lw_encode(L, 4, n, "argument", base, LW_TO_WORKER, &args, err, sizeof err)) {
+        lw_buf_free(&args);
+        return fail(L, "weft: %s", err);
+    }
+    return submit(L, r, c, LW_JOB, &args);
+}
+
+/* rt_submit_map(runtime, code, base, elements...) -> id | nil, message
+ * base: the index of the first element in the script's list. */
+static int c_rt_submit_map(lua_State *L)
+{
+    lw_rt *r = rt_check(L, 1);
+    lw_code *c = code_check(L, 2);
+    int base = (int)luaL_checkinteger(L, 3);
+    lw_buf args = {0};
+    char err[LW_ERRMAX];
+    if (lw_encode(L, 4, lua_gettop(L) - 3, "element", base, LW_TO_WORKER, &args, err,
+                  sizeof err)) {
+        lw_buf_free(&args);
+        return fail(L, "weft: %s", err);
+    }
+    return submit(L, r, c, LW_MAP, &args);
+}
+
+static int c_rt_inflight(lua_State *L)
+{
+    lua_pushinteger(L, rt_check(L, 1)->inflight);
+    return 1;
+}
+
+/* Pushes the decoded results of t: a table {n = count, ...}, or for a
+ * failed task its message and element (0 unless a map element failed). */
+static int push_outcome(lua_State *L, lw_task *t)
+{
+    char err[LW_ERRMAX];
+    int top = lua_gettop(L);
+    int n = lw_decode(L, t->res, t->res_len, err, sizeof err);
+    if (n < 0) {
+        lua_pushfstring(L, "cannot read the task's results: %s", err);
+        lua_pushinteger(L, 0);
+        return 0;
+    }
+    if (t->status != 0) {
+        if (n == 0)
+            lua_pushstring(L, "(no message)");
+        if (n < 2)
+            lua_pushinteger(L, 0);
+        lua_settop(L, top + 2);
+        return 0;
+    }
+    if (t->kind == LW_MAP) { /* one value: the table of results */
+        lua_settop(L, top + 1);
+        return 1;
+    }
+    lua_createtable(L, n, 1);
+    lua_insert(L, top + 1);
+    for (int i = n; i >= 1; i--)
+        lua_rawseti(L, top + 1, i);
+    lua_pushinteger(L, n);
+    lua_setfield(L, top + 1, "n");
+    return 1;
+}
+
+/* rt_take(runtime, timeout) -> nothing, or
+ *   id, ok, worker, t0, t1, results-table | message, element
+ * Takes one finished task. timeout: 0 only looks, < 0 waits as long as a
+ * task is in flight, > 0 waits up to that many seconds. */
+static int c_rt_take(lua_State *L)
+{
+    lw_rt *r = rt_check(L, 1);
+    double timeout = luaL_optnumber(L, 2, 0);
+    if (r->inflight == 0)
+        return 0;
+    pthread_mutex_lock(&r->mu);
+    if (!r->head && timeout != 0) {
+        if (timeout < 0) {
+            while (!r->head)
+                pthread_cond_wait(&r->cv, &r->mu);
+        } else {
+            struct timespec dl;
+            clock_gettime(CLOCK_MONOTONIC, &dl);
+            double s = (double)dl.tv_sec + (double)dl.tv_nsec / 1e9 + timeout;
+            dl.tv_sec = (time_t)s;
+            dl.tv_nsec = (long)((s - (double)dl.tv_sec) * 1e9);
+            while (!r->head)
+                if (pthread_cond_timedwait(&r->cv, &r->mu, &dl) == ETIMEDOUT)
+                    break;
+        }
+    }
+    lw_task *t = r->head;
+    if (t) {
+        r->head = t->next;
+        if (!r->head)
+            r->tail = NULL;
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (!t)
+        return 0;
+    r->inflight--;
+    lua_pushinteger(L, t->id);
+    lua_pushboolean(L, 0); /* replaced below */
+    lua_pushinteger(L, t->worker);
+    lua_pushnumber(L, t->t0);
+    lua_pushnumber(L, t->t1);
+    int top = lua_gettop(L);
+    int ok = push_outcome(L, t);
+    lua_pushboolean(L, ok);
+    lua_replace(L, top - 3);
+    task_free(t);
+    return lua_gettop(L) - top + 5;
+}
+
+static void set_num(lua_State *L, const char *k, double v)
+{
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, k);
+}
+
+static void set_int(lua_State *L, const char *k, lua_Integer v)
+{
+    lua_pushinteger(L, v);
+    lua_setfield(L, -2, k);
+}
+
+/* rt_stats(runtime) -> table | nil, message */
+static int c_rt_stats(lua_State *L)
+{
+    lw_rt *r = rt_check(L, 1);
+    weft_stats_t st;
+    int rc = weft_stats_get(r->rt, &st);
+    if (rc != 0)
+        return fail_rc(L, rc, "cannot read the statistics");
+    lua_createtable(L, 0, 9);
+    set_int(L, "nworkers", st.nworkers);
+    set_int(L, "active_workers", weft_runtime_workers(r->rt));
+    set_int(L, "tasks_submitted", (lua_Integer)st.tasks_submitted);
+    set_int(L, "tasks_run", (lua_Integer)st.tasks_run);
+    set_int(L, "tasks_stolen", (lua_Integer)st.tasks_stolen);
+    set_int(L, "tasks_failed", (lua_Integer)st.tasks_failed);
+    set_num(L, "busy_s", st.busy_s);
+    set_num(L, "wall_s", st.wall_s);
+    lua_createtable(L, st.nworkers, 0);
+    for (int i = 0; i < st.nworkers; i++) {
+        lua_createtable(L, 0, 5);
+        set_int(L, "id", i);
+        set_int(L, "tasks_run", (lua_Integer)st.workers[i].tasks_run);
+        set_int(L, "tasks_stolen", (lua_Integer)st.workers[i].tasks_stolen);
+        set_num(L, "busy_s", st.workers[i].busy_s);
+        lua_pushboolean(L, st.workers[i].active);
+        lua_setfield(L, -2, "active");
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "workers");
+    weft_stats_release(&st);
+    return 1;
+}
+
+static int c_rt_print_stats(lua_State *L)
+{
+    lw_rt *r = rt_check(L, 1);
+    FILE *f = opt_file(L, 2);
+    int rc = weft_stats_print(r->rt, f);
+    if (rc != 0)
+        return fail_rc(L, rc, "cannot print the statistics");
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int c_rt_reset_stats(lua_State *L)
+{
+    int rc = weft_stats_reset(rt_check(L, 1)->rt);
+    if (rc != 0)
+        return fail_rc(L, rc, "cannot reset the statistics");
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Graphs and runs                                                     */
+
+typedef struct lw_run lw_run;
+
+typedef struct lw_graph {
+    weft_graph_t *g;
+    int boxed;               /* a Lua box still holds it */
+    int parents;             /* graphs that hold it as a subgraph */
+    struct lw_graph **subs;  /* its subgraphs (one entry per subgraph node) */
+    size_t nsubs;
+    lw_run *runs;            /* run records not yet freed */
+} lw_graph;
+
+struct lw_run {
+    weft_run_t *run;
+    lw_graph *graph; /* NULL once the graph has freed the record */
+    lw_run *prev, *next;
+    lua_State *L;       /* the script thread's state while it waits */
+    int progress_ref;   /* registry reference to the progress function */
+    char progress_err[LW_ERRMAX];
+};
+
+static lw_graph *graph_check(lua_State *L, int i) { return box_get(L, i, GRAPH_MT, "graph"); }
+
+static lw_run *run_check(lua_State *L, int i)
+{
+    lw_run *r = box_get(L, i, RUN_MT, "run");
+    if (!r->run)
+        luaL_error(L, "weft: the run is closed (its graph was closed)");
+    return r;
+}
+
+/* Frees the weft run record (after it has finished) and unlinks it; the
+ * lw_run itself stays with its box. */
+static void run_drop(lua_State *L, lw_run *r)
+{
+    if (r->run) {
+        r->L = NULL; /* no progress callbacks from here (may be inside __gc) */
+        weft_run_wait(r->run);
+        weft_run_free(r->run);
+        r->run = NULL;
+    }
+    if (r->graph) {
+        if (r->prev)
+            r->prev->next = r->next;
+        else
+            r->graph->runs = r->next;
+        if (r->next)
+            r->next->prev = r->prev;
+        r->graph = NULL;
+        r->prev = r->next = NULL;
+    }
+    if (r->progress_ref != LUA_NOREF) {
+        luaL_unref(L, LUA_REGISTRYINDEX, r->progress_ref);
+        r->progress_ref = LUA_NOREF;
+    }
+}
+
+/* Frees a graph once no box and no parent graph holds it: its runs first,
+ * then the graph, then its subgraphs' hold on their own. */
+static void graph_release(lua_State *L, lw_graph *gp)
+{
+    if (gp->boxed || gp->parents)
+        return;
+    while (gp->runs)
+        run_drop(L, gp->runs);
+    weft_graph_free(gp->g);
+    for (size_t i = 0; i < gp->nsubs; i++) {
+        gp->subs[i]->parents--;
+        graph_release(L, gp->subs[i]);
+    }
+    free(gp->subs);
+    free(gp);
+}
+
+static int c_graph_new(lua_State *L)
+{
+    const char *name = luaL_optstring(L, 1, NULL);
+    void **box = box_new(L, GRAPH_MT, NULL);
+    lw_graph *gp = calloc(1, sizeof *gp);
+    if (!gp)
+        return fail_rc(L, WEFT_ENOMEM, "cannot create a graph");
+    int rc = weft_graph_create(name, &gp->g);
+    if (rc != 0) {
+        free(gp);
+        return fail_rc(L, rc, "cannot create a graph");
+    }
+    gp->boxed = 1;
+    *box = gp;
+    return 1;
+}
+
+/* graph_close(graph): frees it and its runs, waiting for a run still going. */
+static int c_graph_close(lua_State *L)
+{
+    void **box = luaL_checkudata(L, 1, GRAPH_MT);
+    lw_graph *gp = *box;
+    if (!gp)
+        return 0;
+    for (lw_run *r = gp->runs; r; r = r->next)
+        if (r->L)
+            return luaL_error(L, "weft: cannot close a graph from its run's progress callback");
+    *box = NULL;
+    gp->boxed = 0;
+    graph_release(L, gp);
+    return 0;
+}
+
+/* Builds a node envelope (lw.h) for code and the arguments at first.. */
+static int envelope(lua_State *L, lw_code *c, int first, int n, int base, lw_buf *b, char *err,
+                    size_t errsz)
+{
+    unsigned char mask[8];
+    for (int i = 0; i < 8; i++)
+        mask[i] = (unsigned char)(c->genv_mask >> (8 * i));
+    size_t wlen = strlen(c->where);
+    if (lw_buf_put(b, LW_NODE_MAGIC, 3) || lw_buf_put(b, mask, 8) || lw_put_varint(b, wlen) ||
+        lw_buf_put(b, c->where, wlen) || lw_put_varint(b, c->len) ||
+        lw_buf_put(b, c->bytes, c->len)) {
+        snprintf(err, errsz, "out of memory");
+        return -1;
+    }
+    return lw_encode(L, first, n, "argument", base, LW_TO_WORKER, b, err, errsz);
+}
+
+/* graph_add(graph, name|nil, code, base, ...) -> node id | nil, message */
+static int c_graph_add(lua_State *L)
+{
+    lw_graph *gp = graph_check(L, 1);
+    const char *name = luaL_optstring(L, 2, NULL);
+    lw_code *c = code_check(L, 3);
+    int base = (int)luaL_checkinteger(L, 4);
+    lw_buf b = {0};
+    char err[LW_ERRMAX];
+    if (envelope(L, c, 5, lua_gettop(L) - 4, base, &b, err, sizeof err)) {
+        lw_buf_free(&b);
+        return fail(L, "weft: %s", err);
+    }
+    weft_node_t node;
+    int rc = weft_graph_add_task(gp->g, name, LW_NODE_TASK, b.data, b.len, &node);
+    lw_buf_free(&b);
+    if (rc != 0)
+        return fail_rc(L, rc, "cannot add a node");
+    lua_pushinteger(L, node);
+    return 1;
+}
+
+/* graph_add_subgraph(graph, name|nil, sub) -> node id | nil, message */
+static int c_graph_add_subgraph(lua_State *L)
+{
+    lw_graph *gp = graph_check(L, 1);
+    const char *name = luaL_optstring(L, 2, NULL);
+    lw_graph *sub = graph_check(L, 3);
+    lw_graph **subs = realloc(gp->subs, (gp->nsubs + 1) * sizeof *subs);
+    if (!subs)
+        return fail_rc(L, WEFT_ENOMEM, "cannot add a subgraph");
+    gp->subs = subs;
+    weft_node_t node;
+    int rc = weft_graph_add_subgraph(gp->g, name, sub->g, &node);
+    if (rc != 0)
+        return fail_rc(L, rc, "cannot add a subgraph");
+    gp->subs[gp->nsubs++] = sub;
+    sub->parents++;
+    lua_pushinteger(L, node);
+    return 1;
+}
+
+static weft_node_t node_arg(lua_State *L, int i)
+{
+    lua_Integer v = luaL_checkinteger(L, i);
+    return v < 0 || v > (lua_Integer)WEFT_GRAPH_MAX_NODES ? WEFT_NODE_NONE : (weft_node_t)v;
+}
+
+static int c_graph_precede(lua_State *L)
+{
+    lw_graph *gp = graph_check(L, 1);
+    int rc = weft_graph_precede(gp->g, node_arg(L, 2), node_arg(L, 3));
+    if (rc != 0)
+        return fail_rc(L, rc, "cannot add an edge");
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* graph_info(graph) -> name, nodes, edges */
+static int c_graph_info(lua_State *L)
+{
+    lw_graph *gp = graph_check(L, 1);
+    lua_pushstring(L, weft_graph_name(gp->g));
+    lua_pushinteger(L, (lua_Integer)weft_graph_node_count(gp->g));
+    lua_pushinteger(L, (lua_Integer)weft_graph_edge_count(gp->g));
+    return 3;
+}
+
+static int c_graph_node_name(lua_State *L)
+{
+    lw_graph *gp = graph_check(L, 1);
+    const char *name = weft_graph_node_name(gp->g, node_arg(L, 2));
+    lua_pushstring(L, name);
+    lua_pushstring(L, weft_graph_node_task(gp->g, node_arg(L, 2)));
+    return 2;
+}
+
+static int c_graph_find(lua_State *L)
+{
+    lw_graph *gp = graph_check(L, 1);
+    weft_node_t node;
+    if (weft_graph_find(gp->g, luaL_checkstring(L, 2), &node) != 0)
+        return 0;
+    lua_pushinteger(L, node);
+    return 1;
+}
+
+/* graph_check(graph) -> true | false, node on a cycle */
+static int c_graph_check(lua_State *L)
+{
+    lw_graph *gp = graph_check(L, 1);
+    weft_node_t node = WEFT_NODE_NONE;
+    int rc = weft_graph_check(gp->g, &node);
+    if (rc == 0) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    if (rc != WEFT_ECYCLE)
+        return fail_rc(L, rc, "cannot check the graph");
+    lua_pushboolean(L, 0);
+    lua_pushinteger(L, node);
+    return 2;
+}
+
+static int dot_writer(const void *g, const void *run, FILE *f)
+{
+    return weft_graph_dot(g, run, f);
+}
+
+/* graph_dot(graph, run|nil) -> string | nil, message */
+static int c_graph_dot(lua_State *L)
+{
+    lw_graph *gp = graph_check(L, 1);
+    const weft_run_t *run = lua_isnoneornil(L, 2) ? NULL : run_check(L, 2)->run;
+    return push_written(L, dot_writer, gp->g, run, "cannot write the graph as dot");
+}
+
+static int c_graph_save(lua_State *L)
+{
+    lw_graph *gp = graph_check(L, 1);
+    const char *path = luaL_checkstring(L, 2);
+    int rc = weft_graph_save_file(gp->g, path);
+    if (rc != 0) {
+        const char *why = weft_graph_error();
+        lua_pushnil(L);
+        lua_pushfstring(L, "weft: cannot save graph '%s' to %s: %s%s%s", weft_graph_name(gp->g),
+                        path, weft_strerror(rc), why[0] ? ": " : "", why);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int c_graph_load(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    void **box = box_new(L, GRAPH_MT, NULL);
+    lw_graph *gp = calloc(1, sizeof *gp);
+    if (!gp)
+        return fail_rc(L, WEFT_ENOMEM, "cannot load a graph");
+    int rc = weft_graph_load_file(path, &gp->g);
+    if (rc != 0) {
+        free(gp);
+        const char *why = weft_graph_error();
+        lua_pushnil(L);
+        lua_pushfstring(L, "weft: cannot load graph file %s: %s%s%s", path, weft_strerror(rc),
+                        why[0] ? ": " : "", why);
+        return 2;
+    }
+    gp->boxed = 1;
+    *box = gp;
+    return 1;
+}
+
+static int c_graph_gc(lua_State *L)
+{
+    void **box = luaL_checkudata(L, 1, GRAPH_MT);
+    lw_graph *gp = *box;
+    if (gp) {
+        *box = NULL;
+        gp->boxed = 0;
+        graph_release(L, gp); /* waits for a run still going */
+    }
+    return 0;
+}
+
+/* The progress callback, called by weft on the waiting (script) thread. */
+typedef struct progress_call {
+    lw_run *r;
+    const weft_progress_t *p;
+} progress_call;
+
+static int progress_body(lua_State *L)
+{
+    progress_call *pc = lua_touserdata(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, pc->r->progress_ref);
+    lua_createtable(L, 0, 5);
+    set_int(L, "finished", (lua_Integer)pc->p->finished);
+    set_int(L, "total", (lua_Integer)pc->p->total);
+    set_num(L, "elapsed_s", pc->p->elapsed_s);
+    set_num(L, "rate", pc->p->rate);
+    set_num(L, "eta_s", pc->p->eta_s);
+    lua_call(L, 1, 0);
+    return 0;
+}
+
+static void progress_cb(void *data, const weft_progress_t *p)
+{
+    lw_run *r = data;
+    lua_State *L = r->L;
+    if (!L || r->progress_ref == LUA_NOREF || r->progress_err[0] || !lua_checkstack(L, 4))
+        return;
+    progress_call pc = {r, p};
+    lua_pushcfunction(L, progress_body);
+    lua_pushlightuserdata(L, &pc);
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        snprintf(r->progress_err, sizeof r->progress_err, "%s",
+                 msg ? msg : "(error object is not a string)");
+        lua_pop(L, 1);
+        weft_run_cancel(r->run);
+    }
+}
+
+/* run_start(graph, runtime, record, bar, progress|nil, interval)
+ *   -> run | nil, message, code */
+static int c_run_start(lua_State *L)
+{
+    lw_graph *gp = graph_check(L, 1);
+    lw_rt *rt = rt_check(L, 2);
+    int record = lua_toboolean(L, 3), bar = lua_toboolean(L, 4);
+    int has_progress = !lua_isnoneornil(L, 5);
+    if (has_progress)
+        luaL_checktype(L, 5, LUA_TFUNCTION);
+    double interval = luaL_optnumber(L, 6, 0);
+    void **box = box_new(L, RUN_MT, NULL);
+    lw_run *r = calloc(1, sizeof *r);
+    if (!r)
+        return fail_rc(L, WEFT_ENOMEM, "cannot run the graph");
+    r->progress_ref = LUA_NOREF;
+    weft_run_opts_t opts = {.record = record, .progress_bar = bar, .progress_interval_s = interval};
+    if (has_progress) {
+        lua_pushvalue(L, 5);
+        r->progress_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        opts.progress = progress_cb;
+        opts.progress_data = r;
+    }
+    int rc = weft_graph_run_async(gp->g, rt->rt, &opts, &r->run);
+    if (rc != 0) {
+        if (r->progress_ref != LUA_NOREF)
+            luaL_unref(L, LUA_REGISTRYINDEX, r->progress_ref);
+        free(r);
+        if (rc == WEFT_ECYCLE) {
+            weft_node_t node = WEFT_NODE_NONE;
+            weft_graph_check(gp->g, &node);
+            lua_pushnil(L);
+            lua_pushfstring(L, "weft: graph '%s' has a cycle through node '%s'",
+                            weft_graph_name(gp->g), weft_graph_node_name(gp->g, node));
+            lua_pushinteger(L, rc);
+            return 3;
+        }
+        return fail_rc(L, rc, "cannot run the graph");
+    }
+    r->graph = gp;
+    r->next = gp->runs;
+    if (gp->runs)
+        gp->runs->prev = r;
+    gp->runs = r;
+    *box = r;
+    return 1;
+}
+
+/* run_wait(run, timeout|nil) -> code, progress error|nil */
+static int c_run_wait(lua_State *L)
+{
+    lw_run *r = run_check(L, 1);
+    double timeout = luaL_optnumber(L, 2, -1);
+    r->L = L;
+    int rc = timeout < 0 ? weft_run_wait(r->run) : weft_run_wait_timeout(r->run, timeout);
+    r->L = NULL;
+    lua_pushinteger(L, rc);
+    if (r->progress_err[0]) {
+        lua_pushstring(L, r->progress_err);
+        r->progress_err[0] = '\0';
+        return 2;
+    }
+    return 1;
+}
+
+static int c_run_cancel(lua_State *L)
+{
+    weft_run_cancel(run_check(L, 1)->run);
+    return 0;
+}
+
+static int c_run_close(lua_State *L)
+{
+    void **box = luaL_checkudata(L, 1, RUN_MT);
+    lw_run *r = *box;
+    if (r && r->L) /* its progress callback is running, inside run_wait */
+        return luaL_error(L, "weft: cannot close a run from its own progress callback");
+    if (r) {
+        *box = NULL;
+        run_drop(L, r);
+        free(r);
+    }
+    return 0;
+}
+
+static int c_run_status(lua_State *L)
+{
+    lua_pushinteger(L, weft_run_node_status(run_check(L, 1)->run, node_arg(L, 2)));
+    return 1;
+}
+
+/* run_result(run, node) -> {n=..., values} | raw string | nil, or
+ * nil, message, code */
+static int c_run_result(lua_State *L)
+{
+    lw_run *r = run_check(L, 1);
+    const void *data;
+    size_t len;
+    int rc = weft_run_result(r->run, node_arg(L, 2), &data, &len);
+    if (rc != 0)
+        return fail_rc(L, rc, "cannot read the node's result");
+    if (!data) {
+        lua_pushnil(L);
+        return 1;
+    }
+    if (!lw_is_encoded(data, len)) {
+        lua_pushlstring(L, data, len);
+        return 1;
+    }
+    char err[LW_ERRMAX];
+    int top = lua_gettop(L);
+    int n = lw_decode(L, data, len, err, sizeof err);
+    if (n < 0)
+        return fail(L, "weft: cannot read the node's result: %s", err);
+    lua_createtable(L, n, 1);
+    lua_insert(L, top + 1);
+    for (int i = n; i >= 1; i--)
+        lua_rawseti(L, top + 1, i);
+    set_int(L, "n", n);
+    return 1;
+}
+
+static int c_run_code(lua_State *L)
+{
+    int code = 0;
+    int rc = weft_run_node_code(run_check(L, 1)->run, node_arg(L, 2), &code);
+    lua_pushinteger(L, rc != 0 ? rc : code);
+    return 1;
+}
+
+/* run_time(run, node) -> start, end, worker | nil */
+static int c_run_time(lua_State *L)
+{
+    double s, e;
+    int w;
+    if (weft_run_node_time(run_check(L, 1)->run, node_arg(L, 2), &s, &e, &w) != 0)
+        return 0;
+    lua_pushnumber(L, s);
+    lua_pushnumber(L, e);
+    lua_pushinteger(L, w);
+    return 3;
+}
+
+static int c_run_counts(lua_State *L)
+{
+    lw_run *r = run_check(L, 1);
+    weft_run_counts_t c;
+    int rc = weft_run_counts(r->run, &c);
+    if (rc != 0)
+        return fail_rc(L, rc, "cannot read the run's counts");
+    lua_createtable(L, 0, 8);
+    set_int(L, "total", (lua_Integer)c.total);
+    set_int(L, "done", (lua_Integer)c.done);
+    set_int(L, "failed", (lua_Integer)c.failed);
+    set_int(L, "skipped", (lua_Integer)c.skipped);
+    set_int(L, "cancelled", (lua_Integer)c.cancelled);
+    if (c.first_failed != WEFT_NODE_NONE) {
+        set_int(L, "first_failed", c.first_failed);
+        set_int(L, "first_code", c.first_code);
+    }
+    set_num(L, "wall_s", c.wall_s);
+    return 1;
+}
+
+static int c_run_print_stats(lua_State *L)
+{
+    lw_run *r = run_check(L, 1);
+    int rc = weft_run_print_stats(r->run, opt_file(L, 2));
+    if (rc != 0)
+        return fail_rc(L, rc, "cannot print the run's statistics");
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int trace_writer(const void *run, const void *unused, FILE *f)
+{
+    (void)unused;
+    return weft_run_trace(run, f);
+}
+
+static int c_run_trace(lua_State *L)
+{
+    lw_run *r = run_check(L, 1);
+    return push_written(L, trace_writer, r->run, NULL, "cannot write the trace");
+}
+
+/* ------------------------------------------------------------------ */
+/* Values                                                              */
+
+static int c_clock(lua_State *L)
+{
+    lua_pushnumber(L, lw_clock());
+    return 1;
+}
+
+/* serialize(...) -> bytes | nil, message */
+static int c_serialize(lua_State *L)
+{
+    lw_buf b = {0};
+    char err[LW_ERRMAX];
+    if (lw_encode(L, 1, lua_gettop(L), "value", 1, LW_TO_WORKER, &b, err, sizeof err)) {
+        lw_buf_free(&b);
+        return fail(L, "weft: %s", err);
+    }
+    lua_pushlstring(L, b.data, b.len);
+    lw_buf_free(&b);
+    return 1;
+}
+
+/* deserialize(bytes) -> values... (raises on malformed bytes) */
+static int c_deserialize(lua_State *L)
+{
+    size_t len;
+    const char *p = luaL_checklstring(L, 1, &len);
+    char err[LW_ERRMAX];
+    int top = lua_gettop(L);
+    int n = lw_decode(L, p, len, err, sizeof err);
+    if (n < 0)
+        return luaL_error(L, "weft: %s", err);
+    return lua_gettop(L) - top;
+}
+
+/* ------------------------------------------------------------------ */
+/* The module                                                          */
+
+static const luaL_Reg core_fns[] = {
+    {"prepare", c_prepare},
+    {"rt_new", c_rt_new},
+    {"rt_close", c_rt_close},
+    {"rt_closed", c_rt_closed},
+    {"rt_workers", c_rt_workers},
+    {"rt_set_workers", c_rt_set_workers},
+    {"rt_submit", c_rt_submit},
+    {"rt_submit_map", c_rt_submit_map},
+    {"rt_inflight", c_rt_inflight},
+    {"rt_take", c_rt_take},
+    {"rt_stats", c_rt_stats},
+    {"rt_print_stats", c_rt_print_stats},
+    {"rt_reset_stats", c_rt_reset_stats},
+    {"graph_new", c_graph_new},
+    {"graph_close", c_graph_close},
+    {"graph_add", c_graph_add},
+    {"graph_add_subgraph", c_graph_add_subgraph},
+    {"graph_precede", c_graph_precede},
+    {"graph_info", c_graph_info},
+    {"graph_node_name", c_graph_node_name},
+    {"graph_find", c_graph_find},
+    {"graph_check", c_graph_check},
+    {"graph_dot", c_graph_dot},
+    {"graph_save", c_graph_save},
+    {"graph_load", c_graph_load},
+    {"run_start", c_run_start},
+    {"run_wait", c_run_wait},
+    {"run_cancel", c_run_cancel},
+    {"run_close", c_run_close},
+    {"run_status", c_run_status},
+    {"run_result", c_run_result},
+    {"run_code", c_run_code},
+    {"run_time", c_run_time},
+    {"run_counts", c_run_counts},
+    {"run_print_stats", c_run_print_stats},
+    {"run_trace", c_run_trace},
+    {"clock", c_clock},
+    {"serialize", c_serialize},
+    {"deserialize", c_deserialize},
+    {NULL, NULL},
+};
+
+static void new_mt(lua_State *L, const char *name, lua_CFunction gc)
+{
+    luaL_newmetatable(L, name);
+    lua_pushcfunction(L, gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushliteral(L, "weft internal object");
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
+}
+
+/* Keeps this module loaded until the process ends, although Lua unloads
+ * C modules when the state that loaded them closes: worker threads run its
+ * code and its thread-key destructor, and libweft's process-wide task
+ * registry now holds a pointer to lw_node_run. Best effort: if it fails,
+ * unloading happens only after every runtime has stopped its threads. */
+static void pin_module(void)
+{
+    Dl_info info;
+    if (dladdr((void *)lw_open, &info) && info.dli_fname)
+        dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
+int lw_open(lua_State *L, int mod)
+{
+    mod = lua_absindex(L, mod);
+    pin_module();
+    int rc = weft_task_register(LW_NODE_TASK, lw_node_run, NULL);
+    if (rc != 0)
+        return luaL_error(L, "weft: cannot register the task '%s': %s", LW_NODE_TASK,
+                          weft_strerror(rc));
+    new_mt(L, RT_MT, c_rt_close);
+    new_mt(L, CODE_MT, c_code_gc);
+    new_mt(L, GRAPH_MT, c_graph_gc);
+    new_mt(L, RUN_MT, c_run_close);
+    if (luaL_loadbufferx(L, (const char *)lw_layer, sizeof lw_layer, "=weft.lua", "t") != LUA_OK)
+        return lua_error(L);
+    lua_pushvalue(L, mod);
+    luaL_newlib(L, core_fns);
+    lua_pushinteger(L, LW_MAX_DEPTH);
+    lua_setfield(L, -2, "MAX_DEPTH");
+    lua_call(L, 2, 0);
+    return 0;
+}
