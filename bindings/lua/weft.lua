@@ -14,9 +14,13 @@
 --   script's state, so callbacks may use the script's globals and upvalues.
 local weft, core = ...
 
+-- The library functions used, taken now: a script that later changes its
+-- globals does not change weft.
 local type, error, select, pcall, tostring = type, error, select, pcall, tostring
+local pairs, ipairs = pairs, ipairs
 local setmetatable, getmetatable, rawget = setmetatable, getmetatable, rawget
 local fmt, unpack, mtype = string.format, table.unpack, math.type
+local math, io = math, io
 
 -- ---------------------------------------------------------------------
 -- Errors
