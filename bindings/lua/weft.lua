@@ -721,16 +721,23 @@ local function run_error(run, rc)
              weft.err_name(rc))
 end
 
+-- Waits for the run's end (timeout nil: as long as it takes); false on
+-- timeout. Raises the progress callback's error, once.
 local function finish_run(run, timeout, level)
+  if run._finished then return true end
   local rc, perr = core.run_wait(run._c, timeout)
   if rc == weft.ETIMEDOUT then return false end
   run._finished, run._rc = true, rc
   if perr then raise("weft: the progress callback failed: " .. perr, level + 1) end
+  return true
+end
+
+-- Raises the run's failure when the run checks (opts.check ~= false).
+local function check_run(run, level)
   if run._check then
-    local msg = run_error(run, rc)
+    local msg = run_error(run, run._rc)
     if msg then raise(msg, level + 1) end
   end
-  return true
 end
 
 --- g:run(rt[, opts]) -> run, once every node has finished.
@@ -741,6 +748,7 @@ end
 function Graph:run(rt, opts)
   local run = start_run(self, rt, opts, "run")
   finish_run(run, nil, 1)
+  check_run(run, 1)
   return run
 end
 
@@ -834,29 +842,25 @@ end
 
 local function run_done(self, fname)
   run_live(self, fname, 2)
-  if not self._finished then finish_run(self, nil, 2) end
+  finish_run(self, nil, 2)
 end
 
 --- run:wait([timeout]) -> true when finished, false on timeout; raises
 --- like g:run if a node failed (unless opts.check was false).
 function Run:wait(timeout)
   run_live(self, "wait")
-  if self._finished then return true end
   if timeout ~= nil and (type(timeout) ~= "number" or timeout < 0) then
     typeerror(1, "wait", "non-negative number", timeout)
   end
-  return (finish_run(self, timeout, 1))
+  if not finish_run(self, timeout, 1) then return false end
+  check_run(self, 1)
+  return true
 end
 
 --- run:done() -> whether the run has finished (does not raise)
 function Run:done()
   run_live(self, "done")
-  if self._finished then return true end
-  local check = self._check
-  self._check = false
-  local ok = finish_run(self, 0, 1)
-  self._check = check
-  return ok
+  return (finish_run(self, 0, 1))
 end
 
 --- run:cancel(): nodes not started yet are cancelled

@@ -95,6 +95,11 @@ T.test("a failing node: message, skipped descendants, other branches", function(
   T.eq(c.first_code, weft.ETASK)
   T.eq(run:ok(), false)
   T.ok(run:error():find("weft: node 'count_3' failed:", 1, true))
+  -- an async run raises the same from wait(), every time, also after done()
+  local ra = g:run_async(rt)
+  while not ra:done() do end
+  T.raises(function() ra:wait() end, "weft: node 'count_3' failed: ")
+  T.raises(function() ra:wait() end, "weft: node 'count_3' failed: ")
   -- check = false: no error, the run tells
   local r2 = g:run(rt, {check = false})
   T.eq(r2:ok(), false)
