@@ -1,0 +1,643 @@
+"""weft: a work-stealing task runtime and task graphs, from Python.
+
+Jobs, the way Parallel Python (pp) runs them::
+
+    import weft
+
+    def square(x):
+        return x * x
+
+    with weft.Runtime() as rt:                # workers: 0 = automatic
+        jobs = [rt.submit(square, i) for i in range(10)]
+        print([job() for job in jobs])        # job() waits, returns the result
+        rt.print_stats()
+
+Graphs of Python callables and named C tasks::
+
+    g = weft.Graph("demo")
+    a = g.add(load, "input.txt", name="load")
+    b = g.add(count, name="count")            # called as count(<a's result>)
+    c = g.add_task("weft.sum_primes", b"100000", name="primes")   # C
+    a >> b                                    # a runs before b
+    run = g.run(rt, record=True)
+    print(run.result(b), run.result(c))       # 454396537 as bytes for c
+    print(g.dot(run))
+
+A node runs fn(*args, *inputs): `inputs` are its predecessors' results in
+the order the edges were added (the object a Python node returned; the bytes
+a task node stored, or None). See bindings/python/README.md for the whole
+guide: errors, the GIL, named tasks, graph files, traces.
+"""
+
+import atexit as _atexit
+import collections as _collections
+import os as _os
+import sys as _sys
+import traceback as _traceback
+import weakref as _weakref
+
+from . import core as _swig        # SWIG's module: GraphCore, RunCore, constants
+from . import _core as _c          # the extension: RuntimeBase, Job, Group
+
+__version__ = _swig.weft_version()
+
+# ---------------------------------------------------------------------------
+# Errors
+
+class Error(Exception):
+    """A weft error. `.code` is weft's (negative) error code, `.name` its
+    symbolic name (e.g. "WEFT_EBUSY"); the message is weft_strerror's text,
+    with details."""
+
+    def __init__(self, message, code=None):
+        super().__init__(message)
+        self.code = code
+        self.name = _swig.weft_err_name(code) if code is not None else None
+
+
+class InvalidArgument(Error, ValueError):
+    """WEFT_EINVAL / WEFT_ERANGE: also a ValueError."""
+
+
+class OutOfMemory(Error, MemoryError):
+    """WEFT_ENOMEM: also a MemoryError."""
+
+
+class Timeout(Error, TimeoutError):
+    """WEFT_ETIMEDOUT: also a TimeoutError."""
+
+
+class TaskError(Error):
+    """A task or a graph node failed.
+
+    `.node`: the job's function name, or the graph node's name;
+    `.exception`: the exception the Python code raised (also `__cause__`),
+    or None for a C task that returned a nonzero code (then in `.status`);
+    `.traceback`: the task's traceback as text; `.run`: the graph Run, for
+    graph runs (inspect the other nodes there)."""
+
+    def __init__(self, message, node=None, exception=None, traceback=None, run=None,
+                 status=None):
+        super().__init__(message, _swig.ETASK)
+        self.node = node
+        self.exception = exception
+        self.run = run
+        self.status = status
+        if traceback is None and exception is not None:
+            traceback = "".join(_traceback.format_exception(
+                type(exception), exception, exception.__traceback__))
+        self.traceback = traceback
+
+
+_c._setup(Error, InvalidArgument, OutOfMemory, Timeout, TaskError)
+
+# weft's error codes and node statuses, as in weft.h (weft.EBUSY, ...)
+for _name in ("OK", "EINVAL", "ENOMEM", "EBUSY", "EDESTROYED", "ETASK", "ESYSTEM", "EPERM",
+              "ERANGE", "ENOENT", "EEXIST", "ECANCELED", "ECYCLE", "EPARSE", "EIO",
+              "ENOTSUP", "ETIMEDOUT", "ESTALE"):
+    globals()[_name] = getattr(_swig, _name)
+del _name
+
+strerror = _swig.weft_strerror
+err_name = _swig.weft_err_name
+cpu_count = _swig.weft_cpu_count          # CPUs this process may use
+default_workers = _swig.weft_default_workers
+MAX_WORKERS = _c.MAX_WORKERS
+
+Job = _c.Job
+Group = _c.Group
+
+# Named tasks (process-wide): C tasks this module registers, and Python
+# functions registered by the user.
+SUM_PRIMES_TASK = "weft.sum_primes"   # arg or first input: N in ASCII; result: the sum of primes < N
+SUM_TASK = "weft.sum"                 # sums the decimal numbers in its arg and inputs
+register_task = _c.register_task
+unregister_task = _c.unregister_task
+task_registered = _c.task_registered
+
+# ---------------------------------------------------------------------------
+# Runtime
+
+_live_runtimes = _weakref.WeakSet()
+
+
+class Runtime(_c.RuntimeBase):
+    """A weft runtime: worker threads that run submitted jobs and graphs.
+
+    Runtime(workers=0): 0 means automatic (the CPUs this process may use,
+    or WEFT_NUM_THREADS). `rt.workers` reads the count; assigning it changes
+    it while jobs run (pp's set_ncpus).
+
+    submit(fn, *args, callback=None, callbackargs=(), group=None) -> Job
+        Queues fn(*args). job() waits and returns the result (pp's job());
+        a job that raised makes job() raise TaskError, with the original
+        exception as __cause__ and .exception, its traceback text as
+        .traceback. callback(result, *callbackargs) runs once fn succeeded,
+        before job() returns. group: a name or a Group (pp's group=).
+    wait(group=None, timeout=None) -> bool
+        Waits for every job (or a group's). Failed jobs do not raise here.
+    map(fn, *iterables) -> list
+        [fn(*a) for a in zip(*iterables)], run as jobs, results in order.
+    stats() / print_stats(file=None)
+        Per worker: jobs run, busy seconds (pp's print_stats).
+    close()
+        Waits for every job, then stops the workers; `with Runtime() as rt:`
+        does it on exit.
+
+    A thread that waits for a job that has not started yet runs it itself,
+    the way weft's workers help while they wait (wait() for every job runs
+    any queued job); Ctrl-C while waiting raises KeyboardInterrupt and leaves
+    the runtime usable.
+    """
+
+    def __init__(self, workers=0):
+        super().__init__(workers)
+        _live_runtimes.add(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __repr__(self):
+        if self.closed:
+            return "<weft.Runtime closed>"
+        return "<weft.Runtime workers=%d pending=%d>" % (self.workers, self.pending)
+
+    def map(self, fn, *iterables, group=None):
+        """Runs fn on each element (or on zipped elements of several
+        iterables) as jobs; returns the results in order. Raises TaskError
+        for the first (in order) job that raised, after all have run."""
+        if not iterables:
+            raise TypeError("map() needs at least one iterable")
+        submit = self.submit
+        jobs = [submit(fn, *a, group=group) for a in zip(*iterables)]
+        return [job() for job in jobs]
+
+    def stats(self):
+        """The statistics as a dict: workers, wall_s (since creation or
+        reset_stats()), jobs_submitted, jobs_run, jobs_failed, jobs_pending,
+        busy_s, per_worker (a list of {worker, jobs, busy_s}; worker
+        "caller" counts jobs run by threads that waited for them) and tasks
+        (the C runtime's own counters: drain tasks and graph nodes)."""
+        return self._stats()
+
+    def stats_text(self):
+        """The statistics table print_stats() prints, as a str."""
+        s = self._stats()
+        run = s["jobs_run"]
+        lines = ["weft job statistics: %d workers, %.3f s wall time" % (s["workers"], s["wall_s"]),
+                 " worker |     jobs run | % of all |   busy s | time per job"]
+        for w in s["per_worker"]:
+            n = w["jobs"]
+            lines.append(" %6s | %12d | %7.2f%% | %8.3f | %10.3f us" % (
+                w["worker"], n, 100.0 * n / run if run else 0.0, w["busy_s"],
+                1e6 * w["busy_s"] / n if n else 0.0))
+        lines.append("  Total | %12d | %7.2f%% | %8.3f | %10.3f us" % (
+            run, 100.0 if run else 0.0, s["busy_s"], 1e6 * s["busy_s"] / run if run else 0.0))
+        lines.append("jobs submitted: %d, failed: %d, pending: %d" % (
+            s["jobs_submitted"], s["jobs_failed"], s["jobs_pending"]))
+        return "\n".join(lines) + "\n"
+
+    def print_stats(self, file=None):
+        """Prints the statistics table (pp's print_stats) to file (default
+        sys.stdout)."""
+        (file or _sys.stdout).write(self.stats_text())
+
+
+_default_runtime = None
+
+
+def default_runtime():
+    """A process-wide Runtime with the automatic worker count, made on first
+    use and closed at exit. Graph.run uses it when given no runtime."""
+    global _default_runtime
+    if _default_runtime is None or _default_runtime.closed:
+        _default_runtime = Runtime()
+    return _default_runtime
+
+
+@_atexit.register
+def _close_at_exit():
+    # Runtimes still open at exit: wait for their jobs and stop their
+    # threads while the interpreter is whole (worker threads take the GIL).
+    for rt in list(_live_runtimes):
+        try:
+            rt.close()
+        except BaseException:      # an interrupted close: leave the rest to the OS
+            pass
+    _c._shutdown()
+
+# ---------------------------------------------------------------------------
+# Graphs
+
+Progress = _collections.namedtuple("Progress", "finished total elapsed_s rate eta_s")
+Progress.__doc__ = """Progress of a run, given to a progress callback: nodes
+finished of total, seconds elapsed, nodes per second and estimated seconds
+left (negative when unknown)."""
+
+
+class Node:
+    """A node of a Graph. `a >> b` (or a.precede(b), b.succeed(a)) makes a
+    run before b and b receive a's result as an input; `a >> [b, c]`,
+    `[a, b] >> c` and chains `a >> b >> c` work too."""
+
+    __slots__ = ("graph", "id")
+
+    def __init__(self, graph, id):
+        self.graph = graph
+        self.id = id
+
+    @property
+    def name(self):
+        return self.graph._core.node_name(self.id)
+
+    @property
+    def task(self):
+        """The registered task name of a task node; None for a Python node."""
+        return self.graph._core.node_task(self.id)
+
+    @property
+    def kind(self):
+        """"call" (a Python callable) or "task" (a registered task)."""
+        return self.graph._core.node_kind(self.id)
+
+    def precede(self, *others):
+        """This node runs before each of others (nodes or lists of nodes)."""
+        for o in self.graph._nodes_of(others):
+            self.graph._core.precede(self.id, o.id)
+        return self
+
+    def succeed(self, *others):
+        """This node runs after each of others."""
+        for o in self.graph._nodes_of(others):
+            self.graph._core.precede(o.id, self.id)
+        return self
+
+    def __rshift__(self, other):
+        self.precede(other)
+        return other
+
+    def __rrshift__(self, other):      # [a, b] >> c
+        self.succeed(other)
+        return self
+
+    def __lshift__(self, other):       # b << a: the same edge as a >> b
+        self.succeed(other)
+        return other
+
+    def __rlshift__(self, other):      # [b, c] << a
+        self.precede(other)
+        return self
+
+    def __eq__(self, other):
+        return isinstance(other, Node) and other.graph is self.graph and other.id == self.id
+
+    def __hash__(self):
+        return hash((id(self.graph), self.id))
+
+    def __index__(self):
+        return self.id
+
+    def __repr__(self):
+        return "<weft.Node %d %r of %r>" % (self.id, self.name, self.graph.name)
+
+
+class Graph:
+    """A task graph (a DAG) of Python callables and named tasks.
+
+    Build it once, run it many times: run() blocks, run_async() returns a
+    Run at once (wait(), cancel()). A node fails when its function raises
+    (or a C task returns nonzero): its descendants are skipped, independent
+    branches finish, and run() raises TaskError naming the first failed
+    node. A cycle is reported before anything runs (weft.Error, code
+    ECYCLE)."""
+
+    def __init__(self, name="graph"):
+        if not isinstance(name, str):
+            raise TypeError("a graph name must be a str, not %s" % type(name).__name__)
+        self._core = _swig.GraphCore(name)
+        self._nodes = []
+
+    @classmethod
+    def load(cls, path):
+        """Reads a graph file (see graph/FORMAT.md). Its nodes are task
+        nodes: the tasks must be registered (in C, or with register_task)
+        by the time the graph runs."""
+        g = cls.__new__(cls)
+        g._core = _swig.GraphCore.load(_os.fspath(path))
+        g._nodes = [Node(g, i) for i in range(g._core.node_count())]
+        return g
+
+    def save(self, path):
+        """Writes the graph file. Only task nodes can be written down: a
+        Python callable cannot (weft.Error, code ENOTSUP, naming the node);
+        register it with register_task and add it with add_task instead."""
+        self._core.save(_os.fspath(path))
+
+    @property
+    def name(self):
+        return self._core.name()
+
+    @property
+    def nodes(self):
+        return list(self._nodes)
+
+    @property
+    def edge_count(self):
+        return self._core.edge_count()
+
+    def __len__(self):
+        return len(self._nodes)
+
+    def __iter__(self):
+        return iter(list(self._nodes))
+
+    def __getitem__(self, key):
+        """g["name"] or g[id]: the node."""
+        if isinstance(key, str):
+            i = self._core.find(key)
+            if i is None:
+                raise KeyError(key)
+            return self._nodes[i]
+        return self._nodes[key]
+
+    def node(self, name):
+        """The first node called name (KeyError if none)."""
+        return self[name]
+
+    def _node(self, x):
+        if isinstance(x, Node):
+            if x.graph is not self:
+                raise ValueError("node %r belongs to another graph" % (x,))
+            return x
+        raise TypeError("expected a weft.Node, not %s" % type(x).__name__)
+
+    def _nodes_of(self, items):
+        out = []
+        for x in items:
+            if isinstance(x, (list, tuple, set, frozenset)):
+                out.extend(self._node(y) for y in x)
+            else:
+                out.append(self._node(x))
+        return out
+
+    def add(self, fn, *args, name=None, inputs=True):
+        """Adds a node running fn(*args, *inputs) on a worker, with the GIL
+        held only while Python code runs, and returns the Node. `inputs`
+        are the predecessors' results in the order the edges were added
+        (duplicates included); inputs=False calls fn(*args) alone, for edges
+        that only order. The result is kept in the run (run.result(node))
+        and given to successors; a bytes-like or str result is also stored
+        as bytes for successor task nodes."""
+        if not callable(fn):
+            raise TypeError("Graph.add: fn must be callable, not %s" % type(fn).__name__)
+        i = self._core.add_call(name, fn, args, bool(inputs))
+        node = Node(self, i)
+        self._nodes.append(node)
+        return node
+
+    def add_task(self, task, arg=None, name=None):
+        """Adds a node running the registered task `task` (a C function, or
+        a Python function registered with register_task) with the argument
+        bytes `arg` (bytes-like, str as UTF-8, or None). C tasks run without
+        the GIL. Returns the Node."""
+        if not isinstance(task, str):
+            raise TypeError("Graph.add_task: task must be a str, not %s" % type(task).__name__)
+        i = self._core.add_task(name, task, arg)
+        node = Node(self, i)
+        self._nodes.append(node)
+        return node
+
+    def precede(self, before, after):
+        """Edge: before runs before after."""
+        self._core.precede(self._node(before).id, self._node(after).id)
+
+    def check(self):
+        """Raises weft.Error (ECYCLE, naming a node on the cycle) if the
+        graph has a cycle."""
+        self._core.check()
+
+    def run_async(self, rt=None, record=False, progress=False, progress_interval=0.1):
+        """Starts a run and returns its Run at once. rt: a Runtime (default:
+        default_runtime()). record: keep each node's start, end and worker
+        (for timed dot labels, traces and per-worker statistics).
+        progress: True draws weft's progress bar on stderr (when it is a
+        terminal); a callable gets a Progress every progress_interval
+        seconds while a thread waits for the run, and once at the end."""
+        if rt is None:
+            rt = default_runtime()
+        bar = progress is True
+        cb = None
+        if callable(progress):
+            def cb(*a, _f=progress):
+                _f(Progress(*a))
+        elif progress not in (True, False, None):
+            raise TypeError("progress must be True, False or a callable, not %s"
+                            % type(progress).__name__)
+        core = self._core.start(rt, bool(record), bar, cb, float(progress_interval))
+        return Run(self, core, rt)
+
+    def run(self, rt=None, record=False, progress=False, times=1, check=True,
+            progress_interval=0.1):
+        """Runs the graph `times` times one after another (stopping at the
+        first run that fails) and returns the last Run. With check=True a
+        failed run raises TaskError (its .run is the Run) and a cancelled
+        one weft.Error (ECANCELED). Ctrl-C cancels the run, waits for the
+        nodes already running and raises KeyboardInterrupt."""
+        if not isinstance(times, int) or times < 1:
+            raise ValueError("times must be an int >= 1")
+        run = None
+        for _ in range(times):
+            run = None     # free the previous run's results first
+            run = self.run_async(rt, record, progress, progress_interval)
+            run.wait()
+            if run.code != 0:
+                if check:
+                    run.raise_for_failure()
+                break
+        return run
+
+    def dot(self, run=None, path=None):
+        """The graph in graphviz's dot language, as a str; with a run, nodes
+        are coloured by status (and labelled with times when recorded). With
+        path, also writes it there."""
+        if run is not None and not isinstance(run, Run):
+            raise TypeError("run must be a weft.Run or None")
+        text = self._core.dot(run._core if run is not None else None)
+        if path is not None:
+            with open(path, "w") as f:
+                f.write(text)
+        return text
+
+    def __repr__(self):
+        return "<weft.Graph %r: %d nodes, %d edges>" % (self.name, len(self), self.edge_count)
+
+
+class Run:
+    """One run of a Graph: wait for it, cancel it, read each node's status
+    and result, its counts and statistics, its trace."""
+
+    def __init__(self, graph, core, rt):
+        self.graph = graph
+        self.runtime = rt
+        self._core = core
+
+    def _id(self, node):
+        if isinstance(node, str):
+            node = self.graph[node]
+        if isinstance(node, Node):
+            if node.graph is not self.graph:
+                raise ValueError("node %r belongs to another graph" % (node,))
+            return node.id
+        if isinstance(node, int) and not isinstance(node, bool):
+            return node
+        raise TypeError("expected a weft.Node, a node name or id, not %s" % type(node).__name__)
+
+    def wait(self, timeout=None):
+        """Waits for the run: True once complete, False if the timeout passed
+        first. Ctrl-C: cancels the run, waits for the running nodes (a second
+        Ctrl-C stops that wait) and raises KeyboardInterrupt."""
+        if timeout is not None and timeout < 0:
+            raise ValueError("timeout must be >= 0 (or None for no limit)")
+        try:
+            return self._core.wait(-1.0 if timeout is None else float(timeout))
+        except KeyboardInterrupt:
+            self._core.cancel()
+            self._core.wait(-1.0)
+            raise
+
+    def cancel(self):
+        """Cancels every node not yet started (running nodes finish)."""
+        self._core.cancel()
+
+    def done(self):
+        return self._core.done()
+
+    @property
+    def code(self):
+        """0, ETASK (a node failed) or ECANCELED, once complete."""
+        self.wait()
+        return self._core.code()
+
+    @property
+    def ok(self):
+        return self.code == 0
+
+    def status(self, node):
+        """"pending", "running", "done", "failed", "skipped" or "cancelled"."""
+        return self._core.status(self._id(node))
+
+    def result(self, node):
+        """A done node's result (the Python object a call node returned; the
+        bytes a task node stored, or None). A failed node raises TaskError;
+        a node that did not run raises weft.Error (ENOENT)."""
+        i = self._id(node)
+        self.wait()
+        st = self._core.status(i)
+        if st == "done":
+            return self._core.result(i)
+        if st == "failed":
+            raise self._task_error(i)
+        raise Error("node %r has no result: it is %s" % (self.graph._core.node_name(i), st),
+                    _swig.ENOENT)
+
+    def exception(self, node):
+        """The exception a failed Python node raised (None otherwise)."""
+        self.wait()
+        return self._core.error(self._id(node))[0]
+
+    def results(self):
+        """{node name: result} of every done node."""
+        self.wait()
+        out = {}
+        for n in self.graph._nodes:
+            if self._core.status(n.id) == "done":
+                out[n.name] = self._core.result(n.id)
+        return out
+
+    def counts(self):
+        """{total, done, failed, skipped, cancelled, first_failed (a Node or
+        None), first_code, wall_s}."""
+        c = self._core.counts()
+        if c["first_failed"] is not None:
+            c["first_failed"] = self.graph._nodes[c["first_failed"]]
+        return c
+
+    def node_time(self, node):
+        """(start_s, end_s, worker) of a node of a recorded run (None if it
+        did not run or the run was not recorded)."""
+        return self._core.node_time(self._id(node))
+
+    def _task_error(self, i):
+        name = self.graph._core.node_name(i)
+        exc, code = self._core.error(i)
+        if exc is not None:
+            msg = "node %r raised %s: %s" % (name, type(exc).__name__, exc)
+        else:
+            task = self.graph._core.node_task(i)
+            msg = "node %r (task %s) failed with status %d (%s)" % (
+                name, task, code, _swig.weft_strerror(code))
+        err = TaskError(msg, node=name, exception=exc, run=self, status=code)
+        err.__cause__ = exc
+        return err
+
+    def raise_for_failure(self):
+        """Raises TaskError for the first failed node, or weft.Error
+        (ECANCELED) if the run was cancelled; returns None if it succeeded."""
+        code = self.code
+        if code == _swig.ETASK:
+            c = self._core.counts()
+            raise self._task_error(c["first_failed"])
+        if code == _swig.ECANCELED:
+            raise Error("the run of graph %r was cancelled" % self.graph.name, code)
+
+    def stats_text(self):
+        """weft's run statistics (print_stats style) as a str."""
+        self.wait()
+        return self._core.stats_text()
+
+    def print_stats(self, file=None):
+        (file or _sys.stdout).write(self.stats_text())
+
+    def trace(self, path=None):
+        """The run as Chrome trace-event JSON (chrome://tracing, Perfetto),
+        one track per worker; needs record=True. Returns the text; with
+        path, also writes it there."""
+        self.wait()
+        text = self._core.trace()
+        if path is not None:
+            with open(path, "w") as f:
+                f.write(text)
+        return text
+
+    def save(self, path=None):
+        """The run file (node statuses and times) that weft-dot draws
+        alongside the graph file. Returns the text; with path, writes it."""
+        self.wait()
+        text = self._core.save()
+        if path is not None:
+            with open(path, "w") as f:
+                f.write(text)
+        return text
+
+    def dot(self, path=None):
+        """graph.dot(run=self)."""
+        self.wait()
+        return self.graph.dot(self, path)
+
+    def __repr__(self):
+        if not self._core.done():
+            return "<weft.Run of %r: running>" % self.graph.name
+        c = self._core.counts()
+        return "<weft.Run of %r: %d done, %d failed, %d skipped, %d cancelled>" % (
+            self.graph.name, c["done"], c["failed"], c["skipped"], c["cancelled"])
+
+
+__all__ = ["Runtime", "Job", "Group", "Graph", "Node", "Run", "Progress", "Error",
+           "InvalidArgument", "OutOfMemory", "Timeout", "TaskError", "default_runtime",
+           "register_task", "unregister_task", "task_registered", "SUM_PRIMES_TASK",
+           "SUM_TASK", "cpu_count", "default_workers", "strerror", "err_name",
+           "MAX_WORKERS"]

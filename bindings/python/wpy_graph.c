@@ -1,0 +1,879 @@
+/* wpy_graph.c: weft task graphs for Python.
+ *
+ * A GraphCore (wpy_graph) wraps a weft graph and keeps, beside it, what the
+ * C graph cannot hold: for each "call" node (a Python callable), the
+ * callable, its arguments and its predecessors in edge order (the order in
+ * which weft_node_input numbers a node's inputs, duplicates included).
+ * "task" nodes run a registered task (weft_graph_add_task): a C function, or
+ * a Python function registered with register_task; they exchange bytes.
+ *
+ * A call node runs fn(*args, *inputs): inputs are its predecessors'
+ * results in edge order: the Python object a call node returned, the bytes
+ * a task node stored (None when it stored none). A call node that feeds a
+ * task node also stores its result as bytes (for bytes-like and str
+ * results) so that the C task can read it.
+ *
+ * Runs: a RunCore (wpy_run) owns the weft run record plus the Python
+ * results and exceptions of the call nodes. One run of a graph at a time
+ * (weft's rule); the graph points to its current run so that the call
+ * nodes, which weft only gives the graph, know where to store. Each run
+ * record holds a reference on its graph (a C count, under the GIL), so a
+ * graph is freed only after its runs, whatever order Python drops them in.
+ *
+ * A call node takes the GIL (wpy_gil_ensure) for exactly the time it runs
+ * Python code; task nodes in C never touch it, and the thread that waits
+ * for a run releases it, waking every 50 ms to check for signals. */
+#include "wpy.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WPY_RUN_SLICE_S 0.05
+
+typedef struct wpy_gnode {
+    PyObject *fn;     /* call node: the callable; NULL for a task node */
+    PyObject *args;   /* call node: a tuple */
+    uint32_t *preds;  /* call node: predecessors in edge order */
+    uint32_t npreds, cap;
+    int inputs;       /* call node: predecessors' results are passed */
+    int feeds_task;   /* has a task-node successor: bytes results are stored */
+} wpy_gnode;
+
+struct wpy_graph {
+    weft_graph_t *g;
+    Py_ssize_t refs; /* the Python object, plus one per run record */
+    wpy_gnode *nodes;
+    size_t n, cap;
+    wpy_run *active; /* the latest run started */
+    wpy_graph *prev, *next; /* every live graph, for register_task errors */
+};
+
+struct wpy_run {
+    weft_run_t *r;
+    wpy_graph *G;
+    size_t n;
+    PyObject **results; /* call nodes' results */
+    PyObject **excs;    /* exceptions of failed Python nodes */
+    PyObject *progress; /* callable or NULL */
+    PyObject *progress_exc;
+    int complete;       /* a wait saw it complete */
+    int rc;             /* then: its outcome */
+};
+
+static wpy_graph *live_graphs; /* GIL */
+
+/* ------------------------------------------------------------------ */
+/* helpers                                                             */
+
+/* Argument bytes from bytes-like objects or str (UTF-8); None is empty.
+ * Fills view (release with PyBuffer_Release when view->obj is set). */
+static int get_bytes(PyObject *o, Py_buffer *view, const char *what) {
+    memset(view, 0, sizeof *view);
+    if (!o || o == Py_None) return 0;
+    if (PyUnicode_Check(o)) {
+        Py_ssize_t len;
+        const char *s = PyUnicode_AsUTF8AndSize(o, &len);
+        if (!s) return -1;
+        view->buf = (void *)s;
+        view->len = len;
+        return 0;
+    }
+    if (PyObject_GetBuffer(o, view, PyBUF_SIMPLE) < 0) {
+        PyErr_Format(PyExc_TypeError, "%s must be bytes, a bytes-like object, str or None, not %.100s",
+                     what, Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    return 0;
+}
+
+static int node_arg(size_t n, PyObject *o, weft_node_t *v) {
+    if (!PyLong_Check(o) || PyBool_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "a node must be a weft.Node or its id (an int), not %.100s",
+                     Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    long long x = PyLong_AsLongLong(o);
+    if (x == -1 && PyErr_Occurred()) return -1;
+    if (x < 0 || (unsigned long long)x >= n) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "no node %lld in this graph (it has %zu)", x, n);
+        wpy_raise(WEFT_EINVAL, msg);
+        return -1;
+    }
+    *v = (weft_node_t)x;
+    return 0;
+}
+
+static const char *name_arg(PyObject *name, int *err) {
+    *err = 0;
+    if (!name || name == Py_None) return NULL;
+    if (!PyUnicode_Check(name)) {
+        PyErr_Format(PyExc_TypeError, "a node name must be a str or None, not %.100s",
+                     Py_TYPE(name)->tp_name);
+        *err = 1;
+        return NULL;
+    }
+    const char *s = PyUnicode_AsUTF8(name);
+    if (!s) *err = 1;
+    return s;
+}
+
+/* Runs fn(f, ctx) on a memory stream and returns what it wrote as str. */
+typedef int (*capture_fn)(FILE *f, const void *a, const void *b);
+static PyObject *capture(capture_fn fn, const void *a, const void *b, const char *detail) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return PyErr_SetFromErrno(PyExc_OSError);
+    int rc = fn(f, a, b);
+    if (fclose(f) != 0 && !rc) rc = WEFT_EIO;
+    if (rc) {
+        free(buf);
+        return wpy_raise(rc, detail);
+    }
+    PyObject *s = PyUnicode_DecodeUTF8(buf ? buf : "", (Py_ssize_t)len, "replace");
+    free(buf);
+    return s;
+}
+
+/* A result for a task node to read: bytes-like or str; 0 if not stored. */
+static void publish_bytes(weft_node_ctx_t *ctx, PyObject *res) {
+    Py_buffer view;
+    if (res == Py_None || (!PyUnicode_Check(res) && !PyObject_CheckBuffer(res))) return;
+    if (get_bytes(res, &view, "a result") < 0) {
+        PyErr_Clear();
+        return;
+    }
+    weft_node_set_result(ctx, view.buf, (size_t)view.len);
+    if (view.obj) PyBuffer_Release(&view);
+}
+
+static PyObject *bytes_or_none(const void *data, size_t len) {
+    if (!data) Py_RETURN_NONE;
+    return PyBytes_FromStringAndSize(data, (Py_ssize_t)len);
+}
+
+/* ------------------------------------------------------------------ */
+/* node functions (worker threads; GIL not held on entry)              */
+
+static int call_node_fn(weft_node_ctx_t *ctx, void *arg) {
+    wpy_graph *G = arg;
+    weft_node_t v = weft_node_id(ctx);
+    if (wpy_finalizing()) return WEFT_ECANCELED;
+    PyGILState_STATE st = wpy_gil_ensure();
+    wpy_run *R = G->active;
+    wpy_gnode *nd = &G->nodes[v]; /* not used once Python code has run */
+    PyObject *fn = Py_NewRef(nd->fn), *args = Py_NewRef(nd->args);
+    Py_ssize_t na = PyTuple_GET_SIZE(args);
+    size_t ni = nd->inputs ? weft_node_input_count(ctx) : 0;
+    if (ni > nd->npreds) ni = nd->npreds; /* equal by construction */
+    size_t total = (size_t)na + ni;
+    PyObject *small[16], **argv = small;
+    int code = 0;
+    if (total > 16 && !(argv = PyMem_Malloc(total * sizeof *argv))) {
+        PyErr_NoMemory();
+        goto failed;
+    }
+    for (Py_ssize_t i = 0; i < na; i++) argv[i] = PyTuple_GET_ITEM(args, i);
+    size_t made = 0;
+    for (; made < ni; made++) {
+        uint32_t p = nd->preds[made];
+        PyObject *in;
+        if (G->nodes[p].fn) {
+            in = R && R->results[p] ? R->results[p] : Py_None;
+            Py_INCREF(in);
+        } else {
+            size_t len;
+            const void *data = weft_node_input(ctx, made, &len);
+            in = bytes_or_none(data, len);
+            if (!in) break;
+        }
+        argv[na + made] = in;
+    }
+    PyObject *res = made == ni ? PyObject_Vectorcall(fn, argv, total, NULL) : NULL;
+    for (size_t i = 0; i < made; i++) Py_DECREF(argv[na + i]);
+    if (argv != small) PyMem_Free(argv);
+    if (res) {
+        if (G->nodes[v].feeds_task) publish_bytes(ctx, res);
+        if (R) Py_XSETREF(R->results[v], res);
+        else Py_DECREF(res);
+        goto out;
+    }
+failed:
+    code = WEFT_ETASK;
+    {
+        PyObject *exc = wpy_fetch_exception();
+        if (R) Py_XSETREF(R->excs[v], exc);
+        else Py_DECREF(exc);
+    }
+out:
+    Py_DECREF(fn);
+    Py_DECREF(args);
+    wpy_gil_release(st);
+    return code;
+}
+
+/* A Python function registered as a named task: fn(arg, *inputs) with
+ * bytes (None for an input that stored nothing); returns bytes, str or
+ * None. */
+static int py_task_fn(weft_node_ctx_t *ctx, void *arg) {
+    if (wpy_finalizing()) return WEFT_ECANCELED;
+    PyGILState_STATE st = wpy_gil_ensure();
+    PyObject *fn = arg;
+    size_t ni = weft_node_input_count(ctx), alen;
+    const void *a = weft_node_arg(ctx, &alen);
+    PyObject *argl = PyList_New(0);
+    int code = 0;
+    PyObject *res = NULL;
+    if (argl) {
+        PyObject *x = PyBytes_FromStringAndSize(a ? a : "", (Py_ssize_t)alen);
+        int ok = x && PyList_Append(argl, x) == 0;
+        Py_XDECREF(x);
+        for (size_t i = 0; ok && i < ni; i++) {
+            size_t len;
+            const void *d = weft_node_input(ctx, i, &len);
+            x = bytes_or_none(d, len);
+            ok = x && PyList_Append(argl, x) == 0;
+            Py_XDECREF(x);
+        }
+        if (ok) {
+            PyObject *t = PyList_AsTuple(argl);
+            if (t) {
+                res = PyObject_Call(fn, t, NULL);
+                Py_DECREF(t);
+            }
+        }
+        Py_DECREF(argl);
+    }
+    if (res && res != Py_None) {
+        Py_buffer view;
+        if (get_bytes(res, &view, "a registered task's result") == 0) {
+            if (weft_node_set_result(ctx, view.buf, (size_t)view.len) != 0)
+                PyErr_NoMemory();
+            if (view.obj) PyBuffer_Release(&view);
+        }
+        if (PyErr_Occurred()) Py_CLEAR(res);
+    }
+    if (!res) {
+        code = WEFT_ETASK;
+        PyObject *exc = wpy_fetch_exception();
+        weft_graph_t *g = weft_node_graph(ctx);
+        wpy_graph *G = live_graphs;
+        while (G && G->g != g) G = G->next;
+        weft_node_t v = weft_node_id(ctx);
+        if (G && G->active && v < G->active->n) {
+            Py_XSETREF(G->active->excs[v], exc);
+        } else { /* a graph made in C: nowhere to keep it, so show it */
+            PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+            PyErr_WriteUnraisable(fn);
+            Py_DECREF(exc);
+        }
+    } else {
+        Py_DECREF(res);
+    }
+    wpy_gil_release(st);
+    return code;
+}
+
+/* ------------------------------------------------------------------ */
+/* the named C tasks this module registers                             */
+
+/* Reads an unsigned decimal number (surrounding blanks allowed). */
+static int parse_u64(const void *data, size_t len, uint64_t *out) {
+    const char *s = data, *e = s + len;
+    while (s < e && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')) s++;
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r')) e--;
+    if (s == e) return WEFT_EINVAL;
+    uint64_t v = 0;
+    for (; s < e; s++) {
+        if (*s < '0' || *s > '9') return WEFT_EINVAL;
+        if (v > (UINT64_MAX - 9) / 10) return WEFT_ERANGE;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static int set_u64_result(weft_node_ctx_t *ctx, uint64_t v) {
+    char buf[24];
+    int n = snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
+    return weft_node_set_result(ctx, buf, (size_t)n);
+}
+
+static int is_prime(uint64_t n) {
+    if (n < 2) return 0;
+    if (n < 4) return 1;
+    if (n % 2 == 0) return 0;
+    for (uint64_t i = 3; i * i <= n; i += 2)
+        if (n % i == 0) return 0;
+    return 1;
+}
+
+#define WPY_SUM_PRIMES_MAX 100000000ull
+
+/* "weft.sum_primes": the sum of the primes below N, N being the argument
+ * bytes (ASCII decimal), or the first input when the argument is empty.
+ * Result: the sum in ASCII decimal. N above 10^8: WEFT_ERANGE. */
+static int sum_primes_task(weft_node_ctx_t *ctx, void *unused) {
+    (void)unused;
+    size_t len;
+    const void *a = weft_node_arg(ctx, &len);
+    if (!a || !len) a = weft_node_input(ctx, 0, &len);
+    uint64_t n;
+    int rc = a ? parse_u64(a, len, &n) : WEFT_EINVAL;
+    if (rc) return rc;
+    if (n > WPY_SUM_PRIMES_MAX) return WEFT_ERANGE;
+    uint64_t sum = 0;
+    for (uint64_t x = 2; x < n; x++)
+        if (is_prime(x)) sum += x;
+    return set_u64_result(ctx, sum);
+}
+
+/* "weft.sum": the sum of the decimal numbers in the argument (blank
+ * separated, may be empty) and in every input that stored one. */
+static int sum_task(weft_node_ctx_t *ctx, void *unused) {
+    (void)unused;
+    uint64_t sum = 0;
+    size_t ni = weft_node_input_count(ctx);
+    for (size_t i = 0; i <= ni; i++) {
+        size_t len;
+        const char *d = i == 0 ? weft_node_arg(ctx, &len) : weft_node_input(ctx, i - 1, &len);
+        if (!d) continue;
+        const char *e = d + len;
+        while (d < e) {
+            while (d < e && (*d == ' ' || *d == '\t' || *d == '\n' || *d == '\r')) d++;
+            const char *w = d;
+            while (d < e && !(*d == ' ' || *d == '\t' || *d == '\n' || *d == '\r')) d++;
+            if (d == w) break;
+            uint64_t v;
+            int rc = parse_u64(w, (size_t)(d - w), &v);
+            if (rc) return rc;
+            sum += v;
+        }
+    }
+    return set_u64_result(ctx, sum);
+}
+
+/* ------------------------------------------------------------------ */
+/* graphs                                                              */
+
+static wpy_graph *graph_wrap(weft_graph_t *g) {
+    wpy_graph *G = PyMem_Calloc(1, sizeof *G);
+    if (!G) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    G->g = g;
+    G->refs = 1;
+    G->next = live_graphs;
+    if (live_graphs) live_graphs->prev = G;
+    live_graphs = G;
+    return G;
+}
+
+/* Room for one more node in the mirror. */
+static int graph_reserve(wpy_graph *G) {
+    if (G->n < G->cap) return 0;
+    size_t cap = G->cap ? G->cap * 2 : 16;
+    wpy_gnode *nn = PyMem_Realloc(G->nodes, cap * sizeof *nn);
+    if (!nn) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memset(nn + G->cap, 0, (cap - G->cap) * sizeof *nn);
+    G->nodes = nn;
+    G->cap = cap;
+    return 0;
+}
+
+static void graph_unref(wpy_graph *G) {
+    if (--G->refs > 0) return;
+    weft_graph_free(G->g); /* no run record is left: it cannot be running */
+    for (size_t i = 0; i < G->n; i++) {
+        Py_CLEAR(G->nodes[i].fn);
+        Py_CLEAR(G->nodes[i].args);
+        PyMem_Free(G->nodes[i].preds);
+    }
+    PyMem_Free(G->nodes);
+    if (G->prev) G->prev->next = G->next;
+    else live_graphs = G->next;
+    if (G->next) G->next->prev = G->prev;
+    PyMem_Free(G);
+}
+
+wpy_graph *new_wpy_graph(const char *name) {
+    weft_graph_t *g;
+    int rc = weft_graph_create(name, &g);
+    if (rc) {
+        wpy_raise(rc, "cannot create the graph");
+        return NULL;
+    }
+    wpy_graph *G = graph_wrap(g);
+    if (!G) weft_graph_free(g);
+    return G;
+}
+
+void delete_wpy_graph(wpy_graph *G) {
+    if (G) graph_unref(G);
+}
+
+static PyObject *added(wpy_graph *G, int rc, weft_node_t id, PyObject *fn, PyObject *args) {
+    if (rc) return wpy_raise(rc, rc == WEFT_EBUSY ? "the graph is running" : "cannot add the node");
+    /* ids are consecutive: the mirror's next slot is this node's */
+    wpy_gnode *nd = &G->nodes[G->n++];
+    memset(nd, 0, sizeof *nd);
+    nd->fn = fn ? Py_NewRef(fn) : NULL;
+    nd->args = args ? Py_NewRef(args) : NULL;
+    return PyLong_FromUnsignedLong(id);
+}
+
+PyObject *wpy_graph_add_call(wpy_graph *G, PyObject *name, PyObject *fn, PyObject *args,
+                             int inputs) {
+    int err;
+    const char *cname = name_arg(name, &err);
+    if (err) return NULL;
+    if (!PyCallable_Check(fn))
+        return PyErr_Format(PyExc_TypeError, "a node's function must be callable, not %.100s",
+                            Py_TYPE(fn)->tp_name);
+    if (!PyTuple_Check(args))
+        return PyErr_Format(PyExc_TypeError, "a node's arguments must be a tuple");
+    if (graph_reserve(G) < 0) return NULL;
+    weft_node_t id;
+    int rc = weft_graph_add(G->g, cname, call_node_fn, G, &id);
+    PyObject *r = added(G, rc, id, fn, args);
+    if (r) G->nodes[id].inputs = inputs != 0;
+    return r;
+}
+
+PyObject *wpy_graph_add_task(wpy_graph *G, PyObject *name, const char *task, PyObject *arg) {
+    int err;
+    const char *cname = name_arg(name, &err);
+    if (err) return NULL;
+    if (!task || !*task) return wpy_raise(WEFT_EINVAL, "a task name must not be empty");
+    Py_buffer view;
+    if (get_bytes(arg, &view, "a task's argument") < 0) return NULL;
+    PyObject *r = NULL;
+    if (graph_reserve(G) == 0) {
+        weft_node_t id;
+        int rc = weft_graph_add_task(G->g, cname, task, view.buf, (size_t)view.len, &id);
+        r = added(G, rc, id, NULL, NULL);
+    }
+    if (view.obj) PyBuffer_Release(&view);
+    return r;
+}
+
+PyObject *wpy_graph_precede(wpy_graph *G, PyObject *before, PyObject *after) {
+    weft_node_t a, b;
+    if (node_arg(G->n, before, &a) < 0 || node_arg(G->n, after, &b) < 0) return NULL;
+    wpy_gnode *nb = &G->nodes[b];
+    if (nb->fn && nb->npreds == nb->cap) {
+        uint32_t cap = nb->cap ? nb->cap * 2 : 4;
+        uint32_t *p = PyMem_Realloc(nb->preds, cap * sizeof *p);
+        if (!p) return PyErr_NoMemory();
+        nb->preds = p;
+        nb->cap = cap;
+    }
+    int rc = weft_graph_precede(G->g, a, b);
+    if (rc) return wpy_raise(rc, rc == WEFT_EBUSY ? "the graph is running" : "cannot add the edge");
+    if (nb->fn) nb->preds[nb->npreds++] = a;
+    else if (G->nodes[a].fn) G->nodes[a].feeds_task = 1;
+    Py_RETURN_NONE;
+}
+
+PyObject *wpy_graph_name(wpy_graph *G) { return PyUnicode_FromString(weft_graph_name(G->g)); }
+PyObject *wpy_graph_node_count(wpy_graph *G) {
+    return PyLong_FromSize_t(weft_graph_node_count(G->g));
+}
+PyObject *wpy_graph_edge_count(wpy_graph *G) {
+    return PyLong_FromSize_t(weft_graph_edge_count(G->g));
+}
+
+PyObject *wpy_graph_node_name(wpy_graph *G, PyObject *node) {
+    weft_node_t v;
+    if (node_arg(G->n, node, &v) < 0) return NULL;
+    return PyUnicode_FromString(weft_graph_node_name(G->g, v));
+}
+
+PyObject *wpy_graph_node_task(wpy_graph *G, PyObject *node) {
+    weft_node_t v;
+    if (node_arg(G->n, node, &v) < 0) return NULL;
+    const char *t = weft_graph_node_task(G->g, v);
+    if (!t) Py_RETURN_NONE;
+    return PyUnicode_FromString(t);
+}
+
+PyObject *wpy_graph_node_kind(wpy_graph *G, PyObject *node) {
+    weft_node_t v;
+    if (node_arg(G->n, node, &v) < 0) return NULL;
+    return PyUnicode_FromString(G->nodes[v].fn ? "call" : "task");
+}
+
+PyObject *wpy_graph_find(wpy_graph *G, const char *name) {
+    weft_node_t v;
+    int rc = weft_graph_find(G->g, name ? name : "", &v);
+    if (rc == WEFT_ENOENT) Py_RETURN_NONE;
+    if (rc) return wpy_raise(rc, NULL);
+    return PyLong_FromUnsignedLong(v);
+}
+
+PyObject *wpy_graph_check(wpy_graph *G) {
+    weft_node_t v;
+    int rc = weft_graph_check(G->g, &v);
+    if (rc == WEFT_ECYCLE) {
+        char msg[WEFT_NAME_MAX + 64];
+        snprintf(msg, sizeof msg, "cycle through node '%s'", weft_graph_node_name(G->g, v));
+        return wpy_raise(rc, msg);
+    }
+    if (rc) return wpy_raise(rc, NULL);
+    Py_RETURN_NONE;
+}
+
+static int dot_writer(FILE *f, const void *g, const void *r) {
+    return weft_graph_dot(g, r, f);
+}
+
+PyObject *wpy_graph_dot(wpy_graph *G, wpy_run *R) {
+    if (R && R->G != G) return wpy_raise(WEFT_EINVAL, "the run belongs to another graph");
+    return capture(dot_writer, G->g, R ? R->r : NULL, "cannot write dot");
+}
+
+PyObject *wpy_graph_save(wpy_graph *G, const char *path) {
+    int rc = weft_graph_save_file(G->g, path);
+    if (rc) return wpy_raise(rc, weft_graph_error());
+    Py_RETURN_NONE;
+}
+
+wpy_graph *wpy_graph_load(const char *path) {
+    weft_graph_t *g;
+    int rc = weft_graph_load_file(path, &g);
+    if (rc) {
+        wpy_raise(rc, *weft_graph_error() ? weft_graph_error() : path);
+        return NULL;
+    }
+    wpy_graph *G = graph_wrap(g);
+    if (!G) {
+        weft_graph_free(g);
+        return NULL;
+    }
+    size_t n = weft_graph_node_count(g);
+    for (size_t i = 0; i < n; i++) {
+        if (graph_reserve(G) < 0) {
+            graph_unref(G);
+            return NULL;
+        }
+        memset(&G->nodes[G->n++], 0, sizeof(wpy_gnode)); /* task nodes */
+    }
+    return G;
+}
+
+/* ------------------------------------------------------------------ */
+/* runs                                                                */
+
+/* Called by the thread that waits (inside weft_run_wait_timeout, GIL
+ * released). */
+static void progress_fn(void *data, const weft_progress_t *p) {
+    wpy_run *R = data;
+    PyGILState_STATE st = wpy_gil_ensure();
+    if (R->progress && !R->progress_exc) {
+        PyObject *r = PyObject_CallFunction(R->progress, "KKddd", (unsigned long long)p->finished,
+                                            (unsigned long long)p->total, p->elapsed_s, p->rate,
+                                            p->eta_s);
+        if (r) Py_DECREF(r);
+        else R->progress_exc = wpy_fetch_exception();
+    }
+    wpy_gil_release(st);
+}
+
+/* 1 while the run is in flight. */
+static int run_busy(wpy_run *R) {
+    if (R->complete) return 0;
+    if (R->n > 0) {
+        const void *d;
+        size_t len;
+        return weft_run_result(R->r, 0, &d, &len) == WEFT_EBUSY;
+    }
+    return 0; /* an empty graph's run: nobody reads its slots */
+}
+
+static void run_free(wpy_run *R) {
+    if (R->results)
+        for (size_t i = 0; i < R->n; i++) Py_CLEAR(R->results[i]);
+    if (R->excs)
+        for (size_t i = 0; i < R->n; i++) Py_CLEAR(R->excs[i]);
+    PyMem_Free(R->results);
+    PyMem_Free(R->excs);
+    Py_CLEAR(R->progress);
+    Py_CLEAR(R->progress_exc);
+    if (R->G) {
+        if (R->G->active == R) R->G->active = NULL;
+        graph_unref(R->G);
+    }
+    PyMem_Free(R);
+}
+
+wpy_run *wpy_graph_start(wpy_graph *G, PyObject *rt, int record, int progress_bar,
+                         PyObject *progress, double interval_s) {
+    weft_runtime_t *wrt = wpy_runtime_of(rt);
+    if (!wrt) return NULL;
+    if (progress == Py_None) progress = NULL;
+    if (progress && !PyCallable_Check(progress)) {
+        PyErr_Format(PyExc_TypeError, "progress must be True, False or a callable, not %.100s",
+                     Py_TYPE(progress)->tp_name);
+        return NULL;
+    }
+    if (!(interval_s >= 0)) {
+        wpy_raise(WEFT_EINVAL, "the progress interval must be >= 0");
+        return NULL;
+    }
+    wpy_run *prev = G->active;
+    if (prev && run_busy(prev)) {
+        wpy_raise(WEFT_EBUSY, "the graph is already running");
+        return NULL;
+    }
+    wpy_run *R = PyMem_Calloc(1, sizeof *R);
+    if (!R) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    R->n = G->n;
+    R->results = PyMem_Calloc(R->n ? R->n : 1, sizeof *R->results);
+    R->excs = PyMem_Calloc(R->n ? R->n : 1, sizeof *R->excs);
+    R->G = G;
+    G->refs++;
+    if (!R->results || !R->excs) {
+        run_free(R);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    R->progress = progress ? Py_NewRef(progress) : NULL;
+    weft_run_opts_t o = {.record = record != 0,
+                         .progress_bar = progress_bar != 0,
+                         .progress = progress ? progress_fn : NULL,
+                         .progress_data = R,
+                         .progress_interval_s = interval_s};
+    G->active = R;
+    int rc = weft_graph_run_async(G->g, wrt, &o, &R->r);
+    if (rc) {
+        G->active = prev;
+        R->r = NULL;
+        run_free(R);
+        const char *e = weft_graph_error();
+        wpy_raise(rc, rc == WEFT_EBUSY ? "the graph is already running" : *e ? e : NULL);
+        return NULL;
+    }
+    return R;
+}
+
+void delete_wpy_run(wpy_run *R) {
+    if (!R) return;
+    if (R->r) {
+        if (!R->complete) { /* dropped while it runs: stop it and let it finish */
+            weft_run_cancel(R->r);
+            Py_BEGIN_ALLOW_THREADS
+            weft_run_wait(R->r);
+            Py_END_ALLOW_THREADS
+        }
+        weft_run_free(R->r);
+    }
+    run_free(R);
+}
+
+PyObject *wpy_run_wait(wpy_run *R, double timeout_s) {
+    if (!R->complete) {
+        double interval = R->progress ? 0.1 : WPY_RUN_SLICE_S;
+        double t0 = 0;
+        if (timeout_s >= 0) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            t0 = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+        }
+        for (;;) {
+            double slice = interval;
+            if (timeout_s >= 0) {
+                struct timespec ts;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                double left = timeout_s - ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - t0);
+                if (left < 0) left = 0;
+                if (left < slice) slice = left;
+            }
+            int rc;
+            Py_BEGIN_ALLOW_THREADS
+            rc = weft_run_wait_timeout(R->r, slice);
+            Py_END_ALLOW_THREADS
+            if (rc != WEFT_ETIMEDOUT) {
+                if (rc == WEFT_EINVAL || rc == WEFT_EPERM) return wpy_raise(rc, NULL);
+                R->complete = 1;
+                R->rc = rc;
+                break;
+            }
+            if (PyErr_CheckSignals() < 0) return NULL;
+            if (timeout_s >= 0 && slice < interval) Py_RETURN_FALSE;
+        }
+    }
+    if (R->progress_exc) {
+        PyObject *e = R->progress_exc;
+        R->progress_exc = NULL;
+        PyErr_SetObject((PyObject *)Py_TYPE(e), e);
+        Py_DECREF(e);
+        Py_CLEAR(R->progress); /* reported once */
+        return NULL;
+    }
+    Py_RETURN_TRUE;
+}
+
+PyObject *wpy_run_cancel(wpy_run *R) {
+    int rc = weft_run_cancel(R->r);
+    if (rc) return wpy_raise(rc, NULL);
+    Py_RETURN_NONE;
+}
+
+PyObject *wpy_run_done(wpy_run *R) { return PyBool_FromLong(!run_busy(R)); }
+
+PyObject *wpy_run_code(wpy_run *R) {
+    if (!R->complete) return wpy_raise(WEFT_EBUSY, "wait for the run first");
+    return PyLong_FromLong(R->rc);
+}
+
+PyObject *wpy_run_status(wpy_run *R, PyObject *node) {
+    weft_node_t v;
+    if (node_arg(R->n, node, &v) < 0) return NULL;
+    int st = weft_run_node_status(R->r, v);
+    if (st < 0) return wpy_raise(st, st == WEFT_ESTALE ? "the graph changed since this run" : NULL);
+    return PyUnicode_FromString(weft_node_status_name(st));
+}
+
+PyObject *wpy_run_result(wpy_run *R, PyObject *node) {
+    weft_node_t v;
+    if (node_arg(R->n, node, &v) < 0) return NULL;
+    const void *d;
+    size_t len;
+    int rc = weft_run_result(R->r, v, &d, &len);
+    if (rc) return wpy_raise(rc, rc == WEFT_EBUSY    ? "the run is still going: wait for it"
+                                 : rc == WEFT_ESTALE ? "the graph changed since this run"
+                                                     : NULL);
+    if (R->G->nodes[v].fn) return Py_NewRef(R->results[v] ? R->results[v] : Py_None);
+    return bytes_or_none(d, len);
+}
+
+PyObject *wpy_run_error(wpy_run *R, PyObject *node) {
+    weft_node_t v;
+    if (node_arg(R->n, node, &v) < 0) return NULL;
+    int code = 0;
+    int rc = weft_run_node_code(R->r, v, &code);
+    if (rc) return wpy_raise(rc, NULL);
+    return Py_BuildValue("(Oi)", R->excs[v] ? R->excs[v] : Py_None, code);
+}
+
+PyObject *wpy_run_counts(wpy_run *R) {
+    weft_run_counts_t c;
+    int rc = weft_run_counts(R->r, &c);
+    if (rc) return wpy_raise(rc, rc == WEFT_ESTALE ? "the graph changed since this run" : NULL);
+    PyObject *ff = c.first_failed == WEFT_NODE_NONE ? Py_NewRef(Py_None)
+                                                    : PyLong_FromUnsignedLong(c.first_failed);
+    if (!ff) return NULL;
+    return Py_BuildValue("{sKsKsKsKsKsNsisd}", "total", (unsigned long long)c.total, "done",
+                         (unsigned long long)c.done, "failed", (unsigned long long)c.failed,
+                         "skipped", (unsigned long long)c.skipped, "cancelled",
+                         (unsigned long long)c.cancelled, "first_failed", ff, "first_code",
+                         c.first_code, "wall_s", c.wall_s);
+}
+
+PyObject *wpy_run_node_time(wpy_run *R, PyObject *node) {
+    weft_node_t v;
+    if (node_arg(R->n, node, &v) < 0) return NULL;
+    double s, e;
+    int w;
+    int rc = weft_run_node_time(R->r, v, &s, &e, &w);
+    if (rc == WEFT_ENOENT) Py_RETURN_NONE;
+    if (rc) return wpy_raise(rc, NULL);
+    return Py_BuildValue("(ddi)", s, e, w);
+}
+
+static int stats_writer(FILE *f, const void *r, const void *unused) {
+    (void)unused;
+    return weft_run_print_stats(r, f);
+}
+static int trace_writer(FILE *f, const void *r, const void *unused) {
+    (void)unused;
+    return weft_run_trace(r, f);
+}
+static int runfile_writer(FILE *f, const void *r, const void *unused) {
+    (void)unused;
+    return weft_run_save(r, f);
+}
+
+PyObject *wpy_run_stats_text(wpy_run *R) {
+    return capture(stats_writer, R->r, NULL, "cannot print the run's statistics");
+}
+PyObject *wpy_run_trace(wpy_run *R) {
+    return capture(trace_writer, R->r, NULL, "a trace needs a run made with record=True");
+}
+PyObject *wpy_run_save(wpy_run *R) { return capture(runfile_writer, R->r, NULL, NULL); }
+
+/* ------------------------------------------------------------------ */
+/* module functions                                                    */
+
+static PyObject *registered_fns; /* list: registered Python tasks, kept for good */
+
+static PyObject *mod_register_task(PyObject *m, PyObject *args) {
+    (void)m;
+    const char *name;
+    PyObject *fn;
+    if (!PyArg_ParseTuple(args, "sO:register_task", &name, &fn)) return NULL;
+    if (!PyCallable_Check(fn))
+        return PyErr_Format(PyExc_TypeError, "register_task: fn must be callable, not %.100s",
+                            Py_TYPE(fn)->tp_name);
+    /* A graph that is running may still call the function this name had:
+     * registered functions are kept for the life of the process. */
+    if (PyList_Append(registered_fns, fn) < 0) return NULL;
+    int rc = weft_task_register(name, py_task_fn, fn);
+    if (rc) return wpy_raise(rc, "names are non-empty, without blanks, at most 1024 bytes");
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_unregister_task(PyObject *m, PyObject *args) {
+    (void)m;
+    const char *name;
+    if (!PyArg_ParseTuple(args, "s:unregister_task", &name)) return NULL;
+    int rc = weft_task_unregister(name);
+    if (rc) return wpy_raise(rc, name);
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_task_registered(PyObject *m, PyObject *args) {
+    (void)m;
+    const char *name;
+    if (!PyArg_ParseTuple(args, "s:task_registered", &name)) return NULL;
+    return PyBool_FromLong(weft_task_lookup(name, NULL, NULL) == 0);
+}
+
+static PyMethodDef graph_mod_methods[] = {
+    {"register_task", mod_register_task, METH_VARARGS,
+     "register_task(name, fn): registers a Python function as the named task\n"
+     "`name` (process-wide). Nodes added with Graph.add_task(name, arg) then\n"
+     "call fn(arg, *inputs) with bytes and store the bytes (or str) it returns.\n"
+     "Such graphs can be saved to graph files and loaded again."},
+    {"unregister_task", mod_unregister_task, METH_VARARGS,
+     "unregister_task(name): removes a registered name."},
+    {"task_registered", mod_task_registered, METH_VARARGS,
+     "task_registered(name): True if a task of that name is registered."},
+    {NULL, NULL, 0, NULL}};
+
+int wpy_graph_module_init(PyObject *m) {
+    if (!registered_fns && !(registered_fns = PyList_New(0))) return -1;
+    int rc = weft_task_register("weft.sum_primes", sum_primes_task, NULL);
+    if (!rc) rc = weft_task_register("weft.sum", sum_task, NULL);
+    if (rc) {
+        wpy_raise(rc, "cannot register the module's tasks");
+        return -1;
+    }
+    for (PyMethodDef *d = graph_mod_methods; d->ml_name; d++) {
+        PyObject *f = PyCFunction_New(d, NULL);
+        if (!f || PyModule_AddObject(m, d->ml_name, f) < 0) {
+            Py_XDECREF(f);
+            return -1;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,1347 @@
+/* wpy_jobs.c: weft's Python runtime, jobs and groups.
+ *
+ * Design
+ * ------
+ * A tiny Python task costs well under a microsecond to run; handing the GIL
+ * from one thread to another costs tens of microseconds. So Python jobs are
+ * not one weft task each. They wait in a FIFO queue of the runtime, and a
+ * thread that holds the GIL runs as many of them in a row as it finds:
+ *
+ * - submit (GIL held) makes a Job object, appends it to the queue and, if
+ *   fewer "drain tasks" are in flight than the runtime has workers, submits
+ *   one more drain task to the weft runtime.
+ * - A drain task (token_fn, on a weft worker, GIL not held) looks at the
+ *   queue length (an atomic read, no GIL). If the queue is empty it ends
+ *   without ever touching Python. Otherwise it takes the GIL once and runs
+ *   queued jobs until the queue is empty, then releases the GIL. The
+ *   interpreter's own switching (sys.getswitchinterval) still lets other
+ *   Python threads in while it runs Python code.
+ * - A thread that waits for a job that has not started yet takes it out of
+ *   the queue (a doubly linked list: O(1)) and runs it itself (weft's rule:
+ *   a waiting thread helps). A loop that submits and then collects runs
+ *   what the workers have not taken without any GIL hand-off at all; a
+ *   wait for every job runs any queued job. A job that is already running on a
+ *   worker is waited for with the GIL released, in slices, with
+ *   PyErr_CheckSignals between slices (Ctrl-C raises KeyboardInterrupt and
+ *   leaves the runtime as it was).
+ * - Jobs that release the GIL (time.sleep, hashlib, zlib, I/O) run in
+ *   parallel: while one drain task sleeps inside a job, the others take the
+ *   GIL and run the next jobs.
+ *
+ * The queue is only touched with the GIL held, so it needs no lock of its
+ * own; its length is mirrored in an atomic for the drain tasks' GIL-free
+ * look. Drain tasks never hold a pointer to a job, only to the runtime's
+ * core (wpy_core), which lives until the weft runtime is destroyed (and that
+ * waits for every drain task). Job objects are therefore plain reference-
+ * counted Python objects: the queue holds one reference, the caller the
+ * other; the job holds its function, arguments, callback, result or
+ * exception, runtime and group until it is freed.
+ *
+ * Lost wake-ups: a drain task leaving decrements the count of drain tasks
+ * and re-reads the queue length; submit increments the queue length and
+ * reads the count of drain tasks (all seq_cst). One of the two sees the
+ * other, so a queued job always has a drain task or its submitter starts
+ * one. A waiter increments `waiters` and re-checks its condition under the
+ * mutex; a completion stores its state and reads `waiters` (seq_cst), and
+ * broadcasts only when someone waits.
+ */
+#include "wpy.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#define WPY_WAIT_SLICE_S 0.05 /* longest sleep between two signal checks */
+#define WPY_OTHER WEFT_MAX_WORKERS /* statistics slot of non-worker threads */
+
+typedef struct WpyJob WpyJob;
+typedef struct WpyGroup WpyGroup;
+typedef struct WpyRuntime WpyRuntime;
+typedef struct wpy_core wpy_core;
+
+struct wpy_core {
+    weft_runtime_t *rt;
+    /* queue of jobs not yet started: changed only with the GIL held */
+    WpyJob *head, *tail;
+    atomic_long queued;  /* its length, read by drain tasks without the GIL */
+    atomic_int tokens;   /* drain tasks in flight */
+    atomic_long pending; /* jobs submitted and not yet complete */
+    /* waiting threads sleep on cv; completions broadcast when waiters > 0 */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    atomic_int waiters;
+    /* statistics: changed only with the GIL held */
+    uint64_t submitted, failed;
+    int64_t t0;
+    struct {
+        uint64_t jobs;
+        int64_t busy_ns;
+    } ws[WEFT_MAX_WORKERS + 1];
+    wpy_core *next_dead; /* list of cores to destroy later (see defer_destroy) */
+};
+
+enum { J_QUEUED = 0, J_RUNNING = 1, J_DONE = 2, J_FAILED = 3 };
+
+struct WpyJob {
+    PyObject_VAR_HEAD    /* ob_size: number of arguments */
+    WpyJob *prev, *next; /* queue links (the queue holds a reference) */
+    WpyRuntime *rt;      /* strong */
+    WpyGroup *group;     /* strong, or NULL */
+    PyObject *fn;
+    PyObject *callback;  /* or NULL */
+    PyObject *cbargs;    /* tuple, or NULL */
+    PyObject *result;    /* set once done */
+    PyObject *exc;       /* set once failed */
+    atomic_int state;
+    PyObject *args[1];   /* ob_size arguments */
+};
+
+struct WpyGroup {
+    PyObject_HEAD
+    WpyRuntime *rt; /* strong */
+    PyObject *name;
+    atomic_long pending;
+    uint64_t submitted, failed; /* GIL */
+};
+
+struct WpyRuntime {
+    PyObject_HEAD
+    wpy_core *c;        /* NULL before __init__ and once closed */
+    PyObject *groups;   /* dict: name -> Group */
+    PyObject *weakreflist;
+};
+
+static PyTypeObject JobType, GroupType, RuntimeType;
+
+/* The job the calling thread is running, to refuse waits that would wait
+ * for themselves. */
+static _Thread_local WpyJob *tl_current;
+
+/* ------------------------------------------------------------------ */
+/* small helpers                                                       */
+
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Fetches the raised exception, normalized, with its traceback attached. */
+PyObject *wpy_fetch_exception(void) {
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *v = PyErr_GetRaisedException();
+#else
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    PyErr_NormalizeException(&t, &v, &tb);
+    if (v && tb) PyException_SetTraceback(v, tb);
+    Py_XDECREF(t);
+    Py_XDECREF(tb);
+#endif
+    if (!v) v = Py_NewRef(Py_None);
+    return v;
+}
+
+/* Raises a stored exception object again (its traceback comes with it). */
+static void reraise(PyObject *exc) {
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(Py_NewRef(exc));
+#else
+    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+#endif
+}
+
+/* A timeout argument: None is no limit (-1); else a number >= 0. */
+static int parse_timeout(PyObject *o, double *out) {
+    *out = -1;
+    if (!o || o == Py_None) return 0;
+    double t = PyFloat_AsDouble(o);
+    if (t == -1.0 && PyErr_Occurred()) {
+        PyErr_Format(PyExc_TypeError, "timeout must be a number or None, not %.100s",
+                     Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    if (!(t >= 0)) {
+        PyErr_SetString(PyExc_ValueError, "timeout must be >= 0 (or None for no limit)");
+        return -1;
+    }
+    *out = t;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* errors: the one place weft codes become exceptions                  */
+
+static PyObject *cls_error, *cls_invalid, *cls_nomem, *cls_timeout, *cls_task;
+
+PyObject *wpy_raise(int code, const char *detail) {
+    PyObject *cls = cls_error;
+    switch (code) {
+    case WEFT_EINVAL:
+    case WEFT_ERANGE: cls = cls_invalid; break;
+    case WEFT_ENOMEM: cls = cls_nomem; break;
+    case WEFT_ETIMEDOUT: cls = cls_timeout; break;
+    default: break;
+    }
+    PyObject *msg = detail && *detail
+                        ? PyUnicode_FromFormat("%s: %s", weft_strerror(code), detail)
+                        : PyUnicode_FromString(weft_strerror(code));
+    if (!msg) return NULL;
+    if (!cls) { /* weft/__init__.py has not set the classes up: plain types */
+        PyObject *base = code == WEFT_ENOMEM ? PyExc_MemoryError
+                         : code == WEFT_EINVAL || code == WEFT_ERANGE ? PyExc_ValueError
+                                                                      : PyExc_RuntimeError;
+        PyErr_SetObject(base, msg);
+        Py_DECREF(msg);
+        return NULL;
+    }
+    PyObject *exc = PyObject_CallFunction(cls, "Oi", msg, code);
+    Py_DECREF(msg);
+    if (exc) {
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+        Py_DECREF(exc);
+    }
+    return NULL;
+}
+
+PyObject *wpy_raise_task_error(const char *message, PyObject *name, PyObject *exc) {
+    PyObject *cls = cls_task ? cls_task : PyExc_RuntimeError;
+    PyObject *args = Py_BuildValue("(s)", message);
+    PyObject *kw = cls_task ? Py_BuildValue("{sOsO}", "node", name ? name : Py_None, "exception",
+                                            exc ? exc : Py_None)
+                            : NULL;
+    if (!args || (cls_task && !kw)) {
+        Py_XDECREF(args);
+        Py_XDECREF(kw);
+        return NULL;
+    }
+    PyObject *err = PyObject_Call(cls, args, kw);
+    Py_DECREF(args);
+    Py_XDECREF(kw);
+    if (!err) return NULL;
+    if (exc && exc != Py_None) PyException_SetCause(err, Py_NewRef(exc));
+    PyErr_SetObject((PyObject *)Py_TYPE(err), err);
+    Py_DECREF(err);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* the GIL on weft's worker threads                                    */
+
+static pthread_key_t tstate_key;
+static int tstate_key_made;
+static atomic_int shutting_down;
+
+int wpy_finalizing(void) {
+#if PY_VERSION_HEX >= 0x030D0000
+    return atomic_load(&shutting_down) || Py_IsFinalizing();
+#else
+    return atomic_load(&shutting_down) || _Py_IsFinalizing();
+#endif
+}
+
+/* A worker thread that took a thread state exits: give it back. */
+static void thread_gone(void *unused) {
+    (void)unused;
+    if (wpy_finalizing()) return; /* the interpreter frees them itself */
+    PyThreadState *ts = PyGILState_GetThisThreadState();
+    if (!ts) return;
+    PyEval_RestoreThread(ts);
+    PyGILState_Release(PyGILState_UNLOCKED); /* the first Ensure: deletes ts, drops the GIL */
+}
+
+PyGILState_STATE wpy_gil_ensure(void) {
+    if (tstate_key_made && PyGILState_GetThisThreadState() == NULL) {
+        /* First time on a thread Python did not make: an Ensure that stays
+         * until the thread exits keeps the thread state (and its counter
+         * above zero), so later Ensure/Release pairs only take and drop the
+         * GIL instead of making and freeing a thread state each time. */
+        (void)PyGILState_Ensure();
+        pthread_setspecific(tstate_key, (void *)1);
+        (void)PyEval_SaveThread();
+    }
+    return PyGILState_Ensure();
+}
+
+void wpy_gil_release(PyGILState_STATE st) { PyGILState_Release(st); }
+
+/* ------------------------------------------------------------------ */
+/* cores: creation and destruction                                     */
+
+static wpy_core *dead_cores; /* GIL: cores whose runtime could not be destroyed yet */
+
+static wpy_core *core_new(int workers, int *rc) {
+    wpy_core *c = PyMem_RawCalloc(1, sizeof *c);
+    if (!c) {
+        *rc = WEFT_ENOMEM;
+        return NULL;
+    }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&c->mu, NULL);
+    c->t0 = now_ns();
+    Py_BEGIN_ALLOW_THREADS
+    *rc = weft_runtime_create(workers, &c->rt);
+    Py_END_ALLOW_THREADS
+    if (*rc) {
+        pthread_cond_destroy(&c->cv);
+        pthread_mutex_destroy(&c->mu);
+        PyMem_RawFree(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Destroys the weft runtime (waiting for its drain tasks) and frees the
+ * core. GIL held on entry; released meanwhile. Not from one of the
+ * runtime's own workers. */
+static int core_destroy(wpy_core *c) {
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = weft_runtime_destroy(c->rt);
+    Py_END_ALLOW_THREADS
+    if (rc) return rc;
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->mu);
+    PyMem_RawFree(c);
+    return 0;
+}
+
+/* Destroys the cores that were released on a worker thread (where a runtime
+ * cannot be destroyed: it would wait for itself). Called from threads that
+ * are not weft workers: Runtime() and close(), and at exit. */
+static void destroy_dead_cores(void) {
+    if (weft_current_worker() >= 0) return;
+    while (dead_cores) {
+        wpy_core *c = dead_cores;
+        dead_cores = c->next_dead;
+        if (core_destroy(c) != 0) { /* cannot happen off a worker; keep it */
+            c->next_dead = NULL;
+            break;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* the queue (GIL held) and running jobs                               */
+
+static void queue_push(wpy_core *c, WpyJob *j) {
+    Py_INCREF(j); /* the queue's reference */
+    j->next = NULL;
+    j->prev = c->tail;
+    if (c->tail) c->tail->next = j;
+    else c->head = j;
+    c->tail = j;
+    atomic_fetch_add(&c->queued, 1); /* seq_cst: see "Lost wake-ups" */
+}
+
+/* Takes queued job j out of the queue (the queue's reference passes to the
+ * caller) and marks it running. */
+static void queue_take(wpy_core *c, WpyJob *j) {
+    if (j->prev) j->prev->next = j->next;
+    else c->head = j->next;
+    if (j->next) j->next->prev = j->prev;
+    else c->tail = j->prev;
+    j->prev = j->next = NULL;
+    atomic_fetch_sub(&c->queued, 1);
+    atomic_store_explicit(&j->state, J_RUNNING, memory_order_relaxed);
+}
+
+/* Takes the oldest queued job, or NULL. */
+static WpyJob *queue_pop(wpy_core *c) {
+    WpyJob *j = c->head;
+    if (j) queue_take(c, j);
+    return j;
+}
+
+static void notify(wpy_core *c) {
+    if (atomic_load(&c->waiters) > 0) { /* seq_cst: pairs with the waiter's increment */
+        pthread_mutex_lock(&c->mu);
+        pthread_cond_broadcast(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+    }
+}
+
+static int stats_slot(const wpy_core *c) {
+    int w = weft_current_worker();
+    return w >= 0 && weft_current_runtime() == c->rt ? w : WPY_OTHER;
+}
+
+/* Runs a popped job and completes it; consumes the queue's reference.
+ * Returns 1 when the job was stopped by KeyboardInterrupt (Ctrl-C reaching
+ * a job that the waiting main thread ran itself): that thread passes it on
+ * to its caller. GIL held. */
+static int run_job(wpy_core *c, WpyJob *j, int slot) {
+    WpyJob *outer = tl_current;
+    tl_current = j;
+    int64_t t0 = now_ns();
+    PyObject *res = PyObject_Vectorcall(j->fn, j->args, (size_t)Py_SIZE(j), NULL);
+    if (res && j->callback) {
+        /* callback(result, *callbackargs); an exception in it fails the job */
+        Py_ssize_t nc = j->cbargs ? PyTuple_GET_SIZE(j->cbargs) : 0;
+        PyObject *small[8], **cargv = small;
+        if (nc + 1 > 8) cargv = PyMem_Malloc((size_t)(nc + 1) * sizeof *cargv);
+        PyObject *r = NULL;
+        if (cargv) {
+            cargv[0] = res;
+            for (Py_ssize_t i = 0; i < nc; i++) cargv[i + 1] = PyTuple_GET_ITEM(j->cbargs, i);
+            r = PyObject_Vectorcall(j->callback, cargv, (size_t)nc + 1, NULL);
+            if (cargv != small) PyMem_Free(cargv);
+        } else {
+            PyErr_NoMemory();
+        }
+        if (r) Py_DECREF(r);
+        else Py_CLEAR(res);
+    }
+    int interrupted = 0, final;
+    if (res) {
+        j->result = res;
+        final = J_DONE;
+    } else {
+        j->exc = wpy_fetch_exception();
+        interrupted = PyErr_GivenExceptionMatches(j->exc, PyExc_KeyboardInterrupt);
+        c->failed++;
+        if (j->group) j->group->failed++;
+        final = J_FAILED;
+    }
+    c->ws[slot].jobs++;
+    c->ws[slot].busy_ns += now_ns() - t0;
+    tl_current = outer;
+    if (j->group) atomic_fetch_sub(&j->group->pending, 1);
+    atomic_fetch_sub(&c->pending, 1);
+    atomic_store(&j->state, final); /* seq_cst: then read waiters in notify */
+    notify(c);
+    Py_DECREF(j); /* the queue's reference: may free the job */
+    return interrupted;
+}
+
+/* A drain task: see the design notes. Runs on a weft worker, GIL not held.
+ * It only touches the core until it decides to leave. */
+static int token_fn(void *arg, void **result) {
+    (void)result;
+    wpy_core *c = arg;
+    for (;;) {
+        if (atomic_load(&c->queued) > 0 && !wpy_finalizing()) {
+            PyGILState_STATE st = wpy_gil_ensure();
+            int slot = stats_slot(c);
+            WpyJob *j;
+            while ((j = queue_pop(c)) != NULL) run_job(c, j, slot);
+            wpy_gil_release(st);
+            continue;
+        }
+        atomic_fetch_sub(&c->tokens, 1); /* seq_cst, then re-read queued */
+        if (atomic_load(&c->queued) == 0 || wpy_finalizing()) return 0;
+        /* a job arrived meanwhile and its submitter may have seen no room
+         * for a new drain task: stay, if there still is room */
+        int t = atomic_load(&c->tokens), lim = weft_runtime_workers(c->rt);
+        for (;;) {
+            if (t >= lim) return 0;
+            if (atomic_compare_exchange_weak(&c->tokens, &t, t + 1)) break;
+        }
+    }
+}
+
+/* Starts a drain task if fewer than the worker count are in flight. */
+static void kick(wpy_core *c) {
+    int lim = weft_runtime_workers(c->rt);
+    if (lim < 1) lim = 1;
+    int t = atomic_load(&c->tokens);
+    while (t < lim) {
+        if (atomic_compare_exchange_weak(&c->tokens, &t, t + 1)) {
+            if (weft_submit(c->rt, token_fn, c, NULL, NULL) != 0)
+                atomic_fetch_sub(&c->tokens, 1); /* a waiter will run the job itself */
+            return;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* waiting                                                             */
+
+typedef struct wait_target {
+    WpyJob *job;     /* wait for this job, or */
+    WpyGroup *group; /* for every job of this group, or (both NULL) */
+} wait_target;       /* for every job of the runtime */
+
+static int target_done(wpy_core *c, const wait_target *w) {
+    if (w->job) return atomic_load(&w->job->state) >= J_DONE;
+    if (w->group) return atomic_load(&w->group->pending) == 0;
+    return atomic_load(&c->pending) == 0;
+}
+
+/* Runs queued job h here (taken out of the queue already). Returns -1
+ * with the exception set when it was interrupted (KeyboardInterrupt), else
+ * 0. */
+static int run_here(wpy_core *c, WpyJob *h, int slot) {
+    Py_INCREF(h); /* keep it to re-raise its exception */
+    int interrupted = run_job(c, h, slot);
+    if (interrupted) reraise(h->exc);
+    Py_DECREF(h);
+    return interrupted ? -1 : 0;
+}
+
+/* Waits (GIL held on entry and exit) until the target is complete: 1; or
+ * timeout_s (negative: none) passed: 0; or an exception: -1.
+ *
+ * Helping: a job that has not started is taken out of the queue and run
+ * here, at once (no GIL hand-off, and the latency of job() is the job's
+ * own); a wait for every job runs any queued job. A group wait only sleeps:
+ * running another group's job could keep it busy far beyond its group. Only
+ * the awaited job is ever run by a job waiter, so nesting follows the
+ * program's own dependencies and never piles up. */
+static int wait_for(wpy_core *c, const wait_target *w, double timeout_s) {
+    int64_t deadline = timeout_s >= 0 ? now_ns() + (int64_t)(timeout_s * 1e9) : 0;
+    int slot = stats_slot(c);
+    for (;;) {
+        if (target_done(c, w)) return 1;
+        if (w->job) {
+            if (atomic_load_explicit(&w->job->state, memory_order_relaxed) == J_QUEUED) {
+                queue_take(c, w->job);
+                if (run_here(c, w->job, slot) < 0) return -1;
+                continue;
+            }
+        } else if (!w->group) {
+            WpyJob *h;
+            while ((h = queue_pop(c)) != NULL) {
+                if (run_here(c, h, slot) < 0) return -1;
+                if (PyErr_CheckSignals() < 0) return -1;
+                if (target_done(c, w)) return 1;
+                if (deadline && now_ns() >= deadline) return 0;
+            }
+        }
+        if (PyErr_CheckSignals() < 0) return -1;
+        double slice = WPY_WAIT_SLICE_S;
+        if (deadline) {
+            int64_t left = deadline - now_ns();
+            if (left <= 0) return target_done(c, w);
+            if ((double)left / 1e9 < slice) slice = (double)left / 1e9;
+        }
+        Py_BEGIN_ALLOW_THREADS
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t ns = ts.tv_nsec + (int64_t)(slice * 1e9);
+        ts.tv_sec += (time_t)(ns / 1000000000);
+        ts.tv_nsec = (long)(ns % 1000000000);
+        atomic_fetch_add(&c->waiters, 1); /* seq_cst: then re-check under the mutex */
+        pthread_mutex_lock(&c->mu);
+        if (!target_done(c, w)) pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+        pthread_mutex_unlock(&c->mu);
+        atomic_fetch_sub(&c->waiters, 1);
+        Py_END_ALLOW_THREADS
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Job                                                                 */
+
+static int job_traverse(WpyJob *j, visitproc visit, void *arg) {
+    Py_VISIT(j->rt);
+    Py_VISIT(j->group);
+    Py_VISIT(j->fn);
+    Py_VISIT(j->callback);
+    Py_VISIT(j->cbargs);
+    Py_VISIT(j->result);
+    Py_VISIT(j->exc);
+    for (Py_ssize_t i = 0; i < Py_SIZE(j); i++) Py_VISIT(j->args[i]);
+    return 0;
+}
+
+static int job_clear(WpyJob *j) {
+    /* The collector only clears jobs that are complete: a queued or running
+     * job is held by the queue or its runner, which the collector cannot
+     * see, so it never looks unreachable. */
+    Py_CLEAR(j->rt);
+    Py_CLEAR(j->group);
+    Py_CLEAR(j->fn);
+    Py_CLEAR(j->callback);
+    Py_CLEAR(j->cbargs);
+    Py_CLEAR(j->result);
+    Py_CLEAR(j->exc);
+    for (Py_ssize_t i = 0; i < Py_SIZE(j); i++) Py_CLEAR(j->args[i]);
+    return 0;
+}
+
+static void job_dealloc(WpyJob *j) {
+    PyObject_GC_UnTrack(j);
+    job_clear(j);
+    PyObject_GC_Del(j);
+}
+
+static PyObject *job_name(WpyJob *j) {
+    if (!j->fn) return PyUnicode_FromString("?");
+    PyObject *n = PyObject_GetAttrString(j->fn, "__qualname__");
+    if (n && PyUnicode_Check(n)) return n;
+    Py_XDECREF(n);
+    PyErr_Clear();
+    return PyObject_Repr(j->fn);
+}
+
+/* The outcome of a complete job: its result, or TaskError. */
+static PyObject *job_outcome(WpyJob *j) {
+    if (atomic_load(&j->state) == J_DONE) return Py_NewRef(j->result);
+    PyObject *name = job_name(j);
+    if (!name) return NULL;
+    PyObject *what = PyObject_Str(j->exc);
+    if (!what) {
+        Py_DECREF(name);
+        return NULL;
+    }
+    PyObject *msg = PyUnicode_FromFormat("job %U raised %s: %U", name, Py_TYPE(j->exc)->tp_name,
+                                         what);
+    Py_DECREF(what);
+    if (!msg) {
+        Py_DECREF(name);
+        return NULL;
+    }
+    const char *m = PyUnicode_AsUTF8(msg);
+    if (m) wpy_raise_task_error(m, name, j->exc);
+    Py_DECREF(msg);
+    Py_DECREF(name);
+    return NULL;
+}
+
+/* Waits for the job; 1 complete, 0 timeout, -1 exception. */
+static int job_wait(WpyJob *j, double timeout_s) {
+    if (atomic_load(&j->state) >= J_DONE) return 1;
+    if (j == tl_current) {
+        wpy_raise(WEFT_EPERM, "a job cannot wait for itself");
+        return -1;
+    }
+    wpy_core *c = j->rt->c;
+    if (!c) { /* cannot happen: close() waits for every job */
+        wpy_raise(WEFT_EDESTROYED, NULL);
+        return -1;
+    }
+    Py_INCREF(j->rt); /* the core lives while its runtime object does */
+    wait_target w = {j, NULL};
+    int r = wait_for(c, &w, timeout_s);
+    Py_DECREF(j->rt);
+    return r;
+}
+
+static PyObject *job_result(WpyJob *j, PyObject *const *args, Py_ssize_t nargs,
+                            PyObject *kwnames) {
+    PyObject *t = NULL;
+    if (nargs > 1 || (kwnames && PyTuple_GET_SIZE(kwnames) > 1)) {
+        PyErr_SetString(PyExc_TypeError, "result() takes one argument: timeout");
+        return NULL;
+    }
+    if (nargs == 1) t = args[0];
+    else if (kwnames && PyTuple_GET_SIZE(kwnames) == 1) {
+        if (PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), "timeout") != 0) {
+            PyErr_SetString(PyExc_TypeError, "result() takes one argument: timeout");
+            return NULL;
+        }
+        t = args[0];
+    }
+    double timeout;
+    if (parse_timeout(t, &timeout) < 0) return NULL;
+    int r = job_wait(j, timeout);
+    if (r < 0) return NULL;
+    if (r == 0) {
+        PyErr_SetString(PyExc_TimeoutError, "the job did not complete in time");
+        return NULL;
+    }
+    return job_outcome(j);
+}
+
+/* job(): waits and returns the result (pp's job()). */
+static PyObject *job_call(WpyJob *j, PyObject *args, PyObject *kw) {
+    if (PyTuple_GET_SIZE(args) || (kw && PyDict_GET_SIZE(kw))) {
+        PyErr_SetString(PyExc_TypeError, "a job is called without arguments; "
+                                         "use job.result(timeout) for a timeout");
+        return NULL;
+    }
+    if (atomic_load(&j->state) == J_DONE) return Py_NewRef(j->result);
+    int r = job_wait(j, -1);
+    if (r < 0) return NULL;
+    return job_outcome(j);
+}
+
+static PyObject *job_exception(WpyJob *j, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"timeout", NULL};
+    PyObject *t = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:exception", kwlist, &t)) return NULL;
+    double timeout;
+    if (parse_timeout(t, &timeout) < 0) return NULL;
+    int r = job_wait(j, timeout);
+    if (r < 0) return NULL;
+    if (r == 0) {
+        PyErr_SetString(PyExc_TimeoutError, "the job did not complete in time");
+        return NULL;
+    }
+    return Py_NewRef(j->exc ? j->exc : Py_None);
+}
+
+static PyObject *job_done(WpyJob *j, PyObject *unused) {
+    (void)unused;
+    return PyBool_FromLong(atomic_load(&j->state) >= J_DONE);
+}
+
+static PyObject *job_get_status(WpyJob *j, void *unused) {
+    (void)unused;
+    static const char *names[] = {"queued", "running", "done", "failed"};
+    return PyUnicode_FromString(names[atomic_load(&j->state) & 3]);
+}
+
+static PyObject *job_get_fn(WpyJob *j, void *unused) {
+    (void)unused;
+    return Py_NewRef(j->fn ? j->fn : Py_None);
+}
+
+static PyObject *job_get_args(WpyJob *j, void *unused) {
+    (void)unused;
+    PyObject *t = PyTuple_New(Py_SIZE(j));
+    if (!t) return NULL;
+    for (Py_ssize_t i = 0; i < Py_SIZE(j); i++)
+        PyTuple_SET_ITEM(t, i, Py_NewRef(j->args[i] ? j->args[i] : Py_None));
+    return t;
+}
+
+static PyObject *job_get_group(WpyJob *j, void *unused) {
+    (void)unused;
+    return Py_NewRef(j->group ? (PyObject *)j->group : Py_None);
+}
+
+static PyObject *job_repr(WpyJob *j) {
+    PyObject *name = job_name(j), *st = job_get_status(j, NULL);
+    PyObject *r = name && st ? PyUnicode_FromFormat("<weft.Job %U %U>", name, st) : NULL;
+    Py_XDECREF(name);
+    Py_XDECREF(st);
+    return r;
+}
+
+static PyMethodDef job_methods[] = {
+    {"result", (PyCFunction)(void (*)(void))job_result, METH_FASTCALL | METH_KEYWORDS,
+     "result(timeout=None): waits for the job and returns its result, or raises\n"
+     "weft.TaskError (its __cause__ is the task's exception); TimeoutError if\n"
+     "the timeout passed first."},
+    {"exception", (PyCFunction)(void (*)(void))job_exception, METH_VARARGS | METH_KEYWORDS,
+     "exception(timeout=None): waits; the exception the task raised, or None."},
+    {"done", (PyCFunction)job_done, METH_NOARGS, "done(): True once the job is complete."},
+    {NULL, NULL, 0, NULL}};
+
+static PyGetSetDef job_getset[] = {
+    {"status", (getter)job_get_status, NULL, "'queued', 'running', 'done' or 'failed'", NULL},
+    {"fn", (getter)job_get_fn, NULL, "the function the job runs", NULL},
+    {"args", (getter)job_get_args, NULL, "the arguments it runs with (a tuple)", NULL},
+    {"group", (getter)job_get_group, NULL, "the job's Group, or None", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+static PyTypeObject JobType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "weft.Job",
+    .tp_basicsize = offsetof(WpyJob, args),
+    .tp_itemsize = sizeof(PyObject *),
+    .tp_dealloc = (destructor)job_dealloc,
+    .tp_repr = (reprfunc)job_repr,
+    .tp_call = (ternaryfunc)job_call,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "A submitted Python task (made by Runtime.submit). Calling it, job(),\n"
+              "waits and returns the task's result, as Parallel Python's job() does;\n"
+              "a task that raised makes it raise weft.TaskError.",
+    .tp_traverse = (traverseproc)job_traverse,
+    .tp_clear = (inquiry)job_clear,
+    .tp_methods = job_methods,
+    .tp_getset = job_getset,
+};
+
+/* ------------------------------------------------------------------ */
+/* Group                                                               */
+
+static int group_traverse(WpyGroup *g, visitproc visit, void *arg) {
+    Py_VISIT(g->rt);
+    return 0;
+}
+
+static int group_clear(WpyGroup *g) {
+    Py_CLEAR(g->rt);
+    return 0;
+}
+
+static void group_dealloc(WpyGroup *g) {
+    PyObject_GC_UnTrack(g);
+    group_clear(g);
+    Py_CLEAR(g->name);
+    PyObject_GC_Del(g);
+}
+
+static WpyGroup *group_new(WpyRuntime *rt, PyObject *name) {
+    WpyGroup *g = PyObject_GC_New(WpyGroup, &GroupType);
+    if (!g) return NULL;
+    g->rt = (WpyRuntime *)Py_NewRef(rt);
+    g->name = Py_NewRef(name);
+    atomic_init(&g->pending, 0);
+    g->submitted = g->failed = 0;
+    PyObject_GC_Track(g);
+    return g;
+}
+
+static int runtime_wait_target(WpyRuntime *self, wait_target *w, double timeout);
+
+static PyObject *group_wait(WpyGroup *g, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"timeout", NULL};
+    PyObject *t = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:wait", kwlist, &t)) return NULL;
+    double timeout;
+    if (parse_timeout(t, &timeout) < 0) return NULL;
+    wait_target w = {NULL, g};
+    int r = runtime_wait_target(g->rt, &w, timeout);
+    if (r < 0) return NULL;
+    return PyBool_FromLong(r);
+}
+
+static PyObject *group_get_pending(WpyGroup *g, void *u) {
+    (void)u;
+    return PyLong_FromLong(atomic_load(&g->pending));
+}
+static PyObject *group_get_failed(WpyGroup *g, void *u) {
+    (void)u;
+    return PyLong_FromUnsignedLongLong(g->failed);
+}
+static PyObject *group_get_submitted(WpyGroup *g, void *u) {
+    (void)u;
+    return PyLong_FromUnsignedLongLong(g->submitted);
+}
+static PyObject *group_get_name(WpyGroup *g, void *u) {
+    (void)u;
+    return Py_NewRef(g->name);
+}
+static PyObject *group_get_runtime(WpyGroup *g, void *u) {
+    (void)u;
+    return Py_NewRef(g->rt ? (PyObject *)g->rt : Py_None);
+}
+
+static PyObject *group_repr(WpyGroup *g) {
+    return PyUnicode_FromFormat("<weft.Group %R: %ld pending>", g->name,
+                                (long)atomic_load(&g->pending));
+}
+
+static PyMethodDef group_methods[] = {
+    {"wait", (PyCFunction)(void (*)(void))group_wait, METH_VARARGS | METH_KEYWORDS,
+     "wait(timeout=None): waits until no job of the group is pending; True, or\n"
+     "False if the timeout passed first. Failed jobs do not make it raise:\n"
+     "see .failed and each job."},
+    {NULL, NULL, 0, NULL}};
+
+static PyGetSetDef group_getset[] = {
+    {"pending", (getter)group_get_pending, NULL, "jobs of the group not yet complete", NULL},
+    {"failed", (getter)group_get_failed, NULL, "jobs of the group that raised", NULL},
+    {"submitted", (getter)group_get_submitted, NULL, "jobs submitted into the group", NULL},
+    {"name", (getter)group_get_name, NULL, "the group's name", NULL},
+    {"runtime", (getter)group_get_runtime, NULL, "the Runtime the group belongs to", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+static PyTypeObject GroupType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "weft.Group",
+    .tp_basicsize = sizeof(WpyGroup),
+    .tp_dealloc = (destructor)group_dealloc,
+    .tp_repr = (reprfunc)group_repr,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "A named set of jobs of one Runtime (pp's group=...), made by\n"
+              "Runtime.group(name) or by submit(..., group=name).",
+    .tp_traverse = (traverseproc)group_traverse,
+    .tp_clear = (inquiry)group_clear,
+    .tp_methods = group_methods,
+    .tp_getset = group_getset,
+};
+
+/* ------------------------------------------------------------------ */
+/* RuntimeBase                                                         */
+
+static wpy_core *live_core(WpyRuntime *self) {
+    if (!self->c) {
+        if (!self->groups)
+            PyErr_SetString(PyExc_RuntimeError, "Runtime.__init__ was not called");
+        else
+            wpy_raise(WEFT_EDESTROYED, "this Runtime is closed");
+        return NULL;
+    }
+    return self->c;
+}
+
+weft_runtime_t *wpy_runtime_of(PyObject *obj) {
+    if (!PyObject_TypeCheck(obj, &RuntimeType)) {
+        PyErr_Format(PyExc_TypeError, "expected a weft.Runtime, not %.100s", Py_TYPE(obj)->tp_name);
+        return NULL;
+    }
+    wpy_core *c = live_core((WpyRuntime *)obj);
+    return c ? c->rt : NULL;
+}
+
+static PyObject *runtime_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
+    (void)args;
+    (void)kw;
+    WpyRuntime *self = (WpyRuntime *)type->tp_alloc(type, 0);
+    return (PyObject *)self;
+}
+
+static int runtime_init(WpyRuntime *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"workers", NULL};
+    PyObject *wo = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:Runtime", kwlist, &wo)) return -1;
+    if (self->c) {
+        PyErr_SetString(PyExc_RuntimeError, "Runtime.__init__ called twice");
+        return -1;
+    }
+    long n = 0;
+    if (wo && wo != Py_None) {
+        if (!PyLong_Check(wo) || PyBool_Check(wo)) {
+            PyErr_Format(PyExc_TypeError, "workers must be an int (0: automatic), not %.100s",
+                         Py_TYPE(wo)->tp_name);
+            return -1;
+        }
+        n = PyLong_AsLong(wo);
+        if (n == -1 && PyErr_Occurred()) return -1;
+        if (n < 0 || n > WEFT_MAX_WORKERS) {
+            PyErr_Format(PyExc_ValueError, "workers must be in 0..%d (0: automatic), not %ld",
+                         WEFT_MAX_WORKERS, n);
+            return -1;
+        }
+    }
+    destroy_dead_cores();
+    if (!self->groups && !(self->groups = PyDict_New())) return -1;
+    int rc;
+    wpy_core *c = core_new((int)n, &rc);
+    if (!c) {
+        wpy_raise(rc, "cannot start the runtime");
+        return -1;
+    }
+    self->c = c;
+    return 0;
+}
+
+static int runtime_traverse(WpyRuntime *self, visitproc visit, void *arg) {
+    Py_VISIT(self->groups);
+    return 0;
+}
+
+static int runtime_clear(WpyRuntime *self) {
+    Py_CLEAR(self->groups);
+    return 0;
+}
+
+static void runtime_dealloc(WpyRuntime *self) {
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    if (self->weakreflist) PyObject_ClearWeakRefs((PyObject *)self);
+    runtime_clear(self);
+    wpy_core *c = self->c;
+    self->c = NULL;
+    if (c) {
+        /* Every job holds its runtime, so nothing is queued or running here.
+         * On a weft worker (the last reference went with a job that worker
+         * ran) the runtime cannot be destroyed: the next Runtime(), close()
+         * or the exit handler does it. */
+        if (weft_current_worker() >= 0 || core_destroy(c) != 0) {
+            c->next_dead = dead_cores;
+            dead_cores = c;
+        }
+    }
+    tp->tp_free((PyObject *)self);
+}
+
+/* Finds or makes the named group. Returns a borrowed reference. */
+static WpyGroup *runtime_group_named(WpyRuntime *self, PyObject *name) {
+    if (!PyUnicode_Check(name)) {
+        PyErr_Format(PyExc_TypeError, "a group name must be a str, not %.100s",
+                     Py_TYPE(name)->tp_name);
+        return NULL;
+    }
+    if (!self->groups) {
+        live_core(self);
+        return NULL;
+    }
+    PyObject *g = PyDict_GetItemWithError(self->groups, name);
+    if (g) return (WpyGroup *)g;
+    if (PyErr_Occurred()) return NULL;
+    WpyGroup *ng = group_new(self, name);
+    if (!ng) return NULL;
+    int rc = PyDict_SetItem(self->groups, name, (PyObject *)ng);
+    Py_DECREF(ng);
+    return rc < 0 ? NULL : ng;
+}
+
+static PyObject *runtime_group(WpyRuntime *self, PyObject *name) {
+    if (!live_core(self)) return NULL;
+    WpyGroup *g = runtime_group_named(self, name);
+    return g ? Py_NewRef(g) : NULL;
+}
+
+/* Resolves submit's group= argument: a borrowed group or NULL (none). */
+static int resolve_group(WpyRuntime *self, PyObject *o, WpyGroup **out) {
+    *out = NULL;
+    if (!o || o == Py_None) return 0;
+    if (PyObject_TypeCheck(o, &GroupType)) {
+        if (((WpyGroup *)o)->rt != self) {
+            wpy_raise(WEFT_EINVAL, "the group belongs to another Runtime");
+            return -1;
+        }
+        *out = (WpyGroup *)o;
+        return 0;
+    }
+    if (!PyUnicode_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "group must be a str, a weft.Group or None, not %.100s",
+                     Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    *out = runtime_group_named(self, o);
+    return *out ? 0 : -1;
+}
+
+static PyObject *runtime_submit(WpyRuntime *self, PyObject *const *args, Py_ssize_t nargs,
+                                PyObject *kwnames) {
+    if (nargs < 1) {
+        PyErr_SetString(PyExc_TypeError, "submit(fn, *args, callback=None, callbackargs=(), "
+                                         "group=None): fn is missing");
+        return NULL;
+    }
+    PyObject *fn = args[0];
+    if (!PyCallable_Check(fn)) {
+        PyErr_Format(PyExc_TypeError, "submit(): fn must be callable, not %.100s",
+                     Py_TYPE(fn)->tp_name);
+        return NULL;
+    }
+    PyObject *callback = NULL, *cbargs = NULL, *group = NULL;
+    if (kwnames) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(kwnames); i++) {
+            PyObject *k = PyTuple_GET_ITEM(kwnames, i), *v = args[nargs + i];
+            if (PyUnicode_CompareWithASCIIString(k, "callback") == 0) callback = v;
+            else if (PyUnicode_CompareWithASCIIString(k, "callbackargs") == 0) cbargs = v;
+            else if (PyUnicode_CompareWithASCIIString(k, "group") == 0) group = v;
+            else {
+                PyErr_Format(PyExc_TypeError,
+                             "submit() got an unexpected keyword argument '%U' (arguments "
+                             "for fn are positional: submit(fn, *args))",
+                             k);
+                return NULL;
+            }
+        }
+    }
+    if (callback == Py_None) callback = NULL;
+    if (callback && !PyCallable_Check(callback)) {
+        PyErr_Format(PyExc_TypeError, "submit(): callback must be callable or None, not %.100s",
+                     Py_TYPE(callback)->tp_name);
+        return NULL;
+    }
+    if (cbargs == Py_None) cbargs = NULL;
+    if (cbargs && !PyTuple_Check(cbargs)) {
+        PyErr_Format(PyExc_TypeError, "submit(): callbackargs must be a tuple, not %.100s",
+                     Py_TYPE(cbargs)->tp_name);
+        return NULL;
+    }
+    wpy_core *c = live_core(self);
+    if (!c) return NULL;
+    WpyGroup *g;
+    if (resolve_group(self, group, &g) < 0) return NULL;
+
+    Py_ssize_t na = nargs - 1;
+    WpyJob *j = PyObject_GC_NewVar(WpyJob, &JobType, na);
+    if (!j) return NULL;
+    j->prev = j->next = NULL;
+    j->rt = (WpyRuntime *)Py_NewRef(self);
+    j->group = g ? (WpyGroup *)Py_NewRef(g) : NULL;
+    j->fn = Py_NewRef(fn);
+    j->callback = callback ? Py_NewRef(callback) : NULL;
+    j->cbargs = cbargs && PyTuple_GET_SIZE(cbargs) ? Py_NewRef(cbargs) : NULL;
+    j->result = j->exc = NULL;
+    atomic_init(&j->state, J_QUEUED);
+    for (Py_ssize_t i = 0; i < na; i++) j->args[i] = Py_NewRef(args[i + 1]);
+    PyObject_GC_Track(j);
+
+    c->submitted++;
+    atomic_fetch_add_explicit(&c->pending, 1, memory_order_relaxed);
+    if (g) {
+        g->submitted++;
+        atomic_fetch_add_explicit(&g->pending, 1, memory_order_relaxed);
+    }
+    queue_push(c, j);
+    kick(c);
+    return (PyObject *)j;
+}
+
+static int runtime_wait_target(WpyRuntime *self, wait_target *w, double timeout) {
+    wpy_core *c = live_core(self);
+    if (!c) return -1;
+    if (tl_current && tl_current->rt == self &&
+        (!w->group || tl_current->group == w->group)) {
+        wpy_raise(WEFT_EPERM, "a job cannot wait for its own runtime or group (it would "
+                              "wait for itself)");
+        return -1;
+    }
+    Py_INCREF(self);
+    int r = wait_for(c, w, timeout);
+    Py_DECREF(self);
+    return r;
+}
+
+static PyObject *runtime_wait(WpyRuntime *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"group", "timeout", NULL};
+    PyObject *go = NULL, *t = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|OO:wait", kwlist, &go, &t)) return NULL;
+    double timeout;
+    if (parse_timeout(t, &timeout) < 0) return NULL;
+    if (!live_core(self)) return NULL;
+    WpyGroup *g = NULL;
+    if (go && go != Py_None) {
+        if (PyUnicode_Check(go)) {
+            g = (WpyGroup *)PyDict_GetItemWithError(self->groups, go);
+            if (!g) {
+                if (PyErr_Occurred()) return NULL;
+                Py_RETURN_TRUE; /* a group never used has nothing pending */
+            }
+        } else if (resolve_group(self, go, &g) < 0) {
+            return NULL;
+        }
+    }
+    wait_target w = {NULL, g};
+    int r = runtime_wait_target(self, &w, timeout);
+    if (r < 0) return NULL;
+    return PyBool_FromLong(r);
+}
+
+static PyObject *runtime_close(WpyRuntime *self, PyObject *unused) {
+    (void)unused;
+    destroy_dead_cores();
+    wpy_core *c = self->c;
+    if (!c) Py_RETURN_NONE;
+    if (weft_current_runtime() == c->rt || (tl_current && tl_current->rt == self))
+        return wpy_raise(WEFT_EPERM, "a Runtime cannot be closed from one of its own jobs");
+    wait_target w = {NULL, NULL};
+    Py_INCREF(self);
+    int r = wait_for(c, &w, -1);
+    if (r < 0) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    self->c = NULL;
+    int rc = core_destroy(c);
+    Py_DECREF(self);
+    if (rc) {
+        self->c = c;
+        return wpy_raise(rc, "cannot close the runtime");
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *runtime_get_workers(WpyRuntime *self, void *u) {
+    (void)u;
+    wpy_core *c = live_core(self);
+    return c ? PyLong_FromLong(weft_runtime_workers(c->rt)) : NULL;
+}
+
+static int runtime_set_workers(WpyRuntime *self, PyObject *v, void *u) {
+    (void)u;
+    if (!v) {
+        PyErr_SetString(PyExc_AttributeError, "workers cannot be deleted");
+        return -1;
+    }
+    if (!PyLong_Check(v) || PyBool_Check(v)) {
+        PyErr_Format(PyExc_TypeError, "workers must be an int (0: automatic), not %.100s",
+                     Py_TYPE(v)->tp_name);
+        return -1;
+    }
+    long n = PyLong_AsLong(v);
+    if (n == -1 && PyErr_Occurred()) return -1;
+    if (n < 0 || n > WEFT_MAX_WORKERS) {
+        PyErr_Format(PyExc_ValueError, "workers must be in 0..%d (0: automatic), not %ld",
+                     WEFT_MAX_WORKERS, n);
+        return -1;
+    }
+    wpy_core *c = live_core(self);
+    if (!c) return -1;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS /* exiting workers take the GIL to free their thread state */
+    rc = weft_runtime_set_workers(c->rt, (int)n);
+    Py_END_ALLOW_THREADS
+    if (rc) {
+        wpy_raise(rc, "cannot change the worker count");
+        return -1;
+    }
+    kick(c); /* more room for drain tasks */
+    return 0;
+}
+
+static PyObject *runtime_get_closed(WpyRuntime *self, void *u) {
+    (void)u;
+    return PyBool_FromLong(self->c == NULL);
+}
+
+static PyObject *runtime_get_pending(WpyRuntime *self, void *u) {
+    (void)u;
+    wpy_core *c = live_core(self);
+    return c ? PyLong_FromLong(atomic_load(&c->pending)) : NULL;
+}
+
+/* _stats(): the statistics as a dict (weft.Runtime.stats() adds to it). */
+static PyObject *runtime_stats(WpyRuntime *self, PyObject *unused) {
+    (void)unused;
+    wpy_core *c = live_core(self);
+    if (!c) return NULL;
+    weft_stats_t st;
+    int rc = weft_stats_get(c->rt, &st);
+    if (rc) return wpy_raise(rc, NULL);
+    PyObject *per = PyList_New(0), *d = NULL;
+    if (!per) goto out;
+    uint64_t run = 0;
+    int64_t busy = 0;
+    for (int w = 0; w <= WEFT_MAX_WORKERS; w++) {
+        int active = w < st.nworkers && st.workers[w].active;
+        if (!c->ws[w].jobs && !(w < WPY_OTHER && active)) continue;
+        run += c->ws[w].jobs;
+        busy += c->ws[w].busy_ns;
+        PyObject *who = w == WPY_OTHER ? PyUnicode_FromString("caller") : PyLong_FromLong(w);
+        if (!who) goto out;
+        PyObject *e = Py_BuildValue("{sNsKsd}", "worker", who, "jobs",
+                                    (unsigned long long)c->ws[w].jobs, "busy_s",
+                                    (double)c->ws[w].busy_ns / 1e9);
+        if (!e) goto out;
+        int ar = PyList_Append(per, e);
+        Py_DECREF(e);
+        if (ar < 0) goto out;
+    }
+    d = Py_BuildValue("{sisdsKsKsKsKsdsOs{sKsKsKsKsd}}", "workers", weft_runtime_workers(c->rt),
+                      "wall_s", (double)(now_ns() - c->t0) / 1e9, "jobs_submitted",
+                      (unsigned long long)c->submitted, "jobs_run", (unsigned long long)run,
+                      "jobs_failed", (unsigned long long)c->failed, "jobs_pending",
+                      (unsigned long long)atomic_load(&c->pending), "busy_s",
+                      (double)busy / 1e9, "per_worker", per, "tasks", "submitted",
+                      (unsigned long long)st.tasks_submitted, "run",
+                      (unsigned long long)st.tasks_run, "stolen",
+                      (unsigned long long)st.tasks_stolen, "failed",
+                      (unsigned long long)st.tasks_failed, "busy_s", st.busy_s);
+out:
+    Py_XDECREF(per);
+    weft_stats_release(&st);
+    return d;
+}
+
+static PyObject *runtime_reset_stats(WpyRuntime *self, PyObject *unused) {
+    (void)unused;
+    wpy_core *c = live_core(self);
+    if (!c) return NULL;
+    int rc = weft_stats_reset(c->rt);
+    if (rc) return wpy_raise(rc, NULL);
+    memset(c->ws, 0, sizeof c->ws);
+    c->submitted = c->failed = 0;
+    c->t0 = now_ns();
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef runtime_methods[] = {
+    {"submit", (PyCFunction)(void (*)(void))runtime_submit, METH_FASTCALL | METH_KEYWORDS,
+     "submit(fn, *args, callback=None, callbackargs=(), group=None) -> Job\n\n"
+     "Queues fn(*args) and returns its Job at once. callback(result,\n"
+     "*callbackargs) runs once fn succeeded, before waiters of the job are\n"
+     "released (an exception in it fails the job). group: a name or a Group."},
+    {"wait", (PyCFunction)(void (*)(void))runtime_wait, METH_VARARGS | METH_KEYWORDS,
+     "wait(group=None, timeout=None) -> bool\n\n"
+     "Waits for every job submitted so far (or those of one group: a name or\n"
+     "a Group). True once complete, False if the timeout passed first. Failed\n"
+     "jobs do not make it raise. A wait for every job runs queued jobs meanwhile;\n"
+     "Ctrl-C raises "
+     "KeyboardInterrupt and leaves the runtime usable."},
+    {"close", (PyCFunction)runtime_close, METH_NOARGS,
+     "close(): waits for every job, then stops the workers. Idempotent."},
+    {"group", (PyCFunction)runtime_group, METH_O,
+     "group(name) -> Group: the runtime's group of that name, made on first use."},
+    {"_stats", (PyCFunction)runtime_stats, METH_NOARGS, "statistics as a dict"},
+    {"reset_stats", (PyCFunction)runtime_reset_stats, METH_NOARGS,
+     "reset_stats(): zeroes the counters and restarts the wall clock."},
+    {NULL, NULL, 0, NULL}};
+
+static PyGetSetDef runtime_getset[] = {
+    {"workers", (getter)runtime_get_workers, (setter)runtime_set_workers,
+     "the worker count; set it to change it while jobs run (0: automatic)", NULL},
+    {"closed", (getter)runtime_get_closed, NULL, "True once close() ran", NULL},
+    {"pending", (getter)runtime_get_pending, NULL, "jobs submitted and not yet complete",
+     NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+static PyTypeObject RuntimeType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "weft.core.RuntimeBase",
+    .tp_basicsize = sizeof(WpyRuntime),
+    .tp_dealloc = (destructor)runtime_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The C part of weft.Runtime: the weft runtime, the job queue, groups.",
+    .tp_traverse = (traverseproc)runtime_traverse,
+    .tp_clear = (inquiry)runtime_clear,
+    .tp_weaklistoffset = offsetof(WpyRuntime, weakreflist),
+    .tp_methods = runtime_methods,
+    .tp_getset = runtime_getset,
+    .tp_init = (initproc)runtime_init,
+    .tp_new = runtime_new,
+};
+
+/* ------------------------------------------------------------------ */
+/* module functions                                                    */
+
+/* _setup(Error, InvalidArgument, OutOfMemory, Timeout, TaskError): the
+ * exception classes weft/__init__.py defines. */
+static PyObject *mod_setup(PyObject *m, PyObject *args) {
+    (void)m;
+    PyObject *e, *i, *n, *t, *k;
+    if (!PyArg_ParseTuple(args, "OOOOO:_setup", &e, &i, &n, &t, &k)) return NULL;
+    Py_XSETREF(cls_error, Py_NewRef(e));
+    Py_XSETREF(cls_invalid, Py_NewRef(i));
+    Py_XSETREF(cls_nomem, Py_NewRef(n));
+    Py_XSETREF(cls_timeout, Py_NewRef(t));
+    Py_XSETREF(cls_task, Py_NewRef(k));
+    Py_RETURN_NONE;
+}
+
+/* _shutdown(): at exit, after weft/__init__.py closed the live runtimes:
+ * destroys deferred runtimes and stops worker threads from taking the GIL. */
+static PyObject *mod_shutdown(PyObject *m, PyObject *unused) {
+    (void)m;
+    (void)unused;
+    destroy_dead_cores();
+    atomic_store(&shutting_down, 1);
+    Py_RETURN_NONE;
+}
+
+/* _check_code(code): raises the exception weft code `code` maps to (for
+ * the tests of the mapping); returns None for 0. */
+static PyObject *mod_check_code(PyObject *m, PyObject *arg) {
+    (void)m;
+    long code = PyLong_AsLong(arg);
+    if (code == -1 && PyErr_Occurred()) return NULL;
+    if (code == 0) Py_RETURN_NONE;
+    return wpy_raise((int)code, NULL);
+}
+
+static PyMethodDef mod_methods[] = {
+    {"_setup", mod_setup, METH_VARARGS, "registers weft's exception classes"},
+    {"_shutdown", mod_shutdown, METH_NOARGS, "exit handler"},
+    {"_check_code", mod_check_code, METH_O, "raises the exception for a weft code"},
+    {NULL, NULL, 0, NULL}};
+
+int wpy_module_init(PyObject *m) {
+    if (!tstate_key_made) {
+        if (pthread_key_create(&tstate_key, thread_gone) != 0) {
+            PyErr_SetString(PyExc_RuntimeError, "weft: pthread_key_create failed");
+            return -1;
+        }
+        tstate_key_made = 1;
+    }
+    if (PyType_Ready(&JobType) < 0 || PyType_Ready(&GroupType) < 0 ||
+        PyType_Ready(&RuntimeType) < 0)
+        return -1;
+    if (PyModule_AddObject(m, "Job", Py_NewRef(&JobType)) < 0 ||
+        PyModule_AddObject(m, "Group", Py_NewRef(&GroupType)) < 0 ||
+        PyModule_AddObject(m, "RuntimeBase", Py_NewRef(&RuntimeType)) < 0)
+        return -1;
+    for (PyMethodDef *d = mod_methods; d->ml_name; d++) {
+        PyObject *f = PyCFunction_New(d, NULL);
+        if (!f || PyModule_AddObject(m, d->ml_name, f) < 0) {
+            Py_XDECREF(f);
+            return -1;
+        }
+    }
+    if (PyModule_AddIntConstant(m, "MAX_WORKERS", WEFT_MAX_WORKERS) < 0) return -1;
+    return wpy_graph_module_init(m);
+}
