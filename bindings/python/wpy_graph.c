@@ -387,6 +387,19 @@ static int graph_reserve(wpy_graph *G) {
     return 0;
 }
 
+static int run_busy(wpy_run *R);
+
+/* Refuses changes while a run is in flight, before the mirror is touched
+ * (weft would refuse them too, but only after the mirror had grown, and
+ * running nodes read it). */
+static int graph_changeable(wpy_graph *G) {
+    if (G->active && run_busy(G->active)) {
+        wpy_raise(WEFT_EBUSY, "the graph is running");
+        return -1;
+    }
+    return 0;
+}
+
 static void graph_unref(wpy_graph *G) {
     if (--G->refs > 0) return;
     weft_graph_free(G->g); /* no run record is left: it cannot be running */
@@ -438,7 +451,7 @@ PyObject *wpy_graph_add_call(wpy_graph *G, PyObject *name, PyObject *fn, PyObjec
                             Py_TYPE(fn)->tp_name);
     if (!PyTuple_Check(args))
         return PyErr_Format(PyExc_TypeError, "a node's arguments must be a tuple");
-    if (graph_reserve(G) < 0) return NULL;
+    if (graph_changeable(G) < 0 || graph_reserve(G) < 0) return NULL;
     weft_node_t id;
     int rc = weft_graph_add(G->g, cname, call_node_fn, G, &id);
     PyObject *r = added(G, rc, id, fn, args);
@@ -452,6 +465,7 @@ PyObject *wpy_graph_add_task(wpy_graph *G, PyObject *name, const char *task, PyO
     if (err) return NULL;
     if (!task || !*task) return wpy_raise(WEFT_EINVAL, "a task name must not be empty");
     Py_buffer view;
+    if (graph_changeable(G) < 0) return NULL;
     if (get_bytes(arg, &view, "a task's argument") < 0) return NULL;
     PyObject *r = NULL;
     if (graph_reserve(G) == 0) {
@@ -466,6 +480,7 @@ PyObject *wpy_graph_add_task(wpy_graph *G, PyObject *name, const char *task, PyO
 PyObject *wpy_graph_precede(wpy_graph *G, PyObject *before, PyObject *after) {
     weft_node_t a, b;
     if (node_arg(G->n, before, &a) < 0 || node_arg(G->n, after, &b) < 0) return NULL;
+    if (graph_changeable(G) < 0) return NULL;
     wpy_gnode *nb = &G->nodes[b];
     if (nb->fn && nb->npreds == nb->cap) {
         uint32_t cap = nb->cap ? nb->cap * 2 : 4;

@@ -72,6 +72,7 @@ struct wpy_core {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     atomic_int waiters;
+    atomic_int users;    /* threads inside wait_for: the core outlives them */
     /* statistics: changed only with the GIL held */
     uint64_t submitted, failed;
     int64_t t0;
@@ -304,6 +305,12 @@ static int core_destroy(wpy_core *c) {
     int rc;
     Py_BEGIN_ALLOW_THREADS
     rc = weft_runtime_destroy(c->rt);
+    /* A thread that waited may still be on its way out of wait_for (it
+     * needs the GIL to leave); its target is complete, so that is short. */
+    while (rc == 0 && atomic_load(&c->users) > 0) {
+        struct timespec ts = {0, 200000};
+        nanosleep(&ts, NULL);
+    }
     Py_END_ALLOW_THREADS
     if (rc) return rc;
     pthread_cond_destroy(&c->cv);
@@ -494,7 +501,16 @@ static int run_here(wpy_core *c, WpyJob *h, int slot) {
  * running another group's job could keep it busy far beyond its group. Only
  * the awaited job is ever run by a job waiter, so nesting follows the
  * program's own dependencies and never piles up. */
+static int wait_for_in(wpy_core *c, const wait_target *w, double timeout_s);
+
 static int wait_for(wpy_core *c, const wait_target *w, double timeout_s) {
+    atomic_fetch_add(&c->users, 1);
+    int r = wait_for_in(c, w, timeout_s);
+    atomic_fetch_sub(&c->users, 1);
+    return r;
+}
+
+static int wait_for_in(wpy_core *c, const wait_target *w, double timeout_s) {
     int64_t deadline = timeout_s >= 0 ? now_ns() + (int64_t)(timeout_s * 1e9) : 0;
     int slot = stats_slot(c);
     for (;;) {

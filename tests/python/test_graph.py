@@ -254,6 +254,28 @@ class GraphTest(unittest.TestCase):
         run = g.run(self.rt)
         self.assertEqual(run.result(b), 1)
 
+    def test_a_node_cannot_change_its_running_graph(self):
+        g = weft.Graph("self-changing")
+
+        def grow():
+            g.add(const, 1)
+
+        def link():
+            g.precede(g["grow"], g["link"])
+
+        def add_task():
+            g.add_task(weft.SUM_TASK)
+
+        for fn in (grow, link, add_task):
+            g.add(fn, name=fn.__name__)
+        run = g.run(self.rt, check=False)
+        for name in ("grow", "link", "add_task"):
+            self.assertEqual(run.status(name), "failed")
+            e = run.exception(name)
+            self.assertIsInstance(e, weft.Error)
+            self.assertEqual(e.code, weft.EBUSY)
+        self.assertEqual((len(g), g.edge_count), (3, 0))
+
     def test_stale_run_after_change(self):
         g = weft.Graph("stale")
         a = g.add(const, 1)

@@ -239,6 +239,29 @@ class RuntimeTest(unittest.TestCase):
             rt.workers
         rt.close()                                   # idempotent
 
+    def test_close_while_other_threads_wait(self):
+        for i in range(20):
+            rt = weft.Runtime(2)
+            jobs = [rt.submit(time.sleep, 0.005) for _ in range(4)]
+            late = []
+
+            def wait_quietly(*args):
+                try:
+                    rt.wait(*args)
+                except weft.Error as e:         # started after close(): closed
+                    late.append(e.code)
+
+            waiters = [threading.Thread(target=j) for j in jobs]
+            waiters.append(threading.Thread(target=wait_quietly))
+            waiters.append(threading.Thread(target=wait_quietly, args=("g",)))
+            for t in waiters:
+                t.start()
+            rt.close()
+            for t in waiters:
+                t.join()
+            self.assertTrue(all(j.done() for j in jobs))
+            self.assertTrue(all(code == weft.EDESTROYED for code in late))
+
     def test_jobs_outlive_their_runtime(self):
         rt = weft.Runtime(2)
         job = rt.submit(add, 2, 3)
