@@ -178,8 +178,11 @@ static void deque_fini(wf_deque *d) {
 /* Owner only. Returns 0 or WEFT_ENOMEM (the deque is unchanged then). */
 static int deque_push(wf_deque *d, wf_task *t) {
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
-    int64_t top = atomic_load_explicit(&d->top, memory_order_acquire);
     wf_array *a = atomic_load_explicit(&d->array, memory_order_relaxed);
+    /* top only grows, so a stale copy overstates the size: read the real
+     * top (a line thieves keep writing) only when the copy says full */
+    int64_t top = d->top_cache;
+    if (b - top > a->mask) top = d->top_cache = atomic_load_explicit(&d->top, memory_order_acquire);
     if (b - top > a->mask) { /* full: double */
         wf_array *na = array_new(2 * (a->mask + 1));
         if (!na) return WEFT_ENOMEM;

@@ -58,6 +58,7 @@ typedef struct wf_deque {
     WF_ALIGNED atomic_llong top;    /* thieves take from here */
     WF_ALIGNED atomic_llong bottom; /* the owner pushes and takes here */
     _Atomic(wf_array *) array;
+    int64_t top_cache;              /* owner only: a past value of top */
 } wf_deque;
 
 /* ---- event count: parks idle threads without lost wake-ups ---- */
