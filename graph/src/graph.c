@@ -18,10 +18,8 @@ int gr_vec_reserve(gr_vec *v, size_t item, size_t n) {
     if (n <= v->cap) return 0;
     size_t cap = v->cap ? v->cap : 16;
     while (cap < n) cap *= 2;
-    void *d = wf_malloc(cap * item);
+    void *d = wf_realloc(v->data, cap * item); /* big arrays grow without a copy */
     if (!d) return WEFT_ENOMEM;
-    if (v->len) memcpy(d, v->data, v->len * item);
-    wf_free(v->data);
     v->data = d;
     v->cap = cap;
     return 0;

@@ -9,6 +9,7 @@
 void *wf_malloc(size_t size) { return malloc(size ? size : 1); }
 void *wf_calloc(size_t n, size_t size) { return calloc(n ? n : 1, size ? size : 1); }
 void wf_free(void *p) { free(p); }
+void *wf_realloc(void *p, size_t size) { return realloc(p, size ? size : 1); }
 void *wf_aligned_malloc(size_t size, size_t align) {
     void *p = NULL;
     return posix_memalign(&p, align, size ? size : 1) == 0 ? p : NULL;
@@ -21,6 +22,7 @@ void *wf_calloc(size_t n, size_t size) { return scalable_calloc(n ? n : 1, size 
 void wf_free(void *p) {
     if (p) scalable_free(p);
 }
+void *wf_realloc(void *p, size_t size) { return scalable_realloc(p, size ? size : 1); }
 void *wf_aligned_malloc(size_t size, size_t align) {
     return scalable_aligned_malloc(size ? size : 1, align);
 }

@@ -11,6 +11,8 @@
 void *wf_malloc(size_t size);
 void *wf_calloc(size_t n, size_t size);
 void wf_free(void *p);
+/* Resizes a block from wf_malloc (large blocks may move without a copy). */
+void *wf_realloc(void *p, size_t size);
 /* Blocks aligned to align (a power of two), freed with wf_aligned_free. */
 void *wf_aligned_malloc(size_t size, size_t align);
 void wf_aligned_free(void *p);
