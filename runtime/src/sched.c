@@ -109,7 +109,6 @@ static void futex_wait_timed(atomic_uint *addr, unsigned val, const struct times
     syscall(SYS_futex, (unsigned *)addr, FUTEX_WAIT_PRIVATE, val, rel, NULL, 0);
 }
 
-static void futex_wait(atomic_uint *addr, unsigned val) { futex_wait_timed(addr, val, NULL); }
 
 static void futex_wake(atomic_uint *addr, int n) {
     syscall(SYS_futex, (unsigned *)addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
@@ -128,11 +127,14 @@ static void ec_cancel(wf_ec *ec) {
     atomic_fetch_sub_explicit(&ec->waiters, 1, memory_order_relaxed);
 }
 
-static void ec_commit(wf_ec *ec, unsigned key) {
+/* Sleeps until notified (or for at most rel, when not NULL). */
+static void ec_commit_timed(wf_ec *ec, unsigned key, const struct timespec *rel) {
     if (atomic_load_explicit(&ec->epoch, memory_order_acquire) == key)
-        futex_wait(&ec->epoch, key);
+        futex_wait_timed(&ec->epoch, key, rel);
     atomic_fetch_sub_explicit(&ec->waiters, 1, memory_order_relaxed);
 }
+
+static void ec_commit(wf_ec *ec, unsigned key) { ec_commit_timed(ec, key, NULL); }
 
 /* Wakes up to n sleepers if any thread is announced. The caller has just
  * published work (or completed a count) with a store or RMW. */
@@ -615,7 +617,7 @@ static int counter_wait_until(weft_runtime_t *rt, wf_counter *c, const weft_job_
             int64_t now = wf_now_ns();
             if (deadline && now >= deadline) return WEFT_ETIMEDOUT;
             if (!idle_since) idle_since = now;
-            if (now - idle_since < WF_PARK_NS || deadline) continue; /* timed: never park */
+            if (now - idle_since < WF_PARK_NS) continue;
             if (!counter_sleep_begin(c)) break;
             unsigned key = ec_prepare(&rt->ec);
             if (counter_pending(c) == 0) {
@@ -624,8 +626,15 @@ static int counter_wait_until(weft_runtime_t *rt, wf_counter *c, const weft_job_
                 ec_cancel(&rt->ec);
                 run_task(w, t);
             } else {
+                struct timespec ts;
+                if (deadline) {
+                    int64_t left = deadline - wf_now_ns();
+                    if (left < 0) left = 0;
+                    ts.tv_sec = left / 1000000000;
+                    ts.tv_nsec = left % 1000000000;
+                }
                 busy_end(w);
-                ec_commit(&rt->ec, key);
+                ec_commit_timed(&rt->ec, key, deadline ? &ts : NULL);
                 busy_begin(w);
             }
             counter_sleep_end(c);
