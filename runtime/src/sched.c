@@ -36,7 +36,9 @@
  * task it spawned is complete (refs counts itself plus incomplete children).
  * Completing runs the callback, completes the job, counts down the group and
  * then the parent, walking up iteratively. Root tasks (submitted outside any
- * task) count in rt->all, which weft_runtime_wait and destroy wait on.
+ * task) count in rt->all, which weft_runtime_wait and destroy wait on. A
+ * thief batches the group and parent count-downs of the tasks it stole (see
+ * flush_deferred), so one producer's counters do not bounce between caches.
  *
  * Waiting: a worker waiting on a count keeps taking tasks (own deque,
  * injection queue, steals) and runs them on its own stack; when there is
