@@ -812,7 +812,7 @@ START_TEST(test_save_function_node_refused)
     ck_assert_uint_eq(t.len, 0); /* nothing written */
     free(t.s);
     ck_assert_str_eq(weft_graph_error(),
-                     "node 'sum' runs a C function: graph files hold named-task nodes only");
+                     "node 'sum' runs a C function: graph files hold named-task and subgraph nodes only");
     /* save_file leaves no file behind. */
     wt_tmpname(path, sizeof path, ".wg");
     unlink(path);
@@ -820,18 +820,41 @@ START_TEST(test_save_function_node_refused)
     ck_assert_int_ne(access(path, F_OK), 0);
     wt_graph_free(g);
 
-    /* A subgraph node, and a duplicated name. */
+    /* A subgraph holding a function node, two levels down: refused, naming
+     * the node and its graph; nothing written. */
     g = wt_graph("with-sub");
+    weft_graph_t *mid = wt_graph("middle");
     WT_ASSERT_RC(weft_graph_add_task(g, "t", "rec", NULL, 0, NULL), 0);
-    WT_ASSERT_RC(weft_graph_add_subgraph(g, "nested", sub, NULL), 0);
+    WT_ASSERT_RC(weft_graph_add_subgraph(g, "nested", mid, NULL), 0);
+    WT_ASSERT_RC(weft_graph_add_subgraph(mid, "deeper", sub, NULL), 0);
+    WT_ASSERT_RC(weft_graph_add_task(sub, "ok", "rec", NULL, 0, NULL), 0);
+    WT_ASSERT_RC(weft_graph_add(sub, "sum", wt_task_a, NULL, NULL), 0);
     f = wt_mem(&t);
     WT_ASSERT_RC(weft_graph_save(g, f), WEFT_ENOTSUP);
     fclose(f);
     ck_assert_uint_eq(t.len, 0);
     free(t.s);
-    ck_assert_msg(strstr(weft_graph_error(), "'nested'") != NULL, "weft_graph_error() = \"%s\"",
-                  weft_graph_error());
+    ck_assert_str_eq(weft_graph_error(), "node 'sum' of subgraph 'inner' runs a C function: "
+                                         "graph files hold named-task and subgraph nodes only");
+    WT_ASSERT_RC(weft_graph_save_file(g, path), WEFT_ENOTSUP);
+    ck_assert_int_ne(access(path, F_OK), 0);
     wt_graph_free(g);
+    /* Two nodes of a subgraph with one name. */
+    g = wt_graph("with-sub");
+    weft_graph_t *twins = wt_graph("twins");
+    WT_ASSERT_RC(weft_graph_add_task(twins, "x", "rec", NULL, 0, NULL), 0);
+    WT_ASSERT_RC(weft_graph_add_task(twins, "x", "rec", NULL, 0, NULL), 0);
+    WT_ASSERT_RC(weft_graph_add_subgraph(g, "s", twins, NULL), 0);
+    f = wt_mem(&t);
+    WT_ASSERT_RC(weft_graph_save(g, f), WEFT_ENOTSUP);
+    fclose(f);
+    ck_assert_uint_eq(t.len, 0);
+    free(t.s);
+    ck_assert_str_eq(weft_graph_error(), "nodes 0 and 1 of subgraph 'twins' are both called 'x': "
+                                         "names must be unique in a graph file");
+    wt_graph_free(g);
+    wt_graph_free(twins);
+    wt_graph_free(mid);
     g = wt_graph("dups");
     WT_ASSERT_RC(weft_graph_add_task(g, "x", "rec", NULL, 0, NULL), 0);
     WT_ASSERT_RC(weft_graph_add_task(g, "y", "rec", NULL, 0, NULL), 0);
@@ -1115,6 +1138,274 @@ START_TEST(test_loaded_graph_runs)
     wt_run_free(run);
     wt_graph_free(g);
     wt_destroy(rt);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Graph files with subgraphs                                          */
+
+/* top: a -> s1 [mid] -> s2 [mid] -> z; mid: m -> in [leaf]; leaf: l1 -> l2.
+ * mid is shared by s1 and s2: three levels, one shared subgraph. */
+static const char wt_nested_text[] =
+    "# weft graph file: 4 nodes, 3 edges, 2 subgraphs defined first\n"
+    "weft-graph 1\n"
+    "name top\n"
+    "\n"
+    "graph leaf\n"
+    "  node l1 t\n"
+    "  node l2 t \"two\"\n"
+    "  edge l1 l2\n"
+    "end\n"
+    "\n"
+    "graph mid\n"
+    "  node m t x\"0001\"\n"
+    "  subgraph in leaf\n"
+    "  edge m in\n"
+    "end\n"
+    "\n"
+    "node a t\n"
+    "subgraph s1 mid\n"
+    "subgraph s2 mid \"sub arg\"\n"
+    "node z t\n"
+    "\n"
+    "edge a s1\n"
+    "edge s1 s2\n"
+    "edge s2 z\n";
+
+static weft_graph_t *wt_nested_build(weft_graph_t **mid, weft_graph_t **leaf)
+{
+    weft_graph_t *g = wt_graph("top");
+    *mid = wt_graph("mid");
+    *leaf = wt_graph("leaf");
+    WT_ASSERT_RC(weft_graph_add_task(*leaf, "l1", "t", NULL, 0, NULL), 0);
+    WT_ASSERT_RC(weft_graph_add_task(*leaf, "l2", "t", "two", 3, NULL), 0);
+    WT_ASSERT_RC(weft_graph_precede(*leaf, 0, 1), 0);
+    WT_ASSERT_RC(weft_graph_add_task(*mid, "m", "t", "\0\1", 2, NULL), 0);
+    WT_ASSERT_RC(weft_graph_add_subgraph(*mid, "in", *leaf, NULL), 0);
+    WT_ASSERT_RC(weft_graph_precede(*mid, 0, 1), 0);
+    weft_node_t s2;
+    WT_ASSERT_RC(weft_graph_add_task(g, "a", "t", NULL, 0, NULL), 0);
+    WT_ASSERT_RC(weft_graph_add_subgraph(g, "s1", *mid, NULL), 0);
+    WT_ASSERT_RC(weft_graph_add_subgraph(g, "s2", *mid, &s2), 0);
+    WT_ASSERT_RC(weft_graph_set_arg(g, s2, "sub arg", 7), 0);
+    WT_ASSERT_RC(weft_graph_add_task(g, "z", "t", NULL, 0, NULL), 0);
+    WT_ASSERT_RC(weft_graph_precede(g, 0, 1), 0);
+    WT_ASSERT_RC(weft_graph_precede(g, 1, 2), 0);
+    WT_ASSERT_RC(weft_graph_precede(g, 2, 3), 0);
+    return g;
+}
+
+START_TEST(test_nested_round_trip)
+{
+    weft_graph_t *mid, *leaf, *g = wt_nested_build(&mid, &leaf);
+    wt_text t = wt_save(g);
+    ck_assert_msg(strcmp(t.s, wt_nested_text) == 0, "saved:\n%s\nexpected:\n%s", t.s, wt_nested_text);
+    /* Loaded back: the same structure, and the same text when saved again. */
+    weft_graph_t *back = wt_load_ok(t.s);
+    ck_assert_str_eq(weft_graph_name(back), "top");
+    ck_assert_uint_eq(weft_graph_node_count(back), 4);
+    ck_assert_uint_eq(weft_graph_edge_count(back), 3);
+    ck_assert_str_eq(weft_graph_node_name(back, 1), "s1");
+    ck_assert_ptr_null(weft_graph_node_task(back, 1)); /* a subgraph node */
+    ck_assert_str_eq(weft_graph_node_task(back, 3), "t");
+    wt_text t2 = wt_save(back);
+    ck_assert_str_eq(t2.s, t.s);
+    free(t2.s);
+    /* The loaded subgraphs belong to the loaded graph: the one free frees
+     * them all (the sanitizer build checks that nothing leaks). */
+    WT_ASSERT_RC(weft_graph_free(back), 0);
+    free(t.s);
+
+    /* Distinct subgraphs with one name get distinct block names, and a
+     * 'name' line keeps the real one. */
+    weft_graph_t *u = wt_graph("u"), *x1 = wt_graph("x"), *x2 = wt_graph("x"), *x3 = wt_graph("x-2");
+    WT_ASSERT_RC(weft_graph_add_subgraph(u, "p", x1, NULL), 0);
+    WT_ASSERT_RC(weft_graph_add_subgraph(u, "q", x2, NULL), 0);
+    WT_ASSERT_RC(weft_graph_add_subgraph(u, "r", x3, NULL), 0);
+    WT_ASSERT_RC(weft_graph_add_subgraph(u, "p again", x1, NULL), 0);
+    t = wt_save(u);
+    static const char want[] = "# weft graph file: 4 nodes, 0 edges, 3 subgraphs defined first\n"
+                               "weft-graph 1\n"
+                               "name u\n"
+                               "\n"
+                               "graph x\n"
+                               "end\n"
+                               "\n"
+                               "graph x-2\n"
+                               "  name x\n"
+                               "end\n"
+                               "\n"
+                               "graph x-2-2\n"
+                               "  name x-2\n"
+                               "end\n"
+                               "\n"
+                               "subgraph p x\n"
+                               "subgraph q x-2\n"
+                               "subgraph r x-2-2\n"
+                               "subgraph \"p again\" x\n";
+    ck_assert_msg(strcmp(t.s, want) == 0, "saved:\n%s", t.s);
+    back = wt_load_ok(t.s);
+    t2 = wt_save(back);
+    ck_assert_str_eq(t2.s, t.s);
+    free(t.s);
+    free(t2.s);
+    wt_graph_free(back);
+    wt_graph_free(u);
+    wt_graph_free(x1);
+    wt_graph_free(x2);
+    wt_graph_free(x3);
+    wt_graph_free(g);
+    wt_graph_free(mid);
+    wt_graph_free(leaf);
+}
+END_TEST
+
+/* Calls of the nested graph's task "t", by node name, and the graph each
+ * call of "m" and "l1" ran in. */
+static atomic_int wt_ncalls[5];
+static _Atomic(weft_graph_t *) wt_ngraph[2][2];
+
+static int wt_nested_task(weft_node_ctx_t *ctx, void *arg)
+{
+    static const char *names[5] = {"a", "z", "m", "l1", "l2"};
+    (void)arg;
+    for (int i = 0; i < 5; i++) {
+        if (strcmp(weft_node_name(ctx), names[i]) != 0)
+            continue;
+        int k = atomic_fetch_add(&wt_ncalls[i], 1);
+        if (i >= 2 && i <= 3 && k < 2)
+            atomic_store(&wt_ngraph[i - 2][k], weft_node_graph(ctx));
+        size_t len = 0;
+        const void *p = weft_node_arg(ctx, &len);
+        if (i == 2 && (len != 2 || memcmp(p, "\0\1", 2) != 0))
+            return 7; /* m's argument bytes lost */
+        if (i == 4 && (len != 3 || memcmp(p, "two", 3) != 0))
+            return 8;
+    }
+    return 0;
+}
+
+START_TEST(test_nested_load_runs)
+{
+    /* The top graph's lines come first here, and 'mid' is used before its
+     * block: blocks may come in any order. */
+    static const char text[] = "weft-graph 1\n"
+                               "name top\n"
+                               "node a t\n"
+                               "subgraph s1 mid\n"
+                               "subgraph s2 mid\n"
+                               "node z t\n"
+                               "edge a s1 s2 z\n"
+                               "graph mid\n"
+                               "  name \"the middle\"\n"
+                               "  node m t x\"00 01\"\n"
+                               "  subgraph in leaf\n"
+                               "  edge m in\n"
+                               "end\n"
+                               "graph leaf\n"
+                               "  node l1 t\n"
+                               "  node l2 t \"two\"\n"
+                               "  edge l1 l2\n"
+                               "end\n"
+                               "graph unused # defined, never used: kept, freed with the rest\n"
+                               "  node q t\n"
+                               "end\n";
+    weft_runtime_t *rt = wt_runtime(2);
+    weft_graph_t *g = wt_load_ok(text);
+    weft_run_t *run = NULL;
+    WT_ASSERT_RC(weft_graph_run(g, rt, NULL, NULL), WEFT_ENOENT); /* "t" not registered yet */
+    WT_ASSERT_RC(weft_task_register("t", wt_nested_task, NULL), 0);
+    WT_ASSERT_RC(weft_graph_run(g, rt, NULL, &run), 0);
+    /* a and z once; mid's m and leaf's l1, l2 once per use of mid */
+    ck_assert_int_eq(atomic_load(&wt_ncalls[0]), 1);
+    ck_assert_int_eq(atomic_load(&wt_ncalls[1]), 1);
+    ck_assert_int_eq(atomic_load(&wt_ncalls[2]), 2);
+    ck_assert_int_eq(atomic_load(&wt_ncalls[3]), 2);
+    ck_assert_int_eq(atomic_load(&wt_ncalls[4]), 2);
+    /* s1 and s2 ran one shared graph 'the middle', which ran one 'leaf' */
+    weft_graph_t *m0 = atomic_load(&wt_ngraph[0][0]), *l0 = atomic_load(&wt_ngraph[1][0]);
+    ck_assert_ptr_nonnull(m0);
+    ck_assert_ptr_eq(atomic_load(&wt_ngraph[0][1]), m0);
+    ck_assert_ptr_eq(atomic_load(&wt_ngraph[1][1]), l0);
+    ck_assert_ptr_ne(m0, l0);
+    ck_assert_str_eq(weft_graph_name(m0), "the middle");
+    ck_assert_str_eq(weft_graph_name(l0), "leaf");
+    ck_assert_uint_eq(weft_graph_node_count(m0), 2);
+    weft_run_counts_t c = wt_counts(run);
+    ck_assert_uint_eq(c.total, 4);
+    ck_assert_uint_eq(c.done, 4);
+    ck_assert_int_eq(weft_run_node_status(run, 2), WEFT_NODE_DONE);
+    /* Owned subgraphs cannot be freed on their own, nor the top graph while
+     * a run record of it lives. */
+    WT_ASSERT_RC(weft_graph_free(m0), WEFT_EBUSY);
+    WT_ASSERT_RC(weft_graph_free(g), WEFT_EBUSY);
+    wt_run_free(run);
+    /* A loaded graph can be a subgraph of a user's graph, and hold one: it
+     * is freed once the user's graph that holds it is gone. */
+    weft_graph_t *outer = wt_graph("outer"), *extra = wt_graph("extra");
+    WT_ASSERT_RC(weft_graph_add_subgraph(outer, "loaded", g, NULL), 0);
+    WT_ASSERT_RC(weft_graph_add_subgraph(g, "more", extra, NULL), 0);
+    WT_ASSERT_RC(weft_graph_free(g), WEFT_EBUSY);
+    WT_ASSERT_RC(weft_graph_free(extra), WEFT_EBUSY);
+    wt_graph_free(outer);
+    WT_ASSERT_RC(weft_graph_free(g), 0);
+    wt_graph_free(extra); /* g let go of it */
+    wt_destroy(rt);
+}
+END_TEST
+
+START_TEST(test_nested_load_errors)
+{
+    const wt_bad_case cases[] = {
+        {"weft-graph 1\ngraph a\nnode x t\n\ngraph b\n", 0,
+         "line 5: 'graph' blocks cannot nest: graph 'a' (line 2) is still open"},
+        {"weft-graph 1\nnode x t\nend\n", 0, "line 3: 'end' without a 'graph' block"},
+        {"weft-graph 1\n\ngraph a\nnode x t\n", 0, "line 3: graph 'a' is not closed: 'end' is missing"},
+        {"weft-graph 1\ngraph a\nend\ngraph b\nend\n\ngraph a\nend\n", 0,
+         "line 7: duplicate graph 'a' (defined on line 2)"},
+        {"weft-graph 1\nnode x t\nsubgraph s nowhere\nnode y t\nsubgraph s2 nowhere\n", 0,
+         "line 3: subgraph node 's' uses graph 'nowhere', which the file does not define"},
+        {"weft-graph 1\ngraph a\nnode x t\nsubgraph me a\nend\n", 0,
+         "line 4: subgraph node 'me' puts graph 'a' inside itself"},
+        {"weft-graph 1\ngraph a\n  subgraph to-b b\nend\ngraph b\n  node x t\n  subgraph to-a a\nend\n", 0,
+         "line 7: subgraph node 'to-a' makes a cycle: graph 'a' already contains graph 'b'"},
+        {"weft-graph 1\ngraph a\nsubgraph s b\nend\ngraph b\nsubgraph s c\nend\ngraph c\nsubgraph s a\nend\n"
+         "subgraph top a\n",
+         0, "line 9: subgraph node 's' makes a cycle: graph 'a' already contains graph 'c'"},
+        {"weft-graph 1\ngraph\n", 0, "line 2: missing graph name"},
+        {"weft-graph 1\ngraph \"\"\n", 0, "line 2: empty graph name"},
+        {"weft-graph 1\nnode a t\nsubgraph s\n", 0, "line 3: missing graph name"},
+        {"weft-graph 1\nsubgraph\n", 0, "line 2: missing node name"},
+        {"weft-graph 1\ngraph a b\n", 0,
+         "line 2: unexpected 'b' after the 'graph' line's last field (trailing garbage)"},
+        {"weft-graph 1\ngraph a\nend x\n", 0,
+         "line 3: unexpected 'x' after the 'end' line's last field (trailing garbage)"},
+        {"weft-graph 1\ngraph a\nend\nsubgraph s a bare\n", 0,
+         "line 4: argument bytes must be a quoted or hex string, not the bare word 'bare'"},
+        {"weft-graph 1\ngraph a\nend\nsubgraph s a \"x\" y\n", 0,
+         "line 4: unexpected 'y' after the 'subgraph' line's last field (trailing garbage)"},
+        {"weft-graph 1\nnode s t\ngraph a\nend\nsubgraph s a\n", 0, "line 5: duplicate node name 's'"},
+        {"weft-graph 1\nnode x t\ngraph a\nnode y t\nedge x y\nend\n", 0,
+         "line 5: edge from unknown node 'x'"},
+        {"weft-graph 1\ngraph a\nnode y t\nname b\nend\n", 0,
+         "line 4: 'name' must come before the first node or edge"},
+        {"weft-graph 1\ngraph a\nname b\n\nname c\nend\n", 0, "line 5: duplicate 'name' line"},
+        {"weft-graph 1\ngraph a\nweft-graph 1\n", 0, "line 3: duplicate 'weft-graph' header"},
+        {"weft-graph 1\ngraph a\nnode y t\nend\nnode z t\nname late\n", 0,
+         "line 6: 'name' must come before the first node or edge"},
+    };
+    for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++)
+        wt_check_bad(&cases[i], i);
+    /* The top graph's 'name' may follow blocks, and a block's 'name' renames
+     * its graph (the block's name stays what 'subgraph' lines refer to). */
+    weft_graph_t *g = wt_load_ok("weft-graph 1\ngraph a\n name \"real a\"\n node x t\nend\n"
+                                 "name top\nsubgraph s a\n");
+    ck_assert_str_eq(weft_graph_name(g), "top");
+    wt_text t = wt_save(g);
+    ck_assert_msg(strstr(t.s, "\ngraph \"real a\"\n  node x t\nend\n") != NULL, "saved:\n%s", t.s);
+    ck_assert_msg(strstr(t.s, "\nsubgraph s \"real a\"\n") != NULL, "saved:\n%s", t.s);
+    free(t.s);
+    wt_graph_free(g);
 }
 END_TEST
 
@@ -1414,6 +1705,21 @@ START_TEST(test_dot_subgraph_clusters)
     wt_graph_free(inner);
     wt_graph_free(empty);
     wt_destroy(rt);
+}
+END_TEST
+
+/* A graph file with nested and shared subgraphs draws as nested clusters. */
+START_TEST(test_nested_data_file)
+{
+    weft_graph_t *g = NULL;
+    WT_ASSERT_RC(weft_graph_load_file(WEFT_TEST_DATA_DIR "/nested.wg", &g), 0);
+    ck_assert_str_eq(weft_graph_name(g), "release");
+    ck_assert_uint_eq(weft_graph_node_count(g), 4);
+    wt_text d = wt_dot(g, NULL);
+    ck_assert_msg(strstr(d.s, "subgraph \"cluster_n2_0\"") != NULL, "no nested cluster:\n%s", d.s);
+    WT_ASSERT_GRAPHVIZ(d.s);
+    free(d.s);
+    wt_graph_free(g);
 }
 END_TEST
 
@@ -1765,6 +2071,9 @@ static Suite *graph_files_suite(void)
     tcase_add_test(tc, test_load_errors);
     tcase_add_test(tc, test_load_data_files);
     tcase_add_test(tc, test_loaded_graph_runs);
+    tcase_add_test(tc, test_nested_round_trip);
+    tcase_add_test(tc, test_nested_load_runs);
+    tcase_add_test(tc, test_nested_load_errors);
 
     tc = wt_tcase(s, "dot", WT_TIMEOUT_S);
     tcase_add_test(tc, test_dot_plain);
@@ -1772,6 +2081,7 @@ static Suite *graph_files_suite(void)
     tcase_add_test(tc, test_dot_run_colours);
     tcase_add_test(tc, test_dot_cancelled_and_busy);
     tcase_add_test(tc, test_dot_subgraph_clusters);
+    tcase_add_test(tc, test_nested_data_file);
 
     tc = wt_tcase(s, "trace", WT_TIMEOUT_S);
     tcase_add_test(tc, test_trace_json);

@@ -28,6 +28,11 @@ add_test(NAME weft_dot_run COMMAND ${weft_dot_sh} -T dot ${weft_dot_data}/pipeli
 set_tests_properties(weft_dot_run PROPERTIES
   PASS_REGULAR_EXPRESSION "3 done, 1 failed, 2 skipped of 6 in 12.5 ms.*label=\"count bytes\\\\n2.1 ms, w0\\\\nreturned 3\".*fillcolor=\"#ef9a9a\".*exit=0")
 
+# Nested subgraphs (a shared one used twice): clusters inside clusters.
+add_test(NAME weft_dot_nested COMMAND ${weft_dot_sh} ${weft_dot_data}/nested.wg)
+set_tests_properties(weft_dot_nested PROPERTIES
+  PASS_REGULAR_EXPRESSION "^digraph \"release\" {.*\n    subgraph \"cluster_n1_0\" {.*label=\"compile sources\\\\n\\(graph compile\\)\".*n1_0_0 \\[label=\"parse\".*\n    subgraph \"cluster_n2_2\" {.*n2_2_1 \\[label=\"lint\".*\n}\nexit=0\n$")
+
 add_test(NAME weft_dot_bad_graph COMMAND ${weft_dot_sh} ${weft_dot_data}/bad_edge.wg)
 set_tests_properties(weft_dot_bad_graph PROPERTIES
   PASS_REGULAR_EXPRESSION "bad_edge.wg: line 6: edge to unknown node 'merge'\nexit=1")
@@ -52,10 +57,14 @@ if(WEFT_GRAPHVIZ_DOT)
             ${weft_dot_data}/pipeline.wg ${weft_dot_data}/pipeline.run)
   set_tests_properties(weft_dot_svg PROPERTIES
     PASS_REGULAR_EXPRESSION "<svg .*<title>pipeline</title>.*count words.*</svg>\nexit=0")
+  add_test(NAME weft_dot_nested_svg
+    COMMAND ${weft_dot_sh} --dot-program ${WEFT_GRAPHVIZ_DOT} -T svg ${weft_dot_data}/nested.wg)
+  set_tests_properties(weft_dot_nested_svg PROPERTIES
+    PASS_REGULAR_EXPRESSION "<svg .*<title>cluster_n1_0</title>.*<title>cluster_n2_2</title>.*</svg>\nexit=0")
 endif()
 
-set_tests_properties(weft_dot_help weft_dot_graph weft_dot_run weft_dot_bad_graph weft_dot_bad_run
+set_tests_properties(weft_dot_help weft_dot_graph weft_dot_run weft_dot_nested weft_dot_bad_graph weft_dot_bad_run
   weft_dot_usage weft_dot_no_graphviz PROPERTIES LABELS "unit" TIMEOUT 60)
 if(WEFT_GRAPHVIZ_DOT)
-  set_tests_properties(weft_dot_svg PROPERTIES LABELS "unit" TIMEOUT 60)
+  set_tests_properties(weft_dot_svg weft_dot_nested_svg PROPERTIES LABELS "unit" TIMEOUT 60)
 endif()

@@ -15,6 +15,14 @@
  * up through a hash index (edges name their nodes), which also finds
  * duplicates. Errors say where: gr_set_error("line %ld: ...").
  *
+ * Subgraphs: a 'graph NAME' ... 'end' block defines a graph, a 'subgraph'
+ * line adds a node running one. A block's graph is made at its definition
+ * or at its first use, whichever comes first, so blocks may come in any
+ * order; weft_graph_add_subgraph refuses the line that would close a cycle.
+ * Once loaded, the block graphs belong to the top graph (gr_graph_adopt)
+ * and weft_graph_free of it frees them. Saving walks the subgraphs depth
+ * first and writes each distinct graph once, children before parents.
+ *
  * Run files live here too, not in dot.c, because they share the lexer; dot.c
  * holds the picture and trace exports. */
 #define _POSIX_C_SOURCE 200809L
@@ -439,6 +447,41 @@ static int ni_add(name_index *ix, const weft_graph_t *g, uint32_t id, uint32_t *
 }
 
 /* ------------------------------------------------------------------ */
+/* String index: key -> position in an array of keys                   */
+
+typedef struct str_index {
+    uint32_t *slot; /* positions in keys[]; GR_NONE is empty */
+    size_t cap, used;
+} str_index;
+
+/* Slot of key: holds its position, or GR_NONE where it would go. */
+static uint32_t *si_slot(const str_index *ix, char *const *keys, const char *key) {
+    for (size_t i = hash_bytes(key, strlen(key)) & (ix->cap - 1);; i = (i + 1) & (ix->cap - 1))
+        if (ix->slot[i] == GR_NONE || strcmp(keys[ix->slot[i]], key) == 0) return &ix->slot[i];
+}
+
+static uint32_t si_find(const str_index *ix, char *const *keys, const char *key) {
+    return ix->cap ? *si_slot(ix, keys, key) : GR_NONE;
+}
+
+/* Adds keys[k], which is not in the index yet. */
+static int si_add(str_index *ix, char *const *keys, uint32_t k) {
+    if ((ix->used + 1) * 2 > ix->cap) {
+        size_t cap = ix->cap ? ix->cap * 2 : 32;
+        str_index bigger = {wf_malloc(cap * sizeof(uint32_t)), cap, ix->used};
+        if (!bigger.slot) return WEFT_ENOMEM;
+        for (size_t i = 0; i < cap; i++) bigger.slot[i] = GR_NONE;
+        for (size_t i = 0; i < ix->cap; i++)
+            if (ix->slot[i] != GR_NONE) *si_slot(&bigger, keys, keys[ix->slot[i]]) = ix->slot[i];
+        wf_free(ix->slot);
+        *ix = bigger;
+    }
+    *si_slot(ix, keys, keys[k]) = k;
+    ix->used++;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* Writing tokens                                                      */
 
 /* Writes bytes as a quoted string. Valid UTF-8 is written as it is, every
@@ -503,17 +546,115 @@ static int finish_write(FILE *out) {
 /* ------------------------------------------------------------------ */
 /* Graph files: saving                                                 */
 
-/* Every node a named task, every name unique: 0 or WEFT_ENOTSUP/ENOMEM. */
-static int check_savable(const weft_graph_t *g) {
+/* What a graph file holds besides its top graph: every distinct graph
+ * reachable through subgraph nodes, once, children before parents (so that
+ * each is defined before a 'subgraph' line uses it), with the identifier of
+ * its 'graph' block: its name, or name-2, name-3... when an earlier block
+ * took the name. */
+typedef struct save_plan {
+    const weft_graph_t **gs; /* post-order */
+    char **ids;
+    size_t n, cap;
+    uint32_t *pslot; /* pointer index: gs[] position, or GR_NONE */
+    size_t pcap;     /* a power of two, at least 2n */
+    str_index ix;    /* identifiers */
+} save_plan;
+
+static void sp_free(save_plan *sp) {
+    for (size_t i = 0; i < sp->n; i++) wf_free(sp->ids[i]);
+    wf_free(sp->gs);
+    wf_free(sp->ids);
+    wf_free(sp->pslot);
+    wf_free(sp->ix.slot);
+}
+
+/* Slot of g in the pointer index. */
+static uint32_t *sp_pslot(const save_plan *sp, const weft_graph_t *g) {
+    for (size_t i = hash_bytes(&g, sizeof g) & (sp->pcap - 1);; i = (i + 1) & (sp->pcap - 1))
+        if (sp->pslot[i] == GR_NONE || sp->gs[sp->pslot[i]] == g) return &sp->pslot[i];
+}
+
+/* Position of g in the plan, or GR_NONE. */
+static uint32_t sp_find(const save_plan *sp, const weft_graph_t *g) {
+    return sp->pcap ? *sp_pslot(sp, g) : GR_NONE;
+}
+
+/* Room for one more graph (the pointer index rebuilt when it grows). */
+static int sp_reserve(save_plan *sp) {
+    if (sp->n == sp->cap) {
+        size_t cap = sp->cap ? sp->cap * 2 : 8;
+        const weft_graph_t **gs = wf_realloc(sp->gs, cap * sizeof *gs);
+        if (!gs) return WEFT_ENOMEM;
+        sp->gs = gs;
+        char **ids = wf_realloc(sp->ids, cap * sizeof *ids);
+        if (!ids) return WEFT_ENOMEM;
+        sp->ids = ids;
+        sp->cap = cap;
+    }
+    if ((sp->n + 1) * 2 <= sp->pcap) return 0;
+    size_t pcap = sp->pcap ? sp->pcap * 2 : 32;
+    uint32_t *ps = wf_malloc(pcap * sizeof *ps);
+    if (!ps) return WEFT_ENOMEM;
+    wf_free(sp->pslot);
+    sp->pslot = ps;
+    sp->pcap = pcap;
+    for (size_t i = 0; i < pcap; i++) ps[i] = GR_NONE;
+    for (uint32_t k = 0; k < sp->n; k++) *sp_pslot(sp, sp->gs[k]) = k;
+    return 0;
+}
+
+/* Appends g with a fresh identifier. */
+static int sp_add(save_plan *sp, const weft_graph_t *g) {
+    int rc = sp_reserve(sp);
+    if (rc) return rc;
+    size_t len = strlen(g->name);
+    char *id = wf_malloc(len + 32);
+    if (!id) return WEFT_ENOMEM;
+    memcpy(id, g->name, len + 1);
+    for (unsigned long k = 2; si_find(&sp->ix, sp->ids, id) != GR_NONE; k++) {
+        if (len + 24 <= WEFT_NAME_MAX) snprintf(id + len, 32, "-%lu", k);
+        else snprintf(id, len + 32, "graph-%lu", k); /* no room for a suffix */
+    }
+    uint32_t k = (uint32_t)sp->n;
+    sp->gs[k] = g;
+    sp->ids[k] = id;
+    if ((rc = si_add(&sp->ix, sp->ids, k))) {
+        wf_free(id);
+        return rc;
+    }
+    sp->n++;
+    *sp_pslot(sp, g) = k;
+    return 0;
+}
+
+/* Adds g's subgraphs, and theirs, children first (graphs nest acyclically:
+ * weft_graph_add_subgraph refuses cycles). */
+static int sp_visit(save_plan *sp, const weft_graph_t *g) {
+    const gr_extra *ex = g->extras.data;
+    for (size_t i = 0; i < g->extras.len; i++) {
+        const weft_graph_t *sub = ex[i].sub;
+        if (ex[i].kind != GR_SUB || sp_find(sp, sub) != GR_NONE) continue;
+        int rc = sp_visit(sp, sub);
+        if (!rc) rc = sp_add(sp, sub);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* Every node of g a named task or a subgraph node, every name unique:
+ * 0 or WEFT_ENOTSUP/ENOMEM. top: g is the file's top graph (messages name
+ * the other graphs). */
+static int check_savable(const weft_graph_t *g, int top) {
     size_t n = g->nodes.len;
-    char sb[80];
+    char sb[80], gb[100];
+    gb[0] = 0;
+    if (!top) snprintf(gb, sizeof gb, " of subgraph '%s'", show(g->name, strlen(g->name), sb, sizeof sb));
     for (size_t v = 0; v < n; v++) {
         const gr_extra *e = gr_extra_of(g, (weft_node_t)v);
         const char *name = gr_name(g, (weft_node_t)v);
-        if (e && e->kind == GR_TASK) continue;
-        gr_set_error("node '%s' %s: graph files hold named-task nodes only",
-                     show(name, strlen(name), sb, sizeof sb),
-                     e && e->kind == GR_SUB ? "is a subgraph node" : "runs a C function");
+        if (e && (e->kind == GR_TASK || e->kind == GR_SUB)) continue;
+        gr_set_error("node '%s'%s runs a C function: graph files hold named-task and subgraph nodes only",
+                     show(name, strlen(name), sb, sizeof sb), gb);
         return WEFT_ENOTSUP;
     }
     name_index ix = {0};
@@ -523,8 +664,8 @@ static int check_savable(const weft_graph_t *g) {
         if ((rc = ni_add(&ix, g, (uint32_t)v, &other))) break;
         if (other != GR_NONE) {
             const char *name = gr_name(g, (weft_node_t)v);
-            gr_set_error("nodes %u and %zu are both called '%s': names must be unique in a graph file",
-                         other, v, show(name, strlen(name), sb, sizeof sb));
+            gr_set_error("nodes %u and %zu%s are both called '%s': names must be unique in a graph file",
+                         other, v, gb, show(name, strlen(name), sb, sizeof sb));
             rc = WEFT_ENOTSUP;
         }
     }
@@ -532,40 +673,73 @@ static int check_savable(const weft_graph_t *g) {
     return rc;
 }
 
-static void write_graph(const weft_graph_t *g, FILE *out) {
+/* Plans the file of g and checks that it can be written, before anything
+ * is: 0, WEFT_ENOTSUP (the message names the node) or WEFT_ENOMEM. */
+static int plan_save(const weft_graph_t *g, save_plan *sp) {
+    memset(sp, 0, sizeof *sp);
+    int rc = sp_visit(sp, g);
+    if (!rc) rc = check_savable(g, 1);
+    for (size_t k = 0; k < sp->n && !rc; k++) rc = check_savable(sp->gs[k], 0);
+    if (rc == WEFT_ENOMEM) gr_set_error("out of memory");
+    if (rc) sp_free(sp);
+    return rc;
+}
+
+/* The node and edge lines of g, each line starting with pad. */
+static void write_body(const weft_graph_t *g, const save_plan *sp, const char *pad, FILE *out) {
     size_t n = g->nodes.len, m = g->esrc.len;
-    fprintf(out, "# weft graph file: %zu nodes, %zu edges\n", n, m);
-    fprintf(out, "weft-graph %d\n", GRAPH_VERSION);
-    fputs("name ", out);
-    put_token(out, g->name, strlen(g->name));
-    putc('\n', out);
-    if (n) putc('\n', out);
     for (size_t v = 0; v < n; v++) {
         const gr_extra *e = gr_extra_of(g, (weft_node_t)v);
         const char *name = gr_name(g, (weft_node_t)v);
-        const char *task = (const char *)g->names.data + e->task;
-        fputs("node ", out);
+        const char *what = e->kind == GR_SUB ? sp->ids[sp_find(sp, e->sub)]
+                                             : (const char *)g->names.data + e->task;
+        fprintf(out, "%s%s ", pad, e->kind == GR_SUB ? "subgraph" : "node");
         put_token(out, name, strlen(name));
         putc(' ', out);
-        put_token(out, task, strlen(task));
+        put_token(out, what, strlen(what));
         if (e->len) {
             putc(' ', out);
             put_bytes(out, e->bytes, e->len);
         }
         putc('\n', out);
     }
-    if (m) putc('\n', out);
+    if (m && *pad == 0) putc('\n', out);
     /* esrc/edst hold every edge in the order it was added: predecessors'
      * inputs (weft_node_input) keep their order through the file */
     const uint32_t *src = g->esrc.data, *dst = g->edst.data;
     for (size_t i = 0; i < m; i++) {
         const char *a = gr_name(g, src[i]), *b = gr_name(g, dst[i]);
-        fputs("edge ", out);
+        fprintf(out, "%sedge ", pad);
         put_token(out, a, strlen(a));
         putc(' ', out);
         put_token(out, b, strlen(b));
         putc('\n', out);
     }
+}
+
+static void write_graph(const weft_graph_t *g, const save_plan *sp, FILE *out) {
+    size_t n = g->nodes.len, m = g->esrc.len;
+    fprintf(out, "# weft graph file: %zu nodes, %zu edges", n, m);
+    if (sp->n) fprintf(out, ", %zu subgraph%s defined first", sp->n, sp->n == 1 ? "" : "s");
+    fprintf(out, "\nweft-graph %d\n", GRAPH_VERSION);
+    fputs("name ", out);
+    put_token(out, g->name, strlen(g->name));
+    putc('\n', out);
+    for (size_t k = 0; k < sp->n; k++) { /* children before parents */
+        const weft_graph_t *sub = sp->gs[k];
+        fputs("\ngraph ", out);
+        put_token(out, sp->ids[k], strlen(sp->ids[k]));
+        putc('\n', out);
+        if (strcmp(sp->ids[k], sub->name) != 0) {
+            fputs("  name ", out);
+            put_token(out, sub->name, strlen(sub->name));
+            putc('\n', out);
+        }
+        write_body(sub, sp, "  ", out);
+        fputs("end\n", out);
+    }
+    if (n) putc('\n', out);
+    write_body(g, sp, "", out);
 }
 
 int weft_graph_save(const weft_graph_t *g, FILE *out) {
@@ -574,10 +748,12 @@ int weft_graph_save(const weft_graph_t *g, FILE *out) {
         gr_set_error("weft_graph_save: %s is NULL or invalid", out ? "the graph" : "the stream");
         return WEFT_EINVAL;
     }
-    int rc = check_savable(g);
+    save_plan sp;
+    int rc = plan_save(g, &sp);
     if (rc) return rc;
     errno = 0;
-    write_graph(g, out);
+    write_graph(g, &sp, out);
+    sp_free(&sp);
     return finish_write(out);
 }
 
@@ -587,15 +763,18 @@ int weft_graph_save_file(const weft_graph_t *g, const char *path) {
         gr_set_error("weft_graph_save_file: %s is NULL or invalid", path ? "the graph" : "the path");
         return WEFT_EINVAL;
     }
-    int rc = check_savable(g); /* before the file is touched: nothing written */
+    save_plan sp;
+    int rc = plan_save(g, &sp); /* before the file is touched: nothing written */
     if (rc) return rc;
     FILE *out = fopen(path, "w");
     if (!out) {
         gr_set_error("cannot write '%s': %s", path, strerror(errno));
+        sp_free(&sp);
         return WEFT_EIO;
     }
     errno = 0;
-    write_graph(g, out);
+    write_graph(g, &sp, out);
+    sp_free(&sp);
     rc = ferror(out) ? WEFT_EIO : 0;
     if (fclose(out) != 0) rc = WEFT_EIO;
     /* a partly written file is left as it is: path may name a device or a
@@ -607,76 +786,225 @@ int weft_graph_save_file(const weft_graph_t *g, const char *path) {
 /* ------------------------------------------------------------------ */
 /* Graph files: loading                                                */
 
+/* Where node, subgraph, edge and name lines go: the top graph, or the
+ * graph of the open 'graph' block. */
+typedef struct ld_ctx {
+    weft_graph_t *g;
+    name_index ix; /* its node names */
+    int named;     /* a 'name' line seen */
+    int content;   /* a node, subgraph or edge line seen */
+} ld_ctx;
+
+/* A graph defined by a 'graph' block: made at its 'graph' line or at the
+ * first 'subgraph' line that uses it, whichever comes first. */
+typedef struct ld_block {
+    long defined;       /* line of its 'graph' line; 0 while only used */
+    long used;          /* line of its first use, or 0 */
+    weft_graph_t *user; /* the graph and node of that use */
+    uint32_t user_node;
+} ld_block;
+
 typedef struct loader {
     lx l;
-    weft_graph_t *g;     /* made at the first node or edge, or at the end */
-    char *gname;         /* from 'name', or NULL */
-    name_index ix;
+    ld_ctx top, blk, *cur;
+    uint32_t open;       /* the open block, or GR_NONE */
+    char **bid;          /* block identifiers */
+    weft_graph_t **bg;   /* their graphs, owned by the top graph once loaded */
+    ld_block *blocks;
+    size_t nblocks, bcap;
+    str_index bix;       /* identifier -> block */
     uint32_t *ids;       /* an edge line's nodes */
     size_t nids, idcap;
 } loader;
 
-static int ld_graph(loader *ld) {
-    if (ld->g) return 0;
-    int rc = weft_graph_create(ld->gname, &ld->g);
-    if (rc == WEFT_ENOMEM) return rc;
-    if (rc) return lx_fail(&ld->l, "cannot create the graph (%s)", weft_strerror(rc));
+static int ld_name(loader *ld) {
+    lx *l = &ld->l;
+    ld_ctx *c = ld->cur;
+    if (c->content) return lx_fail(l, "'name' must come before the first node or edge");
+    if (c->named) return lx_fail(l, "duplicate 'name' line");
+    c->named = 1;
+    int k = lx_name(l, "graph name", 0);
+    if (k < 0) return k;
+    int rc = gr_graph_rename(c->g, (const char *)l->tok);
+    return rc ? rc : lx_end(l, "name");
+}
+
+/* The block called id (l->tok must not hold it: the lexer may move on), made
+ * when new. */
+static int ld_block_get(loader *ld, const char *id, uint32_t *b) {
+    *b = si_find(&ld->bix, ld->bid, id);
+    if (*b != GR_NONE) return 0;
+    if (ld->nblocks == ld->bcap) {
+        size_t cap = ld->bcap ? ld->bcap * 2 : 8;
+        char **bid = wf_realloc(ld->bid, cap * sizeof *bid);
+        if (!bid) return WEFT_ENOMEM;
+        ld->bid = bid;
+        weft_graph_t **bg = wf_realloc(ld->bg, cap * sizeof *bg);
+        if (!bg) return WEFT_ENOMEM;
+        ld->bg = bg;
+        ld_block *blocks = wf_realloc(ld->blocks, cap * sizeof *blocks);
+        if (!blocks) return WEFT_ENOMEM;
+        ld->blocks = blocks;
+        ld->bcap = cap;
+    }
+    uint32_t k = (uint32_t)ld->nblocks;
+    if (!(ld->bid[k] = wf_strdup(id))) return WEFT_ENOMEM;
+    int rc = weft_graph_create(id, &ld->bg[k]);
+    if (!rc) rc = si_add(&ld->bix, ld->bid, k);
+    if (rc) {
+        if (ld->bg[k]) weft_graph_free(ld->bg[k]);
+        wf_free(ld->bid[k]);
+        return rc == WEFT_ENOMEM ? rc : lx_fail(&ld->l, "cannot create graph (%s)", weft_strerror(rc));
+    }
+    memset(&ld->blocks[k], 0, sizeof ld->blocks[k]);
+    ld->nblocks++;
+    *b = k;
     return 0;
 }
 
-static int ld_name(loader *ld) {
+/* "graph ID": opens the block that defines graph ID. */
+static int ld_open(loader *ld) {
     lx *l = &ld->l;
-    if (ld->g) return lx_fail(l, "'name' must come before the first node or edge");
-    if (ld->gname) return lx_fail(l, "duplicate 'name' line");
+    char sb[80];
+    if (ld->open != GR_NONE) {
+        const char *id = ld->bid[ld->open];
+        return lx_fail(l, "'graph' blocks cannot nest: graph '%s' (line %ld) is still open",
+                       show(id, strlen(id), sb, sizeof sb), ld->blocks[ld->open].defined);
+    }
     int k = lx_name(l, "graph name", 0);
     if (k < 0) return k;
-    ld->gname = wf_strdup((const char *)l->tok);
-    if (!ld->gname) return WEFT_ENOMEM;
-    return lx_end(l, "name");
+    char id[WEFT_NAME_MAX + 1];
+    memcpy(id, l->tok, l->tlen + 1);
+    int rc = lx_end(l, "graph");
+    uint32_t b;
+    if (rc || (rc = ld_block_get(ld, id, &b))) return rc;
+    if (ld->blocks[b].defined)
+        return lx_fail(l, "duplicate graph '%s' (defined on line %ld)", show(id, strlen(id), sb, sizeof sb),
+                       ld->blocks[b].defined);
+    ld->blocks[b].defined = l->line;
+    ld->open = b;
+    ld->blk = (ld_ctx){.g = ld->bg[b]};
+    ld->cur = &ld->blk;
+    return 0;
+}
+
+/* "end": closes the open block. */
+static int ld_close(loader *ld) {
+    lx *l = &ld->l;
+    if (ld->open == GR_NONE) return lx_fail(l, "'end' without a 'graph' block");
+    int rc = lx_end(l, "end");
+    if (rc) return rc;
+    wf_free(ld->blk.ix.slot);
+    ld->blk = (ld_ctx){0};
+    ld->open = GR_NONE;
+    ld->cur = &ld->top;
+    return 0;
+}
+
+/* The node name starting a node or subgraph line, into name (nlen bytes):
+ * new in its graph. */
+static int ld_node_name(loader *ld, char *name, size_t *nlen) {
+    lx *l = &ld->l;
+    char sb[80];
+    int k = lx_name(l, "node name", 1);
+    if (k < 0) return k;
+    *nlen = l->tlen;
+    memcpy(name, l->tok, l->tlen + 1);
+    if (ni_find(&ld->cur->ix, ld->cur->g, name, *nlen) != GR_NONE)
+        return lx_fail(l, "duplicate node name '%s'", show(name, *nlen, sb, sizeof sb));
+    return 0;
+}
+
+/* The optional argument bytes ending a node or subgraph line: TK_END (none),
+ * TK_STRING or TK_HEX with the bytes in l->tok, or a negative error. */
+static int ld_arg(loader *ld) {
+    lx *l = &ld->l;
+    char sb[80];
+    int k = lx_next(l);
+    if (k == TK_WORD)
+        return lx_fail(l, "argument bytes must be a quoted or hex string, not the bare word '%s'",
+                       show(l->tok, l->tlen, sb, sizeof sb));
+    return k;
+}
+
+/* Maps an error of adding node name to its message. */
+static int ld_add_failed(loader *ld, int rc, const char *name, size_t nlen) {
+    char sb[80];
+    if (rc == WEFT_ENOMEM) return rc;
+    if (rc == WEFT_ERANGE) return lx_fail(&ld->l, "too many nodes or names in one graph");
+    return lx_fail(&ld->l, "cannot add node '%s' (%s)", show(name, nlen, sb, sizeof sb), weft_strerror(rc));
 }
 
 static int ld_node(loader *ld) {
     lx *l = &ld->l;
-    char sb[80];
-    int rc = ld_graph(ld);
+    char name[WEFT_NAME_MAX + 1], task[WEFT_NAME_MAX + 1];
+    size_t nlen;
+    ld->cur->content = 1;
+    int k, rc = ld_node_name(ld, name, &nlen);
     if (rc) return rc;
-    int k = lx_name(l, "node name", 1);
-    if (k < 0) return k;
-    char name[WEFT_NAME_MAX + 1];
-    size_t nlen = l->tlen;
-    memcpy(name, l->tok, nlen + 1);
-    if (ni_find(&ld->ix, ld->g, name, nlen) != GR_NONE)
-        return lx_fail(l, "duplicate node name '%s'", show(name, nlen, sb, sizeof sb));
     if ((k = lx_name(l, "task name", 0)) < 0) return k;
-    char task[WEFT_NAME_MAX + 1];
     memcpy(task, l->tok, l->tlen + 1);
-    if ((k = lx_next(l)) < 0) return k;
-    const void *arg = k == TK_END ? NULL : l->tok;
+    if ((k = ld_arg(ld)) < 0) return k;
     size_t len = k == TK_END ? 0 : l->tlen;
-    if (k == TK_WORD)
-        return lx_fail(l, "argument bytes must be a quoted or hex string, not the bare word '%s'",
-                       show(l->tok, l->tlen, sb, sizeof sb));
     weft_node_t v;
-    rc = weft_graph_add_task(ld->g, name, task, len ? arg : NULL, len, &v);
-    if (rc == WEFT_ENOMEM) return rc;
-    if (rc == WEFT_ERANGE) return lx_fail(l, "too many nodes or names in one graph");
-    if (rc) return lx_fail(l, "cannot add node '%s' (%s)", show(name, nlen, sb, sizeof sb), weft_strerror(rc));
+    rc = weft_graph_add_task(ld->cur->g, name, task, len ? l->tok : NULL, len, &v);
+    if (rc) return ld_add_failed(ld, rc, name, nlen);
     uint32_t other;
-    if ((rc = ni_add(&ld->ix, ld->g, v, &other))) return rc;
+    if ((rc = ni_add(&ld->cur->ix, ld->cur->g, v, &other))) return rc;
     return k == TK_END ? 0 : lx_end(l, "node");
+}
+
+/* "subgraph NAME GRAPH [ARG]": a node running graph GRAPH, defined by a
+ * 'graph' block above or below. */
+static int ld_subgraph(loader *ld) {
+    lx *l = &ld->l;
+    char name[WEFT_NAME_MAX + 1], id[WEFT_NAME_MAX + 1], sb[80], sb2[80];
+    size_t nlen;
+    ld_ctx *c = ld->cur;
+    c->content = 1;
+    int k, rc = ld_node_name(ld, name, &nlen);
+    if (rc) return rc;
+    if ((k = lx_name(l, "graph name", 0)) < 0) return k;
+    memcpy(id, l->tok, l->tlen + 1);
+    uint32_t b;
+    if ((rc = ld_block_get(ld, id, &b))) return rc;
+    if ((k = ld_arg(ld)) < 0) return k;
+    if (ld->bg[b] == c->g)
+        return lx_fail(l, "subgraph node '%s' puts graph '%s' inside itself", show(name, nlen, sb, sizeof sb),
+                       show(id, strlen(id), sb2, sizeof sb2));
+    weft_node_t v;
+    rc = weft_graph_add_subgraph(c->g, name, ld->bg[b], &v);
+    if (rc == WEFT_ECYCLE) { /* only a block can be inside another: this is one */
+        const char *in = ld->open != GR_NONE ? ld->bid[ld->open] : c->g->name;
+        char sb3[80];
+        return lx_fail(l, "subgraph node '%s' makes a cycle: graph '%s' already contains graph '%s'",
+                       show(name, nlen, sb, sizeof sb), show(id, strlen(id), sb2, sizeof sb2),
+                       show(in, strlen(in), sb3, sizeof sb3));
+    }
+    if (rc) return ld_add_failed(ld, rc, name, nlen);
+    if (k != TK_END && l->tlen && (rc = weft_graph_set_arg(c->g, v, l->tok, l->tlen))) return rc;
+    uint32_t other;
+    if ((rc = ni_add(&c->ix, c->g, v, &other))) return rc;
+    ld_block *blk = &ld->blocks[b];
+    if (!blk->used) {
+        blk->used = l->line;
+        blk->user = c->g;
+        blk->user_node = v;
+    }
+    return k == TK_END ? 0 : lx_end(l, "subgraph");
 }
 
 static int ld_edge(loader *ld) {
     lx *l = &ld->l;
     char sb[80];
-    int rc = ld_graph(ld);
-    if (rc) return rc;
+    ld_ctx *c = ld->cur;
+    c->content = 1;
     ld->nids = 0;
     for (;;) {
         int k = lx_next(l);
         if (k < 0) return k;
         if (k == TK_END) break;
-        uint32_t id = ni_find(&ld->ix, ld->g, l->tok, l->tlen);
+        uint32_t id = ni_find(&c->ix, c->g, l->tok, l->tlen);
         if (id == GR_NONE)
             return lx_fail(l, "edge %s unknown node '%s'", ld->nids ? "to" : "from",
                            show(l->tok, l->tlen, sb, sizeof sb));
@@ -693,12 +1021,46 @@ static int ld_edge(loader *ld) {
     }
     if (ld->nids < 2) return lx_fail(l, "'edge' needs at least two node names");
     for (size_t i = 0; i + 1 < ld->nids; i++) {
-        rc = weft_graph_precede(ld->g, ld->ids[i], ld->ids[i + 1]);
+        int rc = weft_graph_precede(c->g, ld->ids[i], ld->ids[i + 1]);
         if (rc == WEFT_ENOMEM) return rc;
         if (rc == WEFT_ERANGE) return lx_fail(l, "too many edges in one graph");
         if (rc) return lx_fail(l, "cannot add the edge (%s)", weft_strerror(rc));
     }
     return 0;
+}
+
+/* After the last line: every block closed, every used graph defined. */
+static int ld_finish(loader *ld) {
+    lx *l = &ld->l;
+    char sb[80], sb2[80];
+    if (ld->open != GR_NONE) {
+        const char *id = ld->bid[ld->open];
+        l->line = ld->blocks[ld->open].defined;
+        return lx_fail(l, "graph '%s' is not closed: 'end' is missing", show(id, strlen(id), sb, sizeof sb));
+    }
+    for (size_t b = 0; b < ld->nblocks; b++) { /* made in line order: the first is the earliest */
+        const ld_block *blk = &ld->blocks[b];
+        if (blk->defined) continue;
+        const char *node = gr_name(blk->user, blk->user_node), *id = ld->bid[b];
+        l->line = blk->used;
+        return lx_fail(l, "subgraph node '%s' uses graph '%s', which the file does not define",
+                       show(node, strlen(node), sb, sizeof sb), show(id, strlen(id), sb2, sizeof sb2));
+    }
+    return gr_graph_adopt(ld->top.g, ld->bg, ld->nblocks);
+}
+
+/* One directive line after the header. */
+static int ld_directive(loader *ld, int k) {
+    lx *l = &ld->l;
+    char sb[80];
+    if (tok_is(l, k, "node")) return ld_node(ld);
+    if (tok_is(l, k, "edge")) return ld_edge(ld);
+    if (tok_is(l, k, "subgraph")) return ld_subgraph(ld);
+    if (tok_is(l, k, "graph")) return ld_open(ld);
+    if (tok_is(l, k, "end")) return ld_close(ld);
+    if (tok_is(l, k, "name")) return ld_name(ld);
+    if (tok_is(l, k, "weft-graph")) return lx_fail(l, "duplicate 'weft-graph' header");
+    return lx_fail(l, "unknown directive '%s'", show(l->tok, l->tlen, sb, sizeof sb));
 }
 
 int weft_graph_load(FILE *in, weft_graph_t **out) {
@@ -708,7 +1070,8 @@ int weft_graph_load(FILE *in, weft_graph_t **out) {
         gr_set_error("weft_graph_load: the %s is NULL", in ? "result pointer" : "stream");
         return WEFT_EINVAL;
     }
-    loader ld = {.l = {.in = in}};
+    loader ld = {.l = {.in = in}, .open = GR_NONE};
+    ld.cur = &ld.top;
     lx *l = &ld.l;
     int header = 0, rc;
     while ((rc = lx_read_line(l)) == 1) {
@@ -723,24 +1086,17 @@ int weft_graph_load(FILE *in, weft_graph_t **out) {
             break;
         }
         char sb[80];
-        if (!header) {
-            if (tok_is(l, k, "weft-graph")) {
-                if ((rc = lx_version(l, "weft-graph", "graph", GRAPH_VERSION))) break;
+        if (header) rc = ld_directive(&ld, k);
+        else if (tok_is(l, k, "weft-graph")) {
+            if (!(rc = lx_version(l, "weft-graph", "graph", GRAPH_VERSION))) {
                 header = 1;
-                continue;
+                rc = weft_graph_create(NULL, &ld.top.g);
             }
-            if (tok_is(l, k, "weft-run"))
-                rc = lx_fail(l, "this is a run file ('weft-run'), not a graph file");
-            else
-                rc = lx_fail(l, "missing 'weft-graph %d' header (found '%s' first)", GRAPH_VERSION,
-                             show(l->tok, l->tlen, sb, sizeof sb));
-            break;
-        }
-        if (tok_is(l, k, "node")) rc = ld_node(&ld);
-        else if (tok_is(l, k, "edge")) rc = ld_edge(&ld);
-        else if (tok_is(l, k, "name")) rc = ld_name(&ld);
-        else if (tok_is(l, k, "weft-graph")) rc = lx_fail(l, "duplicate 'weft-graph' header");
-        else rc = lx_fail(l, "unknown directive '%s'", show(l->tok, l->tlen, sb, sizeof sb));
+        } else if (tok_is(l, k, "weft-run"))
+            rc = lx_fail(l, "this is a run file ('weft-run'), not a graph file");
+        else
+            rc = lx_fail(l, "missing 'weft-graph %d' header (found '%s' first)", GRAPH_VERSION,
+                         show(l->tok, l->tlen, sb, sizeof sb));
         if (rc) break;
     }
     if (rc == 0) {
@@ -748,15 +1104,20 @@ int weft_graph_load(FILE *in, weft_graph_t **out) {
             l->line++;
             rc = lx_fail(l, "missing 'weft-graph %d' header (the file has no directives)", GRAPH_VERSION);
         } else {
-            rc = ld_graph(&ld);
+            rc = ld_finish(&ld);
         }
     }
     if (rc == WEFT_ENOMEM) gr_set_error("line %ld: out of memory", l->line);
-    if (rc && ld.g) weft_graph_free(ld.g);
-    else *out = ld.g;
+    if (rc) gr_graphs_destroy(ld.top.g, ld.bg, ld.nblocks); /* nothing half-loaded survives */
+    else *out = ld.top.g;
     lx_free(l);
-    wf_free(ld.gname);
-    wf_free(ld.ix.slot);
+    wf_free(ld.top.ix.slot);
+    wf_free(ld.blk.ix.slot);
+    for (size_t b = 0; b < ld.nblocks; b++) wf_free(ld.bid[b]);
+    wf_free(ld.bid);
+    wf_free(ld.bg);
+    wf_free(ld.blocks);
+    wf_free(ld.bix.slot);
     wf_free(ld.ids);
     return rc;
 }
@@ -870,7 +1231,7 @@ typedef struct run_loader {
 static int rl_node_ref(run_loader *rl, uint32_t *id) {
     lx *l = &rl->l;
     char sb[80], sb2[80];
-    uint64_t v;
+    uint64_t v = 0;
     int rc = lx_uint(l, "node id", UINT64_MAX, &v);
     if (rc) return rc;
     if (v >= rl->run->n)

@@ -47,6 +47,8 @@ struct weft_graph {
     atomic_int running;  /* a run is in flight */
     atomic_int live_runs; /* run records not yet freed */
     int parents;         /* graphs holding this one as a subgraph node */
+    weft_graph_t *owner; /* the loaded graph that owns this one, or NULL */
+    gr_vec owned;        /* weft_graph_t *: graphs loaded with this one, freed with it */
     uint64_t version;    /* bumped by every change */
     char *name;
     gr_vec nodes;        /* gr_node */
@@ -125,6 +127,16 @@ int gr_graph_valid(const weft_graph_t *g);
 int gr_compile(weft_graph_t *g);  /* CSR + cycle check; 0 or WEFT_ECYCLE/ENOMEM */
 const char *gr_name(const weft_graph_t *g, weft_node_t v);
 const gr_extra *gr_extra_of(const weft_graph_t *g, weft_node_t v);
+/* Frees top (may be NULL) and gs[0..n), graphs that may hold each other as
+ * subgraphs (a loaded graph and the graphs it owns, or a failed load's),
+ * whatever their order and parent counts: every subgraph hold is dropped
+ * first, then every graph is freed, top last (gs may be its owned list).
+ * The caller has made sure nothing else uses them. */
+void gr_graphs_destroy(weft_graph_t *top, weft_graph_t **gs, size_t n);
+/* Makes top the owner of gs[0..n), freed with it: 0 or WEFT_ENOMEM. */
+int gr_graph_adopt(weft_graph_t *top, weft_graph_t **gs, size_t n);
+/* Replaces g's name (not empty, at most WEFT_NAME_MAX bytes): 0 or WEFT_ENOMEM. */
+int gr_graph_rename(weft_graph_t *g, const char *name);
 static inline gr_node *gr_nodes(const weft_graph_t *g) { return (gr_node *)g->nodes.data; }
 
 /* run.c */

@@ -97,23 +97,89 @@ static void drop_compiled(weft_graph_t *g) {
     g->compiled = 0;
 }
 
-int weft_graph_free(weft_graph_t *g) {
-    if (!gr_graph_valid(g)) return WEFT_EINVAL;
-    if (atomic_load(&g->running) || atomic_load(&g->live_runs) || g->parents) return WEFT_EBUSY;
-    gr_extra *ex = g->extras.data;
-    for (size_t i = 0; i < g->extras.len; i++) {
-        wf_free(ex[i].bytes);
-        if (ex[i].sub) ex[i].sub->parents--;
-    }
+/* Frees g's own memory; subgraph holds were dropped before. */
+static void graph_dealloc(weft_graph_t *g) {
     vec_free(&g->nodes);
     vec_free(&g->extras);
     vec_free(&g->names);
     vec_free(&g->esrc);
     vec_free(&g->edst);
+    vec_free(&g->owned);
     drop_compiled(g);
     wf_free(g->name);
     g->magic = 0;
     wf_free(g);
+}
+
+/* Drops every subgraph hold of g (and frees its argument bytes). */
+static void drop_holds(weft_graph_t *g) {
+    gr_extra *ex = g->extras.data;
+    for (size_t i = 0; i < g->extras.len; i++) {
+        wf_free(ex[i].bytes);
+        ex[i].bytes = NULL;
+        if (ex[i].sub) ex[i].sub->parents--;
+        ex[i].sub = NULL;
+    }
+}
+
+void gr_graphs_destroy(weft_graph_t *top, weft_graph_t **gs, size_t n) {
+    if (top) drop_holds(top); /* first every hold, while all are alive */
+    for (size_t k = 0; k < n; k++) drop_holds(gs[k]);
+    for (size_t k = 0; k < n; k++) graph_dealloc(gs[k]);
+    if (top) graph_dealloc(top); /* last: gs may be its list of owned graphs */
+}
+
+int gr_graph_adopt(weft_graph_t *top, weft_graph_t **gs, size_t n) {
+    size_t have = top->owned.len;
+    int rc = gr_vec_reserve(&top->owned, sizeof(weft_graph_t *), have + n);
+    if (rc) return rc;
+    weft_graph_t **own = top->owned.data;
+    for (size_t k = 0; k < n; k++) {
+        own[have + k] = gs[k];
+        gs[k]->owner = top;
+    }
+    top->owned.len = have + n;
+    return 0;
+}
+
+int gr_graph_rename(weft_graph_t *g, const char *name) {
+    char *s = wf_strdup(name);
+    if (!s) return WEFT_ENOMEM;
+    wf_free(g->name);
+    g->name = s;
+    return 0;
+}
+
+/* Number of subgraph holds on g's owned graphs that come from g and its
+ * owned graphs themselves. */
+static size_t owned_holds(const weft_graph_t *g) {
+    weft_graph_t *const *own = g->owned.data;
+    size_t holds = 0;
+    for (size_t k = 0; k <= g->owned.len; k++) {
+        const weft_graph_t *h = k ? own[k - 1] : g;
+        const gr_extra *ex = h->extras.data;
+        for (size_t i = 0; i < h->extras.len; i++)
+            holds += ex[i].sub && ex[i].sub->owner == g;
+    }
+    return holds;
+}
+
+int weft_graph_free(weft_graph_t *g) {
+    if (!gr_graph_valid(g)) return WEFT_EINVAL;
+    if (g->owner) return WEFT_EBUSY; /* freed with the graph it was loaded with */
+    if (atomic_load(&g->running) || atomic_load(&g->live_runs) || g->parents) return WEFT_EBUSY;
+    if (g->owned.len) {
+        /* The owned graphs go too: none may be in use, nor held by a graph
+         * outside the family (their parents are all accounted for). */
+        weft_graph_t **own = g->owned.data;
+        size_t parents = 0;
+        for (size_t k = 0; k < g->owned.len; k++) {
+            if (atomic_load(&own[k]->running) || atomic_load(&own[k]->live_runs)) return WEFT_EBUSY;
+            parents += (size_t)own[k]->parents;
+        }
+        if (parents != owned_holds(g)) return WEFT_EBUSY;
+    }
+    gr_graphs_destroy(g, g->owned.data, g->owned.len);
     return 0;
 }
 

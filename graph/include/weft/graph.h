@@ -76,8 +76,11 @@ typedef int (*weft_node_fn)(weft_node_ctx_t *ctx, void *arg);
  * WEFT_ENOMEM, WEFT_ERANGE (name too long). Thread-safety: any thread. */
 WEFT_API int weft_graph_create(const char *name, weft_graph_t **g);
 
-/* Frees the graph. Errors: WEFT_EINVAL, WEFT_EBUSY (it is running, or is a
- * subgraph of a graph still alive). Thread-safety: no other call on g. */
+/* Frees the graph, and the subgraphs it was loaded with (weft_graph_load).
+ * Errors: WEFT_EINVAL, WEFT_EBUSY (it is running, has a live run record, is
+ * a subgraph of a graph still alive, was loaded as a subgraph of another
+ * graph and goes with that one, or one of its loaded subgraphs is held by
+ * another graph). Thread-safety: no other call on g. */
 WEFT_API int weft_graph_free(weft_graph_t *g);
 
 /* Adds a node running fn(ctx, arg). name may be NULL: the node is then
@@ -269,15 +272,19 @@ WEFT_API int weft_task_lookup(const char *name, weft_node_fn *fn, void **arg);
 /* ------------------------------------------------------------------ */
 /* Graph files                                                         */
 
-/* Writes g as a graph file (format in the README). Every node must be a
- * named-task node (function pointers cannot be saved): otherwise
- * WEFT_ENOTSUP and nothing is written; weft_graph_error tells which node.
+/* Writes g as a graph file (format: graph/FORMAT.md), with every graph its
+ * subgraph nodes run, each once. Every node, at any depth, must be a
+ * named-task or subgraph node (function pointers cannot be saved):
+ * otherwise WEFT_ENOTSUP and nothing is written; weft_graph_error tells
+ * which node of which graph.
  * Errors: WEFT_EINVAL, WEFT_ENOTSUP, WEFT_EIO. */
 WEFT_API int weft_graph_save(const weft_graph_t *g, FILE *out);
 WEFT_API int weft_graph_save_file(const weft_graph_t *g, const char *path);
 
-/* Reads a graph file into a new graph. On error nothing is made (*g is
- * NULL) and weft_graph_error() describes it with the line number, e.g.
+/* Reads a graph file into a new graph. The graphs of its 'graph' blocks
+ * (run by its subgraph nodes) belong to it: weft_graph_free(*g) frees them.
+ * On error nothing is made (*g is NULL) and weft_graph_error() describes it
+ * with the line number, e.g.
  * "line 7: edge to unknown node 'merge'". Errors: WEFT_EINVAL, WEFT_EPARSE,
  * WEFT_EIO, WEFT_ENOMEM. Task names need not be registered yet.
  * Thread-safety: any thread. */
