@@ -1708,6 +1708,35 @@ START_TEST(test_dot_subgraph_clusters)
 }
 END_TEST
 
+/* A graph shared by two subgraph nodes at each of 20 levels expands to 2^20
+ * uses: dot draws its subgraph nodes as boxes instead, at once. */
+START_TEST(test_dot_heavily_shared_subgraphs)
+{
+    weft_graph_t *gs[21];
+    gs[0] = wt_graph("g0");
+    WT_ASSERT_RC(weft_graph_add(gs[0], "leaf", wt_task_a, NULL, NULL), 0);
+    for (int i = 1; i <= 20; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "g%d", i);
+        gs[i] = wt_graph(name);
+        WT_ASSERT_RC(weft_graph_add_subgraph(gs[i], "x", gs[i - 1], NULL), 0);
+        WT_ASSERT_RC(weft_graph_add_subgraph(gs[i], "y", gs[i - 1], NULL), 0);
+        WT_ASSERT_RC(weft_graph_precede(gs[i], 0, 1), 0);
+    }
+    wt_text t = wt_dot(gs[20], NULL);
+    ck_assert_msg(strstr(t.s, "subgraphs drawn as boxes") != NULL, "no note:\n%.400s", t.s);
+    ck_assert_msg(strstr(t.s, "cluster_") == NULL, "clusters drawn:\n%.400s", t.s);
+    ck_assert_msg(strstr(t.s, "label=\"x\\n(graph g19)\"") != NULL, "box label:\n%.400s", t.s);
+    ck_assert_msg(strstr(t.s, "n0 -> n1;") != NULL, "edge:\n%.400s", t.s);
+    free(t.s);
+    /* a small shared graph is still drawn in full, once per use */
+    t = wt_dot(gs[3], NULL);
+    ck_assert_msg(strstr(t.s, "subgraph \"cluster_n1_1_1\"") != NULL, "not expanded:\n%s", t.s);
+    free(t.s);
+    for (int i = 20; i >= 0; i--) WT_ASSERT_RC(weft_graph_free(gs[i]), 0);
+}
+END_TEST
+
 /* A graph file with nested and shared subgraphs draws as nested clusters. */
 START_TEST(test_nested_data_file)
 {
@@ -2081,6 +2110,7 @@ static Suite *graph_files_suite(void)
     tcase_add_test(tc, test_dot_run_colours);
     tcase_add_test(tc, test_dot_cancelled_and_busy);
     tcase_add_test(tc, test_dot_subgraph_clusters);
+    tcase_add_test(tc, test_dot_heavily_shared_subgraphs);
     tcase_add_test(tc, test_nested_data_file);
 
     tc = wt_tcase(s, "trace", WT_TIMEOUT_S);

@@ -158,10 +158,12 @@ static uint32_t end_node(const weft_graph_t *g, int want_sink) {
 /* The id of the node that stands for node v (with id prefix+v) at the end
  * of an edge: v itself, or inside v's subgraph the first source (head 1) or
  * first sink (head 0), recursively. */
-static int anchor(sbuf *b, const weft_graph_t *g, uint32_t v, const char *prefix, int head) {
+static int anchor(sbuf *b, const weft_graph_t *g, uint32_t v, const char *prefix, int head,
+                  int expand) {
     b->len = 0;
     int rc = sb_printf(b, "%s%u", prefix, v);
-    for (const gr_extra *e = gr_extra_of(g, v); !rc && e && e->kind == GR_SUB; e = gr_extra_of(g, v)) {
+    for (const gr_extra *e = gr_extra_of(g, v); expand && !rc && e && e->kind == GR_SUB;
+         e = gr_extra_of(g, v)) {
         g = e->sub;
         if (!g->nodes.len) return sb_printf(b, "_empty");
         v = end_node(g, !head);
@@ -227,8 +229,35 @@ static void put_tooltip(FILE *out, const weft_graph_t *g, uint32_t v, int st) {
 
 /* Writes g's nodes (clusters for subgraph nodes) and edges; ids start with
  * prefix. run (may be NULL) is g's run. */
+/* Most nodes a drawing expands: a subgraph used in many places is drawn
+ * once per use, which heavy sharing makes exponential; past this, subgraph
+ * nodes are drawn as single boxes instead of clusters. */
+#define DOT_MAX_NODES 100000
+
+typedef struct size_memo {
+    const weft_graph_t *g;
+    size_t n;
+} size_memo;
+
+/* Nodes g expands to when every subgraph use is drawn, saturating above
+ * DOT_MAX_NODES; each distinct graph is counted once (memo). */
+static size_t expanded_size(const weft_graph_t *g, gr_vec *memo) {
+    const size_memo *m = memo->data;
+    for (size_t i = 0; i < memo->len; i++)
+        if (m[i].g == g) return m[i].n;
+    size_t n = 0;
+    for (uint32_t v = 0; v < g->nodes.len && n <= DOT_MAX_NODES; v++) {
+        const gr_extra *e = gr_extra_of(g, v);
+        n += e && e->kind == GR_SUB ? 1 + expanded_size(e->sub, memo) : 1;
+    }
+    if (n > DOT_MAX_NODES) n = DOT_MAX_NODES + 1;
+    if (gr_vec_reserve(memo, sizeof(size_memo), memo->len + 1) == 0)
+        ((size_memo *)memo->data)[memo->len++] = (size_memo){g, n};
+    return n;
+}
+
 static int emit_graph(FILE *out, const weft_graph_t *g, const weft_run_t *run, const char *prefix,
-                      int depth) {
+                      int depth, int expand) {
     size_t n = g->nodes.len, m = g->esrc.len;
     sbuf id = {0}, tail = {0}, head = {0};
     int rc = 0;
@@ -238,9 +267,11 @@ static int emit_graph(FILE *out, const weft_graph_t *g, const weft_run_t *run, c
         const char *name = gr_name(g, v);
         int code, st = node_state(run, v, timing, sizeof timing, &code);
         indent(out, depth);
-        if (!e || e->kind != GR_SUB) {
+        if (!e || e->kind != GR_SUB || !expand) {
+            char what[WEFT_NAME_MAX + 16];
+            if (e && e->kind == GR_SUB) snprintf(what, sizeof what, "(graph %s)", e->sub->name);
             fprintf(out, "%s%u [", prefix, v);
-            put_label(out, name, NULL, st, timing, code);
+            put_label(out, name, e && e->kind == GR_SUB ? what : NULL, st, timing, code);
             put_tooltip(out, g, v, st);
             if (st >= 0) {
                 fprintf(out, ", fillcolor=\"%s\", color=\"%s\"", palette[st].fill, palette[st].line);
@@ -271,7 +302,7 @@ static int emit_graph(FILE *out, const weft_graph_t *g, const weft_run_t *run, c
             indent(out, depth + 1);
             fprintf(out, "%sempty [label=\"(empty graph)\", shape=plaintext, style=\"\"];\n", id.s);
         } else {
-            rc = emit_graph(out, sub, subrun_of(run, gr_nodes(g)[v].extra), id.s, depth + 1);
+            rc = emit_graph(out, sub, subrun_of(run, gr_nodes(g)[v].extra), id.s, depth + 1, 1);
         }
         indent(out, depth);
         fputs("}\n", out);
@@ -279,9 +310,12 @@ static int emit_graph(FILE *out, const weft_graph_t *g, const weft_run_t *run, c
     const uint32_t *src = g->esrc.data, *dst = g->edst.data;
     for (size_t i = 0; i < m && !rc; i++) {
         uint32_t a = src[i], b = dst[i];
-        if ((rc = anchor(&tail, g, a, prefix, 0)) || (rc = anchor(&head, g, b, prefix, 1))) break;
+        if ((rc = anchor(&tail, g, a, prefix, 0, expand)) ||
+            (rc = anchor(&head, g, b, prefix, 1, expand)))
+            break;
         const gr_extra *ea = gr_extra_of(g, a), *eb = gr_extra_of(g, b);
-        int ca = ea && ea->kind == GR_SUB && a != b, cb = eb && eb->kind == GR_SUB && a != b;
+        int ca = expand && ea && ea->kind == GR_SUB && a != b;
+        int cb = expand && eb && eb->kind == GR_SUB && a != b;
         indent(out, depth);
         fprintf(out, "%s -> %s", tail.s, head.s);
         if (ca || cb) {
@@ -326,7 +360,13 @@ int weft_graph_dot(const weft_graph_t *g, const weft_run_t *run, FILE *out) {
           "fontname=\"Helvetica\"];\n",
           out);
     fputs("  edge [color=\"#424242\"];\n", out);
-    int rc = emit_graph(out, g, run, "n", 0);
+    gr_vec memo = {0};
+    int expand = expanded_size(g, &memo) <= DOT_MAX_NODES;
+    wf_free(memo.data);
+    if (!expand)
+        fprintf(out, "  // over %d nodes with every subgraph use drawn: subgraphs drawn as boxes\n",
+                DOT_MAX_NODES);
+    int rc = emit_graph(out, g, run, "n", 0, expand);
     fputs("}\n", out);
     if (rc) {
         fflush(out);

@@ -287,13 +287,40 @@ undo: /* the node was the last one added: take it back */
 }
 
 /* Does graph g contain graph target, directly or through subgraphs? */
-static int contains(const weft_graph_t *g, const weft_graph_t *target, int depth) {
-    if (g == target) return 1;
-    if (depth > 1000) return 1; /* deeper than any sane nesting: refuse */
-    const gr_extra *ex = g->extras.data;
-    for (size_t i = 0; i < g->extras.len; i++)
-        if (ex[i].kind == GR_SUB && contains(ex[i].sub, target, depth + 1)) return 1;
-    return 0;
+/* Does graph g contain graph target, directly or through subgraphs? An
+ * explicit depth-first walk that visits each graph once (a graph shared by
+ * many subgraph nodes is not walked again), so neither deep nesting nor
+ * heavy sharing costs more than the number of distinct graphs and nodes.
+ * Returns 1, 0, or WEFT_ENOMEM. */
+static int contains(const weft_graph_t *g, const weft_graph_t *target) {
+    gr_vec seen = {0}, stack = {0};
+    int found = 0, rc = 0;
+    const weft_graph_t *cur = g;
+    for (;;) {
+        if (cur == target) {
+            found = 1;
+            break;
+        }
+        const weft_graph_t **sv = seen.data;
+        size_t k = 0;
+        while (k < seen.len && sv[k] != cur) k++;
+        if (k == seen.len) { /* first visit: remember it, push its subgraphs */
+            if ((rc = gr_vec_reserve(&seen, sizeof cur, seen.len + 1))) break;
+            ((const weft_graph_t **)seen.data)[seen.len++] = cur;
+            const gr_extra *ex = cur->extras.data;
+            for (size_t i = 0; i < cur->extras.len; i++) {
+                if (ex[i].kind != GR_SUB) continue;
+                if ((rc = gr_vec_reserve(&stack, sizeof cur, stack.len + 1))) break;
+                ((const weft_graph_t **)stack.data)[stack.len++] = ex[i].sub;
+            }
+            if (rc) break;
+        }
+        if (!stack.len) break;
+        cur = ((const weft_graph_t **)stack.data)[--stack.len];
+    }
+    vec_free(&seen);
+    vec_free(&stack);
+    return rc ? rc : found;
 }
 
 static int run_subgraph(weft_node_ctx_t *ctx, void *arg);
@@ -304,7 +331,9 @@ int weft_graph_add_subgraph(weft_graph_t *g, const char *name, weft_graph_t *sub
     if (!gr_graph_valid(sub) || sub == g) return WEFT_EINVAL;
     int rc = check_mutable(g);
     if (rc) return rc;
-    if (contains(sub, g, 0)) return WEFT_ECYCLE;
+    int c = contains(sub, g);
+    if (c < 0) return c;
+    if (c) return WEFT_ECYCLE;
     weft_node_t v;
     if ((rc = add_node(g, name ? name : sub->name, run_subgraph, sub, &v))) return rc;
     gr_extra *e;
