@@ -2075,6 +2075,312 @@ START_TEST(test_run_file_errors)
 }
 END_TEST
 
+/* Runs of subgraph nodes in run files: 'subrun' blocks. */
+
+/* release: fetch -> arm [target] -> x86 [target] -> publish, fetch -> docs
+ * [docs] -> publish; target: "compile sources" [compile] -> link -> test
+ * [checks]; compile: parse -> codegen; checks: unit, lint. target is shared
+ * by arm and x86 (ordered by the edge), and codegen fails on its second
+ * call: arm's run of target succeeds, x86's fails two levels down. */
+static const char wt_subrun_graph[] = "weft-graph 1\n"
+                                      "name release\n"
+                                      "graph compile\n"
+                                      "  node parse step\n"
+                                      "  node codegen step\n"
+                                      "  edge parse codegen\n"
+                                      "end\n"
+                                      "graph checks\n"
+                                      "  node unit step\n"
+                                      "  node lint step\n"
+                                      "end\n"
+                                      "graph target\n"
+                                      "  subgraph \"compile sources\" compile\n"
+                                      "  node link step\n"
+                                      "  subgraph test checks\n"
+                                      "  edge \"compile sources\" link test\n"
+                                      "end\n"
+                                      "graph docs\n"
+                                      "  node render step\n"
+                                      "end\n"
+                                      "node fetch step\n"
+                                      "subgraph arm target\n"
+                                      "subgraph x86 target\n"
+                                      "subgraph docs docs\n"
+                                      "node publish step\n"
+                                      "edge fetch arm x86 publish\n"
+                                      "edge fetch docs publish\n";
+
+static atomic_int wt_codegen_calls;
+
+static int wt_step_task(weft_node_ctx_t *ctx, void *arg)
+{
+    (void)arg;
+    if (strcmp(weft_node_name(ctx), "codegen") == 0 && atomic_fetch_add(&wt_codegen_calls, 1) == 1)
+        return 5;
+    return 0;
+}
+
+/* Text written by weft_run_trace. */
+static wt_text wt_trace_text(const weft_run_t *run)
+{
+    wt_text t;
+    FILE *f = wt_mem(&t);
+    int rc = weft_run_trace(run, f);
+    fclose(f);
+    ck_assert_msg(rc == 0, "weft_run_trace = %d (%s)", rc, weft_err_name(rc));
+    return t;
+}
+
+/* Loads run text into a run of g, failing the test on error. */
+static weft_run_t *wt_load_run_ok(weft_graph_t *g, const char *text)
+{
+    weft_run_t *run = NULL;
+    int rc = wt_load_run(g, text, &run);
+    ck_assert_msg(rc == 0, "weft_run_load = %d (%s): %s", rc, weft_err_name(rc), weft_graph_error());
+    ck_assert_ptr_nonnull(run);
+    return run;
+}
+
+static void wt_assert_contains(const char *text, const char *want)
+{
+    ck_assert_msg(strstr(text, want) != NULL, "no \"%s\" in:\n%s", want, text);
+}
+
+START_TEST(test_run_file_subruns)
+{
+    weft_runtime_t *rt = wt_runtime(2);
+    weft_graph_t *g = wt_load_ok(wt_subrun_graph);
+    WT_ASSERT_RC(weft_task_register("step", wt_step_task, NULL), 0);
+    for (int record = 1; record >= 0; record--) {
+        atomic_store(&wt_codegen_calls, 0);
+        weft_run_opts_t o = {.record = record};
+        weft_run_t *run = NULL;
+        WT_ASSERT_RC(weft_graph_run(g, rt, &o, &run), WEFT_ETASK);
+        wt_text t = wt_run_text(run);
+        /* A block per subgraph node that ran, in node order, nested; x86's
+         * 'test' was skipped, so it has none. */
+        wt_assert_contains(t.s, "\nnode 1 arm done 0");
+        wt_assert_contains(t.s, "\nnode 2 x86 failed -5");
+        wt_assert_contains(t.s, "\nnode 4 publish skipped 0\n\nsubrun 1 arm\n  start ");
+        wt_assert_contains(t.s, "\n  graph target\n  nodes 3\n");
+        wt_assert_contains(t.s, "\n  node 0 \"compile sources\" failed -5");
+        wt_assert_contains(t.s, "\n  node 2 test skipped 0\n\n  subrun 0 \"compile sources\"\n    start ");
+        wt_assert_contains(t.s, "\n    graph compile\n    nodes 2\n");
+        wt_assert_contains(t.s, "\n    counts 1 1 0 0\n    first-failed 1 codegen\n");
+        wt_assert_contains(t.s, "\n    node 1 codegen failed 5");
+        wt_assert_contains(t.s, "\n  end\nend\n\nsubrun 3 docs\n  start ");
+        ck_assert_msg(strstr(t.s, "  subrun 2 test") != NULL && strstr(strstr(t.s, "  subrun 2 test") + 1,
+                                                                        "  subrun 2 test") == NULL,
+                      "one block for test (arm's):\n%s", t.s);
+        /* Loaded back: every level's statuses, codes, counts and times are
+         * the run's, so the drawing and the trace are the same text, and
+         * saving again gives the same run file. */
+        weft_run_t *back = wt_load_run_ok(g, t.s);
+        wt_assert_same_run(run, back);
+        weft_run_counts_t c = wt_counts(back);
+        ck_assert_uint_eq(c.total, 5);
+        ck_assert_uint_eq(c.done, 3);
+        ck_assert_uint_eq(c.failed, 1);
+        ck_assert_uint_eq(c.skipped, 1);
+        ck_assert_uint_eq(c.first_failed, 2);
+        ck_assert_int_eq(c.first_code, WEFT_ETASK);
+        wt_text t2 = wt_run_text(back);
+        ck_assert_msg(t2.len == t.len && memcmp(t.s, t2.s, t.len) == 0,
+                      "run file differs after a round trip:\n%s\n---\n%s", t.s, t2.s);
+        wt_text d = wt_dot(g, run), d2 = wt_dot(g, back);
+        ck_assert_msg(strcmp(d.s, d2.s) == 0, "dot differs:\n%s\n---\n%s", d.s, d2.s);
+        /* x86 (node 2) > "compile sources" (0) > codegen (1) is red; the
+         * same node in arm's run green, x86's skipped test white. */
+        wt_assert_colour(d2.s, "n2_0_1", "#ef9a9a", "returned 5");
+        wt_assert_colour(d2.s, "n2_0_0", "#a5d6a7", NULL);
+        wt_assert_colour(d2.s, "n1_0_1", "#a5d6a7", NULL);
+        wt_assert_colour(d2.s, "n1_2_1", "#a5d6a7", NULL);
+        wt_assert_colour(d2.s, "n3_0", "#a5d6a7", NULL);
+        char *white = wt_dot_node_line(d2.s, "n2_2_1");
+        ck_assert_msg(white && !strstr(white, "fillcolor"), "x86's test ran: %s", white);
+        free(white);
+        wt_assert_contains(d2.s, "subgraph \"cluster_n2_0\" {\n      label=\"compile sources\\n(graph "
+                                 "compile)");
+        WT_ASSERT_GRAPHVIZ(d2.s);
+        if (record) {
+            /* One clock: the sub-runs' events are in the loaded run's trace,
+             * at the times of the original's. */
+            wt_text tr = wt_trace_text(run), tr2 = wt_trace_text(back);
+            ck_assert_msg(strcmp(tr.s, tr2.s) == 0, "trace differs:\n%s\n---\n%s", tr.s, tr2.s);
+            free(tr.s);
+            free(tr2.s);
+            /* 5 top nodes less publish; arm: 3 + 2 + 2; x86: 1 + 2; docs: 1 */
+            wt_check_trace(back, 4 + 7 + 3 + 1, 3, 4 + 3 + 2 + 2 + 1); /* distinct: per graph */
+            double s, e;
+            WT_ASSERT_RC(weft_run_node_time(back, 2, &s, &e, NULL), 0);
+            ck_assert(e > s);
+        } else {
+            WT_ASSERT_RC(weft_run_trace(back, stdout), WEFT_ENOENT);
+        }
+        free(d.s);
+        free(d2.s);
+        free(t.s);
+        free(t2.s);
+        wt_run_free(back); /* its sub-runs with it: */
+        wt_run_free(run);
+    }
+    WT_ASSERT_RC(weft_graph_free(g), 0); /* no run record of a subgraph left */
+    wt_destroy(rt);
+}
+END_TEST
+
+/* tests/data/nested.run: a hand-written run of nested.wg with sub-runs. */
+START_TEST(test_run_file_subruns_data)
+{
+    weft_graph_t *g = NULL;
+    weft_run_t *run = NULL;
+    WT_ASSERT_RC(weft_graph_load_file(WEFT_TEST_DATA_DIR "/nested.wg", &g), 0);
+    FILE *f = fopen(WEFT_TEST_DATA_DIR "/nested.run", "r");
+    ck_assert_ptr_nonnull(f);
+    int rc = weft_run_load(g, f, &run);
+    fclose(f);
+    ck_assert_msg(rc == 0, "weft_run_load = %d (%s): %s", rc, weft_err_name(rc), weft_graph_error());
+    weft_run_counts_t c = wt_counts(run);
+    ck_assert_uint_eq(c.done, 1);
+    ck_assert_uint_eq(c.failed, 1);
+    ck_assert_uint_eq(c.skipped, 2);
+    ck_assert_uint_eq(c.first_failed, 1);
+    ck_assert_int_eq(c.first_code, WEFT_ETASK);
+    wt_text d = wt_dot(g, run);
+    wt_assert_colour(d.s, "n1_2_1", "#ef9a9a", "lint\\n3.0 ms, w1\\nreturned 1");
+    wt_assert_colour(d.s, "n1_0_1", "#a5d6a7", "codegen\\n10.7 ms, w1");
+    free(d.s);
+    /* lint starts 0.0001 s into test's sub-run, which starts 0.0202 s into
+     * x86's, which starts 0.00215 s into the run: at 22.45 ms. */
+    wt_text tr = wt_trace_text(run);
+    wt_assert_contains(tr.s, "{\"name\":\"lint\",\"cat\":\"node\",\"ph\":\"X\",\"ts\":22450.000,\"dur\":3000.000,");
+    free(tr.s);
+    wt_check_trace(run, 2 + 3 + 2 + 2, 3, 9);
+    /* Saved and loaded again: the same text. */
+    wt_text t = wt_run_text(run);
+    weft_run_t *back = wt_load_run_ok(g, t.s);
+    wt_text t2 = wt_run_text(back);
+    ck_assert_str_eq(t2.s, t.s);
+    wt_assert_contains(t.s, "\n    start 0.020200000\n    graph checks\n");
+    free(t.s);
+    free(t2.s);
+    wt_run_free(back);
+    wt_run_free(run);
+    wt_graph_free(g);
+}
+END_TEST
+
+START_TEST(test_run_file_subrun_errors)
+{
+    /* wt_nested_text: top: a, s1 [mid], s2 [mid], z; mid: m, in [leaf];
+     * leaf: l1, l2. */
+    weft_graph_t *g = wt_load_ok(wt_nested_text);
+    static const struct {
+        const char *text, *msg;
+    } cases[] = {
+        {"weft-run 1\nnode 1 s1 done 0\nsubrun 1 s1\n  node 0 m done 0\n",
+         "line 3: 'subrun' block for node 1 's1' is not closed: 'end' is missing"},
+        {"weft-run 1\nnode 1 s1 done 0\nsubrun 1 s1\n  node 1 in done 0\n  subrun 1 in\n  node 0 l1 done 0\n"
+         "end\n",
+         "line 3: 'subrun' block for node 1 's1' is not closed: 'end' is missing"},
+        {"weft-run 1\nnode 1 s1 done 0\nsubrun 1 s1\n  node 1 in done 0\n  subrun 1 in\n    node 0 l1 done 0\n",
+         "line 5: 'subrun' block for node 1 'in' is not closed: 'end' is missing"},
+        {"weft-run 1\nnode 0 a done 0\n\nsubrun 0 a\nend\n",
+         "line 4: node 0 'a' is not a subgraph node: only subgraph nodes have sub-runs"},
+        {"weft-run 1\nsubrun 1 s2\nend\n", "line 2: node 1 is called 's1' in the graph, not 's2'"},
+        {"weft-run 1\nsubrun 7 s1\nend\n", "line 2: node 7 does not exist in graph 'top' (it has 4 nodes)"},
+        {"weft-run 1\nsubrun\n", "line 2: missing node id"},
+        {"weft-run 1\nsubrun 1 s1 x\n", "line 2: unexpected 'x' after the 'subrun' line's last field (trailing garbage)"},
+        {"weft-run 1\nnode 1 s1 done 0\nsubrun 1 s1\n  node 1 in done 0\n  subrun 1 m\n  end\nend\n",
+         "line 5: node 1 is called 'in' in the graph, not 'm'"},
+        {"weft-run 1\nnode 1 s1 done 0\nsubrun 1 s1\n  node 0 m done 0\n  subrun 0 m\n  end\nend\n",
+         "line 5: node 0 'm' is not a subgraph node: only subgraph nodes have sub-runs"},
+        {"weft-run 1\nnode 1 s1 done 0\nsubrun 1 s1\nend\n\nsubrun 1 s1\nend\n",
+         "line 6: duplicate 'subrun' block for node 1 's1' (the first is on line 3)"},
+        {"weft-run 1\nnode 1 s1 done 0\nsubrun 1 s1\n  graph leaf\nend\n",
+         "line 4: the run file is for graph 'leaf', not 'mid'"},
+        {"weft-run 1\nnode 1 s1 done 0\nsubrun 1 s1\n  nodes 4\nend\n",
+         "line 4: the run file has 4 nodes, graph 'mid' has 2"},
+        {"weft-run 1\nnode 1 s1 done 0\nsubrun 1 s1\n  node 3 z done 0\nend\n",
+         "line 4: node 3 does not exist in graph 'mid' (it has 2 nodes)"},
+        {"weft-run 1\nnode 1 s1 done 0\nsubrun 1 s1\n  counts 2 0 0 0\n  node 0 m done 0\nend\n",
+         "line 4: counts 2 0 0 0 do not match the node lines (1 done, 0 failed, 0 skipped, 0 cancelled)"},
+        {"weft-run 1\nnode 1 s1 done 0\nsubrun 1 s1\n  node 0 m done 0\n  node 0 m done 0\nend\n",
+         "line 5: duplicate line for node 0"},
+        {"weft-run 1\nnode 1 s1 done 0\nsubrun 1 s1\n  first-failed 0 m\n  node 0 m done 0\nend\n",
+         "line 4: first-failed names node 0, which did not fail"},
+        {"weft-run 1\nnode 1 s1 done 0\nsubrun 1 s1\n  recorded no\n  node 0 m done 0 0.1 0.2 0\nend\n",
+         "line 5: times given in a run that was not recorded"},
+        {"weft-run 1\nnode 1 s1 done 0\nsubrun 1 s1\n  weft-run 1\nend\n", "line 4: duplicate 'weft-run' header"},
+        {"weft-run 1\nend\n", "line 2: 'end' without a 'subrun' block"},
+        {"weft-run 1\nnode 1 s1 done 0\nsubrun 1 s1\nend\nend\n", "line 5: 'end' without a 'subrun' block"},
+        {"weft-run 1\nsubrun 1 s1\nend x\n",
+         "line 3: unexpected 'x' after the 'end' line's last field (trailing garbage)"},
+        {"weft-run 1\nstart 0.5\n", "line 2: 'start' belongs in a 'subrun' block"},
+        {"weft-run 1\nnode 1 s1 done 0\nsubrun 1 s1\n  start 0.1\n  start 0.2\nend\n",
+         "line 5: duplicate 'start' line"},
+        {"weft-run 1\nnode 1 s1 done 0\nsubrun 1 s1\n  start -1\nend\n",
+         "line 4: bad start time '-1' (expected seconds such as 0.001250000)"},
+        {"weft-run 1\nnode 1 s1 skipped 0\nsubrun 1 s1\nend\n",
+         "line 3: node 1 's1' has a sub-run but did not run (it is skipped)"},
+        {"weft-run 1\n\nsubrun 2 s2\nend\n", "line 3: node 2 's2' has a sub-run but did not run (it is pending)"},
+        {"weft-run 1\nnode 1 s1 done 0\nsubrun 1 s1\n  node 1 in cancelled 0\n  subrun 1 in\n  end\nend\n",
+         "line 5: node 1 'in' has a sub-run but did not run (it is cancelled)"},
+    };
+    for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
+        weft_run_t *run;
+        int rc = wt_load_run(g, cases[i].text, &run);
+        ck_assert_msg(rc == WEFT_EPARSE, "case %d: %d (%s)", i, rc, weft_err_name(rc));
+        ck_assert_msg(run == NULL, "case %d: *run not NULL", i);
+        ck_assert_msg(strcmp(weft_graph_error(), cases[i].msg) == 0,
+                      "case %d: weft_graph_error() = \"%s\", expected \"%s\"", i, weft_graph_error(),
+                      cases[i].msg);
+    }
+    /* Minimal blocks: sub-runs need only what they say; lines may come in
+     * any order (a block before its node's line, 'start' last). */
+    weft_run_t *run = wt_load_run_ok(g, "weft-run 1\n"
+                                        "recorded yes\n"
+                                        "subrun 2 s2\n"
+                                        "  recorded yes\n"
+                                        "  subrun 1 in\n"
+                                        "    node 1 l2 failed 3 0.5 0.75 0\n"
+                                        "    start 0.25\n"
+                                        "  end\n"
+                                        "  node 1 in failed -5\n"
+                                        "  start 1\n"
+                                        "end\n"
+                                        "node 2 s2 failed -5\n");
+    weft_run_counts_t c = wt_counts(run);
+    ck_assert_uint_eq(c.failed, 1);
+    ck_assert_uint_eq(c.first_failed, 2);
+    wt_text d = wt_dot(g, run);
+    wt_assert_colour(d.s, "n2_1_1", "#ef9a9a", "returned 3");
+    free(d.s);
+    /* l2 at 1 + 0.25 + 0.5 s on the run's clock */
+    wt_text tr = wt_trace_text(run);
+    wt_assert_contains(tr.s, "\"name\":\"l2\",\"cat\":\"node\",\"ph\":\"X\",\"ts\":1750000.000,\"dur\":250000.000,");
+    free(tr.s);
+    wt_text t = wt_run_text(run);
+    wt_assert_contains(t.s, "\nnode 3 z pending 0\n\nsubrun 2 s2\n  start 1.000000000\n  graph mid\n"
+                            "  nodes 2\n  recorded yes\n  wall 0.000000000\n  counts 0 1 0 0\n"
+                            "  first-failed 1 in\n  node 0 m pending 0\n  node 1 in failed -5\n\n"
+                            "  subrun 1 in\n    start 0.250000000\n    graph leaf\n    nodes 2\n"
+                            "    recorded yes\n    wall 0.750000000\n    counts 0 1 0 0\n"
+                            "    first-failed 1 l2\n    worker 0 1 0.250000000\n"
+                            "    node 0 l1 pending 0\n    node 1 l2 failed 3 0.500000000 0.750000000 0\n"
+                            "  end\nend\n");
+    free(t.s);
+    wt_run_free(run);
+    /* An old file without blocks loads into a nested graph as before. */
+    run = wt_load_run_ok(g, "weft-run 1\nnode 0 a done 0\nnode 1 s1 done 0\n");
+    t = wt_run_text(run);
+    ck_assert_msg(strstr(t.s, "subrun") == NULL, "%s", t.s);
+    free(t.s);
+    wt_run_free(run);
+    wt_graph_free(g); /* the failed loads left no run records of any graph */
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 
 static Suite *graph_files_suite(void)
@@ -2122,6 +2428,9 @@ static Suite *graph_files_suite(void)
     tcase_add_test(tc, test_run_file_cancelled);
     tcase_add_test(tc, test_run_file_data);
     tcase_add_test(tc, test_run_file_errors);
+    tcase_add_test(tc, test_run_file_subruns);
+    tcase_add_test(tc, test_run_file_subruns_data);
+    tcase_add_test(tc, test_run_file_subrun_errors);
     return s;
 }
 

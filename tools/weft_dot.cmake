@@ -33,6 +33,14 @@ add_test(NAME weft_dot_nested COMMAND ${weft_dot_sh} ${weft_dot_data}/nested.wg)
 set_tests_properties(weft_dot_nested PROPERTIES
   PASS_REGULAR_EXPRESSION "^digraph \"release\" {.*\n    subgraph \"cluster_n1_0\" {.*label=\"compile sources\\\\n\\(graph compile\\)\".*n1_0_0 \\[label=\"parse\".*\n    subgraph \"cluster_n2_2\" {.*n2_2_1 \\[label=\"lint\".*\n}\nexit=0\n$")
 
+# A run of it (tests/data/nested.run) with sub-runs: the nodes inside the
+# clusters take their colours from the 'subrun' blocks; the failure deep
+# inside x86 is red, the clusters of x86 pale red, arm's inner nodes (its
+# node was skipped: no sub-run) plain. ('.' stands for ';' in the regex.)
+add_test(NAME weft_dot_nested_run COMMAND ${weft_dot_sh} ${weft_dot_data}/nested.wg ${weft_dot_data}/nested.run)
+set_tests_properties(weft_dot_nested_run PROPERTIES
+  PASS_REGULAR_EXPRESSION "1 done, 1 failed, 2 skipped of 4 in 31.0 ms.*\n  subgraph \"cluster_n1\" {\n    label=\"x86\\\\n\\(graph target\\)\\\\n27.9 ms, w1\\\\nreturned -5\".\n    style=\"rounded,filled\". fillcolor=\"#ffebee\".*n1_0_1 \\[label=\"codegen\\\\n10.7 ms, w1\", [^\n]*fillcolor=\"#a5d6a7\".*n1_2_1 \\[label=\"lint\\\\n3.0 ms, w1\\\\nreturned 1\", tooltip=\"task lint, failed\", fillcolor=\"#ef9a9a\".*n2_2_1 \\[label=\"lint\", tooltip=\"task lint\"\\]..*exit=0\n$")
+
 add_test(NAME weft_dot_bad_graph COMMAND ${weft_dot_sh} ${weft_dot_data}/bad_edge.wg)
 set_tests_properties(weft_dot_bad_graph PROPERTIES
   PASS_REGULAR_EXPRESSION "bad_edge.wg: line 6: edge to unknown node 'merge'\nexit=1")
@@ -63,8 +71,8 @@ if(WEFT_GRAPHVIZ_DOT)
     PASS_REGULAR_EXPRESSION "<svg .*<title>cluster_n1_0</title>.*<title>cluster_n2_2</title>.*</svg>\nexit=0")
 endif()
 
-set_tests_properties(weft_dot_help weft_dot_graph weft_dot_run weft_dot_nested weft_dot_bad_graph weft_dot_bad_run
-  weft_dot_usage weft_dot_no_graphviz PROPERTIES LABELS "unit" TIMEOUT 60)
+set_tests_properties(weft_dot_help weft_dot_graph weft_dot_run weft_dot_nested weft_dot_nested_run
+  weft_dot_bad_graph weft_dot_bad_run weft_dot_usage weft_dot_no_graphviz PROPERTIES LABELS "unit" TIMEOUT 60)
 if(WEFT_GRAPHVIZ_DOT)
   set_tests_properties(weft_dot_svg weft_dot_nested_svg PROPERTIES LABELS "unit" TIMEOUT 60)
 endif()

@@ -1147,53 +1147,58 @@ static void put_ns(FILE *out, int64_t ns) {
     fprintf(out, "%lld.%09lld", (long long)(ns / 1000000000), (long long)(ns % 1000000000));
 }
 
-int weft_run_save(const weft_run_t *run, FILE *out) {
-    gr_set_error("%s", "");
-    int rc = gr_run_valid(run);
-    if (rc || !out) {
-        gr_set_error("weft_run_save: %s", rc == WEFT_ESTALE ? "the graph changed since this run"
-                                          : rc              ? "the run is NULL or invalid"
-                                                            : "the stream is NULL");
-        return rc ? rc : WEFT_EINVAL;
-    }
+/* The sub-run of subgraph node extra x that a run file carries: complete
+ * and of its graph's current version (as weft_graph_dot draws it), or NULL
+ * when the node has none. */
+static const weft_run_t *saved_subrun(const weft_run_t *run, uint32_t x) {
+    if (!run->subruns || x >= run->nextras) return NULL;
+    weft_run_t *s = atomic_load(&((weft_run_t *)run)->subruns[x]);
+    if (!s || gr_run_valid(s) != 0) return NULL;
+    return atomic_load_explicit(&s->state, memory_order_acquire) == 1 ? NULL : s;
+}
+
+/* The lines of run, indented by depth levels of two spaces, then a
+ * 'subrun' block per subgraph node with a sub-run, recursively. parent is
+ * the enclosing run (NULL at the top), whose start 'start' is relative to. */
+static void write_run(const weft_run_t *run, const weft_run_t *parent, int depth, FILE *out) {
     weft_run_t *r = (weft_run_t *)run; /* its atomics are read, never written */
-    if (atomic_load_explicit(&r->state, memory_order_acquire) == 1) {
-        gr_set_error("weft_run_save: the run is still running");
-        return WEFT_EBUSY;
-    }
     const weft_graph_t *g = run->g;
     size_t n = run->n;
-    errno = 0;
-    fputs("# weft run file (format: graph/FORMAT.md)\n", out);
-    fprintf(out, "weft-run %d\n", RUN_VERSION);
-    fputs("graph ", out);
+    int pad = 2 * depth;
+    if (parent) {
+        fprintf(out, "%*sstart ", pad, "");
+        put_ns(out, run->t0 - parent->t0);
+        putc('\n', out);
+    }
+    fprintf(out, "%*sgraph ", pad, "");
     put_token(out, g->name, strlen(g->name));
-    fprintf(out, "\nnodes %zu\nrecorded %s\nwall ", n, run->record ? "yes" : "no");
-    put_ns(out, atomic_load(&run->t1) ? atomic_load(&run->t1) - run->t0 : 0);
+    fprintf(out, "\n%*snodes %zu\n%*srecorded %s\n%*swall ", pad, "", n, pad, "",
+            run->record ? "yes" : "no", pad, "");
+    put_ns(out, atomic_load(&r->t1) ? atomic_load(&r->t1) - run->t0 : 0);
     gr_sums sums;
     gr_run_sums(r, &sums);
-    fprintf(out, "\ncounts %llu %llu %llu %llu\n", (unsigned long long)sums.done,
+    fprintf(out, "\n%*scounts %llu %llu %llu %llu\n", pad, "", (unsigned long long)sums.done,
             (unsigned long long)sums.failed, (unsigned long long)sums.skipped,
             (unsigned long long)sums.cancelled);
     uint32_t ff = atomic_load(&r->first_failed);
     if (ff != GR_NONE && ff < n) {
-        fprintf(out, "first-failed %u ", ff);
+        fprintf(out, "%*sfirst-failed %u ", pad, "", ff);
         put_token(out, gr_name(g, ff), strlen(gr_name(g, ff)));
         putc('\n', out);
     }
     for (int w = 0; w < WEFT_MAX_WORKERS; w++) {
         unsigned long long nodes = atomic_load(&r->wcount[w].done) + atomic_load(&r->wcount[w].failed);
         if (!nodes) continue;
-        fprintf(out, "worker %d %llu ", w, nodes);
+        fprintf(out, "%*sworker %d %llu ", pad, "", w, nodes);
         put_ns(out, (int64_t)atomic_load(&r->wcount[w].busy_ns));
         putc('\n', out);
     }
-    fputs("\n# node ID NAME STATUS CODE [START END WORKER]\n", out);
+    if (!parent) fputs("\n# node ID NAME STATUS CODE [START END WORKER]\n", out);
     int *codes = atomic_load(&r->codes);
     for (size_t v = 0; v < n; v++) {
         int st = atomic_load_explicit(&r->status[v], memory_order_acquire);
         const char *name = gr_name(g, (weft_node_t)v);
-        fprintf(out, "node %zu ", v);
+        fprintf(out, "%*snode %zu ", pad, "", v);
         put_token(out, name, strlen(name));
         fprintf(out, " %s %d", weft_node_status_name(st),
                 st == WEFT_NODE_FAILED && codes ? codes[v] : 0);
@@ -1206,20 +1211,63 @@ int weft_run_save(const weft_run_t *run, FILE *out) {
         }
         putc('\n', out);
     }
+    for (size_t v = 0; v < n; v++) { /* sub-runs, in node order */
+        const gr_extra *e = gr_extra_of(g, (weft_node_t)v);
+        const weft_run_t *s = e && e->kind == GR_SUB ? saved_subrun(run, gr_nodes(g)[v].extra) : NULL;
+        if (!s) continue;
+        const char *name = gr_name(g, (weft_node_t)v);
+        fprintf(out, "\n%*ssubrun %zu ", pad, "", v);
+        put_token(out, name, strlen(name));
+        putc('\n', out);
+        write_run(s, run, depth + 1, out);
+        fprintf(out, "%*send\n", pad, "");
+    }
+}
+
+int weft_run_save(const weft_run_t *run, FILE *out) {
+    gr_set_error("%s", "");
+    int rc = gr_run_valid(run);
+    if (rc || !out) {
+        gr_set_error("weft_run_save: %s", rc == WEFT_ESTALE ? "the graph changed since this run"
+                                          : rc              ? "the run is NULL or invalid"
+                                                            : "the stream is NULL");
+        return rc ? rc : WEFT_EINVAL;
+    }
+    if (atomic_load_explicit(&((weft_run_t *)run)->state, memory_order_acquire) == 1) {
+        gr_set_error("weft_run_save: the run is still running");
+        return WEFT_EBUSY;
+    }
+    errno = 0;
+    fputs("# weft run file (format: graph/FORMAT.md)\n", out);
+    fprintf(out, "weft-run %d\n", RUN_VERSION);
+    write_run(run, NULL, 0, out);
     return finish_write(out);
 }
 
+/* Loading a run file. Each run being loaded, the file's own and those of
+ * the 'subrun' blocks open around the current line, has a run_loader on a
+ * stack: a 'subrun' line pushes one (its run record made at once and hung
+ * in the enclosing run's subruns[], so that freeing the top run frees every
+ * sub-run, however far the load got), 'end' finishes and pops it. Times are
+ * read relative to each run's own start; once the whole file is read,
+ * rl_place puts every run on the top run's clock, parents before
+ * children. */
 typedef struct run_loader {
-    lx l;
+    lx *l;
     weft_graph_t *g;
     weft_run_t *run;
     unsigned char *seen;        /* node lines seen, per node */
+    long *sublines;             /* per extra: line of its 'subrun' block, or 0 */
     int *codes;                 /* owned by run once made */
     int recorded;               /* -1 unknown, 0 no, 1 yes */
     long timing_line;           /* first node line with timings, or 0 */
     int64_t wall;               /* -1: no 'wall' line */
+    int64_t start;              /* -1: no 'start' line */
     int have_counts, have_graph, have_nodes;
     long counts_line, first_line;
+    long open_line;             /* the block's 'subrun' line; 0 for the file's run */
+    uint32_t node;              /* the enclosing run's node it belongs to */
+    size_t place;               /* its entry in rl_loading.places */
     uint64_t counts[4];         /* done, failed, skipped, cancelled from 'counts' */
     uint64_t found[4];          /* the same from the node lines */
     uint32_t first;             /* from 'first-failed', or GR_NONE */
@@ -1227,9 +1275,73 @@ typedef struct run_loader {
     unsigned char wseen[WEFT_MAX_WORKERS];
 } run_loader;
 
+/* Where a loaded run goes on the top run's clock. */
+typedef struct rl_place {
+    weft_run_t *run;
+    size_t parent;  /* entry of the enclosing run (entry 0, the top, has none) */
+    int64_t start;  /* from 'start': after the enclosing run's start */
+    int64_t span;   /* its latest time after its own start: wall, node ends */
+    int64_t t0;     /* its start on the top run's clock, once placed */
+    long line;      /* its 'subrun' line */
+} rl_place;
+
+typedef struct rl_loading {
+    lx l;
+    gr_vec stack;   /* run_loader *: the runs of the open blocks, the file's first */
+    gr_vec places;  /* rl_place: every run, in the order their blocks open */
+} rl_loading;
+
+static run_loader *rl_top(const rl_loading *ld) {
+    return ((run_loader **)ld->stack.data)[ld->stack.len - 1];
+}
+
+static void rl_frame_free(run_loader *rl) {
+    wf_free(rl->seen);
+    wf_free(rl->sublines);
+    wf_free(rl);
+}
+
+/* Starts loading a run of g: the file's own (parent NULL), or the sub-run of
+ * subgraph node `node` (extra x) of parent's run, whose block opens on the
+ * current line. *top gets the file's run. */
+static int rl_push(rl_loading *ld, weft_graph_t *g, run_loader *parent, uint32_t node, uint32_t x,
+                   weft_run_t **top) {
+    int rc = gr_vec_reserve(&ld->stack, sizeof(run_loader *), ld->stack.len + 1);
+    if (!rc) rc = gr_vec_reserve(&ld->places, sizeof(rl_place), ld->places.len + 1);
+    if (rc) return rc;
+    run_loader *rl = wf_calloc(1, sizeof *rl);
+    if (!rl) return WEFT_ENOMEM;
+    if ((rc = gr_run_alloc(g, 1, &rl->run))) {
+        wf_free(rl);
+        return rc;
+    }
+    if (parent) { /* hung in at once: freed with the top run whatever happens */
+        atomic_store(&parent->run->subruns[x], rl->run);
+        parent->sublines[x] = ld->l.line;
+    } else {
+        *top = rl->run;
+    }
+    ((run_loader **)ld->stack.data)[ld->stack.len++] = rl;
+    rl->l = &ld->l;
+    rl->g = g;
+    rl->recorded = -1;
+    rl->wall = rl->start = -1;
+    rl->first = GR_NONE;
+    rl->node = node;
+    rl->open_line = parent ? ld->l.line : 0;
+    rl->place = ld->places.len;
+    ((rl_place *)ld->places.data)[ld->places.len++] =
+        (rl_place){.run = rl->run, .parent = parent ? parent->place : 0, .line = rl->open_line};
+    rl->seen = wf_calloc(rl->run->n ? rl->run->n : 1, 1);
+    if (!rl->seen) return WEFT_ENOMEM;
+    if (g->extras.len && !(rl->sublines = wf_calloc(g->extras.len, sizeof *rl->sublines)))
+        return WEFT_ENOMEM;
+    return 0;
+}
+
 /* "ID NAME": an existing node of g, called NAME there. */
 static int rl_node_ref(run_loader *rl, uint32_t *id) {
-    lx *l = &rl->l;
+    lx *l = rl->l;
     char sb[80], sb2[80];
     uint64_t v = 0;
     int rc = lx_uint(l, "node id", UINT64_MAX, &v);
@@ -1249,7 +1361,7 @@ static int rl_node_ref(run_loader *rl, uint32_t *id) {
 }
 
 static int rl_node(run_loader *rl) {
-    lx *l = &rl->l;
+    lx *l = rl->l;
     weft_run_t *run = rl->run;
     uint32_t v;
     int rc = rl_node_ref(rl, &v);
@@ -1301,12 +1413,55 @@ static int rl_node(run_loader *rl) {
     return 0;
 }
 
-static int rl_directive(run_loader *rl, int k) {
-    lx *l = &rl->l;
+/* "subrun ID NAME": opens the block of node ID's sub-run. */
+static int rl_open(rl_loading *ld, run_loader *rl) {
+    lx *l = rl->l;
+    char sb[80];
+    uint32_t v;
+    int rc = rl_node_ref(rl, &v);
+    if (rc) return rc;
+    const gr_extra *e = gr_extra_of(rl->g, v);
+    const char *name = gr_name(rl->g, v);
+    if (!e || e->kind != GR_SUB)
+        return lx_fail(l, "node %u '%s' is not a subgraph node: only subgraph nodes have sub-runs", v,
+                       show(name, strlen(name), sb, sizeof sb));
+    if ((rc = lx_end(l, "subrun"))) return rc;
+    uint32_t x = gr_nodes(rl->g)[v].extra;
+    if (rl->sublines[x])
+        return lx_fail(l, "duplicate 'subrun' block for node %u '%s' (the first is on line %ld)", v,
+                       show(name, strlen(name), sb, sizeof sb), rl->sublines[x]);
+    weft_run_t *unused;
+    return rl_push(ld, e->sub, rl, v, x, &unused);
+}
+
+static int rl_finish(rl_loading *ld, run_loader *rl);
+
+/* "end": finishes the sub-run of the innermost open block. */
+static int rl_close(rl_loading *ld, run_loader *rl) {
+    if (ld->stack.len < 2) return lx_fail(rl->l, "'end' without a 'subrun' block");
+    int rc = lx_end(rl->l, "end");
+    if (!rc) rc = rl_finish(ld, rl);
+    if (rc) return rc;
+    ld->stack.len--;
+    rl_frame_free(rl);
+    return 0;
+}
+
+static int rl_directive(rl_loading *ld, int k) {
+    run_loader *rl = rl_top(ld);
+    lx *l = rl->l;
     weft_run_t *run = rl->run;
     char sb[80], sb2[80];
     int rc;
     if (tok_is(l, k, "node")) return rl_node(rl);
+    if (tok_is(l, k, "subrun")) return rl_open(ld, rl);
+    if (tok_is(l, k, "end")) return rl_close(ld, rl);
+    if (tok_is(l, k, "start")) {
+        if (!rl->open_line) return lx_fail(l, "'start' belongs in a 'subrun' block");
+        if (rl->start >= 0) return lx_fail(l, "duplicate 'start' line");
+        if ((rc = lx_time(l, "start time", &rl->start))) return rc;
+        return lx_end(l, "start");
+    }
     if (tok_is(l, k, "graph")) {
         if (rl->have_graph) return lx_fail(l, "duplicate 'graph' line");
         rl->have_graph = 1;
@@ -1376,9 +1531,11 @@ static int rl_directive(run_loader *rl, int k) {
     return lx_fail(l, "unknown directive '%s'", show(l->tok, l->tlen, sb, sizeof sb));
 }
 
-/* After the last line: checks what spans lines, fills in the rest. */
-static int rl_finish(run_loader *rl) {
-    lx *l = &rl->l;
+/* After the run's last line (its block's 'end', or the end of the file):
+ * checks what spans lines, fills in the rest. Times stay relative to the
+ * run's own start until rl_place. */
+static int rl_finish(rl_loading *ld, run_loader *rl) {
+    lx *l = rl->l;
     weft_run_t *run = rl->run;
     size_t n = run->n;
     if (rl->have_counts)
@@ -1407,12 +1564,26 @@ static int rl_finish(run_loader *rl) {
                 first = (uint32_t)v;
         }
     }
-    int64_t t1 = rl->wall;
-    if (t1 < 0) {
-        t1 = 0;
-        for (size_t v = 0; timed && v < n; v++)
-            if (run->t_end[v] > t1) t1 = run->t_end[v];
+    const gr_extra *ex = rl->g->extras.data;
+    for (size_t x = 0; x < rl->g->extras.len; x++) { /* a sub-run belongs to a node that ran */
+        if (!rl->sublines[x]) continue;
+        uint32_t v = ex[x].node;
+        int st = atomic_load(&run->status[v]);
+        if (st == WEFT_NODE_DONE || st == WEFT_NODE_FAILED || st == WEFT_NODE_RUNNING) continue;
+        const char *name = gr_name(rl->g, v);
+        char sb[80];
+        l->line = rl->sublines[x];
+        return lx_fail(l, "node %u '%s' has a sub-run but did not run (it is %s)", v,
+                       show(name, strlen(name), sb, sizeof sb), weft_node_status_name(st));
     }
+    int64_t t1 = rl->wall, span = 0;
+    for (size_t v = 0; timed && v < n; v++)
+        if (run->t_end[v] > span) span = run->t_end[v];
+    if (t1 < 0) t1 = span;
+    if (t1 > span) span = t1;
+    rl_place *pl = &((rl_place *)ld->places.data)[rl->place];
+    pl->start = rl->start > 0 ? rl->start : 0;
+    pl->span = span;
     if (!rl->any_worker && timed) /* derive the per-worker counters from the nodes */
         for (size_t v = 0; v < n; v++) {
             int w = run->t_worker[v];
@@ -1439,6 +1610,32 @@ static int rl_finish(run_loader *rl) {
     return 0;
 }
 
+/* Puts every loaded run on the top run's clock (which starts at 0): a
+ * sub-run starts 'start' after its enclosing run, its node times and end
+ * follow. Entries come parents first. */
+static int rl_place_all(rl_loading *ld) {
+    rl_place *p = ld->places.data;
+    for (size_t i = 0; i < ld->places.len; i++) {
+        int64_t base = i ? p[p[i].parent].t0 : 0;
+        if (p[i].start > INT64_MAX - base || p[i].span > INT64_MAX - base - p[i].start) {
+            ld->l.line = p[i].line;
+            return lx_fail(&ld->l, "the sub-run starts too late: with the starts of the runs around it, "
+                                   "its times are out of range");
+        }
+        weft_run_t *run = p[i].run;
+        int64_t t0 = p[i].t0 = base + p[i].start;
+        if (!t0) continue;
+        run->t0 = t0;
+        atomic_store(&run->t1, atomic_load(&run->t1) + t0);
+        for (size_t v = 0; run->record && v < run->n; v++)
+            if (run->t_end[v]) {
+                run->t_start[v] += t0;
+                run->t_end[v] += t0;
+            }
+    }
+    return 0;
+}
+
 int weft_run_load(weft_graph_t *g, FILE *in, weft_run_t **out) {
     if (out) *out = NULL;
     gr_set_error("%s", "");
@@ -1447,10 +1644,10 @@ int weft_run_load(weft_graph_t *g, FILE *in, weft_run_t **out) {
                      !gr_graph_valid(g) ? "the graph" : !in ? "the stream" : "the result pointer");
         return WEFT_EINVAL;
     }
-    run_loader rl = {.l = {.in = in}, .g = g, .recorded = -1, .wall = -1, .first = GR_NONE};
-    lx *l = &rl.l;
-    int rc = gr_run_alloc(g, 1, &rl.run);
-    if (!rc && !(rl.seen = wf_calloc(rl.run->n ? rl.run->n : 1, 1))) rc = WEFT_ENOMEM;
+    rl_loading ld = {.l = {.in = in}};
+    lx *l = &ld.l;
+    weft_run_t *top = NULL;
+    int rc = rl_push(&ld, g, NULL, GR_NONE, GR_NONE, &top);
     int header = 0;
     while (!rc && (rc = lx_read_line(l)) == 1) {
         rc = 0;
@@ -1462,7 +1659,7 @@ int weft_run_load(weft_graph_t *g, FILE *in, weft_run_t **out) {
         if (k == TK_END) continue;
         char sb[80];
         if (k != TK_WORD) rc = lx_fail(l, "expected a directive at the start of the line, found a quoted string");
-        else if (header) rc = rl_directive(&rl, k);
+        else if (header) rc = rl_directive(&ld, k);
         else if (tok_is(l, k, "weft-run")) {
             rc = lx_version(l, "weft-run", "run", RUN_VERSION);
             header = 1;
@@ -1476,11 +1673,22 @@ int weft_run_load(weft_graph_t *g, FILE *in, weft_run_t **out) {
         l->line++;
         rc = lx_fail(l, "missing 'weft-run %d' header (the file has no directives)", RUN_VERSION);
     }
-    if (!rc) rc = rl_finish(&rl);
+    if (!rc && ld.stack.len > 1) { /* the innermost open block */
+        const run_loader *rl = rl_top(&ld);
+        const char *name = gr_name(((run_loader **)ld.stack.data)[ld.stack.len - 2]->g, rl->node);
+        char sb[80];
+        l->line = rl->open_line;
+        rc = lx_fail(l, "'subrun' block for node %u '%s' is not closed: 'end' is missing", rl->node,
+                     show(name, strlen(name), sb, sizeof sb));
+    }
+    if (!rc) rc = rl_finish(&ld, rl_top(&ld));
+    if (!rc) rc = rl_place_all(&ld);
     if (rc == WEFT_ENOMEM) gr_set_error("line %ld: out of memory", l->line);
-    if (rc && rl.run) weft_run_free(rl.run);
-    else *out = rl.run;
+    if (rc && top) weft_run_free(top); /* and every sub-run hung in it: nothing half-loaded survives */
+    else if (!rc) *out = top;
+    for (size_t i = 0; i < ld.stack.len; i++) rl_frame_free(((run_loader **)ld.stack.data)[i]);
+    wf_free(ld.stack.data);
+    wf_free(ld.places.data);
     lx_free(l);
-    wf_free(rl.seen);
     return rc;
 }

@@ -308,13 +308,16 @@ WEFT_API int weft_graph_dot(const weft_graph_t *g, const weft_run_t *run, FILE *
  * Errors: WEFT_EINVAL, WEFT_ENOENT (not recorded), WEFT_EBUSY, WEFT_EIO. */
 WEFT_API int weft_run_trace(const weft_run_t *run, FILE *out);
 
-/* Writes the per-node record of a run (status, code, start, end, worker) as
- * a run file that weft-dot reads alongside the graph file.
+/* Writes the per-node record of a run (status, code, start, end, worker),
+ * and the runs of its subgraph nodes, at any depth, as a run file that
+ * weft-dot reads alongside the graph file (graph/FORMAT.md).
  * Errors: WEFT_EINVAL, WEFT_EBUSY, WEFT_EIO. */
 WEFT_API int weft_run_save(const weft_run_t *run, FILE *out);
 
 /* Reads a run file written by weft_run_save into a run record of g (which
- * must have the same nodes), for drawing. Errors: WEFT_EINVAL, WEFT_EPARSE
+ * must have the same nodes, and subgraphs), for drawing and tracing; the
+ * sub-runs it holds become the run's sub-runs, freed with it. On error
+ * *run is NULL and nothing is kept. Errors: WEFT_EINVAL, WEFT_EPARSE
  * (weft_graph_error says where), WEFT_EIO, WEFT_ENOMEM. */
 WEFT_API int weft_run_load(weft_graph_t *g, FILE *in, weft_run_t **run);
 
