@@ -2153,6 +2153,87 @@ START_TEST(test_subgraph_node_fails)
 }
 END_TEST
 
+/* Stores the address of the run record it runs in as its result. */
+static int wt_store_run(weft_node_ctx_t *ctx, void *arg)
+{
+    (void)arg;
+    weft_run_t *r = weft_node_run(ctx);
+    return weft_node_set_result(ctx, &r, sizeof r);
+}
+
+static int wt_fails(weft_node_ctx_t *ctx, void *arg)
+{
+    (void)ctx;
+    (void)arg;
+    return 7;
+}
+
+START_TEST(test_subrun_records)
+{
+    weft_runtime_t *rt = wt_runtime(2);
+    weft_graph_t *sub = wt_graph("sub"), *g = wt_graph("main");
+    weft_node_t a, s, t, x, y;
+    weft_run_t *run = NULL, *sr = NULL, *sr2 = NULL;
+    ck_assert_ptr_null(weft_node_run(NULL));
+    WT_ASSERT_RC(weft_graph_add(sub, "in", wt_store_run, NULL, &x), 0);
+    WT_ASSERT_RC(weft_graph_add(sub, "in2", wt_noop, NULL, &y), 0);
+    WT_ASSERT_RC(weft_graph_precede(sub, x, y), 0);
+    WT_ASSERT_RC(weft_graph_add(g, "a", wt_store_run, NULL, &a), 0);
+    WT_ASSERT_RC(weft_graph_add_subgraph(g, "s", sub, &s), 0);
+    WT_ASSERT_RC(weft_graph_add_subgraph(g, "t", sub, &t), 0);
+    WT_ASSERT_RC(weft_graph_precede(g, a, s), 0);
+    WT_ASSERT_RC(weft_graph_precede(g, s, t), 0);
+    /* edges in the order they were added */
+    weft_node_t e0, e1;
+    ck_assert_uint_eq(weft_graph_edge_count(g), 2);
+    WT_ASSERT_RC(weft_graph_edge(g, 1, &e0, &e1), 0);
+    ck_assert_uint_eq(e0, s);
+    ck_assert_uint_eq(e1, t);
+    WT_ASSERT_RC(weft_graph_edge(g, 2, &e0, &e1), WEFT_EINVAL);
+    WT_ASSERT_RC(weft_graph_edge(NULL, 0, &e0, &e1), WEFT_EINVAL);
+    WT_ASSERT_RC(weft_graph_run(g, rt, NULL, &run), 0);
+    const void *d;
+    size_t len;
+    weft_run_t *seen;
+    /* a top node sees the top run */
+    WT_ASSERT_RC(weft_run_result(run, a, &d, &len), 0);
+    ck_assert_uint_eq(len, sizeof seen);
+    memcpy(&seen, d, sizeof seen);
+    ck_assert_ptr_eq(seen, run);
+    /* each subgraph node has its own record; a node inside sees it */
+    WT_ASSERT_RC(weft_run_subrun(run, s, &sr), 0);
+    WT_ASSERT_RC(weft_run_subrun(run, t, &sr2), 0);
+    ck_assert_ptr_nonnull(sr);
+    ck_assert_ptr_ne(sr, sr2);
+    ck_assert_ptr_eq(weft_run_graph(sr), sub);
+    WT_ASSERT_RC(weft_run_result(sr, x, &d, &len), 0);
+    memcpy(&seen, d, sizeof seen);
+    ck_assert_ptr_eq(seen, sr);
+    ck_assert_int_eq(weft_run_node_status(sr, y), WEFT_NODE_DONE);
+    /* not subgraph nodes, bad arguments */
+    WT_ASSERT_RC(weft_run_subrun(run, a, &sr), WEFT_EINVAL);
+    ck_assert_ptr_null(sr);
+    WT_ASSERT_RC(weft_run_subrun(run, 99, &sr), WEFT_EINVAL);
+    WT_ASSERT_RC(weft_run_subrun(NULL, s, &sr), WEFT_EINVAL);
+    WT_ASSERT_RC(weft_run_subrun(run, s, NULL), WEFT_EINVAL);
+    WT_ASSERT_RC(weft_run_subrun(sr2, x, &sr), WEFT_EINVAL); /* a graph without subgraphs */
+    wt_run_free(run);
+    /* a subgraph node that did not run has no record */
+    weft_graph_t *f = wt_graph("f");
+    weft_node_t fa, fs;
+    WT_ASSERT_RC(weft_graph_add(f, "fail", wt_fails, NULL, &fa), 0);
+    WT_ASSERT_RC(weft_graph_add_subgraph(f, "s", sub, &fs), 0);
+    WT_ASSERT_RC(weft_graph_precede(f, fa, fs), 0);
+    WT_ASSERT_RC(weft_graph_run(f, rt, NULL, &run), WEFT_ETASK);
+    WT_ASSERT_RC(weft_run_subrun(run, fs, &sr), WEFT_ENOENT);
+    wt_run_free(run);
+    wt_graph_free(f);
+    wt_graph_free(g);
+    wt_graph_free(sub);
+    wt_destroy(rt);
+}
+END_TEST
+
 START_TEST(test_subgraph_refusals)
 {
     weft_graph_t *a = wt_graph("A"), *b = wt_graph("B"), *c = wt_graph("C");
@@ -2651,6 +2732,7 @@ static Suite *graph_suite(void)
     tcase_add_test(tc, test_subgraph_twice_in_sequence);
     tcase_add_test(tc, test_subgraph_node_fails);
     tcase_add_test(tc, test_subgraph_refusals);
+    tcase_add_test(tc, test_subrun_records);
 
     tc = wt_tcase(s, "scale", WT_STRESS_TIMEOUT_S);
     tcase_add_test(tc, test_million_chain);

@@ -43,12 +43,14 @@ struct wpy_run {};
 
 %newobject wpy_graph::start;
 %newobject wpy_graph::load;
+%newobject wpy_run::subrun;
 
 %extend wpy_graph {
     wpy_graph(const char *name);
     ~wpy_graph();
     PyObject *add_call(PyObject *name, PyObject *fn, PyObject *args, int inputs);
     PyObject *add_task(PyObject *name, const char *task, PyObject *arg);
+    PyObject *add_subgraph(PyObject *name, struct wpy_graph *sub);
     PyObject *precede(PyObject *before, PyObject *after);
     PyObject *name();
     PyObject *node_count();
@@ -75,6 +77,7 @@ struct wpy_run {};
     PyObject *result(PyObject *node);
     PyObject *error(PyObject *node);
     PyObject *counts();
+    struct wpy_run *subrun(PyObject *node);
     PyObject *node_time(PyObject *node);
     PyObject *stats_text();
     PyObject *trace();

@@ -88,6 +88,10 @@ PyObject *wpy_graph_add_call(wpy_graph *G, PyObject *name, PyObject *fn, PyObjec
 /* Adds a node running the registered task with argument bytes (bytes-like
  * or str, or None); returns its id. */
 PyObject *wpy_graph_add_task(wpy_graph *G, PyObject *name, const char *task, PyObject *arg);
+/* Adds a node running the whole graph sub (weft_graph_add_subgraph); G
+ * holds a reference on sub. Returns its id. Refuses sub == G (EINVAL) and
+ * a sub that contains G (ECYCLE). */
+PyObject *wpy_graph_add_subgraph(wpy_graph *G, PyObject *name, wpy_graph *sub);
 /* Edge before -> after. Returns None. */
 PyObject *wpy_graph_precede(wpy_graph *G, PyObject *before, PyObject *after);
 PyObject *wpy_graph_name(wpy_graph *G);
@@ -96,7 +100,7 @@ PyObject *wpy_graph_edge_count(wpy_graph *G);
 PyObject *wpy_graph_node_name(wpy_graph *G, PyObject *node);
 /* Task name of a named-task node, or None. */
 PyObject *wpy_graph_node_task(wpy_graph *G, PyObject *node);
-/* "call" or "task". */
+/* "call", "task" or "subgraph". */
 PyObject *wpy_graph_node_kind(wpy_graph *G, PyObject *node);
 PyObject *wpy_graph_find(wpy_graph *G, const char *name);
 /* None, or raises weft.Error(ECYCLE) naming a node on the cycle. */
@@ -123,13 +127,18 @@ PyObject *wpy_run_done(wpy_run *R);
 PyObject *wpy_run_code(wpy_run *R);
 PyObject *wpy_run_status(wpy_run *R, PyObject *node);
 /* A node's result: the Python object a call node returned, the bytes a
- * task node stored, or None. */
+ * task node stored, or None; for a subgraph node, a tuple of its
+ * subgraph's sink nodes' results. */
 PyObject *wpy_run_result(wpy_run *R, PyObject *node);
 /* (exception or None, code) for a node. */
 PyObject *wpy_run_error(wpy_run *R, PyObject *node);
 /* dict: total, done, failed, skipped, cancelled, first_failed (id or
  * None), first_code, wall_s. */
 PyObject *wpy_run_counts(wpy_run *R);
+/* The run of the subgraph that subgraph node `node` ran, once the run is
+ * complete: a RunCore sharing the top run's storage (it keeps the top run
+ * alive). */
+wpy_run *wpy_run_subrun(wpy_run *R, PyObject *node);
 /* (start_s, end_s, worker) of a node in a recorded run, or None. */
 PyObject *wpy_run_node_time(wpy_run *R, PyObject *node);
 PyObject *wpy_run_stats_text(wpy_run *R);

@@ -20,6 +20,14 @@
  * record holds a reference on its graph (a C count, under the GIL), so a
  * graph is freed only after its runs, whatever order Python drops them in.
  *
+ * Subgraph nodes (weft_graph_add_subgraph) hold a reference on the
+ * subgraph's GraphCore, which lists its parents (to refuse changes while a
+ * graph running it runs). A subgraph runs with a run record of its own,
+ * owned by the parent's; its Python nodes find their storage by that record
+ * (weft_node_run): the top run's own, or one made on first use in
+ * subrun_map and freed with the top run (subs_drop). A subgraph node's
+ * result is the tuple of its subgraph's sink results (sub_result).
+ *
  * A call node takes the GIL (wpy_gil_ensure) for exactly the time it runs
  * Python code; task nodes in C never touch it, and the thread that waits
  * for a run releases it, waking every 50 ms to check for signals. */
@@ -38,6 +46,8 @@ typedef struct wpy_gnode {
     uint32_t npreds, cap;
     int inputs;       /* call node: predecessors' results are passed */
     int feeds_task;   /* has a task-node successor: bytes results are stored */
+    wpy_graph *sub;   /* subgraph node: the graph it runs (holds a reference) */
+    uint32_t nsuccs;  /* edges out of the node: a sink has none */
 } wpy_gnode;
 
 struct wpy_graph {
@@ -47,11 +57,19 @@ struct wpy_graph {
     size_t n, cap;
     wpy_run *active; /* the latest run started */
     wpy_graph *prev, *next; /* every live graph, for register_task errors */
+    wpy_graph **parents;    /* graphs with a subgraph node running this one,
+                               one entry per such node (not references) */
+    size_t nparents, pcap;
+    size_t nsubs;           /* subgraph nodes of this graph */
+    unsigned long mark;     /* graph walks */
 };
 
 struct wpy_run {
-    weft_run_t *r;
+    weft_run_t *r;      /* a subgraph's run: owned by its parent run */
     wpy_graph *G;
+    wpy_run *root;      /* a subgraph's run: the top run (set once handed out) */
+    int is_sub;         /* the storage of a subgraph's run (see sub_storage) */
+    Py_ssize_t refs;    /* a top run: its Python proxies, its subruns' included */
     size_t n;
     PyObject **results; /* call nodes' results */
     PyObject **excs;    /* exceptions of failed Python nodes */
@@ -62,6 +80,14 @@ struct wpy_run {
 };
 
 static wpy_graph *live_graphs; /* GIL */
+
+/* Storage of subgraph runs: {weft_run_t address: capsule of wpy_run}, made
+ * by the first Python node of a subgraph's run (weft gives the node its run
+ * record, weft_node_run) and freed with the top run that owns the record
+ * (before the record is: addresses are not reused while an entry lives). */
+static PyObject *subrun_map; /* GIL */
+
+static void run_free(wpy_run *R);
 
 /* ------------------------------------------------------------------ */
 /* helpers                                                             */
@@ -155,6 +181,133 @@ static PyObject *bytes_or_none(const void *data, size_t len) {
 }
 
 /* ------------------------------------------------------------------ */
+/* runs' storage, subgraph runs                                        */
+
+/* A run's storage for graph G (a reference on G). NULL with an exception. */
+static wpy_run *run_alloc(wpy_graph *G) {
+    wpy_run *R = PyMem_Calloc(1, sizeof *R);
+    if (!R) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    R->n = G->n;
+    R->results = PyMem_Calloc(R->n ? R->n : 1, sizeof *R->results);
+    R->excs = PyMem_Calloc(R->n ? R->n : 1, sizeof *R->excs);
+    R->G = G;
+    G->refs++;
+    if (!R->results || !R->excs) {
+        run_free(R);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    return R;
+}
+
+/* The storage of subgraph run wr, or NULL in *out if none was made.
+ * Returns -1 with an exception on error. */
+static int sub_find(weft_run_t *wr, wpy_run **out) {
+    *out = NULL;
+    if (!subrun_map) return 0;
+    PyObject *k = PyLong_FromVoidPtr(wr);
+    if (!k) return -1;
+    PyObject *c = PyDict_GetItemWithError(subrun_map, k);
+    Py_DECREF(k);
+    if (!c) return PyErr_Occurred() ? -1 : 0;
+    *out = PyCapsule_GetPointer(c, "weft.subrun");
+    return *out ? 0 : -1;
+}
+
+/* The storage of run wr of graph G running as a subgraph, made on first
+ * use. NULL with an exception. */
+static wpy_run *sub_storage(wpy_graph *G, weft_run_t *wr) {
+    wpy_run *S;
+    if (sub_find(wr, &S) < 0) return NULL;
+    if (S) return S;
+    if (!subrun_map && !(subrun_map = PyDict_New())) return NULL;
+    if (!(S = run_alloc(G))) return NULL;
+    S->r = wr;
+    S->is_sub = 1;
+    PyObject *k = PyLong_FromVoidPtr(wr);
+    PyObject *c = k ? PyCapsule_New(S, "weft.subrun", NULL) : NULL;
+    int rc = c ? PyDict_SetItem(subrun_map, k, c) : -1;
+    Py_XDECREF(k);
+    Py_XDECREF(c);
+    if (rc < 0) {
+        run_free(S);
+        return NULL;
+    }
+    return S;
+}
+
+/* Frees the storage of every subgraph run under run wr of graph G (before
+ * the top run record, which owns those records, is freed). Keeps any
+ * exception already set. */
+static void subs_drop(wpy_graph *G, weft_run_t *wr) {
+    if (!G->nsubs || !subrun_map) return;
+    for (size_t u = 0; u < G->n; u++) {
+        wpy_graph *sub = G->nodes[u].sub;
+        weft_run_t *s;
+        if (!sub || weft_run_subrun(wr, (weft_node_t)u, &s) != 0) continue;
+        subs_drop(sub, s);
+        PyObject *et, *ev, *tb;
+        PyErr_Fetch(&et, &ev, &tb);
+        wpy_run *S = NULL;
+        PyObject *k = PyLong_FromVoidPtr(s);
+        if (k && sub_find(s, &S) == 0 && S && PyDict_DelItem(subrun_map, k) == 0) run_free(S);
+        Py_XDECREF(k);
+        PyErr_Clear();
+        PyErr_Restore(et, ev, tb);
+    }
+}
+
+static PyObject *sub_result(wpy_graph *G, weft_run_t *wr, weft_node_t p);
+
+/* Node v's result in the complete run wr of G (S: its storage, may be
+ * NULL): the object a call node returned, the subgraph's sinks for a
+ * subgraph node, the bytes a task node stored (or None). */
+static PyObject *node_result(wpy_graph *G, weft_run_t *wr, wpy_run *S, weft_node_t v) {
+    if (G->nodes[v].fn) return Py_NewRef(S && v < S->n && S->results[v] ? S->results[v] : Py_None);
+    if (G->nodes[v].sub) return sub_result(G, wr, v);
+    const void *d;
+    size_t len;
+    int rc = weft_run_result(wr, v, &d, &len);
+    if (rc) return wpy_raise(rc, rc == WEFT_EBUSY    ? "the run is still going: wait for it"
+                                 : rc == WEFT_ESTALE ? "the graph changed since this run"
+                                                     : NULL);
+    return bytes_or_none(d, len);
+}
+
+/* What subgraph node p of G gives in run wr (to its successors and as its
+ * result): a tuple of the results of its subgraph's sink nodes (those
+ * without successors), in node order. */
+static PyObject *sub_result(wpy_graph *G, weft_run_t *wr, weft_node_t p) {
+    weft_run_t *s;
+    int rc = weft_run_subrun(wr, p, &s);
+    if (rc) return wpy_raise(rc, rc == WEFT_ENOENT ? "the subgraph node did not run" : NULL);
+    wpy_graph *sub = G->nodes[p].sub;
+    weft_run_counts_t c;
+    if ((rc = weft_run_counts(s, &c)))
+        return wpy_raise(rc, rc == WEFT_ESTALE ? "the subgraph changed since this run" : NULL);
+    wpy_run *S;
+    if (sub_find(s, &S) < 0) return NULL;
+    size_t n = c.total < sub->n ? (size_t)c.total : sub->n, k = 0;
+    for (size_t v = 0; v < n; v++) k += sub->nodes[v].nsuccs == 0;
+    PyObject *t = PyTuple_New((Py_ssize_t)k);
+    if (!t) return NULL;
+    k = 0;
+    for (size_t v = 0; v < n; v++) {
+        if (sub->nodes[v].nsuccs) continue;
+        PyObject *x = node_result(sub, s, S, (weft_node_t)v);
+        if (!x) {
+            Py_DECREF(t);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(t, (Py_ssize_t)k++, x);
+    }
+    return t;
+}
+
+/* ------------------------------------------------------------------ */
 /* node functions (worker threads; GIL not held on entry)              */
 
 static int call_node_fn(weft_node_ctx_t *ctx, void *arg) {
@@ -162,7 +315,15 @@ static int call_node_fn(weft_node_ctx_t *ctx, void *arg) {
     weft_node_t v = weft_node_id(ctx);
     if (wpy_finalizing()) return WEFT_ECANCELED;
     PyGILState_STATE st = wpy_gil_ensure();
+    weft_run_t *wr = weft_node_run(ctx);
     wpy_run *R = G->active;
+    if (!R || R->r != wr) { /* G runs as a subgraph */
+        if (!(R = sub_storage(G, wr))) {
+            PyErr_Clear();
+            wpy_gil_release(st);
+            return WEFT_ENOMEM;
+        }
+    }
     wpy_gnode *nd = &G->nodes[v]; /* not used once Python code has run */
     PyObject *fn = Py_NewRef(nd->fn), *args = Py_NewRef(nd->args);
     Py_ssize_t na = PyTuple_GET_SIZE(args);
@@ -181,8 +342,10 @@ static int call_node_fn(weft_node_ctx_t *ctx, void *arg) {
         uint32_t p = nd->preds[made];
         PyObject *in;
         if (G->nodes[p].fn) {
-            in = R && R->results[p] ? R->results[p] : Py_None;
+            in = R->results[p] ? R->results[p] : Py_None;
             Py_INCREF(in);
+        } else if (G->nodes[p].sub) {
+            if (!(in = sub_result(G, wr, p))) break;
         } else {
             size_t len;
             const void *data = weft_node_input(ctx, made, &len);
@@ -196,17 +359,12 @@ static int call_node_fn(weft_node_ctx_t *ctx, void *arg) {
     if (argv != small) PyMem_Free(argv);
     if (res) {
         if (G->nodes[v].feeds_task) publish_bytes(ctx, res);
-        if (R) Py_XSETREF(R->results[v], res);
-        else Py_DECREF(res);
+        Py_XSETREF(R->results[v], res);
         goto out;
     }
 failed:
     code = WEFT_ETASK;
-    {
-        PyObject *exc = wpy_fetch_exception();
-        if (R) Py_XSETREF(R->excs[v], exc);
-        else Py_DECREF(exc);
-    }
+    Py_XSETREF(R->excs[v], wpy_fetch_exception());
 out:
     Py_DECREF(fn);
     Py_DECREF(args);
@@ -262,8 +420,11 @@ static int py_task_fn(weft_node_ctx_t *ctx, void *arg) {
         wpy_graph *G = live_graphs;
         while (G && G->g != g) G = G->next;
         weft_node_t v = weft_node_id(ctx);
-        if (G && G->active && v < G->active->n) {
-            Py_XSETREF(G->active->excs[v], exc);
+        weft_run_t *wr = weft_node_run(ctx);
+        wpy_run *R = G ? G->active : NULL;
+        if (G && (!R || R->r != wr) && !(R = sub_storage(G, wr))) PyErr_Clear();
+        if (R && v < R->n) {
+            Py_XSETREF(R->excs[v], exc);
         } else { /* a graph made in C: nowhere to keep it, so show it */
             PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
             PyErr_WriteUnraisable(fn);
@@ -392,9 +553,25 @@ static int run_busy(wpy_run *R);
 /* Refuses changes while a run is in flight, before the mirror is touched
  * (weft would refuse them too, but only after the mirror had grown, and
  * running nodes read it). */
+/* Is a graph that runs G as a subgraph (at any depth) running? */
+static unsigned long walk_mark;
+static int parent_running(wpy_graph *G, unsigned long m) {
+    for (size_t i = 0; i < G->nparents; i++) {
+        wpy_graph *P = G->parents[i];
+        if (P->mark == m) continue;
+        P->mark = m;
+        if ((P->active && run_busy(P->active)) || parent_running(P, m)) return 1;
+    }
+    return 0;
+}
+
 static int graph_changeable(wpy_graph *G) {
     if (G->active && run_busy(G->active)) {
         wpy_raise(WEFT_EBUSY, "the graph is running");
+        return -1;
+    }
+    if (G->nparents && parent_running(G, ++walk_mark)) {
+        wpy_raise(WEFT_EBUSY, "a graph that runs it as a subgraph is running");
         return -1;
     }
     return 0;
@@ -402,13 +579,24 @@ static int graph_changeable(wpy_graph *G) {
 
 static void graph_unref(wpy_graph *G) {
     if (--G->refs > 0) return;
-    weft_graph_free(G->g); /* no run record is left: it cannot be running */
+    weft_graph_free(G->g); /* no run record is left: it cannot be running;
+                              no parent is left: each holds a reference */
     for (size_t i = 0; i < G->n; i++) {
         Py_CLEAR(G->nodes[i].fn);
         Py_CLEAR(G->nodes[i].args);
         PyMem_Free(G->nodes[i].preds);
+        wpy_graph *sub = G->nodes[i].sub;
+        if (sub) { /* one entry of G goes from sub's parents */
+            for (size_t k = 0; k < sub->nparents; k++)
+                if (sub->parents[k] == G) {
+                    sub->parents[k] = sub->parents[--sub->nparents];
+                    break;
+                }
+            graph_unref(sub);
+        }
     }
     PyMem_Free(G->nodes);
+    PyMem_Free(G->parents);
     if (G->prev) G->prev->next = G->next;
     else live_graphs = G->next;
     if (G->next) G->next->prev = G->prev;
@@ -477,6 +665,40 @@ PyObject *wpy_graph_add_task(wpy_graph *G, PyObject *name, const char *task, PyO
     return r;
 }
 
+PyObject *wpy_graph_add_subgraph(wpy_graph *G, PyObject *name, wpy_graph *sub) {
+    int err;
+    const char *cname = name_arg(name, &err);
+    if (err) return NULL;
+    if (!sub) return PyErr_Format(PyExc_TypeError, "a subgraph must be a weft.Graph");
+    if (sub == G) return wpy_raise(WEFT_EINVAL, "a graph cannot be a subgraph of itself");
+    if (graph_changeable(G) < 0 || graph_reserve(G) < 0) return NULL;
+    if (sub->nparents == sub->pcap) {
+        size_t cap = sub->pcap ? sub->pcap * 2 : 4;
+        wpy_graph **p = PyMem_Realloc(sub->parents, cap * sizeof *p);
+        if (!p) return PyErr_NoMemory();
+        sub->parents = p;
+        sub->pcap = cap;
+    }
+    weft_node_t id;
+    int rc = weft_graph_add_subgraph(G->g, cname, sub->g, &id);
+    if (rc == WEFT_ECYCLE) {
+        char msg[2 * WEFT_NAME_MAX + 128];
+        snprintf(msg, sizeof msg,
+                 "graph '%s' already contains graph '%s' (through its subgraphs): "
+                 "adding it as a subgraph would make a cycle",
+                 weft_graph_name(sub->g), weft_graph_name(G->g));
+        return wpy_raise(rc, msg);
+    }
+    PyObject *r = added(G, rc, id, NULL, NULL);
+    if (r) {
+        G->nodes[id].sub = sub;
+        sub->refs++;
+        sub->parents[sub->nparents++] = G;
+        G->nsubs++;
+    }
+    return r;
+}
+
 PyObject *wpy_graph_precede(wpy_graph *G, PyObject *before, PyObject *after) {
     weft_node_t a, b;
     if (node_arg(G->n, before, &a) < 0 || node_arg(G->n, after, &b) < 0) return NULL;
@@ -492,7 +714,8 @@ PyObject *wpy_graph_precede(wpy_graph *G, PyObject *before, PyObject *after) {
     int rc = weft_graph_precede(G->g, a, b);
     if (rc) return wpy_raise(rc, rc == WEFT_EBUSY ? "the graph is running" : "cannot add the edge");
     if (nb->fn) nb->preds[nb->npreds++] = a;
-    else if (G->nodes[a].fn) G->nodes[a].feeds_task = 1;
+    else if (!nb->sub && G->nodes[a].fn) G->nodes[a].feeds_task = 1;
+    G->nodes[a].nsuccs++;
     Py_RETURN_NONE;
 }
 
@@ -521,7 +744,10 @@ PyObject *wpy_graph_node_task(wpy_graph *G, PyObject *node) {
 PyObject *wpy_graph_node_kind(wpy_graph *G, PyObject *node) {
     weft_node_t v;
     if (node_arg(G->n, node, &v) < 0) return NULL;
-    return PyUnicode_FromString(G->nodes[v].fn ? "call" : "task");
+    if (G->nodes[v].fn) return PyUnicode_FromString("call");
+    /* a graph file's subgraph nodes have no task name */
+    if (G->nodes[v].sub || !weft_graph_node_task(G->g, v)) return PyUnicode_FromString("subgraph");
+    return PyUnicode_FromString("task");
 }
 
 PyObject *wpy_graph_find(wpy_graph *G, const char *name) {
@@ -578,6 +804,11 @@ wpy_graph *wpy_graph_load(const char *path) {
             return NULL;
         }
         memset(&G->nodes[G->n++], 0, sizeof(wpy_gnode)); /* task nodes */
+    }
+    size_t m = weft_graph_edge_count(g); /* successor counts: sinks of subgraphs */
+    for (size_t i = 0; i < m; i++) {
+        weft_node_t a, b;
+        if (weft_graph_edge(g, i, &a, &b) == 0) G->nodes[a].nsuccs++;
     }
     return G;
 }
@@ -646,21 +877,9 @@ wpy_run *wpy_graph_start(wpy_graph *G, PyObject *rt, int record, int progress_ba
         wpy_raise(WEFT_EBUSY, "the graph is already running");
         return NULL;
     }
-    wpy_run *R = PyMem_Calloc(1, sizeof *R);
-    if (!R) {
-        PyErr_NoMemory();
-        return NULL;
-    }
-    R->n = G->n;
-    R->results = PyMem_Calloc(R->n ? R->n : 1, sizeof *R->results);
-    R->excs = PyMem_Calloc(R->n ? R->n : 1, sizeof *R->excs);
-    R->G = G;
-    G->refs++;
-    if (!R->results || !R->excs) {
-        run_free(R);
-        PyErr_NoMemory();
-        return NULL;
-    }
+    wpy_run *R = run_alloc(G);
+    if (!R) return NULL;
+    R->refs = 1;
     R->progress = progress ? Py_NewRef(progress) : NULL;
     weft_run_opts_t o = {.record = record != 0,
                          .progress_bar = progress_bar != 0,
@@ -682,6 +901,8 @@ wpy_run *wpy_graph_start(wpy_graph *G, PyObject *rt, int record, int progress_ba
 
 void delete_wpy_run(wpy_run *R) {
     if (!R) return;
+    if (R->is_sub) R = R->root; /* a subgraph's run: a reference on its top run */
+    if (--R->refs > 0) return;
     if (R->r) {
         if (!R->complete) { /* dropped while it runs: stop it and let it finish */
             weft_run_cancel(R->r);
@@ -689,9 +910,47 @@ void delete_wpy_run(wpy_run *R) {
             weft_run_wait(R->r);
             Py_END_ALLOW_THREADS
         }
+        subs_drop(R->G, R->r);
         weft_run_free(R->r);
     }
     run_free(R);
+}
+
+wpy_run *wpy_run_subrun(wpy_run *R, PyObject *node) {
+    weft_node_t v;
+    if (node_arg(R->n, node, &v) < 0) return NULL;
+    if (!R->complete) {
+        wpy_raise(WEFT_EBUSY, "wait for the run first");
+        return NULL;
+    }
+    wpy_graph *sub = R->G->nodes[v].sub;
+    char msg[WEFT_NAME_MAX + 96];
+    if (!sub) {
+        snprintf(msg, sizeof msg, "node '%s' is not a subgraph node added from Python",
+                 weft_graph_node_name(R->G->g, v));
+        wpy_raise(WEFT_EINVAL, msg);
+        return NULL;
+    }
+    weft_run_t *s;
+    int rc = weft_run_subrun(R->r, v, &s);
+    if (rc) {
+        int st = weft_run_node_status(R->r, v);
+        snprintf(msg, sizeof msg, "subgraph node '%s' did not run its subgraph (it is %s)",
+                 weft_graph_node_name(R->G->g, v), st < 0 ? "unknown" : weft_node_status_name(st));
+        wpy_raise(rc, msg);
+        return NULL;
+    }
+    wpy_run *S = sub_storage(sub, s);
+    if (!S) return NULL;
+    if (!S->complete) { /* the top run is complete, and so is this one */
+        int code = 0;
+        weft_run_node_code(R->r, v, &code);
+        S->complete = 1;
+        S->rc = code;
+    }
+    S->root = R->is_sub ? R->root : R;
+    S->root->refs++;
+    return S;
 }
 
 PyObject *wpy_run_wait(wpy_run *R, double timeout_s) {
@@ -768,6 +1027,7 @@ PyObject *wpy_run_result(wpy_run *R, PyObject *node) {
                                  : rc == WEFT_ESTALE ? "the graph changed since this run"
                                                      : NULL);
     if (R->G->nodes[v].fn) return Py_NewRef(R->results[v] ? R->results[v] : Py_None);
+    if (R->G->nodes[v].sub) return sub_result(R->G, R->r, v);
     return bytes_or_none(d, len);
 }
 

@@ -480,6 +480,19 @@ int gr_run_sub(weft_node_ctx_t *ctx, weft_graph_t *sub, uint32_t extra) {
     return weft_run_wait(sr);
 }
 
+int weft_run_subrun(const weft_run_t *run, weft_node_t node, weft_run_t **sub) {
+    if (sub) *sub = NULL;
+    if (!run || run->magic != GR_MAGIC_RUN || !sub || node >= run->n || !run->subruns)
+        return WEFT_EINVAL;
+    const gr_extra *e = gr_extra_of(run->g, node);
+    uint32_t x = gr_nodes(run->g)[node].extra;
+    if (!e || e->kind != GR_SUB || x >= run->nextras) return WEFT_EINVAL;
+    weft_run_t *s = atomic_load(&((weft_run_t *)run)->subruns[x]);
+    if (!s) return WEFT_ENOENT;
+    *sub = s;
+    return 0;
+}
+
 /* ---- inside a node ---- */
 
 const void *weft_node_arg(const weft_node_ctx_t *ctx, size_t *len) {
@@ -534,6 +547,7 @@ weft_node_t weft_node_id(const weft_node_ctx_t *ctx) { return ctx ? ctx->v : WEF
 const char *weft_node_name(const weft_node_ctx_t *ctx) { return ctx ? gr_name(ctx->run->g, ctx->v) : NULL; }
 weft_graph_t *weft_node_graph(const weft_node_ctx_t *ctx) { return ctx ? ctx->run->g : NULL; }
 weft_runtime_t *weft_node_runtime(const weft_node_ctx_t *ctx) { return ctx ? ctx->run->rt : NULL; }
+weft_run_t *weft_node_run(const weft_node_ctx_t *ctx) { return ctx ? ctx->run : NULL; }
 int weft_node_cancelled(const weft_node_ctx_t *ctx) {
     return ctx ? atomic_load_explicit(&ctx->run->cancel, memory_order_relaxed) : 0;
 }

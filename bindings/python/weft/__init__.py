@@ -70,19 +70,25 @@ class Timeout(Error, TimeoutError):
 class TaskError(Error):
     """A task or a graph node failed.
 
-    `.node`: the job's function name, or the graph node's name;
+    `.node`: the job's function name, or the graph node's name (for a
+    node inside a subgraph, that inner node's name);
     `.exception`: the exception the Python code raised (also `__cause__`),
     or None for a C task that returned a nonzero code (then in `.status`);
     `.traceback`: the task's traceback as text; `.run`: the graph Run, for
-    graph runs (inspect the other nodes there)."""
+    graph runs (inspect the other nodes there); `.path`: the node names
+    from the top graph down to the failed node (the subgraph nodes it ran
+    in, then `.node`); `.node_run`: the Run holding `.node` (`.run`, or the
+    subgraph's run for a node inside a subgraph)."""
 
     def __init__(self, message, node=None, exception=None, traceback=None, run=None,
-                 status=None):
+                 status=None, path=None, node_run=None):
         super().__init__(message, _swig.ETASK)
         self.node = node
         self.exception = exception
         self.run = run
         self.status = status
+        self.path = tuple(path) if path is not None else ((node,) if node is not None else ())
+        self.node_run = node_run if node_run is not None else run
         if traceback is None and exception is not None:
             traceback = "".join(_traceback.format_exception(
                 type(exception), exception, exception.__traceback__))
@@ -261,8 +267,15 @@ class Node:
 
     @property
     def kind(self):
-        """"call" (a Python callable) or "task" (a registered task)."""
+        """"call" (a Python callable), "task" (a registered task) or
+        "subgraph" (a node running a whole graph)."""
         return self.graph._core.node_kind(self.id)
+
+    @property
+    def subgraph(self):
+        """The Graph a subgraph node runs (None for other nodes, and for
+        the subgraph nodes of a loaded graph file)."""
+        return self.graph._subs.get(self.id)
 
     def precede(self, *others):
         """This node runs before each of others (nodes or lists of nodes)."""
@@ -320,6 +333,7 @@ class Graph:
             raise TypeError("a graph name must be a str, not %s" % type(name).__name__)
         self._core = _swig.GraphCore(name)
         self._nodes = []
+        self._subs = {}      # subgraph node id -> the Graph it runs
 
     @classmethod
     def load(cls, path):
@@ -329,6 +343,7 @@ class Graph:
         g = cls.__new__(cls)
         g._core = _swig.GraphCore.load(_os.fspath(path))
         g._nodes = [Node(g, i) for i in range(g._core.node_count())]
+        g._subs = {}
         return g
 
     def save(self, path):
@@ -407,6 +422,28 @@ class Graph:
         if not isinstance(task, str):
             raise TypeError("Graph.add_task: task must be a str, not %s" % type(task).__name__)
         i = self._core.add_task(name, task, arg)
+        node = Node(self, i)
+        self._nodes.append(node)
+        return node
+
+    def add_subgraph(self, sub, name=None):
+        """Adds a node that runs the whole graph `sub` (a Graph: Python
+        nodes, task nodes, a loaded graph file, other subgraph nodes, to any
+        depth) on the same runtime, and returns the Node. The node succeeds
+        when every node of sub does; it fails when one fails (run() then
+        raises TaskError naming the inner node). Its result, given to its
+        successors as their input and by run.result(node), is a tuple of
+        the results of sub's sink nodes (those without successors), in node
+        order; run.subrun(node) gives the whole run of sub. name defaults to
+        sub's name. This graph keeps sub alive; sub may be added several
+        times, to several graphs, but not to itself nor to a graph it
+        contains (InvalidArgument / weft.Error ECYCLE). sub must not be
+        changed while a graph running it runs (weft.Error EBUSY)."""
+        if not isinstance(sub, Graph):
+            raise TypeError("Graph.add_subgraph: sub must be a weft.Graph, not %s"
+                            % type(sub).__name__)
+        i = self._core.add_subgraph(name, sub._core)
+        self._subs[i] = sub
         node = Node(self, i)
         self._nodes.append(node)
         return node
@@ -532,8 +569,9 @@ class Run:
 
     def result(self, node):
         """A done node's result (the Python object a call node returned; the
-        bytes a task node stored, or None). A failed node raises TaskError;
-        a node that did not run raises weft.Error (ENOENT)."""
+        bytes a task node stored, or None; for a subgraph node, the tuple of
+        its subgraph's sink results). A failed node raises TaskError; a node
+        that did not run raises weft.Error (ENOENT)."""
         i = self._id(node)
         self.wait()
         st = self._core.status(i)
@@ -566,21 +604,56 @@ class Run:
             c["first_failed"] = self.graph._nodes[c["first_failed"]]
         return c
 
+    def subrun(self, node):
+        """The Run of the subgraph that a subgraph node ran in this run
+        (waits for this run first): its statuses, results, exceptions,
+        counts, dot, and subrun() for deeper subgraphs. It keeps this run's
+        results alive. weft.Error ENOENT if the node did not run its
+        subgraph (skipped, cancelled); InvalidArgument for other nodes."""
+        i = self._id(node)
+        self.wait()
+        sub = self.graph._subs.get(i)
+        if sub is None:
+            raise InvalidArgument("node %r is not a subgraph node added with add_subgraph"
+                                  % self.graph._core.node_name(i), _swig.EINVAL)
+        return Run(sub, self._core.subrun(i), self.runtime)
+
     def node_time(self, node):
         """(start_s, end_s, worker) of a node of a recorded run (None if it
         did not run or the run was not recorded)."""
         return self._core.node_time(self._id(node))
 
-    def _task_error(self, i):
+    def _failure(self, i):
+        """(path, run, id, exception, code) of the failure of node i: for a
+        subgraph node that failed because an inner node did, that node's."""
         name = self.graph._core.node_name(i)
         exc, code = self._core.error(i)
+        if i in self.graph._subs and code == _swig.ETASK:
+            try:
+                sr = self.subrun(i)
+                ff = sr._core.counts()["first_failed"]
+            except Error:
+                ff = None
+            if ff is not None:
+                path, run, j, exc, code = sr._failure(ff)
+                return (name,) + path, run, j, exc, code
+        return (name,), self, i, exc, code
+
+    def _task_error(self, i):
+        path, run, j, exc, code = self._failure(i)
+        name = path[-1]
+        where = ""
+        if len(path) > 1:
+            where = " (in subgraph node %s)" % " > ".join(repr(p) for p in path[:-1])
         if exc is not None:
-            msg = "node %r raised %s: %s" % (name, type(exc).__name__, exc)
+            msg = "node %r%s raised %s: %s" % (name, where, type(exc).__name__, exc)
         else:
-            task = self.graph._core.node_task(i)
-            msg = "node %r (task %s) failed with status %d (%s)" % (
-                name, task, code, _swig.weft_strerror(code))
-        err = TaskError(msg, node=name, exception=exc, run=self, status=code)
+            task = run.graph._core.node_task(j)
+            what = "task %s" % task if task else "subgraph"
+            msg = "node %r%s (%s) failed with status %d (%s)" % (
+                name, where, what, code, _swig.weft_strerror(code))
+        err = TaskError(msg, node=name, exception=exc, run=self, status=code, path=path,
+                        node_run=run)
         err.__cause__ = exc
         return err
 

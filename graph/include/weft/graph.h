@@ -124,6 +124,10 @@ WEFT_API size_t weft_graph_edge_count(const weft_graph_t *g);
 WEFT_API const char *weft_graph_name(const weft_graph_t *g);
 /* Name of a node, or NULL for a bad graph or node. */
 WEFT_API const char *weft_graph_node_name(const weft_graph_t *g, weft_node_t node);
+/* Edge i (0 <= i < weft_graph_edge_count, in the order edges were added):
+ * *before precedes *after. Errors: WEFT_EINVAL (bad graph, i out of range). */
+WEFT_API int weft_graph_edge(const weft_graph_t *g, size_t i, weft_node_t *before,
+                             weft_node_t *after);
 /* Task name of a named-task node, or NULL (function or subgraph node). */
 WEFT_API const char *weft_graph_node_task(const weft_graph_t *g, weft_node_t node);
 /* The first node called name. Errors: WEFT_EINVAL, WEFT_ENOENT. */
@@ -150,6 +154,10 @@ WEFT_API weft_node_t weft_node_id(const weft_node_ctx_t *ctx);
 WEFT_API const char *weft_node_name(const weft_node_ctx_t *ctx);
 WEFT_API weft_graph_t *weft_node_graph(const weft_node_ctx_t *ctx);
 WEFT_API weft_runtime_t *weft_node_runtime(const weft_node_ctx_t *ctx);
+/* The run record the running node belongs to: for a node of a subgraph,
+ * the subgraph's run (see weft_run_subrun). Lets a node function keep
+ * per-run state keyed by run. */
+WEFT_API weft_run_t *weft_node_run(const weft_node_ctx_t *ctx);
 /* 1 once the run has been cancelled: long nodes may poll it and stop. */
 WEFT_API int weft_node_cancelled(const weft_node_ctx_t *ctx);
 
@@ -250,6 +258,13 @@ typedef struct weft_run_counts {
 WEFT_API int weft_run_counts(const weft_run_t *run, weft_run_counts_t *counts);
 /* The graph a run belongs to. */
 WEFT_API weft_graph_t *weft_run_graph(const weft_run_t *run);
+/* The run record of the subgraph that subgraph node `node` ran in `run`
+ * (its statuses, results, counts; dot draws it inside the cluster). It
+ * belongs to run: valid until run is freed or runs again, never freed by
+ * the caller. Also answers for a stale run. Errors: WEFT_EINVAL (bad run or
+ * node, or not a subgraph node), WEFT_ENOENT (the node has not started the
+ * subgraph: pending, skipped, cancelled). */
+WEFT_API int weft_run_subrun(const weft_run_t *run, weft_node_t node, weft_run_t **sub);
 
 /* Prints the run's statistics in pp's print_stats style: counts, wall time,
  * per worker the nodes run and busy time (timings need opts.record).
