@@ -62,7 +62,6 @@
 #include <unistd.h>
 
 #include "wf.h"
-#include "wf_layer.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #define wf_relax() __builtin_ia32_pause()
@@ -228,9 +227,9 @@ static wf_task *deque_take(wf_deque *d) {
     return x;
 }
 
-/* Any thread. Returns a task, or NULL when empty or when a race was lost
- * (*lost set then). */
-static wf_task *deque_steal(wf_deque *d, int *lost) {
+/* Any thread. Returns a task, or NULL when empty or when a race with the
+ * owner or another thief was lost (the caller simply tries elsewhere). */
+static wf_task *deque_steal(wf_deque *d) {
     int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);
     /* seq_cst: reading top is ordered before reading bottom */
     wf_fence();
@@ -240,10 +239,8 @@ static wf_task *deque_steal(wf_deque *d, int *lost) {
     wf_array *a = atomic_load_explicit(&d->array, memory_order_acquire);
     wf_task *x = atomic_load_explicit(&a->slot[t & a->mask], memory_order_relaxed);
     if (!atomic_compare_exchange_strong_explicit(&d->top, &t, t + 1, memory_order_seq_cst,
-                                                 memory_order_relaxed)) {
-        *lost = 1;
+                                                 memory_order_relaxed))
         return NULL;
-    }
     return x;
 }
 
@@ -524,8 +521,7 @@ static wf_task *steal_some(wf_worker *w) {
         if (v == w->index) continue;
         wf_worker *victim = rt->workers[v];
         if (!victim) continue;
-        int lost = 0;
-        wf_task *t = deque_steal(&victim->dq, &lost);
+        wf_task *t = deque_steal(&victim->dq);
         if (t) {
             t->stolen = 1;
             stat_add(&w->st.stolen, 1);

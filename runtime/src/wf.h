@@ -10,6 +10,7 @@
 
 #include "alloc.h"
 #include "weft/runtime.h"
+#include "wf_layer.h"
 
 #define WF_CACHE_LINE 64
 #define WF_ALIGNED _Alignas(WF_CACHE_LINE)
@@ -142,7 +143,6 @@ struct weft_runtime {
 
 /* The calling thread's worker, or NULL. */
 wf_worker *wf_self(void);
-int64_t wf_now_ns(void);
 int wf_rt_valid(const weft_runtime_t *rt); /* live runtime? */
 
 #endif
