@@ -1217,13 +1217,11 @@ START_TEST(test_busy_while_running)
     WT_ASSERT_RC(weft_graph_succeed(g, 2, 0), WEFT_EBUSY);
     WT_ASSERT_RC(weft_graph_set_arg(g, 0, "x", 1), WEFT_EBUSY);
     WT_ASSERT_RC(weft_graph_free(g), WEFT_EBUSY);
-    /* A second run of the same graph, in every form. */
-    WT_ASSERT_RC(weft_graph_run(g, rt, NULL, &other), WEFT_EBUSY);
-    ck_assert_ptr_null(other);
-    WT_ASSERT_RC(weft_graph_run_async(g, rt, NULL, &other), WEFT_EBUSY);
-    ck_assert_ptr_null(other);
-    WT_ASSERT_RC(weft_graph_run_n(g, rt, 2, NULL, &other), WEFT_EBUSY);
-    ck_assert_ptr_null(other);
+    /* A second run of the same graph goes at the same time, with its own
+     * record: the gated node blocks in both until the gate opens. */
+    WT_ASSERT_RC(weft_graph_run_async(g, rt, NULL, &other), 0);
+    ck_assert_ptr_nonnull(other);
+    ck_assert_ptr_ne(other, run);
     /* The record of a running run. */
     WT_ASSERT_RC(weft_run_free(run), WEFT_EBUSY);
     WT_ASSERT_RC(weft_run_result(run, 0, &data, &len), WEFT_EBUSY);
@@ -1236,6 +1234,12 @@ START_TEST(test_busy_while_running)
     ck_assert_uint_eq(c.total, 3);
     ck_assert_uint_le(c.done, 1);
     ck_assert_uint_eq(c.failed + c.skipped + c.cancelled, 0);
+    WT_ASSERT_RC(weft_graph_add(g, NULL, wt_noop, NULL, &v), WEFT_EBUSY);
+    wt_gate_open(&wt_gate);
+    WT_ASSERT_RC(weft_run_wait(other), 0);
+    c = wt_counts(other);
+    WT_ASSERT_COUNTS(c, 3, 3, 0, 0, 0);
+    wt_run_free(other);
     wt_finish_gated(g, run);
     wt_graph_free(sub);
     wt_destroy(rt);
@@ -1256,7 +1260,7 @@ static void *wt_intrude(void *arg)
     t->add = weft_graph_add(t->g, "late", wt_noop, NULL, NULL);
     t->precede = weft_graph_precede(t->g, 0, 2);
     t->got = (weft_run_t *)t;
-    t->run = weft_graph_run(t->g, t->rt, NULL, &t->got);
+    t->run = weft_graph_run_async(t->g, t->rt, NULL, &t->got);
     t->free_rc = weft_graph_free(t->g);
     return NULL;
 }
@@ -1272,9 +1276,15 @@ START_TEST(test_busy_from_other_thread)
     ck_assert_int_eq(pthread_join(th, NULL), 0);
     WT_ASSERT_RC(t.add, WEFT_EBUSY);
     WT_ASSERT_RC(t.precede, WEFT_EBUSY);
-    WT_ASSERT_RC(t.run, WEFT_EBUSY);
-    ck_assert_ptr_null(t.got);
+    WT_ASSERT_RC(t.run, 0); /* runs of one graph may overlap */
+    ck_assert_ptr_nonnull(t.got);
+    ck_assert_ptr_ne(t.got, run);
     WT_ASSERT_RC(t.free_rc, WEFT_EBUSY);
+    wt_gate_open(&wt_gate);
+    WT_ASSERT_RC(weft_run_wait(t.got), 0);
+    weft_run_counts_t c = wt_counts(t.got);
+    WT_ASSERT_COUNTS(c, 3, 3, 0, 0, 0);
+    wt_run_free(t.got);
     wt_finish_gated(g, run);
     wt_destroy(rt);
 }
@@ -2112,6 +2122,139 @@ START_TEST(test_subgraph_twice_in_sequence)
 }
 END_TEST
 
+/* Two subgraph nodes of one graph, not ordered by any edge, run it at the
+ * same time: the node inside waits until both runs are in it at once, so
+ * the test fails (by timeout) unless the runs truly overlap. */
+static atomic_int wt_meet_in, wt_meet_timeouts;
+
+static int wt_meet(weft_node_ctx_t *ctx, void *arg)
+{
+    (void)arg;
+    int k = atomic_fetch_add(&wt_meet_in, 1) + 1;
+    double deadline = wt_now() + 30.0;
+    while (k % 2 == 1 && atomic_load(&wt_meet_in) == k) { /* the first waits for the second */
+        if (wt_now() > deadline) {
+            atomic_fetch_add(&wt_meet_timeouts, 1);
+            break;
+        }
+        wt_sleep_s(50e-6);
+    }
+    return weft_node_set_result(ctx, &k, sizeof k);
+}
+
+START_TEST(test_subgraph_shared_overlapping)
+{
+    weft_runtime_t *rt = wt_runtime(2);
+    weft_graph_t *sub = wt_graph("shared"), *g = wt_graph("main");
+    weft_node_t m, s1, s2, z;
+    WT_ASSERT_RC(weft_graph_add(sub, "meet", wt_meet, NULL, &m), 0);
+    WT_ASSERT_RC(weft_graph_add_subgraph(g, "left", sub, &s1), 0);
+    WT_ASSERT_RC(weft_graph_add_subgraph(g, "right", sub, &s2), 0);
+    WT_ASSERT_RC(weft_graph_add(g, "join", wt_noop, NULL, &z), 0);
+    WT_ASSERT_RC(weft_graph_precede(g, s1, z), 0);
+    WT_ASSERT_RC(weft_graph_precede(g, s2, z), 0);
+    for (int round = 0; round < 3; round++) {
+        weft_run_t *run = NULL, *r1 = NULL, *r2 = NULL;
+        WT_ASSERT_RC(weft_graph_run(g, rt, NULL, &run), 0);
+        weft_run_counts_t c = wt_counts(run);
+        WT_ASSERT_COUNTS(c, 3, 3, 0, 0, 0);
+        WT_ASSERT_RC(weft_run_subrun(run, s1, &r1), 0);
+        WT_ASSERT_RC(weft_run_subrun(run, s2, &r2), 0);
+        ck_assert_ptr_ne(r1, r2);
+        /* each record has its own result: one run came first, one second */
+        const void *d1, *d2;
+        size_t l1, l2;
+        int k1, k2;
+        WT_ASSERT_RC(weft_run_result(r1, m, &d1, &l1), 0);
+        WT_ASSERT_RC(weft_run_result(r2, m, &d2, &l2), 0);
+        ck_assert_uint_eq(l1, sizeof k1);
+        ck_assert_uint_eq(l2, sizeof k2);
+        memcpy(&k1, d1, sizeof k1);
+        memcpy(&k2, d2, sizeof k2);
+        ck_assert_int_eq(k1 + k2, 4 * round + 3); /* 1+2, 3+4, 5+6 */
+        wt_run_free(run);
+    }
+    ck_assert_int_eq(wt_ld(&wt_meet_timeouts), 0);
+    /* free to change again once no run is left */
+    WT_ASSERT_RC(weft_graph_add(sub, "late", wt_noop, NULL, NULL), 0);
+    wt_graph_free(g);
+    wt_graph_free(sub);
+    wt_destroy(rt);
+}
+END_TEST
+
+/* A graph cannot run inside one of its own runs, however the call gets
+ * there: from a node, from a task a node spawned, or from a node of a
+ * subgraph. Other graphs run there fine. */
+static atomic_int wt_rec_direct = 1, wt_rec_job = 1, wt_rec_sub = 1, wt_rec_subself = 1,
+                  wt_rec_other = 1, wt_rec_msg;
+static weft_graph_t *wt_rec_top, *wt_rec_inner, *wt_rec_free_graph;
+
+static int wt_rec_run_top(void *arg, void **result)
+{
+    (void)result;
+    weft_run_t *r = (weft_run_t *)&wt_rec_job;
+    int rc = weft_graph_run(wt_rec_top, arg, NULL, &r);
+    return rc ? rc : r == NULL ? 0 : -1000;
+}
+
+static int wt_self_run_node(weft_node_ctx_t *ctx, void *arg)
+{
+    (void)arg;
+    weft_runtime_t *rt = weft_node_runtime(ctx);
+    atomic_store(&wt_rec_direct, weft_graph_run(wt_rec_top, rt, NULL, NULL));
+    atomic_store(&wt_rec_msg, strstr(weft_graph_error(), "'top' cannot run inside") != NULL);
+    weft_job_t *j = NULL;
+    int st = 1;
+    WT_ASSERT_RC(weft_submit(rt, wt_rec_run_top, rt, NULL, &j), 0);
+    WT_ASSERT_RC(weft_job_wait(j, &st, NULL), WEFT_ETASK); /* the task's status: */
+    weft_job_free(j);
+    atomic_store(&wt_rec_job, st);
+    atomic_store(&wt_rec_other, weft_graph_run(wt_rec_free_graph, rt, NULL, NULL));
+    return 0;
+}
+
+static int wt_rec_inner_node(weft_node_ctx_t *ctx, void *arg)
+{
+    (void)arg;
+    weft_runtime_t *rt = weft_node_runtime(ctx);
+    atomic_store(&wt_rec_sub, weft_graph_run(wt_rec_top, rt, NULL, NULL));
+    atomic_store(&wt_rec_subself, weft_graph_run(wt_rec_inner, rt, NULL, NULL));
+    return 0;
+}
+
+START_TEST(test_run_inside_own_run_refused)
+{
+    weft_runtime_t *rt = wt_runtime(2);
+    wt_rec_top = wt_graph("top");
+    wt_rec_inner = wt_graph("inner");
+    wt_rec_free_graph = wt_graph("free");
+    WT_ASSERT_RC(weft_graph_add(wt_rec_free_graph, "x", wt_noop, NULL, NULL), 0);
+    WT_ASSERT_RC(weft_graph_add(wt_rec_inner, "in", wt_rec_inner_node, NULL, NULL), 0);
+    weft_node_t a, s;
+    WT_ASSERT_RC(weft_graph_add(wt_rec_top, "a", wt_self_run_node, NULL, &a), 0);
+    WT_ASSERT_RC(weft_graph_add_subgraph(wt_rec_top, "s", wt_rec_inner, &s), 0);
+    WT_ASSERT_RC(weft_graph_precede(wt_rec_top, a, s), 0);
+    weft_run_t *run = NULL;
+    WT_ASSERT_RC(weft_graph_run(wt_rec_top, rt, NULL, &run), 0);
+    WT_ASSERT_RC(wt_ld(&wt_rec_direct), WEFT_EBUSY);
+    ck_assert_int_eq(wt_ld(&wt_rec_msg), 1);
+    WT_ASSERT_RC(wt_ld(&wt_rec_job), WEFT_EBUSY);
+    WT_ASSERT_RC(wt_ld(&wt_rec_sub), WEFT_EBUSY);
+    WT_ASSERT_RC(wt_ld(&wt_rec_subself), WEFT_EBUSY);
+    WT_ASSERT_RC(wt_ld(&wt_rec_other), 0);
+    weft_run_counts_t c = wt_counts(run);
+    WT_ASSERT_COUNTS(c, 2, 2, 0, 0, 0);
+    wt_run_free(run);
+    /* outside any run, all three run */
+    WT_ASSERT_RC(weft_graph_run(wt_rec_inner, rt, NULL, NULL), 0);
+    wt_graph_free(wt_rec_top);
+    wt_graph_free(wt_rec_inner);
+    wt_graph_free(wt_rec_free_graph);
+    wt_destroy(rt);
+}
+END_TEST
+
 START_TEST(test_subgraph_node_fails)
 {
     weft_runtime_t *rt = wt_runtime(2);
@@ -2730,6 +2873,8 @@ static Suite *graph_suite(void)
     tcase_add_test(tc, test_node_nested_graph_run);
     tcase_add_test(tc, test_subgraph_node);
     tcase_add_test(tc, test_subgraph_twice_in_sequence);
+    tcase_add_test(tc, test_subgraph_shared_overlapping);
+    tcase_add_test(tc, test_run_inside_own_run_refused);
     tcase_add_test(tc, test_subgraph_node_fails);
     tcase_add_test(tc, test_subgraph_refusals);
     tcase_add_test(tc, test_subrun_records);

@@ -14,9 +14,10 @@
  * results) so that the C task can read it.
  *
  * Runs: a RunCore (wpy_run) owns the weft run record plus the Python
- * results and exceptions of the call nodes. One run of a graph at a time
- * (weft's rule); the graph points to its current run so that the call
- * nodes, which weft only gives the graph, know where to store. Each run
+ * results and exceptions of the call nodes. One top-level run of a graph at
+ * a time (this layer's rule; weft lets runs overlap, and subgraph runs do,
+ * see below); the graph points to its current run so that the call nodes
+ * know where to store. Each run
  * record holds a reference on its graph (a C count, under the GIL), so a
  * graph is freed only after its runs, whatever order Python drops them in.
  *

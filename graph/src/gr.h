@@ -44,7 +44,8 @@ typedef struct gr_vec {
 
 struct weft_graph {
     uint32_t magic;
-    atomic_int running;  /* a run is in flight */
+    atomic_int running;  /* runs in flight: the graph cannot change meanwhile */
+    atomic_int starting; /* lock: a run start compiles and resolves tasks */
     atomic_int live_runs; /* run records not yet freed */
     int parents;         /* graphs holding this one as a subgraph node */
     weft_graph_t *owner; /* the loaded graph that owns this one, or NULL */

@@ -20,6 +20,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "gr.h"
@@ -285,7 +286,7 @@ static void run_finished(void *data, int status, void *result) {
     else run->rc = 0;
     weft_graph_t *g = run->g;
     atomic_store_explicit(&run->state, 2, memory_order_release);
-    atomic_store_explicit(&g->running, 0, memory_order_release);
+    atomic_fetch_sub_explicit(&g->running, 1, memory_order_release);
 }
 
 /* Resolves named-task nodes through the registry. */
@@ -304,19 +305,36 @@ static int resolve_tasks(weft_graph_t *g) {
     return 0;
 }
 
+/* Counts a run of g in. The first of the runs in flight compiles the graph
+ * and resolves its named tasks; later ones find both done, since the graph
+ * cannot change while any run goes. Runs of one graph may overlap (a
+ * shared subgraph run by two nodes at once, or two runs started by the
+ * user): each has its own record. The lock only orders starts, for the
+ * time a compile takes; it is never held while anything waits. */
+static int run_enter(weft_graph_t *g) {
+    int z = 0;
+    while (!atomic_compare_exchange_weak_explicit(&g->starting, &z, 1, memory_order_acquire,
+                                                  memory_order_relaxed)) {
+        z = 0;
+        sched_yield();
+    }
+    int rc = 0;
+    if (atomic_load_explicit(&g->running, memory_order_acquire) == 0) {
+        rc = gr_compile(g);
+        if (!rc) rc = resolve_tasks(g);
+        if (rc == WEFT_ECYCLE) gr_set_error("cycle through node '%s'", gr_name(g, g->cycle_node));
+    }
+    if (!rc) atomic_fetch_add_explicit(&g->running, 1, memory_order_relaxed);
+    atomic_store_explicit(&g->starting, 0, memory_order_release);
+    return rc;
+}
+
 /* Starts run (allocated for g's current version) on rt. */
 static int run_start(weft_run_t *run, weft_runtime_t *rt, const weft_run_opts_t *opts) {
     weft_graph_t *g = run->g;
-    int idle = 0;
-    if (!atomic_compare_exchange_strong(&g->running, &idle, 1)) return WEFT_EBUSY;
-    int rc = gr_compile(g);
-    if (!rc) rc = resolve_tasks(g);
-    if (rc) {
-        if (rc == WEFT_ECYCLE)
-            gr_set_error("cycle through node '%s'", gr_name(g, g->cycle_node));
-        atomic_store(&g->running, 0);
-        return rc;
-    }
+    if (atomic_load_explicit(&run->state, memory_order_acquire) == 1) return WEFT_EBUSY;
+    int rc = run_enter(g);
+    if (rc) return rc;
     run_reset(run);
     run->rt = rt;
     if (opts) run->opts = *opts;
@@ -332,16 +350,27 @@ static int run_start(weft_run_t *run, weft_runtime_t *rt, const weft_run_opts_t 
     rc = weft_submit(rt, root_task, run, &so, &run->job);
     if (rc) {
         atomic_store(&run->state, 0);
-        atomic_store(&g->running, 0);
+        atomic_fetch_sub(&g->running, 1);
     }
     return rc;
+}
+
+/* Is this task part of a run of graph data? */
+static int task_runs_graph(weft_task_fn fn, void *arg, void *data) {
+    return (fn == root_task || fn == sources_task || fn == node_task) &&
+           ((weft_run_t *)arg)->g == data;
 }
 
 static int run_prepare(weft_graph_t *g, weft_runtime_t *rt, const weft_run_opts_t *opts,
                        weft_run_t **out) {
     if (out) *out = NULL;
     if (!gr_graph_valid(g) || !rt || !out) return WEFT_EINVAL;
-    if (atomic_load(&g->running)) return WEFT_EBUSY;
+    /* A node (or work it spawned) that runs its own graph would recurse
+     * without end; runs of g elsewhere are fine. */
+    if (wf_task_ancestry(task_runs_graph, g)) {
+        gr_set_error("graph '%s' cannot run inside one of its own runs", g->name);
+        return WEFT_EBUSY;
+    }
     weft_run_t *run;
     int rc = gr_run_alloc(g, opts && opts->record, &run);
     if (rc) return rc;

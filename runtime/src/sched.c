@@ -576,6 +576,15 @@ static int waits_for_self(weft_runtime_t *rt, const weft_job_t *j, const weft_gr
     return 0;
 }
 
+int wf_task_ancestry(int (*visit)(weft_task_fn fn, void *arg, void *data), void *data) {
+    wf_worker *w = tls_worker;
+    for (wf_task *t = w ? w->current : NULL; t; t = t->parent) {
+        int r = visit(t->fn, t->arg, data);
+        if (r) return r;
+    }
+    return 0;
+}
+
 /* Blocks until the count is 0 and returns 0. Workers of rt help: they run
  * other tasks, search for ~WF_PARK_NS, then park on the event count. A task
  * that waits for its own job or group (or an ancestor's) would never wake:

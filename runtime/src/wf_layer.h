@@ -12,6 +12,15 @@
  * Errors: WEFT_EINVAL, WEFT_ENOMEM. Thread-safety: any thread. */
 int wf_submit_seeded(weft_runtime_t *rt, weft_task_fn fn, void *arg, void *seed);
 
+/* Calls visit(fn, arg, data) for the task the calling worker thread runs
+ * and then for each of its ancestors (the tasks it was spawned from,
+ * which complete only after it), innermost first, until visit returns
+ * nonzero; returns that value, or 0 (also on a thread that is not a worker,
+ * or in a callback). fn and arg are the tasks' own: an upper layer
+ * recognises its tasks by fn. Thread-safety: any thread, about its own
+ * ancestry. */
+int wf_task_ancestry(int (*visit)(weft_task_fn fn, void *arg, void *data), void *data);
+
 /* Monotonic clock in nanoseconds. */
 int64_t wf_now_ns(void);
 

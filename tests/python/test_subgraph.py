@@ -236,7 +236,7 @@ class SubgraphTest(unittest.TestCase):
         g = weft.Graph("main")
         s1 = g.add_subgraph(sub, name="first")
         s2 = g.add_subgraph(sub, name="second")
-        s1 >> s2                                     # one run of a graph at a time
+        s1 >> s2
         run = g.run(self.rt)
         self.assertEqual(run.result(s1), (30, b"5"))
         self.assertEqual(run.result(s2), (30, b"5"))
@@ -244,6 +244,31 @@ class SubgraphTest(unittest.TestCase):
         self.assertIsNot(a, b)
         self.assertEqual(a.result("b"), 30)
         self.assertEqual(b.result("b"), 30)
+
+    def test_same_subgraph_at_once(self):
+        # two subgraph nodes share one graph with no edge between them: both
+        # runs of it go at the same time (the barrier needs both inside)
+        barrier = threading.Barrier(2, timeout=30)
+        order = []
+
+        def meet(tag):
+            barrier.wait()
+            order.append(tag)
+            return len(order)
+
+        sub = weft.Graph("shared")
+        sub.add(meet, "x", name="meet")
+        g = weft.Graph("main")
+        s1 = g.add_subgraph(sub, name="left")
+        s2 = g.add_subgraph(sub, name="right")
+        for _ in range(3):
+            order.clear()
+            barrier.reset()
+            run = g.run(self.rt)
+            self.assertEqual(sorted(run.result(s1) + run.result(s2)), [1, 2])
+            self.assertEqual(run.subrun(s1).status("meet"), "done")
+            self.assertEqual(run.subrun(s2).status("meet"), "done")
+            self.assertEqual(run.counts()["done"], 2)
 
     def test_task_successor_and_c_subgraph(self):
         sub = weft.Graph("csub")

@@ -10,8 +10,12 @@
  *   The caller frees it with weft_run_free. A run record refers to its
  *   graph: free runs before their graph. Once the graph is changed (a node
  *   or an edge added), its earlier run records answer WEFT_ESTALE.
- * - One run of a graph at a time; a graph is reusable: run it again, or N
- *   times. While it runs, changing or freeing it gives WEFT_EBUSY.
+ * - A graph is reusable: run it again, or N times. Runs of one graph may
+ *   overlap (started from several threads, or by two subgraph nodes that
+ *   share it); each has its own record. While any run goes, changing or
+ *   freeing the graph gives WEFT_EBUSY. A graph cannot run inside one of
+ *   its own runs (from one of its nodes, from work such a node spawned, or
+ *   from a node of one of its subgraphs): that gives WEFT_EBUSY.
  *
  * Semantics of a run:
  * - A node runs after all its predecessors succeeded. A cycle is reported
@@ -189,9 +193,9 @@ typedef struct weft_run_opts {
  * weft_run_free) whenever the run started; it is NULL when nothing ran
  * (WEFT_EINVAL, WEFT_EBUSY, WEFT_ECYCLE, WEFT_ENOENT, WEFT_ENOMEM).
  * Returns 0 if every node succeeded; WEFT_ETASK if a node failed;
- * WEFT_ECANCELED if the run was cancelled; WEFT_ECYCLE; WEFT_EBUSY (g is
- * running); WEFT_ENOENT (a named task is not registered: nothing ran);
- * WEFT_EINVAL; WEFT_ENOMEM. Thread-safety: any thread, one run per graph. */
+ * WEFT_ECANCELED if the run was cancelled; WEFT_ECYCLE; WEFT_EBUSY (the
+ * caller is inside a run of g); WEFT_ENOENT (a named task is not registered: nothing ran);
+ * WEFT_EINVAL; WEFT_ENOMEM. Thread-safety: any thread; runs of one graph may overlap. */
 WEFT_API int weft_graph_run(weft_graph_t *g, weft_runtime_t *rt, const weft_run_opts_t *opts,
                             weft_run_t **run);
 
