@@ -14,19 +14,21 @@
  * results) so that the C task can read it.
  *
  * Runs: a RunCore (wpy_run) owns the weft run record plus the Python
- * results and exceptions of the call nodes. One top-level run of a graph at
- * a time (this layer's rule; weft lets runs overlap, and subgraph runs do,
- * see below); the graph points to its current run so that the call nodes
- * know where to store. Each run
- * record holds a reference on its graph (a C count, under the GIL), so a
- * graph is freed only after its runs, whatever order Python drops them in.
+ * results and exceptions of the call nodes. Runs of one graph may overlap
+ * (weft gives each its own record). Call nodes find their storage by the
+ * record weft hands them (weft_node_run): the latest run started (a
+ * pointer compare), else through run_map, where every top-level run is
+ * entered too. The graph lists its runs not yet seen complete, to refuse
+ * changes while any goes. Each run record holds a reference on its graph
+ * (a C count, under the GIL), so a graph is freed only after its runs,
+ * whatever order Python drops them in.
  *
  * Subgraph nodes (weft_graph_add_subgraph) hold a reference on the
  * subgraph's GraphCore, which lists its parents (to refuse changes while a
  * graph running it runs). A subgraph runs with a run record of its own,
  * owned by the parent's; its Python nodes find their storage by that record
- * (weft_node_run): the top run's own, or one made on first use in
- * subrun_map and freed with the top run (subs_drop). A subgraph node's
+ * (weft_node_run): one made on first use in run_map and freed with the
+ * top run (subs_drop). A subgraph node's
  * result is the tuple of its subgraph's sink results (sub_result).
  *
  * A call node takes the GIL (wpy_gil_ensure) for exactly the time it runs
@@ -56,7 +58,8 @@ struct wpy_graph {
     Py_ssize_t refs; /* the Python object, plus one per run record */
     wpy_gnode *nodes;
     size_t n, cap;
-    wpy_run *active; /* the latest run started */
+    wpy_run *active;   /* the latest top-level run started: looked up first */
+    wpy_run *inflight; /* top-level runs not yet seen complete */
     wpy_graph *prev, *next; /* every live graph, for register_task errors */
     wpy_graph **parents;    /* graphs with a subgraph node running this one,
                                one entry per such node (not references) */
@@ -70,6 +73,9 @@ struct wpy_run {
     wpy_graph *G;
     wpy_run *root;      /* a subgraph's run: the top run (set once handed out) */
     int is_sub;         /* the storage of a subgraph's run (see sub_storage) */
+    int listed;         /* a top-level run in G->inflight */
+    wpy_run *iprev, *inext;
+    int mapped;         /* a top-level run entered in run_map */
     Py_ssize_t refs;    /* a top run: its Python proxies, its subruns' included */
     size_t n;
     PyObject **results; /* call nodes' results */
@@ -82,11 +88,13 @@ struct wpy_run {
 
 static wpy_graph *live_graphs; /* GIL */
 
-/* Storage of subgraph runs: {weft_run_t address: capsule of wpy_run}, made
- * by the first Python node of a subgraph's run (weft gives the node its run
- * record, weft_node_run) and freed with the top run that owns the record
- * (before the record is: addresses are not reused while an entry lives). */
-static PyObject *subrun_map; /* GIL */
+/* Storage of runs by record: {weft_run_t address: capsule of wpy_run}. A
+ * subgraph's run gets its entry from its first Python node (weft gives the
+ * node its run record, weft_node_run), freed with the top run that owns
+ * the record; a top-level run is entered when it starts and leaves with its
+ * record. Entries go before their records do: addresses are not reused
+ * while an entry lives. */
+static PyObject *run_map; /* GIL */
 
 static void run_free(wpy_run *R);
 
@@ -208,13 +216,13 @@ static wpy_run *run_alloc(wpy_graph *G) {
  * Returns -1 with an exception on error. */
 static int sub_find(weft_run_t *wr, wpy_run **out) {
     *out = NULL;
-    if (!subrun_map) return 0;
+    if (!run_map) return 0;
     PyObject *k = PyLong_FromVoidPtr(wr);
     if (!k) return -1;
-    PyObject *c = PyDict_GetItemWithError(subrun_map, k);
+    PyObject *c = PyDict_GetItemWithError(run_map, k);
     Py_DECREF(k);
     if (!c) return PyErr_Occurred() ? -1 : 0;
-    *out = PyCapsule_GetPointer(c, "weft.subrun");
+    *out = PyCapsule_GetPointer(c, "weft.run");
     return *out ? 0 : -1;
 }
 
@@ -224,13 +232,13 @@ static wpy_run *sub_storage(wpy_graph *G, weft_run_t *wr) {
     wpy_run *S;
     if (sub_find(wr, &S) < 0) return NULL;
     if (S) return S;
-    if (!subrun_map && !(subrun_map = PyDict_New())) return NULL;
+    if (!run_map && !(run_map = PyDict_New())) return NULL;
     if (!(S = run_alloc(G))) return NULL;
     S->r = wr;
     S->is_sub = 1;
     PyObject *k = PyLong_FromVoidPtr(wr);
-    PyObject *c = k ? PyCapsule_New(S, "weft.subrun", NULL) : NULL;
-    int rc = c ? PyDict_SetItem(subrun_map, k, c) : -1;
+    PyObject *c = k ? PyCapsule_New(S, "weft.run", NULL) : NULL;
+    int rc = c ? PyDict_SetItem(run_map, k, c) : -1;
     Py_XDECREF(k);
     Py_XDECREF(c);
     if (rc < 0) {
@@ -244,7 +252,7 @@ static wpy_run *sub_storage(wpy_graph *G, weft_run_t *wr) {
  * the top run record, which owns those records, is freed). Keeps any
  * exception already set. */
 static void subs_drop(wpy_graph *G, weft_run_t *wr) {
-    if (!G->nsubs || !subrun_map) return;
+    if (!G->nsubs || !run_map) return;
     for (size_t u = 0; u < G->n; u++) {
         wpy_graph *sub = G->nodes[u].sub;
         weft_run_t *s;
@@ -254,7 +262,7 @@ static void subs_drop(wpy_graph *G, weft_run_t *wr) {
         PyErr_Fetch(&et, &ev, &tb);
         wpy_run *S = NULL;
         PyObject *k = PyLong_FromVoidPtr(s);
-        if (k && sub_find(s, &S) == 0 && S && PyDict_DelItem(subrun_map, k) == 0) run_free(S);
+        if (k && sub_find(s, &S) == 0 && S && PyDict_DelItem(run_map, k) == 0) run_free(S);
         Py_XDECREF(k);
         PyErr_Clear();
         PyErr_Restore(et, ev, tb);
@@ -318,7 +326,7 @@ static int call_node_fn(weft_node_ctx_t *ctx, void *arg) {
     PyGILState_STATE st = wpy_gil_ensure();
     weft_run_t *wr = weft_node_run(ctx);
     wpy_run *R = G->active;
-    if (!R || R->r != wr) { /* G runs as a subgraph */
+    if (!R || R->r != wr) { /* an earlier run, or G runs as a subgraph */
         if (!(R = sub_storage(G, wr))) {
             PyErr_Clear();
             wpy_gil_release(st);
@@ -551,6 +559,26 @@ static int graph_reserve(wpy_graph *G) {
 
 static int run_busy(wpy_run *R);
 
+static void inflight_unlink(wpy_run *R) {
+    if (!R->listed) return;
+    if (R->iprev) R->iprev->inext = R->inext;
+    else R->G->inflight = R->inext;
+    if (R->inext) R->inext->iprev = R->iprev;
+    R->iprev = R->inext = NULL;
+    R->listed = 0;
+}
+
+/* Is a top-level run of G in flight? Drops the runs found complete, so the
+ * list holds only runs that may still go. */
+static int graph_running(wpy_graph *G) {
+    for (wpy_run *R = G->inflight, *next; R; R = next) {
+        next = R->inext;
+        if (run_busy(R)) return 1;
+        inflight_unlink(R);
+    }
+    return 0;
+}
+
 /* Refuses changes while a run is in flight, before the mirror is touched
  * (weft would refuse them too, but only after the mirror had grown, and
  * running nodes read it). */
@@ -561,13 +589,13 @@ static int parent_running(wpy_graph *G, unsigned long m) {
         wpy_graph *P = G->parents[i];
         if (P->mark == m) continue;
         P->mark = m;
-        if ((P->active && run_busy(P->active)) || parent_running(P, m)) return 1;
+        if (graph_running(P) || parent_running(P, m)) return 1;
     }
     return 0;
 }
 
 static int graph_changeable(wpy_graph *G) {
-    if (G->active && run_busy(G->active)) {
+    if (graph_running(G)) {
         wpy_raise(WEFT_EBUSY, "the graph is running");
         return -1;
     }
@@ -854,6 +882,7 @@ static void run_free(wpy_run *R) {
     Py_CLEAR(R->progress_exc);
     if (R->G) {
         if (R->G->active == R) R->G->active = NULL;
+        inflight_unlink(R);
         graph_unref(R->G);
     }
     PyMem_Free(R);
@@ -873,11 +902,7 @@ wpy_run *wpy_graph_start(wpy_graph *G, PyObject *rt, int record, int progress_ba
         wpy_raise(WEFT_EINVAL, "the progress interval must be >= 0");
         return NULL;
     }
-    wpy_run *prev = G->active;
-    if (prev && run_busy(prev)) {
-        wpy_raise(WEFT_EBUSY, "the graph is already running");
-        return NULL;
-    }
+    if (!run_map && !(run_map = PyDict_New())) return NULL;
     wpy_run *R = run_alloc(G);
     if (!R) return NULL;
     R->refs = 1;
@@ -887,16 +912,45 @@ wpy_run *wpy_graph_start(wpy_graph *G, PyObject *rt, int record, int progress_ba
                          .progress = progress ? progress_fn : NULL,
                          .progress_data = R,
                          .progress_interval_s = interval_s};
-    G->active = R;
+    /* No node of this run takes the GIL before the run is entered below:
+     * this thread holds it throughout. */
     int rc = weft_graph_run_async(G->g, wrt, &o, &R->r);
     if (rc) {
-        G->active = prev;
         R->r = NULL;
         run_free(R);
         const char *e = weft_graph_error();
-        wpy_raise(rc, rc == WEFT_EBUSY ? "the graph is already running" : *e ? e : NULL);
+        wpy_raise(rc, *e ? e : NULL);
         return NULL;
     }
+    PyObject *k = PyLong_FromVoidPtr(R->r);
+    PyObject *c = k ? PyCapsule_New(R, "weft.run", NULL) : NULL;
+    int bad = !c || PyDict_SetItem(run_map, k, c) < 0;
+    Py_XDECREF(k);
+    Py_XDECREF(c);
+    if (bad) { /* its nodes cannot find it: stop it, drop what they made */
+        PyObject *et, *ev, *tb;
+        PyErr_Fetch(&et, &ev, &tb);
+        weft_run_cancel(R->r);
+        Py_BEGIN_ALLOW_THREADS
+        weft_run_wait(R->r);
+        Py_END_ALLOW_THREADS
+        wpy_run *S = NULL;
+        k = PyLong_FromVoidPtr(R->r);
+        if (k && sub_find(R->r, &S) == 0 && S && PyDict_DelItem(run_map, k) == 0) run_free(S);
+        Py_XDECREF(k);
+        PyErr_Clear();
+        subs_drop(G, R->r);
+        weft_run_free(R->r);
+        run_free(R);
+        PyErr_Restore(et, ev, tb);
+        return NULL;
+    }
+    R->mapped = 1;
+    G->active = R;
+    R->inext = G->inflight;
+    if (G->inflight) G->inflight->iprev = R;
+    G->inflight = R;
+    R->listed = 1;
     return R;
 }
 
@@ -912,6 +966,14 @@ void delete_wpy_run(wpy_run *R) {
             Py_END_ALLOW_THREADS
         }
         subs_drop(R->G, R->r);
+        if (R->mapped) { /* keeps any exception already set */
+            PyObject *et, *ev, *tb;
+            PyErr_Fetch(&et, &ev, &tb);
+            PyObject *k = PyLong_FromVoidPtr(R->r);
+            if (!k || PyDict_DelItem(run_map, k) < 0) PyErr_Clear();
+            Py_XDECREF(k);
+            PyErr_Restore(et, ev, tb);
+        }
         weft_run_free(R->r);
     }
     run_free(R);

@@ -222,16 +222,19 @@ class GraphTest(unittest.TestCase):
         self.assertTrue(started.wait(10))
         self.assertFalse(run.done())
         self.assertFalse(run.wait(timeout=0.05))
+        second = g.run_async(self.rt)             # runs may overlap
         with self.assertRaises(weft.Error) as cm:
-            g.run_async(self.rt)                  # one run at a time
-        self.assertEqual(cm.exception.code, weft.EBUSY)
-        with self.assertRaises(weft.Error) as cm:
-            g.add(const, 1)                       # no changes while it runs
+            g.add(const, 1)                       # no changes while they run
         self.assertEqual(cm.exception.code, weft.EBUSY)
         self.assertIn("running", repr(run))
         run.cancel()
         gate.set()
         self.assertTrue(run.wait(timeout=10))
+        self.assertTrue(second.wait(timeout=10))
+        self.assertEqual(second.code, weft.OK)    # not cancelled: its own run
+        self.assertEqual(second.result(first), "finished")
+        self.assertEqual(second.counts()["done"], 21)
+        self.assertEqual([second.result(n) for n in rest], list(range(20)))
         self.assertTrue(run.done())
         self.assertEqual(run.code, weft.ECANCELED)
         self.assertEqual(run.result(first), "finished")
@@ -275,6 +278,42 @@ class GraphTest(unittest.TestCase):
             self.assertIsInstance(e, weft.Error)
             self.assertEqual(e.code, weft.EBUSY)
         self.assertEqual((len(g), g.edge_count), (3, 0))
+
+    def test_overlapping_runs_keep_their_own_results(self):
+        barrier = threading.Barrier(2, timeout=30)
+        seen = []
+
+        def meet(x):
+            barrier.wait()                        # both runs are inside at once
+            seen.append(x)
+            return len(seen)
+
+        g = weft.Graph("overlap")
+        a = g.add(meet, "x", name="a")
+        b = g.add(lambda x: 10 * x, name="b")
+        a >> b
+        for _ in range(3):
+            seen.clear()
+            r1, r2 = g.run_async(self.rt), g.run_async(self.rt)
+            self.assertTrue(r1.wait(timeout=30) and r2.wait(timeout=30))
+            self.assertEqual(sorted([r1.result(a), r2.result(a)]), [1, 2])
+            self.assertEqual(r1.result(b), 10 * r1.result(a))
+            self.assertEqual(r2.result(b), 10 * r2.result(a))
+            del r1, r2
+        self.assertEqual(len(g), 2)
+
+    def test_a_node_cannot_run_its_own_graph(self):
+        g = weft.Graph("self-running")
+
+        def again():
+            g.run(self.rt)
+
+        g.add(again, name="again")
+        run = g.run(self.rt, check=False)
+        e = run.exception("again")
+        self.assertIsInstance(e, weft.Error)
+        self.assertEqual(e.code, weft.EBUSY)
+        self.assertIn("'self-running' cannot run inside one of its own runs", str(e))
 
     def test_stale_run_after_change(self):
         g = weft.Graph("stale")
