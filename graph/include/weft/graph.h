@@ -97,7 +97,8 @@ WEFT_API int weft_graph_add(weft_graph_t *g, const char *name, weft_node_fn fn, 
 
 /* Adds a node running the registered task task_name with a copy of the
  * argument bytes (arg may be NULL when len is 0). The task is looked up
- * when the graph runs, so it may be registered later. The remote-capable
+ * when the graph runs, so it may be registered later (runs that overlap
+ * share the lookup made by the first of them). The remote-capable
  * form: graph files and other machines carry exactly this.
  * Errors: as weft_graph_add, plus WEFT_EINVAL for a NULL or empty task name. */
 WEFT_API int weft_graph_add_task(weft_graph_t *g, const char *name, const char *task_name,
