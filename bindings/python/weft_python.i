@@ -43,6 +43,7 @@ struct wpy_run {};
 
 %newobject wpy_graph::start;
 %newobject wpy_graph::load;
+%newobject wpy_graph::subgraph;
 %newobject wpy_run::subrun;
 
 %extend wpy_graph {
@@ -63,6 +64,8 @@ struct wpy_run {};
     PyObject *dot(struct wpy_run *run);
     PyObject *save(const char *path);
     static struct wpy_graph *load(const char *path);
+    struct wpy_graph *subgraph(PyObject *node);
+    PyObject *key();
     struct wpy_run *start(PyObject *rt, int record, int progress_bar, PyObject *progress,
                           double interval_s);
 }

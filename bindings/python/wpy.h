@@ -110,6 +110,8 @@ PyObject *wpy_graph_dot(wpy_graph *G, wpy_run *R);
 PyObject *wpy_graph_save(wpy_graph *G, const char *path);
 /* Loads a graph file: a new graph whose nodes are all named-task nodes. */
 wpy_graph *wpy_graph_load(const char *path);
+wpy_graph *wpy_graph_subgraph(wpy_graph *G, PyObject *node);
+PyObject *wpy_graph_key(wpy_graph *G);
 /* Starts a run (see weft_graph_run_async); progress is None or a callable
  * called with (finished, total, elapsed_s, rate, eta_s). */
 wpy_run *wpy_graph_start(wpy_graph *G, PyObject *rt, int record, int progress_bar,

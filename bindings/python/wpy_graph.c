@@ -65,6 +65,8 @@ struct wpy_graph {
                                one entry per such node (not references) */
     size_t nparents, pcap;
     size_t nsubs;           /* subgraph nodes of this graph */
+    wpy_graph *owner;       /* an inner graph of a loaded file: the loaded
+                               graph whose weft graph owns this one's */
     unsigned long mark;     /* graph walks */
 };
 
@@ -192,6 +194,23 @@ static PyObject *bytes_or_none(const void *data, size_t len) {
 /* ------------------------------------------------------------------ */
 /* runs' storage, subgraph runs                                        */
 
+static void graph_unref(wpy_graph *G);
+
+/* A reference from outside G's family (a Python object, a run): for the
+ * inner graph of a loaded file it holds the file's top graph too, whose
+ * weft graph owns this one's. References between the family's graphs
+ * (subgraph nodes) are plain counts, so the family has no cycle. */
+static void graph_hold(wpy_graph *G) {
+    G->refs++;
+    if (G->owner) G->owner->refs++;
+}
+
+static void graph_release(wpy_graph *G) {
+    wpy_graph *owner = G->owner;
+    graph_unref(G);
+    if (owner) graph_unref(owner);
+}
+
 /* A run's storage for graph G (a reference on G). NULL with an exception. */
 static wpy_run *run_alloc(wpy_graph *G) {
     wpy_run *R = PyMem_Calloc(1, sizeof *R);
@@ -203,7 +222,7 @@ static wpy_run *run_alloc(wpy_graph *G) {
     R->results = PyMem_Calloc(R->n ? R->n : 1, sizeof *R->results);
     R->excs = PyMem_Calloc(R->n ? R->n : 1, sizeof *R->excs);
     R->G = G;
-    G->refs++;
+    graph_hold(G);
     if (!R->results || !R->excs) {
         run_free(R);
         PyErr_NoMemory();
@@ -608,8 +627,10 @@ static int graph_changeable(wpy_graph *G) {
 
 static void graph_unref(wpy_graph *G) {
     if (--G->refs > 0) return;
-    weft_graph_free(G->g); /* no run record is left: it cannot be running;
-                              no parent is left: each holds a reference */
+    /* no run record is left: it cannot be running; no parent is left: each
+     * holds a reference. An inner graph of a file is freed with its owner's
+     * weft graph, which is freed first (the owner goes first or with it). */
+    if (!G->owner) weft_graph_free(G->g);
     for (size_t i = 0; i < G->n; i++) {
         Py_CLEAR(G->nodes[i].fn);
         Py_CLEAR(G->nodes[i].args);
@@ -645,7 +666,7 @@ wpy_graph *new_wpy_graph(const char *name) {
 }
 
 void delete_wpy_graph(wpy_graph *G) {
-    if (G) graph_unref(G);
+    if (G) graph_release(G);
 }
 
 static PyObject *added(wpy_graph *G, int rc, weft_node_t id, PyObject *fn, PyObject *args) {
@@ -694,20 +715,35 @@ PyObject *wpy_graph_add_task(wpy_graph *G, PyObject *name, const char *task, PyO
     return r;
 }
 
+/* Room for one more parent of sub. -1 with an exception. */
+static int parents_reserve(wpy_graph *sub) {
+    if (sub->nparents < sub->pcap) return 0;
+    size_t cap = sub->pcap ? sub->pcap * 2 : 4;
+    wpy_graph **p = PyMem_Realloc(sub->parents, cap * sizeof *p);
+    if (!p) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    sub->parents = p;
+    sub->pcap = cap;
+    return 0;
+}
+
+/* Node v of G runs sub (room for the parent entry was reserved). */
+static void link_sub(wpy_graph *G, weft_node_t v, wpy_graph *sub) {
+    G->nodes[v].sub = sub;
+    sub->refs++;
+    sub->parents[sub->nparents++] = G;
+    G->nsubs++;
+}
+
 PyObject *wpy_graph_add_subgraph(wpy_graph *G, PyObject *name, wpy_graph *sub) {
     int err;
     const char *cname = name_arg(name, &err);
     if (err) return NULL;
     if (!sub) return PyErr_Format(PyExc_TypeError, "a subgraph must be a weft.Graph");
     if (sub == G) return wpy_raise(WEFT_EINVAL, "a graph cannot be a subgraph of itself");
-    if (graph_changeable(G) < 0 || graph_reserve(G) < 0) return NULL;
-    if (sub->nparents == sub->pcap) {
-        size_t cap = sub->pcap ? sub->pcap * 2 : 4;
-        wpy_graph **p = PyMem_Realloc(sub->parents, cap * sizeof *p);
-        if (!p) return PyErr_NoMemory();
-        sub->parents = p;
-        sub->pcap = cap;
-    }
+    if (graph_changeable(G) < 0 || graph_reserve(G) < 0 || parents_reserve(sub) < 0) return NULL;
     weft_node_t id;
     int rc = weft_graph_add_subgraph(G->g, cname, sub->g, &id);
     if (rc == WEFT_ECYCLE) {
@@ -719,12 +755,7 @@ PyObject *wpy_graph_add_subgraph(wpy_graph *G, PyObject *name, wpy_graph *sub) {
         return wpy_raise(rc, msg);
     }
     PyObject *r = added(G, rc, id, NULL, NULL);
-    if (r) {
-        G->nodes[id].sub = sub;
-        sub->refs++;
-        sub->parents[sub->nparents++] = G;
-        G->nsubs++;
-    }
+    if (r) link_sub(G, id, sub);
     return r;
 }
 
@@ -814,6 +845,60 @@ PyObject *wpy_graph_save(wpy_graph *G, const char *path) {
     Py_RETURN_NONE;
 }
 
+/* The mirror of a loaded weft graph: task nodes, and successor counts
+ * (for the sinks of subgraphs). -1 with an exception. */
+static int mirror_loaded(wpy_graph *G) {
+    size_t n = weft_graph_node_count(G->g);
+    for (size_t i = 0; i < n; i++) {
+        if (graph_reserve(G) < 0) return -1;
+        memset(&G->nodes[G->n++], 0, sizeof(wpy_gnode));
+    }
+    size_t m = weft_graph_edge_count(G->g);
+    for (size_t i = 0; i < m; i++) {
+        weft_node_t a, b;
+        if (weft_graph_edge(G->g, i, &a, &b) == 0) G->nodes[a].nsuccs++;
+    }
+    return 0;
+}
+
+/* The loaded graphs met so far, each wrapped once (files share them). */
+typedef struct wpy_inner {
+    wpy_graph **gs;
+    size_t n, cap;
+} wpy_inner;
+
+/* Wraps the inner graphs that G's subgraph nodes run, at any depth, and
+ * links them as add_subgraph does. Each new wrapper gets one reference in
+ * `in`, dropped by the caller. -1 with an exception. */
+static int wrap_inner(wpy_graph *top, wpy_graph *G, wpy_inner *in) {
+    for (size_t v = 0; v < G->n; v++) {
+        weft_graph_t *sg = weft_graph_node_subgraph(G->g, (weft_node_t)v);
+        if (!sg) continue;
+        wpy_graph *S = NULL;
+        for (size_t k = 0; k < in->n && !S; k++)
+            if (in->gs[k]->g == sg) S = in->gs[k];
+        if (!S) {
+            if (in->n == in->cap) {
+                size_t cap = in->cap ? in->cap * 2 : 8;
+                wpy_graph **gs = PyMem_Realloc(in->gs, cap * sizeof *gs);
+                if (!gs) {
+                    PyErr_NoMemory();
+                    return -1;
+                }
+                in->gs = gs;
+                in->cap = cap;
+            }
+            if (!(S = graph_wrap(sg))) return -1;
+            S->owner = top;
+            in->gs[in->n++] = S;
+            if (mirror_loaded(S) < 0 || wrap_inner(top, S, in) < 0) return -1;
+        }
+        if (parents_reserve(S) < 0) return -1;
+        link_sub(G, (weft_node_t)v, S);
+    }
+    return 0;
+}
+
 wpy_graph *wpy_graph_load(const char *path) {
     weft_graph_t *g;
     int rc = weft_graph_load_file(path, &g);
@@ -826,21 +911,27 @@ wpy_graph *wpy_graph_load(const char *path) {
         weft_graph_free(g);
         return NULL;
     }
-    size_t n = weft_graph_node_count(g);
-    for (size_t i = 0; i < n; i++) {
-        if (graph_reserve(G) < 0) {
-            graph_unref(G);
-            return NULL;
-        }
-        memset(&G->nodes[G->n++], 0, sizeof(wpy_gnode)); /* task nodes */
-    }
-    size_t m = weft_graph_edge_count(g); /* successor counts: sinks of subgraphs */
-    for (size_t i = 0; i < m; i++) {
-        weft_node_t a, b;
-        if (weft_graph_edge(g, i, &a, &b) == 0) G->nodes[a].nsuccs++;
+    wpy_inner in = {0};
+    int bad = mirror_loaded(G) < 0 || wrap_inner(G, G, &in) < 0;
+    for (size_t k = 0; k < in.n; k++) graph_unref(in.gs[k]); /* linked ones live on */
+    PyMem_Free(in.gs);
+    if (bad) {
+        graph_unref(G);
+        return NULL;
     }
     return G;
 }
+
+/* The graph subgraph node `node` runs (a new reference), or None. */
+wpy_graph *wpy_graph_subgraph(wpy_graph *G, PyObject *node) {
+    weft_node_t v;
+    if (node_arg(G->n, node, &v) < 0) return NULL;
+    wpy_graph *S = G->nodes[v].sub;
+    if (S) graph_hold(S);
+    return S;
+}
+
+PyObject *wpy_graph_key(wpy_graph *G) { return PyLong_FromVoidPtr(G); }
 
 /* ------------------------------------------------------------------ */
 /* runs                                                                */
@@ -883,7 +974,7 @@ static void run_free(wpy_run *R) {
     if (R->G) {
         if (R->G->active == R) R->G->active = NULL;
         inflight_unlink(R);
-        graph_unref(R->G);
+        graph_release(R->G);
     }
     PyMem_Free(R);
 }

@@ -509,6 +509,12 @@ int gr_run_sub(weft_node_ctx_t *ctx, weft_graph_t *sub, uint32_t extra) {
     return weft_run_wait(sr);
 }
 
+weft_graph_t *weft_graph_node_subgraph(const weft_graph_t *g, weft_node_t node) {
+    if (!gr_graph_valid(g) || node >= g->nodes.len) return NULL;
+    const gr_extra *e = gr_extra_of(g, node);
+    return e && e->kind == GR_SUB ? e->sub : NULL;
+}
+
 int weft_run_subrun(const weft_run_t *run, weft_node_t node, weft_run_t **sub) {
     if (sub) *sub = NULL;
     if (!run || run->magic != GR_MAGIC_RUN || !sub || node >= run->n || !run->subruns)

@@ -301,6 +301,64 @@ class SubgraphTest(unittest.TestCase):
         self.assertEqual(run.result(y), ((b"1061",),))
         self.assertEqual(run.subrun(s).results(), {"p": b"1060", "q": b"1061"})
 
+    def test_subgraphs_of_a_loaded_file(self):
+        # a file whose top graph runs 'pair' twice (shared, unordered: the
+        # two runs may overlap) and 'outer', which runs 'pair' once more
+        text = "\n".join([
+            "weft-graph 1",
+            "name top",
+            "graph pair",
+            "  node p %s \"100\"" % weft.SUM_PRIMES_TASK,
+            "  node q %s \"1\"" % weft.SUM_TASK,
+            "  edge p q",
+            "end",
+            "graph outer",
+            "  subgraph inner pair",
+            "end",
+            "subgraph left pair",
+            "subgraph right pair",
+            "subgraph deep outer",
+            ""])
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "top.wg")
+            with open(path, "w") as f:
+                f.write(text)
+            g = weft.Graph.load(path)
+        left, right, deep = g["left"], g["right"], g["deep"]
+        self.assertEqual(left.kind, "subgraph")
+        pair = left.subgraph
+        self.assertIs(right.subgraph, pair)          # one Graph per file graph
+        self.assertEqual(pair.name, "pair")
+        self.assertEqual(len(pair), 2)
+        self.assertIs(deep.subgraph["inner"].subgraph, pair)
+        run = g.run(self.rt)
+        self.assertEqual(run.result(left), (b"1061",))
+        self.assertEqual(run.subrun(left).results(), {"p": b"1060", "q": b"1061"})
+        self.assertEqual(run.subrun(right).result("q"), b"1061")
+        inner = run.subrun(deep).subrun("inner")
+        self.assertEqual(inner.status("p"), "done")
+        self.assertEqual(inner.result("q"), b"1061")
+        self.assertIn("cluster", g.dot(run))
+        # a failure inside names its path
+        bad = text.replace('node q %s "1"' % weft.SUM_TASK, 'node q %s "x"' % weft.SUM_TASK)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "bad.wg")
+            with open(path, "w") as f:
+                f.write(bad)
+            b = weft.Graph.load(path)
+        with self.assertRaises(weft.TaskError) as cm:
+            b.run(self.rt)
+        self.assertEqual(cm.exception.node, "q")
+        self.assertIn(cm.exception.path, (("left", "q"), ("right", "q"), ("deep", "inner", "q")))
+        # an inner graph keeps the whole file alive, and runs on its own
+        ref = weakref.ref(g)
+        del g, run, left, right, deep, inner
+        gc.collect()
+        self.assertIsNone(ref())
+        self.assertEqual(pair.run(self.rt).result("q"), b"1061")
+        del pair
+        gc.collect()
+
     def test_registered_python_task_failing_inside(self):
         def bad_task(arg, *inputs):
             raise Boom("registered task failed")

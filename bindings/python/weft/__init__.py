@@ -273,8 +273,9 @@ class Node:
 
     @property
     def subgraph(self):
-        """The Graph a subgraph node runs (None for other nodes, and for
-        the subgraph nodes of a loaded graph file)."""
+        """The Graph a subgraph node runs (None for other nodes). For a
+        loaded graph file, one of the graphs the file defines: it lives as
+        long as this Graph or the file's top Graph does."""
         return self.graph._subs.get(self.id)
 
     def precede(self, *others):
@@ -340,10 +341,21 @@ class Graph:
         """Reads a graph file (see graph/FORMAT.md). Its nodes are task
         nodes: the tasks must be registered (in C, or with register_task)
         by the time the graph runs."""
+        return cls._of_core(_swig.GraphCore.load(_os.fspath(path)), {})
+
+    @classmethod
+    def _of_core(cls, core, seen):
+        """The Graph of a loaded core, and of the graphs its subgraph nodes
+        run (one Graph per inner graph, however often the file uses it)."""
         g = cls.__new__(cls)
-        g._core = _swig.GraphCore.load(_os.fspath(path))
-        g._nodes = [Node(g, i) for i in range(g._core.node_count())]
+        g._core = core
+        seen[core.key()] = g
+        g._nodes = [Node(g, i) for i in range(core.node_count())]
         g._subs = {}
+        for i in range(core.node_count()):
+            sub = core.subgraph(i)
+            if sub is not None:
+                g._subs[i] = seen.get(sub.key()) or cls._of_core(sub, seen)
         return g
 
     def save(self, path):
@@ -614,7 +626,7 @@ class Run:
         self.wait()
         sub = self.graph._subs.get(i)
         if sub is None:
-            raise InvalidArgument("node %r is not a subgraph node added with add_subgraph"
+            raise InvalidArgument("node %r is not a subgraph node"
                                   % self.graph._core.node_name(i), _swig.EINVAL)
         return Run(sub, self._core.subrun(i), self.runtime)
 

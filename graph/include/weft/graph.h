@@ -112,6 +112,11 @@ WEFT_API int weft_graph_add_task(weft_graph_t *g, const char *name, const char *
 WEFT_API int weft_graph_add_subgraph(weft_graph_t *g, const char *name, weft_graph_t *sub,
                                      weft_node_t *node);
 
+/* The graph that subgraph node `node` of g runs (for a loaded graph file,
+ * one of the graphs the file's top graph owns), or NULL when node is not a
+ * subgraph node or g or node is bad. Thread-safety: as reading g. */
+WEFT_API weft_graph_t *weft_graph_node_subgraph(const weft_graph_t *g, weft_node_t node);
+
 /* Replaces a node's argument bytes with a copy of [arg, arg+len).
  * Errors: WEFT_EINVAL, WEFT_EBUSY, WEFT_ENOMEM. */
 WEFT_API int weft_graph_set_arg(weft_graph_t *g, weft_node_t node, const void *arg, size_t len);
