@@ -2388,6 +2388,12 @@ START_TEST(test_subgraph_refusals)
     WT_ASSERT_RC(weft_graph_add_subgraph(b, "a", a, &v), WEFT_ECYCLE);
     WT_ASSERT_RC(weft_graph_add_subgraph(b, "c", c, &v), 0); /* B contains C */
     ck_assert_uint_eq(v, 0);
+    /* which graph a node runs */
+    ck_assert_ptr_eq(weft_graph_node_subgraph(a, 1), b);
+    ck_assert_ptr_eq(weft_graph_node_subgraph(b, 0), c);
+    ck_assert_ptr_null(weft_graph_node_subgraph(a, 0)); /* a plain node */
+    ck_assert_ptr_null(weft_graph_node_subgraph(a, 2)); /* no such node */
+    ck_assert_ptr_null(weft_graph_node_subgraph(NULL, 0));
     WT_ASSERT_RC(weft_graph_add_subgraph(c, "a", a, &v), WEFT_ECYCLE); /* through B */
     WT_ASSERT_RC(weft_graph_add_subgraph(c, "b", b, &v), WEFT_ECYCLE);
     WT_ASSERT_RC(weft_graph_add_subgraph(c, "c", c, &v), WEFT_EINVAL);

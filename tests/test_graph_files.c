@@ -1744,6 +1744,16 @@ START_TEST(test_nested_data_file)
     WT_ASSERT_RC(weft_graph_load_file(WEFT_TEST_DATA_DIR "/nested.wg", &g), 0);
     ck_assert_str_eq(weft_graph_name(g), "release");
     ck_assert_uint_eq(weft_graph_node_count(g), 4);
+    /* x86 and arm run one shared graph 'target', which runs 'compile' */
+    weft_graph_t *t = weft_graph_node_subgraph(g, 1);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_ptr_eq(weft_graph_node_subgraph(g, 2), t);
+    ck_assert_ptr_null(weft_graph_node_subgraph(g, 0));
+    ck_assert_str_eq(weft_graph_name(t), "target");
+    weft_graph_t *c = weft_graph_node_subgraph(t, 0);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_str_eq(weft_graph_name(c), "compile");
+    WT_ASSERT_RC(weft_graph_free(t), WEFT_EBUSY); /* freed with g only */
     wt_text d = wt_dot(g, NULL);
     ck_assert_msg(strstr(d.s, "subgraph \"cluster_n2_0\"") != NULL, "no nested cluster:\n%s", d.s);
     WT_ASSERT_GRAPHVIZ(d.s);
