@@ -141,18 +141,20 @@ static int sb_printf(sbuf *b, const char *fmt, ...) {
     }
 }
 
-/* First node without predecessors (want_sink 0) or successors (1), or 0 if
- * every node has one (a cycle). g has at least one node. */
-static uint32_t end_node(const weft_graph_t *g, int want_sink) {
+/* *v: the first node without predecessors (want_sink 0) or successors (1),
+ * or 0 if every node has one (a cycle). g has at least one node. Returns 0
+ * or WEFT_ENOMEM (no other node would draw the same picture). */
+static int end_node(const weft_graph_t *g, int want_sink, uint32_t *v) {
     size_t n = g->nodes.len, m = g->esrc.len;
     const uint32_t *from = want_sink ? g->esrc.data : g->edst.data;
     unsigned char *has = wf_calloc(n, 1);
-    uint32_t v = 0;
-    if (!has) return 0; /* out of memory: any node will do for drawing */
+    if (!has) return WEFT_ENOMEM;
     for (size_t i = 0; i < m; i++) has[from[i]] = 1;
-    while (v < n && has[v]) v++;
+    uint32_t k = 0;
+    while (k < n && has[k]) k++;
     wf_free(has);
-    return v < n ? v : 0;
+    *v = k < n ? k : 0;
+    return 0;
 }
 
 /* The id of the node that stands for node v (with id prefix+v) at the end
@@ -166,7 +168,7 @@ static int anchor(sbuf *b, const weft_graph_t *g, uint32_t v, const char *prefix
          e = gr_extra_of(g, v)) {
         g = e->sub;
         if (!g->nodes.len) return sb_printf(b, "_empty");
-        v = end_node(g, !head);
+        if ((rc = end_node(g, !head, &v))) break;
         rc = sb_printf(b, "_%u", v);
     }
     return rc;
@@ -239,21 +241,33 @@ typedef struct size_memo {
     size_t n;
 } size_memo;
 
-/* Nodes g expands to when every subgraph use is drawn, saturating above
- * DOT_MAX_NODES; each distinct graph is counted once (memo). */
-static size_t expanded_size(const weft_graph_t *g, gr_vec *memo) {
+/* *out: the nodes g expands to when every subgraph use is drawn,
+ * saturating above DOT_MAX_NODES; each distinct graph is counted once
+ * (memo: without it heavy sharing would take exponential time). Returns 0
+ * or WEFT_ENOMEM. */
+static int expanded_size(const weft_graph_t *g, gr_vec *memo, size_t *out) {
     const size_memo *m = memo->data;
     for (size_t i = 0; i < memo->len; i++)
-        if (m[i].g == g) return m[i].n;
-    size_t n = 0;
+        if (m[i].g == g) {
+            *out = m[i].n;
+            return 0;
+        }
+    size_t n = 0, k;
     for (uint32_t v = 0; v < g->nodes.len && n <= DOT_MAX_NODES; v++) {
         const gr_extra *e = gr_extra_of(g, v);
-        n += e && e->kind == GR_SUB ? 1 + expanded_size(e->sub, memo) : 1;
+        if (!e || e->kind != GR_SUB) {
+            n++;
+            continue;
+        }
+        int rc = expanded_size(e->sub, memo, &k);
+        if (rc) return rc;
+        n += 1 + k;
     }
     if (n > DOT_MAX_NODES) n = DOT_MAX_NODES + 1;
-    if (gr_vec_reserve(memo, sizeof(size_memo), memo->len + 1) == 0)
-        ((size_memo *)memo->data)[memo->len++] = (size_memo){g, n};
-    return n;
+    if (gr_vec_reserve(memo, sizeof(size_memo), memo->len + 1)) return WEFT_ENOMEM;
+    ((size_memo *)memo->data)[memo->len++] = (size_memo){g, n};
+    *out = n;
+    return 0;
 }
 
 static int emit_graph(FILE *out, const weft_graph_t *g, const weft_run_t *run, const char *prefix,
@@ -339,6 +353,12 @@ int weft_graph_dot(const weft_graph_t *g, const weft_run_t *run, FILE *out) {
         if (rc) return rc;
         if (run->g != g) return WEFT_EINVAL;
     }
+    gr_vec memo = {0};
+    size_t size;
+    int rc = expanded_size(g, &memo, &size); /* before anything is written */
+    wf_free(memo.data);
+    if (rc) return rc;
+    int expand = size <= DOT_MAX_NODES;
     fputs("digraph \"", out);
     dot_esc(out, g->name);
     fputs("\" {\n", out);
@@ -360,13 +380,10 @@ int weft_graph_dot(const weft_graph_t *g, const weft_run_t *run, FILE *out) {
           "fontname=\"Helvetica\"];\n",
           out);
     fputs("  edge [color=\"#424242\"];\n", out);
-    gr_vec memo = {0};
-    int expand = expanded_size(g, &memo) <= DOT_MAX_NODES;
-    wf_free(memo.data);
     if (!expand)
         fprintf(out, "  // over %d nodes with every subgraph use drawn: subgraphs drawn as boxes\n",
                 DOT_MAX_NODES);
-    int rc = emit_graph(out, g, run, "n", 0, expand);
+    rc = emit_graph(out, g, run, "n", 0, expand);
     fputs("}\n", out);
     if (rc) {
         fflush(out);

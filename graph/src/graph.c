@@ -241,6 +241,15 @@ static int add_extra(weft_graph_t *g, weft_node_t v, gr_extra **out) {
     return 0;
 }
 
+/* Takes back the node that the failing call added last, and the names it
+ * put in the arena: the graph is as it was before the call, version
+ * included, so its run records stay valid. */
+static void undo_add(weft_graph_t *g, size_t names_len, uint64_t version) {
+    g->nodes.len--;
+    g->names.len = names_len;
+    g->version = version;
+}
+
 static int copy_bytes(const void *src, size_t len, void **dst) {
     *dst = NULL;
     if (!len) return 0;
@@ -263,6 +272,8 @@ int weft_graph_add_task(weft_graph_t *g, const char *name, const char *task_name
     if (!task_name || !*task_name || (len && !arg)) return WEFT_EINVAL;
     size_t tlen = strlen(task_name);
     if (tlen > WEFT_NAME_MAX) return WEFT_ERANGE;
+    size_t names_len = gr_graph_valid(g) ? g->names.len : 0;
+    uint64_t version = gr_graph_valid(g) ? g->version : 0;
     weft_node_t v;
     int rc = add_node(g, name, unresolved_task, NULL, &v);
     if (rc) return rc;
@@ -281,8 +292,8 @@ int weft_graph_add_task(weft_graph_t *g, const char *name, const char *task_name
     e->len = len;
     if (node) *node = v;
     return 0;
-undo: /* the node was the last one added: take it back */
-    g->nodes.len--;
+undo:
+    undo_add(g, names_len, version);
     return rc;
 }
 
@@ -334,11 +345,13 @@ int weft_graph_add_subgraph(weft_graph_t *g, const char *name, weft_graph_t *sub
     int c = contains(sub, g);
     if (c < 0) return c;
     if (c) return WEFT_ECYCLE;
+    size_t names_len = g->names.len;
+    uint64_t version = g->version;
     weft_node_t v;
     if ((rc = add_node(g, name ? name : sub->name, run_subgraph, sub, &v))) return rc;
     gr_extra *e;
     if ((rc = add_extra(g, v, &e))) {
-        g->nodes.len--;
+        undo_add(g, names_len, version);
         return rc;
     }
     e->kind = GR_SUB;

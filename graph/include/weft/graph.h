@@ -301,8 +301,9 @@ WEFT_API int weft_task_lookup(const char *name, weft_node_fn *fn, void **arg);
  * subgraph nodes run, each once. Every node, at any depth, must be a
  * named-task or subgraph node (function pointers cannot be saved):
  * otherwise WEFT_ENOTSUP and nothing is written; weft_graph_error tells
- * which node of which graph.
- * Errors: WEFT_EINVAL, WEFT_ENOTSUP, WEFT_EIO. */
+ * which node of which graph. Out of memory, WEFT_ENOMEM: nothing is written
+ * either (the file is planned first).
+ * Errors: WEFT_EINVAL, WEFT_ENOTSUP, WEFT_ENOMEM, WEFT_EIO. */
 WEFT_API int weft_graph_save(const weft_graph_t *g, FILE *out);
 WEFT_API int weft_graph_save_file(const weft_graph_t *g, const char *path);
 
@@ -325,7 +326,8 @@ WEFT_API const char *weft_graph_error(void);
 /* Writes g in graphviz's dot language: node names, edges, subgraph nodes
  * as clusters. With a run (may be NULL), nodes are coloured by status and,
  * when the run was recorded, labelled with duration and worker.
- * Errors: WEFT_EINVAL, WEFT_ESTALE, WEFT_EBUSY, WEFT_EIO. */
+ * Errors: WEFT_EINVAL, WEFT_ESTALE, WEFT_EBUSY, WEFT_ENOMEM, WEFT_EIO; after
+ * WEFT_ENOMEM or WEFT_EIO part of the text may have been written. */
 WEFT_API int weft_graph_dot(const weft_graph_t *g, const weft_run_t *run, FILE *out);
 
 /* Writes a recorded run as Chrome trace-event JSON (chrome://tracing,
