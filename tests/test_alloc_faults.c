@@ -1330,36 +1330,13 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* Running                                                             */
 
-/* Known gaps in graph/src/run.c, which these tests tolerate (and count)
- * while they stand; set FA_TOLERATE_RUN_C_GAPS to 0 to hold run.c to the
- * contract:
- * - record_failure makes the array of the nodes' return codes at a run's
- *   first failure; when that allocation fails the failed node's code is
- *   dropped: weft_run_node_code reads 0 for a failed node, dot labels it
- *   "returned 0", and weft_run_save writes "failed 0", which weft_run_load
- *   refuses.
- * - weft_graph_run_n: when a second or later run cannot start (run_start
- *   resets the record, then weft_submit fails), it returns WEFT_ENOMEM
- *   with *run set to that reset record: every node pending, the earlier
- *   runs' statuses and results gone. */
-#ifndef FA_TOLERATE_RUN_C_GAPS
-#define FA_TOLERATE_RUN_C_GAPS 1
-#endif
-
-static atomic_long fa_lost_codes; /* failed nodes whose code read 0 */
-static atomic_long fa_blank_runs; /* run_n records of no run */
-
-/* The code of failed node v, which should be want: asserted, except for
- * the known gap above. Returns the code read. */
+/* The code of failed node v, which should be want: asserted. Returns the
+ * code read. */
 static int fa_failed_code(const weft_run_t *run, weft_node_t v, int want, long n, int sticky)
 {
     weft_graph_t *g = weft_run_graph(run);
     int code = -12345, rc = weft_run_node_code(run, v, &code);
     FA_CHECK(rc == 0, "weft_run_node_code = %d", rc);
-    if (code == 0 && FA_TOLERATE_RUN_C_GAPS) {
-        atomic_fetch_add(&fa_lost_codes, 1);
-        return 0;
-    }
     FA_CHECK(code == want, "fault %ld (%s): node '%s' of '%s' failed with %d (%s), not %d (%s)", n,
                   fa_mode(sticky), weft_graph_node_name(g, v), weft_graph_name(g), code,
                   weft_err_name(code), want, weft_err_name(want));
@@ -1429,19 +1406,11 @@ static void fa_check_results(const weft_run_t *run)
 }
 
 /* The documents of a run that failed for lack of memory still come out,
- * and its run file loads back into the same run (unless the known gap
- * above lost a code: "failed 0" does not load). */
-static void fa_check_run_documents(weft_graph_t *g, const weft_run_t *run, long lost0, long n,
-                                   int sticky)
+ * and its run file loads back into the same run. */
+static void fa_check_run_documents(weft_graph_t *g, const weft_run_t *run, long n, int sticky)
 {
     fa_text dot = fa_written(fa_write_dot, g, run), trace = fa_written(fa_write_trace, run, NULL);
     fa_text saved = fa_written(fa_write_run, run, NULL);
-    if (atomic_load(&fa_lost_codes) != lost0) {
-        fa_text_free(&saved);
-        fa_text_free(&dot);
-        fa_text_free(&trace);
-        return;
-    }
     weft_run_t *back = NULL;
     FILE *f = fa_input(&saved);
     int rc = weft_run_load(g, f, &back);
@@ -1463,7 +1432,7 @@ static void fa_check_run_documents(weft_graph_t *g, const weft_run_t *run, long 
 static void fa_check_graph_run(const fa_text *file, const char *wg, int extra_failing_node,
                                int documents)
 {
-    long live0 = fa_live_now(), faults = 0, failed_runs = 0, lost_start = atomic_load(&fa_lost_codes);
+    long live0 = fa_live_now(), faults = 0, failed_runs = 0;
     weft_run_opts_t opts = {.record = 1};
     for (long n = 0;; n++) {
         int clean = 0;
@@ -1474,7 +1443,6 @@ static void fa_check_graph_run(const fa_text *file, const char *wg, int extra_fa
             if (extra_failing_node)
                 WT_ASSERT_RC(weft_graph_add_task(g, "bad", "fail7", NULL, 0, &bad), 0);
             weft_run_t *run = (weft_run_t *)&wt_bad;
-            long lost0 = atomic_load(&fa_lost_codes);
             fa_arm(n, sticky);
             int rc = weft_graph_run(g, rt, &opts, &run);
             long hits = fa_disarm();
@@ -1489,7 +1457,7 @@ static void fa_check_graph_run(const fa_text *file, const char *wg, int extra_fa
             } else if (extra_failing_node) {
                 ck_assert_int_eq(rc, WEFT_ETASK);
                 fa_failed_code(run, bad, 7, n, sticky);
-                fa_check_run_documents(g, run, lost0, n, sticky);
+                fa_check_run_documents(g, run, n, sticky);
                 wt_run_free(run);
             } else {
                 failed_runs += rc == WEFT_ETASK;
@@ -1498,7 +1466,7 @@ static void fa_check_graph_run(const fa_text *file, const char *wg, int extra_fa
                 else
                     fa_check_results(run);
                 if (documents)
-                    fa_check_run_documents(g, run, lost0, n, sticky);
+                    fa_check_run_documents(g, run, n, sticky);
                 wt_run_free(run);
             }
             /* the graph and the runtime work on */
@@ -1519,10 +1487,6 @@ static void fa_check_graph_run(const fa_text *file, const char *wg, int extra_fa
     if (!extra_failing_node)
         ck_assert_int_gt(failed_runs, 0);
     ck_assert_int_eq(wt_ld(&wt_bad), 0);
-    long lost = atomic_load(&fa_lost_codes) - lost_start;
-    if (lost)
-        fprintf(stderr, "test_alloc_faults: %s: %ld failed nodes lost their code (known gap in run.c's "
-                "record_failure)\n", wg, lost);
 }
 
 /* weft_graph_run_async and weft_graph_run_n (three runs in a row) of
@@ -1555,14 +1519,11 @@ START_TEST(test_run_async_and_n_faults)
                 FA_ASSERT_ONE_OF(rc, what, n, sticky, WEFT_ENOMEM, WEFT_ETASK);
                 if (rc == WEFT_ENOMEM && !variant)
                     ck_assert_ptr_null(run);
-                if (run && rc == WEFT_ENOMEM) { /* run_n: a later run could not start */
-                    weft_run_counts_t c = wt_counts(run);
-                    int complete = c.done + c.failed + c.skipped + c.cancelled == c.total;
-                    if (!complete && FA_TOLERATE_RUN_C_GAPS)
-                        atomic_fetch_add(&fa_blank_runs, 1);
-                    else
-                        ck_assert_msg(complete, "fault %ld (%s): weft_graph_run_n returned WEFT_ENOMEM "
-                                      "with a run record of no run", n, fa_mode(sticky));
+                if (run && rc == WEFT_ENOMEM) { /* run_n: a later run could not start, */
+                    weft_run_counts_t c = wt_counts(run); /* so the record holds no run */
+                    ck_assert_uint_eq(c.done + c.failed + c.skipped + c.cancelled, 0);
+                    for (weft_node_t v = 0; v < c.total; v++)
+                        ck_assert_int_eq(weft_run_node_status(run, v), WEFT_NODE_PENDING);
                 }
                 if (rc == WEFT_ETASK)
                     ck_assert_uint_gt(fa_check_failures(run, n, sticky), 0);
@@ -1583,9 +1544,6 @@ START_TEST(test_run_async_and_n_faults)
         }
         fa_done(what, faults, 10);
     }
-    if (atomic_load(&fa_blank_runs))
-        fprintf(stderr, "test_alloc_faults: weft_graph_run_n: %ld times WEFT_ENOMEM with a reset run "
-                "record (known gap in run.c)\n", atomic_load(&fa_blank_runs));
 }
 END_TEST
 

@@ -187,8 +187,7 @@ static int node_state(const weft_run_t *run, uint32_t v, char *timing, size_t ca
     weft_run_t *r = (weft_run_t *)run;
     int st = atomic_load_explicit(&r->status[v], memory_order_acquire);
     if (st < WEFT_NODE_PENDING || st > WEFT_NODE_RUNNING) st = WEFT_NODE_PENDING;
-    int *codes = atomic_load(&r->codes);
-    if (st == WEFT_NODE_FAILED && codes) *code = codes[v];
+    if (st == WEFT_NODE_FAILED) *code = r->codes[v];
     if (run->record && run->t_end[v]) {
         char d[32];
         fmt_duration(d, sizeof d, run->t_end[v] - run->t_start[v]);
@@ -418,7 +417,6 @@ static void put_us(FILE *out, int64_t ns) {
 static void trace_nodes(FILE *out, const weft_run_t *run, int64_t t0, int depth) {
     const weft_graph_t *g = run->g;
     weft_run_t *r = (weft_run_t *)run;
-    int *codes = atomic_load(&r->codes);
     for (size_t v = 0; v < run->n; v++) {
         const gr_extra *e = gr_extra_of(g, (weft_node_t)v);
         if (run->t_end[v]) {
@@ -432,7 +430,7 @@ static void trace_nodes(FILE *out, const weft_run_t *run, int64_t t0, int depth)
             fprintf(out, ",\"pid\":1,\"tid\":%d,\"args\":{\"node\":%zu,\"graph\":", track(run->t_worker[v]), v);
             json_str(out, g->name);
             fprintf(out, ",\"status\":\"%s\"", weft_node_status_name(st));
-            if (st == WEFT_NODE_FAILED && codes) fprintf(out, ",\"code\":%d", codes[v]);
+            if (st == WEFT_NODE_FAILED) fprintf(out, ",\"code\":%d", r->codes[v]);
             if (e && e->kind == GR_TASK) {
                 fputs(",\"task\":", out);
                 json_str(out, (const char *)g->names.data + e->task);

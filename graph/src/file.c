@@ -1194,14 +1194,13 @@ static void write_run(const weft_run_t *run, const weft_run_t *parent, int depth
         putc('\n', out);
     }
     if (!parent) fputs("\n# node ID NAME STATUS CODE [START END WORKER]\n", out);
-    int *codes = atomic_load(&r->codes);
     for (size_t v = 0; v < n; v++) {
         int st = atomic_load_explicit(&r->status[v], memory_order_acquire);
         const char *name = gr_name(g, (weft_node_t)v);
         fprintf(out, "%*snode %zu ", pad, "", v);
         put_token(out, name, strlen(name));
         fprintf(out, " %s %d", weft_node_status_name(st),
-                st == WEFT_NODE_FAILED && codes ? codes[v] : 0);
+                st == WEFT_NODE_FAILED ? r->codes[v] : 0);
         if (run->record && run->t_end[v]) {
             putc(' ', out);
             put_ns(out, run->t_start[v] - run->t0);
@@ -1258,7 +1257,6 @@ typedef struct run_loader {
     weft_run_t *run;
     unsigned char *seen;        /* node lines seen, per node */
     long *sublines;             /* per extra: line of its 'subrun' block, or 0 */
-    int *codes;                 /* owned by run once made */
     int recorded;               /* -1 unknown, 0 no, 1 yes */
     long timing_line;           /* first node line with timings, or 0 */
     int64_t wall;               /* -1: no 'wall' line */
@@ -1401,14 +1399,7 @@ static int rl_node(run_loader *rl) {
         if ((rc = lx_end(l, "node"))) return rc;
     }
     atomic_store(&run->status[v], (unsigned char)st);
-    if (st == WEFT_NODE_FAILED) {
-        if (!rl->codes) {
-            rl->codes = wf_calloc(run->n, sizeof(int));
-            if (!rl->codes) return WEFT_ENOMEM;
-            atomic_store(&run->codes, rl->codes);
-        }
-        rl->codes[v] = (int)code;
-    }
+    if (st == WEFT_NODE_FAILED) run->codes[v] = (int)code;
     if (st >= WEFT_NODE_DONE && st <= WEFT_NODE_CANCELLED) rl->found[st - WEFT_NODE_DONE]++;
     return 0;
 }
@@ -1601,7 +1592,7 @@ static int rl_finish(rl_loading *ld, run_loader *rl) {
     }
     for (int i = 0; i < 4; i++) run->loaded_counts[i] = rl->found[i];
     atomic_store(&run->first_failed, first);
-    run->first_code = first != GR_NONE ? rl->codes[first] : 0;
+    run->first_code = first != GR_NONE ? run->codes[first] : 0;
     run->t0 = 0; /* times in the file are relative to the run's start */
     atomic_store(&run->t1, t1);
     run->rc = rl->found[1] ? WEFT_ETASK : rl->found[3] ? WEFT_ECANCELED : 0;

@@ -96,7 +96,7 @@ struct weft_run {
     size_t nextras;               /* g->extras.len when allocated */
     atomic_uint *join;            /* predecessors left; GR_POISON, GR_SINGLE */
     _Atomic unsigned char *status;
-    _Atomic(int *) codes;         /* return values, made at the first failure */
+    int *codes;                   /* return values, valid where status is failed */
     _Atomic(_Atomic(gr_result *) *) results; /* made at the first result */
     int64_t *t_start, *t_end;     /* when recorded */
     int16_t *t_worker;

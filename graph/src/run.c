@@ -48,9 +48,6 @@ static void free_results(weft_run_t *run) {
         wf_free((void *)res);
         atomic_store(&run->results, NULL);
     }
-    int *codes = atomic_load(&run->codes);
-    wf_free(codes);
-    atomic_store(&run->codes, NULL);
     if (run->subruns) {
         for (size_t i = 0; i < run->nextras; i++) {
             weft_run_t *s = atomic_load(&run->subruns[i]);
@@ -73,6 +70,9 @@ int gr_run_alloc(weft_graph_t *g, int record, weft_run_t **out) {
     run->record = record;
     run->join = wf_malloc(nn * sizeof *run->join);
     run->status = wf_calloc(nn, 1);
+    /* made now, so that a failure never lacks room for its code; only a
+     * failed node's entry is read, so it is never cleared */
+    run->codes = wf_malloc(nn * sizeof *run->codes);
     run->wcount = wf_aligned_malloc(GR_NSLOTS * sizeof(gr_wcount), 64);
     if (g->extras.len) run->subruns = wf_calloc(g->extras.len, sizeof *run->subruns);
     if (record) {
@@ -80,7 +80,7 @@ int gr_run_alloc(weft_graph_t *g, int record, weft_run_t **out) {
         run->t_end = wf_calloc(nn, sizeof *run->t_end);
         run->t_worker = wf_malloc(nn * sizeof *run->t_worker);
     }
-    if (!run->join || !run->status || !run->wcount || (g->extras.len && !run->subruns) ||
+    if (!run->join || !run->status || !run->codes || !run->wcount || (g->extras.len && !run->subruns) ||
         (record && (!run->t_start || !run->t_end || !run->t_worker))) {
         atomic_fetch_add(&g->live_runs, 1);
         weft_run_free(run);
@@ -122,6 +122,7 @@ int weft_run_free(weft_run_t *run) {
     free_results(run);
     wf_free((void *)run->join);
     wf_free((void *)run->status);
+    wf_free(run->codes);
     wf_aligned_free(run->wcount);
     wf_free((void *)run->subruns);
     wf_free(run->t_start);
@@ -168,15 +169,7 @@ static void spawn_node(weft_run_t *run, uint32_t s) {
 }
 
 static void record_failure(weft_run_t *run, uint32_t v, int code) {
-    int *codes = atomic_load_explicit(&run->codes, memory_order_acquire);
-    if (!codes) {
-        int *fresh = wf_calloc(run->n ? run->n : 1, sizeof *fresh);
-        if (fresh) {
-            if (atomic_compare_exchange_strong(&run->codes, &codes, fresh)) codes = fresh;
-            else wf_free(fresh); /* another failure installed the array first */
-        }
-    }
-    if (codes) codes[v] = code;
+    run->codes[v] = code; /* published by the release store of status[v] */
     unsigned none = GR_NONE;
     if (atomic_compare_exchange_strong(&run->first_failed, &none, v)) run->first_code = code;
 }
@@ -621,8 +614,7 @@ int weft_run_node_code(const weft_run_t *run, weft_node_t v, int *code) {
     int rc = node_check(run, v);
     if (rc) return rc;
     if (!code) return WEFT_EINVAL;
-    int *codes = atomic_load(&((weft_run_t *)run)->codes);
-    *code = codes && atomic_load(&run->status[v]) == WEFT_NODE_FAILED ? codes[v] : 0;
+    *code = atomic_load(&run->status[v]) == WEFT_NODE_FAILED ? run->codes[v] : 0;
     return 0;
 }
 

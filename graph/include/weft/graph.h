@@ -212,7 +212,10 @@ WEFT_API int weft_graph_run_async(weft_graph_t *g, weft_runtime_t *rt,
                                   const weft_run_opts_t *opts, weft_run_t **run);
 
 /* Runs g n times one after another (stops at the first run that does not
- * return 0, and returns its code). *run, if not NULL, gets the last run. */
+ * return 0, and returns its code). *run, if not NULL, gets the last run:
+ * one record serves every run. When a run after the first cannot start
+ * (WEFT_ENOMEM), the record holds no run (every node pending, no results)
+ * and that code is returned. */
 WEFT_API int weft_graph_run_n(weft_graph_t *g, weft_runtime_t *rt, uint64_t n,
                               const weft_run_opts_t *opts, weft_run_t **run);
 
