@@ -8,7 +8,9 @@
  * - lw_worker.c  the worker side: one lua_State per worker thread, made on
  *                the first Lua task the thread runs and closed when the
  *                thread exits (a pthread key destructor); the task runners
- *                for jobs, map chunks and graph nodes (the named task "lua").
+ *                for jobs, map chunks, graph nodes (the named task "lua")
+ *                and tasks spawned from tasks (weft.spawn, fork-join),
+ *                with the nesting that waiting for them brings.
  * - lw_core.c    the script side: runtime, graph and run objects, the
  *                completion queue the script drains, statistics; lw_open
  *                builds the module.
@@ -93,19 +95,33 @@ int lw_decode(lua_State *L, const char *p, size_t len, char *err, size_t errsz);
 /* ------------------------------------------------------------------ */
 /* Task code (shared by lw_core.c and lw_worker.c)                      */
 
-/* A task function as bytecode. The mask marks the upvalues that held the
- * global table in the script (usually just _ENV): the worker sets them to
- * its own global table after loading. Owned by the script thread (a
- * reference count changed only there); workers only read it while a task
- * that holds a reference runs. */
+/* Registry key of the weft module table of a state: the script's module,
+ * or a worker's own (the `weft` a task sees). An upvalue holding it is
+ * sent as "the weft module" (weft_mask). */
+#define LW_MODULE_KEY "weft.module"
+
+/* A task function as bytecode. Three masks mark the upvalues (1..64) that
+ * may travel, because the receiving state has its own of each: genv_mask
+ * those that held the global table (usually just _ENV), self_mask those
+ * that held the function itself (a recursive local function), weft_mask
+ * those that held the weft module. After loading, the worker points them
+ * at its global table, the loaded function and its weft module. Owned by
+ * the thread of the state that made it (the script's thread, or the worker
+ * that ran weft.spawn): the reference count changes only there; other
+ * workers only read it while a task that holds a reference runs. */
 typedef struct lw_code {
     int refs;
-    uint64_t genv_mask;
+    uint64_t genv_mask, self_mask, weft_mask;
     char where[128]; /* "file.lua:12", for messages */
     size_t len;
     char bytes[];
 } lw_code;
 
+/* Checks that the function at idx can run in another state and dumps it:
+ * a new lw_code with one reference, or NULL with a message in err
+ * ("weft: cannot send the task function (f.lua:3): it uses upvalue 'x'
+ * ..."). May raise Lua errors (out of memory). Thread: the one owning L. */
+lw_code *lw_code_prepare(lua_State *L, int idx, char *err, size_t errsz);
 void lw_code_release(lw_code *c);
 
 /* ------------------------------------------------------------------ */
@@ -150,8 +166,14 @@ int lw_node_run(weft_node_ctx_t *ctx, void *arg);
 
 /* Graph node envelope (the argument bytes of a "lua" node):
  *   "WF" 0x01  8 bytes genv mask (LE)  varint len, where
- *   varint len, bytecode  then an encoded value sequence (the arguments) */
+ *   varint len, bytecode  then an encoded value sequence (the arguments)
+ * or, for a function with self or weft upvalues (see lw_code):
+ *   "WF" 0x02  8 bytes genv mask, 8 bytes self mask, 8 bytes weft mask
+ *   (each LE)  then as version 1 from "varint len, where".
+ * Version 1 is written whenever it suffices, so files stay readable by
+ * older builds; both are read. */
 #define LW_NODE_MAGIC "WF\x01"
+#define LW_NODE_MAGIC2 "WF\x02"
 #define LW_NODE_TASK "lua"
 
 /* Monotonic clock in seconds. Thread: any. */
@@ -161,6 +183,12 @@ double lw_clock(void);
 int lw_put_varint(lw_buf *b, uint64_t v);
 /* Reads a varint from *p (advanced) before end. 0, or -1 if malformed. */
 int lw_get_varint(const char **p, const char *end, uint64_t *v);
+
+/* Adds the functions that work inside tasks (weft.spawn, weft.spawn_all,
+ * weft.wait_all, weft.cancelled) to the table at index t of L: the
+ * script's module gets them too, where they say that they need a task
+ * (cancelled: false). lw_worker.c. */
+void lw_task_api(lua_State *L, int t);
 
 /* Builds the module table's contents (lw_core.c): called from the SWIG
  * module's init with the module table at index mod. */

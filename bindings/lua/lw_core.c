@@ -126,58 +126,97 @@ static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud)
     return lw_buf_put(ud, p, sz) ? 1 : 0;
 }
 
-/* prepare(fn) -> code | nil, message
- * Checks that fn can run in another state and dumps it. Its upvalues must
- * all hold the global table (_ENV, or a local alias of _G): a worker has
- * its own globals and nothing else of the script. */
-static int c_prepare(lua_State *L)
+/* Formats a message into err; returns NULL (for lw_code_prepare). */
+static lw_code *prep_fail(char *err, size_t errsz, const char *fmt, ...)
 {
-    luaL_checktype(L, 1, LUA_TFUNCTION);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errsz, fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+/* Its upvalues must each hold the global table (_ENV, or a local alias of
+ * _G), the function itself (a recursive local function) or the weft
+ * module: a worker has its own of each, and nothing else of the sender. */
+lw_code *lw_code_prepare(lua_State *L, int idx, char *err, size_t errsz)
+{
+    idx = lua_absindex(L, idx);
+    luaL_checkstack(L, 4, "prepare");
+    if (lua_iscfunction(L, idx))
+        return prep_fail(err, errsz,
+                         "weft: cannot send the task function: C functions (like print or "
+                         "math.floor) have no Lua code to copy; call them from a Lua function");
     lua_Debug ar;
-    lua_pushvalue(L, 1);
+    lua_pushvalue(L, idx);
     lua_getinfo(L, ">S", &ar);
     char where[128];
-    if (lua_iscfunction(L, 1))
-        return fail(L, "weft: cannot send the task function: C functions (like print or "
-                       "math.floor) have no Lua code to copy; call them from a Lua function");
     snprintf(where, sizeof where, "%s:%d", ar.short_src, ar.linedefined);
-    uint64_t mask = 0;
+    uint64_t genv = 0, self = 0, mod = 0;
     lua_pushglobaltable(L);
-    int genv = lua_gettop(L);
+    int g = lua_gettop(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, LW_MODULE_KEY);
+    int m = lua_gettop(L);
     for (int i = 1;; i++) {
-        const char *name = lua_getupvalue(L, 1, i);
+        const char *name = lua_getupvalue(L, idx, i);
         if (!name)
             break;
-        int is_genv = lua_rawequal(L, -1, genv);
+        uint64_t *mask = NULL;
+        if (lua_rawequal(L, -1, g))
+            mask = &genv;
+        else if (lua_rawequal(L, -1, idx))
+            mask = &self;
+        else if (!lua_isnil(L, m) && lua_rawequal(L, -1, m))
+            mask = &mod;
         lua_pop(L, 1);
-        if (is_genv && i <= 64) {
-            mask |= (uint64_t)1 << (i - 1);
+        if (mask && i <= 64) {
+            *mask |= (uint64_t)1 << (i - 1);
             continue;
         }
+        lua_pop(L, 2);
         if (strcmp(name, "_ENV") == 0)
-            return fail(L, "weft: cannot send the task function (%s): its _ENV is not the "
-                           "global environment",
-                        where);
-        return fail(L, "weft: cannot send the task function (%s): it uses upvalue '%s' (a local "
-                       "variable of an enclosing function); pass the value as an argument",
-                    where, name[0] ? name : "?");
+            return prep_fail(err, errsz,
+                             "weft: cannot send the task function (%s): its _ENV is not the "
+                             "global environment",
+                             where);
+        return prep_fail(err, errsz,
+                         "weft: cannot send the task function (%s): it uses upvalue '%s' (a "
+                         "local variable of an enclosing function); pass the value as an "
+                         "argument",
+                         where, name[0] ? name : "?");
     }
+    lua_pop(L, 2);
     lw_buf b = {0};
-    lua_pushvalue(L, 1);
+    lua_pushvalue(L, idx);
     int rc = lua_dump(L, dump_writer, &b, 0);
     lua_pop(L, 1);
     lw_code *c = rc == 0 ? malloc(sizeof *c + b.len) : NULL;
     if (!c) {
         lw_buf_free(&b);
-        return fail(L, "weft: cannot dump the task function (%s): out of memory", where);
+        return prep_fail(err, errsz, "weft: cannot dump the task function (%s): out of memory",
+                         where);
     }
-    c->refs = 1; /* the box's */
-    c->genv_mask = mask;
+    c->refs = 1;
+    c->genv_mask = genv;
+    c->self_mask = self;
+    c->weft_mask = mod;
     snprintf(c->where, sizeof c->where, "%s", where);
     c->len = b.len;
     memcpy(c->bytes, b.data, b.len);
     lw_buf_free(&b);
-    box_new(L, CODE_MT, c);
+    return c;
+}
+
+/* prepare(fn) -> code | nil, message */
+static int c_prepare(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    void **box = box_new(L, CODE_MT, NULL); /* first: a raise leaks nothing */
+    char err[LW_ERRMAX];
+    lw_code *c = lw_code_prepare(L, 1, err, sizeof err);
+    if (!c)
+        return fail(L, "%s", err);
+    *box = c; /* the box holds the one reference */
     return 1;
 }
 
@@ -389,6 +428,10 @@ static int c_rt_take(lua_State *L)
 {
     lw_rt *r = rt_check(L, 1);
     double timeout = luaL_optnumber(L, 2, 0);
+    if (timeout != timeout)
+        return luaL_error(L, "weft: the timeout is NaN");
+    if (timeout > 1e9) /* about 32 years: as long as it takes (and no time_t overflow) */
+        timeout = -1;
     if (r->inflight == 0)
         return 0;
     pthread_mutex_lock(&r->mu);
@@ -604,16 +647,24 @@ static int c_graph_close(lua_State *L)
     return 0;
 }
 
-/* Builds a node envelope (lw.h) for code and the arguments at first.. */
+static int put_mask(lw_buf *b, uint64_t m)
+{
+    unsigned char le[8];
+    for (int i = 0; i < 8; i++)
+        le[i] = (unsigned char)(m >> (8 * i));
+    return lw_buf_put(b, le, 8);
+}
+
+/* Builds a node envelope (lw.h) for code and the arguments at first..:
+ * version 1 unless the function has self or weft upvalues. */
 static int envelope(lua_State *L, lw_code *c, int first, int n, int base, lw_buf *b, char *err,
                     size_t errsz)
 {
-    unsigned char mask[8];
-    for (int i = 0; i < 8; i++)
-        mask[i] = (unsigned char)(c->genv_mask >> (8 * i));
+    int v2 = c->self_mask || c->weft_mask;
     size_t wlen = strlen(c->where);
-    if (lw_buf_put(b, LW_NODE_MAGIC, 3) || lw_buf_put(b, mask, 8) || lw_put_varint(b, wlen) ||
-        lw_buf_put(b, c->where, wlen) || lw_put_varint(b, c->len) ||
+    if (lw_buf_put(b, v2 ? LW_NODE_MAGIC2 : LW_NODE_MAGIC, 3) || put_mask(b, c->genv_mask) ||
+        (v2 && (put_mask(b, c->self_mask) || put_mask(b, c->weft_mask))) ||
+        lw_put_varint(b, wlen) || lw_buf_put(b, c->where, wlen) || lw_put_varint(b, c->len) ||
         lw_buf_put(b, c->bytes, c->len)) {
         snprintf(err, errsz, "out of memory");
         return -1;
@@ -878,6 +929,8 @@ static int c_run_wait(lua_State *L)
 {
     lw_run *r = run_check(L, 1);
     double timeout = luaL_optnumber(L, 2, -1);
+    if (timeout > 1e9) /* about 32 years: as long as it takes */
+        timeout = -1;
     r->L = L;
     int rc = timeout < 0 ? weft_run_wait(r->run) : weft_run_wait_timeout(r->run, timeout);
     r->L = NULL;
@@ -1127,6 +1180,9 @@ int lw_open(lua_State *L, int mod)
     new_mt(L, CODE_MT, c_code_gc);
     new_mt(L, GRAPH_MT, c_graph_gc);
     new_mt(L, RUN_MT, c_run_close);
+    lua_pushvalue(L, mod); /* weft_mask upvalues: this table */
+    lua_setfield(L, LUA_REGISTRYINDEX, LW_MODULE_KEY);
+    lw_task_api(L, mod);
     if (luaL_loadbufferx(L, (const char *)lw_layer, sizeof lw_layer, "=weft.lua", "t") != LUA_OK)
         return lua_error(L);
     lua_pushvalue(L, mod);

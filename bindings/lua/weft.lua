@@ -12,6 +12,10 @@
 --   job(), job:done(), rt:wait(), group:wait(), rt:poll(), rt:map(),
 --   rt:close()); then its job is completed and its callback runs, in the
 --   script's state, so callbacks may use the script's globals and upvalues.
+-- * Inside a task, `weft` is the worker's own small module (lw_worker.c):
+--   weft.spawn, weft.spawn_all, weft.wait_all, weft.cancelled, weft.clock.
+--   The same C functions sit in this module too, where spawning says that
+--   it needs a task and weft.cancelled() is false.
 local weft, core = ...
 
 -- The library functions used, taken now: a script that later changes its
@@ -61,6 +65,17 @@ local function check_int(v, n, fname, lo, level)
     argerror(n, fname, fmt("must be at least %d, got %d", lo, i), (level or 1) + 1)
   end
   return i
+end
+
+-- Checks an optional timeout in seconds: nil, or a number that is neither
+-- NaN nor negative (0: just look; math.huge: as long as it takes).
+local function check_timeout(v, n, fname, level)
+  if v == nil then return nil end
+  level = (level or 1) + 1
+  if type(v) ~= "number" then typeerror(n, fname, "number", v, level) end
+  if v ~= v then argerror(n, fname, "timeout must not be NaN", level) end
+  if v < 0 then argerror(n, fname, "timeout must not be negative", level) end
+  return v
 end
 
 -- Checks an options table: only the allowed keys (and, with positional,
@@ -282,11 +297,7 @@ end
 --- seconds for the first one.
 function Runtime:poll(timeout)
   live(self, "poll")
-  if timeout == nil then timeout = 0 end
-  if type(timeout) ~= "number" or timeout ~= timeout then
-    typeerror(1, "poll", "number", timeout)
-  end
-  if timeout < 0 then argerror(1, "poll", "timeout must not be negative") end
+  timeout = check_timeout(timeout, 1, "poll") or 0
   local n = 0
   if pump(self, 0) or (timeout > 0 and pump(self, timeout)) then
     n = 1
@@ -414,15 +425,47 @@ local function job_finish(self, level)
   end
 end
 
+-- Delivers finished tasks until the job is done or timeout seconds have
+-- passed (0: only what is ready); true when the job is done.
+local function job_finish_by(self, timeout, level)
+  local rt = self._rt
+  if self._done then return true end
+  if rt._closed then
+    raise(fmt("weft: job %d was never delivered: its runtime is closed", self._id), level + 1)
+  end
+  local deadline = core.clock() + timeout
+  while not self._done do
+    local left = deadline - core.clock()
+    if left <= 0 then
+      while not self._done and pump(rt, 0) do end -- a last look at what is ready
+      return self._done == true
+    end
+    if not pump(rt, left) and core.rt_inflight(rt._c) == 0 then
+      raise(fmt("weft: job %d was lost", self._id), level + 1)
+    end
+  end
+  return true
+end
+
 --- job:wait() / job() -> the task's results; raises if the task failed.
-function Job:wait()
+--- job:wait(timeout) / job(timeout): waits at most timeout seconds (0:
+--- just looks): true and the results once the job has finished, false if
+--- it has not finished in time (the job goes on; wait again later). Like
+--- run:wait(timeout); raises, as without a timeout, if the task failed.
+function Job:wait(timeout)
   job_check(self, "wait")
-  job_finish(self, 1)
+  if timeout == nil then
+    job_finish(self, 1)
+  else
+    check_timeout(timeout, 1, "wait")
+    if not job_finish_by(self, timeout, 1) then return false end
+  end
   if not self._ok then
     self._seen = true
     raise(fmt("weft: job %d failed: %s", self._id, self._err))
   end
-  return unpack(self._res, 1, self._res.n)
+  if timeout == nil then return unpack(self._res, 1, self._res.n) end
+  return true, unpack(self._res, 1, self._res.n)
 end
 
 Job.__call = Job.wait
@@ -849,9 +892,7 @@ end
 --- like g:run if a node failed (unless opts.check was false).
 function Run:wait(timeout)
   run_live(self, "wait")
-  if timeout ~= nil and (type(timeout) ~= "number" or timeout < 0) then
-    typeerror(1, "wait", "non-negative number", timeout)
-  end
+  check_timeout(timeout, 1, "wait")
   if not finish_run(self, timeout, 1) then return false end
   check_run(self, 1)
   return true
