@@ -18,19 +18,32 @@
 --
 --   bench=lua_empty tasks=20000 threads=2 reps=5 weft_s=0.21 us_per_task=10.5
 --
+-- A third measures nested fork-join: fib(FIB) with one task per call, each
+-- call spawning its two children with weft.spawn and waiting for them from
+-- inside the task (so waiting workers run other calls nested in their own
+-- lua_State), against the plain recursive fib in the script's state:
+--
+--   bench=lua_fib n=22 tasks=57313 threads=2 reps=5 weft_s=0.06 serial_s=0.003 us_per_task=1.05
+--
+-- us_per_task = weft_s / tasks: the cost of a spawned Lua task (spawn, copy
+-- the argument over and the result back, wait), the work itself being
+-- negligible.
+--
 -- Usage: lua5.4 tools/bench_lua.lua [--threads 1,2] [--reps 5] [--tasks 8]
 --                                   [--base 100000] [--step 100] [--empty 20000]
+--                                   [--fib 22]
 -- From the build tree: LUA_CPATH="build/bindings/lua/?.so;;" lua5.4 ...
 local weft = require "weft"
 
-local opts = {threads = "1,2", reps = 5, tasks = 8, base = 100000, step = 100, empty = 20000}
+local opts = {threads = "1,2", reps = 5, tasks = 8, base = 100000, step = 100, empty = 20000,
+              fib = 22}
 do
   local i = 1
   while arg[i] do
     local key = arg[i]:match("^%-%-(%w+)$")
     if not key or opts[key] == nil or not arg[i + 1] then
       io.stderr:write("usage: lua5.4 bench_lua.lua [--threads 1,2] [--reps 5] [--tasks 8] "
-                      .. "[--base 100000] [--step 100] [--empty 20000]\n")
+                      .. "[--base 100000] [--step 100] [--empty 20000] [--fib 22]\n")
       os.exit(2)
     end
     opts[key] = key == "threads" and arg[i + 1] or math.tointeger(tonumber(arg[i + 1]))
@@ -122,6 +135,38 @@ local function run_empty(rt)
   return dt
 end
 
+-- Fork-join: one task per call, both children spawned and waited for.
+local function fib_spawn(n)
+  if n < 2 then return n end
+  local a, b = weft.spawn(fib_spawn, n - 1), weft.spawn(fib_spawn, n - 2)
+  return a() + b()
+end
+
+local function fib_serial(n)
+  if n < 2 then return n end
+  return fib_serial(n - 1) + fib_serial(n - 2)
+end
+
+local function fib_calls(n)
+  if n < 2 then return 1 end
+  return 1 + fib_calls(n - 1) + fib_calls(n - 2)
+end
+
+local function run_fib(rt)
+  local t0 = weft.clock()
+  local got = rt:submit(fib_spawn, opts.fib)()
+  local dt = weft.clock() - t0
+  local t1 = weft.clock()
+  local want = fib_serial(opts.fib)
+  local st = weft.clock() - t1
+  if got ~= want then
+    print(string.format("bench_lua.lua: error: fib(%d) with spawned tasks gave %s, not %d",
+                        opts.fib, tostring(got), want))
+    failed = true
+  end
+  return dt, st
+end
+
 print(string.format("# weft %s, %s, %d usable CPUs, sum_primes below %d..%d (%d tasks)",
                     weft.version(), _VERSION, weft.cpu_count(), inputs[1], inputs[#inputs],
                     #inputs))
@@ -142,6 +187,14 @@ for _, nt in ipairs(threads) do
   local e = median(es)
   print(string.format("bench=lua_empty tasks=%d threads=%d reps=%d weft_s=%.4f us_per_task=%.2f",
                       opts.empty, nt, opts.reps, e, 1e6 * e / opts.empty))
+  run_fib(rt) -- warm up: the nested threads of every worker's state
+  local fw, fs = {}, {}
+  for r = 1, opts.reps do fw[r], fs[r] = run_fib(rt) end
+  local calls = fib_calls(opts.fib)
+  local f = median(fw)
+  print(string.format("bench=lua_fib n=%d tasks=%d threads=%d reps=%d weft_s=%.4f serial_s=%.4f "
+                      .. "us_per_task=%.2f", opts.fib, calls, nt, opts.reps, f, median(fs),
+                      1e6 * f / calls))
   io.stdout:flush()
 end
 os.exit(failed and 1 or 0, true)

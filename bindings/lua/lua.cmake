@@ -122,7 +122,7 @@ endforeach()
 # The benchmark, at toy sizes: it must run and its results must be right.
 add_test(NAME lua_bench_smoke
   COMMAND ${LUA_EXE} ${CMAKE_SOURCE_DIR}/tools/bench_lua.lua
-          --threads 1,2 --reps 1 --tasks 4 --base 2000 --step 100 --empty 500)
+          --threads 1,2 --reps 1 --tasks 4 --base 2000 --step 100 --empty 500 --fib 12)
 set_tests_properties(lua_bench_smoke PROPERTIES
   ENVIRONMENT "${WEFT_LUA_TEST_ENV}"
   LABELS "lua"
