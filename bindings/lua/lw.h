@@ -22,6 +22,9 @@
  * touched only by its worker thread. What crosses between them is bytes in
  * malloc'd records (lw_task), handed over through weft_submit (which
  * publishes the record to the worker) and the completion queue (a mutex).
+ * A task's children (weft.spawn) cross between workers the same way, in
+ * records private to lw_worker.c: published by weft_submit, their results
+ * read by the spawner once weft_job_wait says the child is complete.
  */
 #ifndef WEFT_LW_H
 #define WEFT_LW_H
