@@ -1665,6 +1665,8 @@ START_TEST(test_cancel_chain_from_node)
     ck_assert_int_eq(wt_ld(&wt_bad), 0);
     ck_assert_int_eq(wt_ld(&wt_cancel_seen_before), 0);
     ck_assert_int_eq(wt_ld(&wt_cancel_seen_after), 1);
+    ck_assert_int_eq(weft_run_cancelled(run), 1);
+    ck_assert_int_eq(weft_run_cancelled(NULL), 0);
     ck_assert_int_eq(wt_ld(&wt_max_ran), K); /* nothing after the cancelling node */
     ck_assert_int_eq(wt_ld(&wt_ran_count), K + 1);
     weft_run_counts_t c = wt_counts(run);
@@ -1683,6 +1685,7 @@ START_TEST(test_cancel_chain_from_node)
     atomic_store(&wt_ran_count, 0);
     WT_ASSERT_RC(weft_graph_run(g, rt, NULL, &run), 0);
     ck_assert_int_eq(wt_ld(&wt_ran_count), N);
+    ck_assert_int_eq(weft_run_cancelled(run), 0);
     weft_run_counts_t c2 = wt_counts(run);
     WT_ASSERT_COUNTS(c2, N, N, 0, 0, 0);
     wt_run_free(run);

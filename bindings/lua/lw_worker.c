@@ -112,6 +112,7 @@ typedef struct lw_frame {
     int depth;             /* 0: the main thread; d: threads[d] */
     uint64_t id;           /* unique on this worker: who spawned a child */
     weft_node_ctx_t *node; /* a graph node's context, or NULL */
+    weft_run_t *run;       /* the run of the node it is or was spawned by */
     lw_child *head, *tail; /* children not yet settled, in spawn order */
 } lw_frame;
 
@@ -123,6 +124,7 @@ struct lw_child {
     lw_child *prev, *next; /* in frame's list while not settled */
     lw_frame *frame;       /* the spawner's frame while listed, else NULL */
     uint64_t spawner;      /* the spawner frame's id */
+    weft_run_t *run;       /* the spawner's run (weft.cancelled), or NULL */
     int refs;              /* the handle's, and the frame's while listed */
     int seen;              /* its failure reached Lua code (a wait raised it) */
     weft_job_t *job;       /* NULL once settled (complete, and the job freed) */
@@ -461,6 +463,7 @@ typedef struct body {
     size_t args_len;
     lw_kind kind;
     weft_node_ctx_t *node; /* graph nodes: inputs come from here */
+    weft_run_t *run;       /* the run of the node it is or was spawned by */
     lw_worker *w;          /* set by run_protected */
     int depth;
     lw_buf out;       /* encoded results (freed by the caller on error) */
@@ -675,7 +678,8 @@ static int run_protected(body *b)
         encode_error(&b->out, msg, sizeof msg - 1, 0);
         return WEFT_ETASK;
     }
-    lw_frame f = {.prev = up, .depth = depth, .id = ++w->next_id, .node = b->node};
+    lw_frame f = {.prev = up, .depth = depth, .id = ++w->next_id, .node = b->node,
+                 .run = b->node ? weft_node_run(b->node) : b->run};
     b->w = w;
     b->depth = depth;
     w->frame = &f;
@@ -756,7 +760,8 @@ static int lw_child_run(void *arg, void **result)
               .where = c->code->where,
               .args = c->args,
               .args_len = c->args_len,
-              .kind = LW_JOB};
+              .kind = LW_JOB,
+              .run = c->run};
     int status = run_protected(&b);
     c->res = b.out.data;
     c->res_len = b.out.len;
@@ -881,6 +886,7 @@ static void spawn_handle(lua_State *L, lw_frame *f, lw_code *code, hbox *hb)
     c->args_len = hb->args.len;
     hb->args = (lw_buf){0};
     c->spawner = f->id;
+    c->run = f->run; /* alive: the run completes only after its nodes' children */
     /* from inside a task: the child joins the running task's spawn tree */
     int rc = weft_submit(weft_current_runtime(), lw_child_run, c, NULL, &c->job);
     if (rc != 0) {
@@ -1129,12 +1135,13 @@ static int w_wait_all(lua_State *L)
     return n;
 }
 
-/* weft.cancelled() -> true inside a graph node whose run was cancelled;
- * false in any other node, task or place. */
+/* weft.cancelled() -> true inside a graph node whose run was cancelled,
+ * and in the tasks such a node spawned (at any depth); false in any other
+ * node, task or place. */
 static int w_cancelled(lua_State *L)
 {
     lw_frame *f = task_frame(L);
-    lua_pushboolean(L, f && f->node && weft_node_cancelled(f->node) == 1);
+    lua_pushboolean(L, f && f->run && weft_run_cancelled(f->run) == 1);
     return 1;
 }
 

@@ -576,6 +576,11 @@ const char *weft_node_name(const weft_node_ctx_t *ctx) { return ctx ? gr_name(ct
 weft_graph_t *weft_node_graph(const weft_node_ctx_t *ctx) { return ctx ? ctx->run->g : NULL; }
 weft_runtime_t *weft_node_runtime(const weft_node_ctx_t *ctx) { return ctx ? ctx->run->rt : NULL; }
 weft_run_t *weft_node_run(const weft_node_ctx_t *ctx) { return ctx ? ctx->run : NULL; }
+int weft_run_cancelled(const weft_run_t *run) {
+    if (!run || run->magic != GR_MAGIC_RUN) return 0;
+    return atomic_load_explicit(&((weft_run_t *)run)->cancel, memory_order_relaxed);
+}
+
 int weft_node_cancelled(const weft_node_ctx_t *ctx) {
     return ctx ? atomic_load_explicit(&ctx->run->cancel, memory_order_relaxed) : 0;
 }

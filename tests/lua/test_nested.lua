@@ -344,7 +344,12 @@ T.test("cancellation seen by a polling node", function()
       -- a step that waits for a child: nested tasks come and go in between
       done = i + weft.spawn(function(k) return k - k end, i)()
     end
-    return done, before, weft.cancelled()
+    -- a child of the node sees the run's cancellation too, at any depth
+    local child = weft.spawn(function()
+      return weft.cancelled(), weft.spawn(function() return weft.cancelled() end)()
+    end)
+    local c1, c2 = child()
+    return done, before, weft.cancelled(), c1, c2
   end, started, math.maxinteger)
   local later = {}
   for i = 1, 5 do
@@ -357,7 +362,9 @@ T.test("cancellation seen by a polling node", function()
   run:cancel()
   T.eq(run:wait(), true)
   T.eq(run:cancelled(), true)
-  local steps, before, after = run:result(poller)
+  local steps, before, after, child, grandchild = run:result(poller)
+  T.eq(child, true, "a spawned child sees the cancellation")
+  T.eq(grandchild, true, "and so does its child")
   T.ok(steps >= 0 and steps < math.maxinteger, "the poller stopped early: " .. tostring(steps))
   T.eq(before, false, "not cancelled when it started")
   T.eq(after, true, "cancelled when it stopped")

@@ -230,6 +230,12 @@ WEFT_API int weft_run_wait_timeout(weft_run_t *run, double timeout_s);
  * from inside a node. */
 WEFT_API int weft_run_cancel(weft_run_t *run);
 
+/* 1 once weft_run_cancel was called on run (or on a run it is a sub-run
+ * of, which cancels it too), else 0; 0 for NULL or a bad record. Lets work
+ * a node spawned (which has no node context) stop early.
+ * Thread-safety: any thread. */
+WEFT_API int weft_run_cancelled(const weft_run_t *run);
+
 /* Frees a run record. Errors: WEFT_EINVAL, WEFT_EBUSY (still running). */
 WEFT_API int weft_run_free(weft_run_t *run);
 
