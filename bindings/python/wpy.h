@@ -111,6 +111,9 @@ PyObject *wpy_graph_save(wpy_graph *G, const char *path);
 /* Loads a graph file: a new graph whose nodes are all named-task nodes. */
 wpy_graph *wpy_graph_load(const char *path);
 wpy_graph *wpy_graph_subgraph(wpy_graph *G, PyObject *node);
+/* Makes ctx the node this thread runs Python code for (NULL: none);
+ * returns the previous one, to restore. */
+weft_node_ctx_t *wpy_node_swap(weft_node_ctx_t *ctx);
 PyObject *wpy_graph_key(wpy_graph *G);
 /* Starts a run (see weft_graph_run_async); progress is None or a callable
  * called with (finished, total, elapsed_s, rate, eta_s). */

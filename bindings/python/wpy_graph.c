@@ -338,6 +338,17 @@ static PyObject *sub_result(wpy_graph *G, weft_run_t *wr, weft_node_t p) {
 /* ------------------------------------------------------------------ */
 /* node functions (worker threads; GIL not held on entry)              */
 
+/* The node whose Python code this thread runs (weft.cancelled()), or
+ * NULL. Saved and restored around every node and job, since a thread that
+ * waits inside one runs others. */
+static _Thread_local weft_node_ctx_t *tl_node;
+
+weft_node_ctx_t *wpy_node_swap(weft_node_ctx_t *ctx) {
+    weft_node_ctx_t *prev = tl_node;
+    tl_node = ctx;
+    return prev;
+}
+
 static int call_node_fn(weft_node_ctx_t *ctx, void *arg) {
     wpy_graph *G = arg;
     weft_node_t v = weft_node_id(ctx);
@@ -382,7 +393,9 @@ static int call_node_fn(weft_node_ctx_t *ctx, void *arg) {
         }
         argv[na + made] = in;
     }
+    weft_node_ctx_t *outer = wpy_node_swap(ctx);
     PyObject *res = made == ni ? PyObject_Vectorcall(fn, argv, total, NULL) : NULL;
+    wpy_node_swap(outer);
     for (size_t i = 0; i < made; i++) Py_DECREF(argv[na + i]);
     if (argv != small) PyMem_Free(argv);
     if (res) {
@@ -426,7 +439,9 @@ static int py_task_fn(weft_node_ctx_t *ctx, void *arg) {
         if (ok) {
             PyObject *t = PyList_AsTuple(argl);
             if (t) {
+                weft_node_ctx_t *outer = wpy_node_swap(ctx);
                 res = PyObject_Call(fn, t, NULL);
+                wpy_node_swap(outer);
                 Py_DECREF(t);
             }
         }
@@ -1277,7 +1292,17 @@ static PyObject *mod_task_registered(PyObject *m, PyObject *args) {
     return PyBool_FromLong(weft_task_lookup(name, NULL, NULL) == 0);
 }
 
+static PyObject *mod_cancelled(PyObject *m, PyObject *unused) {
+    (void)m;
+    (void)unused;
+    return PyBool_FromLong(tl_node && weft_node_cancelled(tl_node) == 1);
+}
+
 static PyMethodDef graph_mod_methods[] = {
+    {"cancelled", mod_cancelled, METH_NOARGS,
+     "cancelled(): inside a graph node's Python code, True once its run (or a\n"
+     "run it is a subgraph of) was cancelled: a long node polls it and\n"
+     "returns early. False anywhere else (jobs, the main thread)."},
     {"register_task", mod_register_task, METH_VARARGS,
      "register_task(name, fn): registers a Python function as the named task\n"
      "`name` (process-wide). Nodes added with Graph.add_task(name, arg) then\n"

@@ -386,6 +386,7 @@ static int stats_slot(const wpy_core *c) {
 static int run_job(wpy_core *c, WpyJob *j, int slot) {
     WpyJob *outer = tl_current;
     tl_current = j;
+    weft_node_ctx_t *outer_node = wpy_node_swap(NULL); /* a job is no node */
     int64_t t0 = now_ns();
     PyObject *res = PyObject_Vectorcall(j->fn, j->args, (size_t)Py_SIZE(j), NULL);
     if (res && j->callback) {
@@ -419,6 +420,7 @@ static int run_job(wpy_core *c, WpyJob *j, int slot) {
     c->ws[slot].jobs++;
     c->ws[slot].busy_ns += now_ns() - t0;
     tl_current = outer;
+    wpy_node_swap(outer_node);
     if (j->group) atomic_fetch_sub(&j->group->pending, 1);
     atomic_fetch_sub(&c->pending, 1);
     atomic_store(&j->state, final); /* seq_cst: then read waiters in notify */

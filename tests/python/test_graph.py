@@ -245,6 +245,36 @@ class GraphTest(unittest.TestCase):
         self.assertEqual(cm.exception.code, weft.ECANCELED)
         self.assertTrue(g.run(self.rt).ok)        # runs again normally
 
+    def test_a_node_polls_for_cancellation(self):
+        started = threading.Event()
+
+        def poller():
+            before = weft.cancelled()
+            started.set()
+            deadline = time.monotonic() + 30
+            while not weft.cancelled() and time.monotonic() < deadline:
+                time.sleep(0.001)
+            return before, weft.cancelled()
+
+        g = weft.Graph("polling")
+        p = g.add(poller, name="poller")
+        rest = [g.add(const, i, name="r%d" % i, inputs=False) for i in range(5)]
+        p >> rest
+        run = g.run_async(self.rt)
+        self.assertTrue(started.wait(10))
+        run.cancel()
+        self.assertTrue(run.wait(timeout=30))
+        self.assertEqual(run.result(p), (False, True))   # stopped early, done
+        self.assertEqual(run.status(p), "done")
+        self.assertEqual({run.status(n) for n in rest}, {"cancelled"})
+        self.assertEqual(run.code, weft.ECANCELED)
+        # anywhere else: False
+        self.assertFalse(weft.cancelled())
+        self.assertFalse(self.rt.submit(weft.cancelled)())
+        q = weft.Graph("quiet")
+        n = q.add(weft.cancelled, name="n")
+        self.assertIs(q.run(self.rt).result(n), False)
+
     def test_dropping_a_running_run_cancels_and_waits(self):
         gate = threading.Event()
         g = weft.Graph("drop")

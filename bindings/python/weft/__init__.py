@@ -120,6 +120,7 @@ SUM_TASK = "weft.sum"                 # sums the decimal numbers in its arg and 
 register_task = _c.register_task
 unregister_task = _c.unregister_task
 task_registered = _c.task_registered
+cancelled = _c.cancelled                 # inside a node: was its run cancelled?
 
 # ---------------------------------------------------------------------------
 # Runtime
