@@ -109,11 +109,17 @@ endif()
 file(GLOB WEFT_LUA_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/lua/test_*.lua)
 foreach(test_file ${WEFT_LUA_TESTS})
   get_filename_component(test_name ${test_file} NAME_WE)
+  # the suites whose tasks meet across worker threads also run under
+  # ThreadSanitizer in CI (label concurrency)
+  set(labels "lua")
+  if(test_name MATCHES "^test_(nested|parallel)$")
+    set(labels "lua;concurrency")
+  endif()
   add_test(NAME lua_${test_name} COMMAND ${LUA_EXE} ${test_file}
     WORKING_DIRECTORY ${WEFT_LUA_OUT})
   set_tests_properties(lua_${test_name} PROPERTIES
     ENVIRONMENT "${WEFT_LUA_TEST_ENV}"
-    LABELS "lua"
+    LABELS "${labels}"
     TIMEOUT ${WEFT_LUA_TIMEOUT}
     PASS_REGULAR_EXPRESSION "\n[0-9]+ passed, 0 failed\n"
     FAIL_REGULAR_EXPRESSION "Sanitizer|runtime error")
