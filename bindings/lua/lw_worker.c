@@ -707,21 +707,27 @@ static int run_protected(body *b)
 /* ------------------------------------------------------------------ */
 /* weft task functions                                                 */
 
+/* The body that runs code with encoded arguments args. */
+static body code_body(const lw_code *code, const char *args, size_t args_len, lw_kind kind)
+{
+    return (body){.code = code->bytes,
+                  .code_len = code->len,
+                  .genv = code->genv_mask,
+                  .self = code->self_mask,
+                  .mod = code->weft_mask,
+                  .where = code->where,
+                  .args = args,
+                  .args_len = args_len,
+                  .kind = kind};
+}
+
 int lw_task_run(void *arg, void **result)
 {
     (void)result;
     lw_task *t = arg;
     t->worker = weft_current_worker();
     t->t0 = lw_clock();
-    body b = {.code = t->code->bytes,
-              .code_len = t->code->len,
-              .genv = t->code->genv_mask,
-              .self = t->code->self_mask,
-              .mod = t->code->weft_mask,
-              .where = t->code->where,
-              .args = t->args,
-              .args_len = t->args_len,
-              .kind = t->kind};
+    body b = code_body(t->code, t->args, t->args_len, t->kind);
     int status = run_protected(&b);
     t->res = b.out.data;
     t->res_len = b.out.len;
@@ -752,16 +758,8 @@ static int lw_child_run(void *arg, void **result)
 {
     (void)result;
     lw_child *c = arg;
-    body b = {.code = c->code->bytes,
-              .code_len = c->code->len,
-              .genv = c->code->genv_mask,
-              .self = c->code->self_mask,
-              .mod = c->code->weft_mask,
-              .where = c->code->where,
-              .args = c->args,
-              .args_len = c->args_len,
-              .kind = LW_JOB,
-              .run = c->run};
+    body b = code_body(c->code, c->args, c->args_len, LW_JOB);
+    b.run = c->run;
     int status = run_protected(&b);
     c->res = b.out.data;
     c->res_len = b.out.len;
