@@ -66,7 +66,7 @@ static void json_str(FILE *out, const char *str) {
 static int finish(FILE *out) {
     errno = 0;
     if (fflush(out) != 0 || ferror(out)) {
-        gr_set_error("write error: %s", errno ? strerror(errno) : "unknown");
+        wf_set_detail("write error: %s", errno ? strerror(errno) : "unknown");
         return WEFT_EIO;
     }
     return 0;

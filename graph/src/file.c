@@ -13,7 +13,7 @@
  * weft_graph_add_task, weft_graph_precede) while it reads; on any error the
  * half-built graph is freed, so callers never see one. Node names are looked
  * up through a hash index (edges name their nodes), which also finds
- * duplicates. Errors say where: gr_set_error("line %ld: ...").
+ * duplicates. Errors say where: wf_set_detail("line %ld: ...").
  *
  * Subgraphs: a 'graph NAME' ... 'end' block defines a graph, a 'subgraph'
  * line adds a node running one. A block's graph is made at its definition
@@ -95,7 +95,7 @@ static int lx_fail(const lx *l, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    gr_set_error("line %ld: %s", l->line, msg);
+    wf_set_detail("line %ld: %s", l->line, msg);
     return WEFT_EPARSE;
 }
 
@@ -106,7 +106,7 @@ static int lx_read_line(lx *l) {
     if (got < 0) {
         if (errno == ENOMEM) return WEFT_ENOMEM;
         if (ferror(l->in)) {
-            gr_set_error("line %ld: read error: %s", l->line + 1,
+            wf_set_detail("line %ld: read error: %s", l->line + 1,
                          errno ? strerror(errno) : "unknown");
             return WEFT_EIO;
         }
@@ -537,7 +537,7 @@ static void put_bytes(FILE *out, const void *data, size_t n) {
 
 static int finish_write(FILE *out) {
     if (fflush(out) != 0 || ferror(out)) {
-        gr_set_error("write error: %s", errno ? strerror(errno) : "unknown");
+        wf_set_detail("write error: %s", errno ? strerror(errno) : "unknown");
         return WEFT_EIO;
     }
     return 0;
@@ -653,7 +653,7 @@ static int check_savable(const weft_graph_t *g, int top) {
         const gr_extra *e = gr_extra_of(g, (weft_node_t)v);
         const char *name = gr_name(g, (weft_node_t)v);
         if (e && (e->kind == GR_TASK || e->kind == GR_SUB)) continue;
-        gr_set_error("node '%s'%s runs a C function: graph files hold named-task and subgraph nodes only",
+        wf_set_detail("node '%s'%s runs a C function: graph files hold named-task and subgraph nodes only",
                      show(name, strlen(name), sb, sizeof sb), gb);
         return WEFT_ENOTSUP;
     }
@@ -664,7 +664,7 @@ static int check_savable(const weft_graph_t *g, int top) {
         if ((rc = ni_add(&ix, g, (uint32_t)v, &other))) break;
         if (other != GR_NONE) {
             const char *name = gr_name(g, (weft_node_t)v);
-            gr_set_error("nodes %u and %zu%s are both called '%s': names must be unique in a graph file",
+            wf_set_detail("nodes %u and %zu%s are both called '%s': names must be unique in a graph file",
                          other, v, gb, show(name, strlen(name), sb, sizeof sb));
             rc = WEFT_ENOTSUP;
         }
@@ -680,7 +680,7 @@ static int plan_save(const weft_graph_t *g, save_plan *sp) {
     int rc = sp_visit(sp, g);
     if (!rc) rc = check_savable(g, 1);
     for (size_t k = 0; k < sp->n && !rc; k++) rc = check_savable(sp->gs[k], 0);
-    if (rc == WEFT_ENOMEM) gr_set_error("out of memory");
+    if (rc == WEFT_ENOMEM) wf_set_detail("out of memory");
     if (rc) sp_free(sp);
     return rc;
 }
@@ -743,9 +743,9 @@ static void write_graph(const weft_graph_t *g, const save_plan *sp, FILE *out) {
 }
 
 int weft_graph_save(const weft_graph_t *g, FILE *out) {
-    gr_set_error("%s", "");
+    wf_set_detail("%s", "");
     if (!gr_graph_valid(g) || !out) {
-        gr_set_error("weft_graph_save: %s is NULL or invalid", out ? "the graph" : "the stream");
+        wf_set_detail("weft_graph_save: %s is NULL or invalid", out ? "the graph" : "the stream");
         return WEFT_EINVAL;
     }
     save_plan sp;
@@ -758,9 +758,9 @@ int weft_graph_save(const weft_graph_t *g, FILE *out) {
 }
 
 int weft_graph_save_file(const weft_graph_t *g, const char *path) {
-    gr_set_error("%s", "");
+    wf_set_detail("%s", "");
     if (!gr_graph_valid(g) || !path) {
-        gr_set_error("weft_graph_save_file: %s is NULL or invalid", path ? "the graph" : "the path");
+        wf_set_detail("weft_graph_save_file: %s is NULL or invalid", path ? "the graph" : "the path");
         return WEFT_EINVAL;
     }
     save_plan sp;
@@ -768,7 +768,7 @@ int weft_graph_save_file(const weft_graph_t *g, const char *path) {
     if (rc) return rc;
     FILE *out = fopen(path, "w");
     if (!out) {
-        gr_set_error("cannot write '%s': %s", path, strerror(errno));
+        wf_set_detail("cannot write '%s': %s", path, strerror(errno));
         sp_free(&sp);
         return WEFT_EIO;
     }
@@ -779,7 +779,7 @@ int weft_graph_save_file(const weft_graph_t *g, const char *path) {
     if (fclose(out) != 0) rc = WEFT_EIO;
     /* a partly written file is left as it is: path may name a device or a
      * pipe, which must not be removed */
-    if (rc) gr_set_error("write error on '%s': %s", path, errno ? strerror(errno) : "unknown");
+    if (rc) wf_set_detail("write error on '%s': %s", path, errno ? strerror(errno) : "unknown");
     return rc;
 }
 
@@ -1065,9 +1065,9 @@ static int ld_directive(loader *ld, int k) {
 
 int weft_graph_load(FILE *in, weft_graph_t **out) {
     if (out) *out = NULL;
-    gr_set_error("%s", "");
+    wf_set_detail("%s", "");
     if (!in || !out) {
-        gr_set_error("weft_graph_load: the %s is NULL", in ? "result pointer" : "stream");
+        wf_set_detail("weft_graph_load: the %s is NULL", in ? "result pointer" : "stream");
         return WEFT_EINVAL;
     }
     loader ld = {.l = {.in = in}, .open = GR_NONE};
@@ -1107,7 +1107,7 @@ int weft_graph_load(FILE *in, weft_graph_t **out) {
             rc = ld_finish(&ld);
         }
     }
-    if (rc == WEFT_ENOMEM) gr_set_error("line %ld: out of memory", l->line);
+    if (rc == WEFT_ENOMEM) wf_set_detail("line %ld: out of memory", l->line);
     if (rc) gr_graphs_destroy(ld.top.g, ld.bg, ld.nblocks); /* nothing half-loaded survives */
     else *out = ld.top.g;
     lx_free(l);
@@ -1125,12 +1125,12 @@ int weft_graph_load(FILE *in, weft_graph_t **out) {
 int weft_graph_load_file(const char *path, weft_graph_t **out) {
     if (out) *out = NULL;
     if (!path || !out) {
-        gr_set_error("weft_graph_load_file: the %s is NULL", path ? "result pointer" : "path");
+        wf_set_detail("weft_graph_load_file: the %s is NULL", path ? "result pointer" : "path");
         return WEFT_EINVAL;
     }
     FILE *in = fopen(path, "r");
     if (!in) {
-        gr_set_error("cannot open '%s': %s", path, strerror(errno));
+        wf_set_detail("cannot open '%s': %s", path, strerror(errno));
         return WEFT_EIO;
     }
     int rc = weft_graph_load(in, out);
@@ -1224,16 +1224,16 @@ static void write_run(const weft_run_t *run, const weft_run_t *parent, int depth
 }
 
 int weft_run_save(const weft_run_t *run, FILE *out) {
-    gr_set_error("%s", "");
+    wf_set_detail("%s", "");
     int rc = gr_run_valid(run);
     if (rc || !out) {
-        gr_set_error("weft_run_save: %s", rc == WEFT_ESTALE ? "the graph changed since this run"
+        wf_set_detail("weft_run_save: %s", rc == WEFT_ESTALE ? "the graph changed since this run"
                                           : rc              ? "the run is NULL or invalid"
                                                             : "the stream is NULL");
         return rc ? rc : WEFT_EINVAL;
     }
     if (atomic_load_explicit(&((weft_run_t *)run)->state, memory_order_acquire) == 1) {
-        gr_set_error("weft_run_save: the run is still running");
+        wf_set_detail("weft_run_save: the run is still running");
         return WEFT_EBUSY;
     }
     errno = 0;
@@ -1629,9 +1629,9 @@ static int rl_place_all(rl_loading *ld) {
 
 int weft_run_load(weft_graph_t *g, FILE *in, weft_run_t **out) {
     if (out) *out = NULL;
-    gr_set_error("%s", "");
+    wf_set_detail("%s", "");
     if (!gr_graph_valid(g) || !in || !out) {
-        gr_set_error("weft_run_load: %s is NULL or invalid",
+        wf_set_detail("weft_run_load: %s is NULL or invalid",
                      !gr_graph_valid(g) ? "the graph" : !in ? "the stream" : "the result pointer");
         return WEFT_EINVAL;
     }
@@ -1674,7 +1674,7 @@ int weft_run_load(weft_graph_t *g, FILE *in, weft_run_t **out) {
     }
     if (!rc) rc = rl_finish(&ld, rl_top(&ld));
     if (!rc) rc = rl_place_all(&ld);
-    if (rc == WEFT_ENOMEM) gr_set_error("line %ld: out of memory", l->line);
+    if (rc == WEFT_ENOMEM) wf_set_detail("line %ld: out of memory", l->line);
     if (rc && top) weft_run_free(top); /* and every sub-run hung in it: nothing half-loaded survives */
     else if (!rc) *out = top;
     for (size_t i = 0; i < ld.stack.len; i++) rl_frame_free(((run_loader **)ld.stack.data)[i]);

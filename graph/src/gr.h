@@ -5,7 +5,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "alloc.h"
+#include "wf_alloc.h"
+#include "wf_layer.h"
 #include "weft/graph.h"
 
 #define GR_MAGIC_GRAPH 0x77666772u /* "wfgr" */
@@ -146,8 +147,5 @@ int gr_run_alloc(weft_graph_t *g, int record, weft_run_t **out);
 /* Runs sub inside the running node ctx (a subgraph node) and keeps the
  * sub-run in the parent run's record under the node's extra index. */
 int gr_run_sub(weft_node_ctx_t *ctx, weft_graph_t *sub, uint32_t extra);
-
-/* errors.c: the calling thread's last load/save error message */
-void gr_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

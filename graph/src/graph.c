@@ -413,6 +413,8 @@ size_t weft_graph_node_count(const weft_graph_t *g) { return gr_graph_valid(g) ?
 size_t weft_graph_edge_count(const weft_graph_t *g) { return gr_graph_valid(g) ? g->nedges : 0; }
 const char *weft_graph_name(const weft_graph_t *g) { return gr_graph_valid(g) ? g->name : NULL; }
 
+const char *weft_graph_error(void) { return weft_error_detail(); }
+
 int weft_graph_edge(const weft_graph_t *g, size_t i, weft_node_t *before, weft_node_t *after) {
     if (!gr_graph_valid(g) || i >= g->esrc.len || !before || !after) return WEFT_EINVAL;
     *before = ((const uint32_t *)g->esrc.data)[i];

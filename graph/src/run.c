@@ -291,7 +291,7 @@ static int resolve_tasks(weft_graph_t *g) {
         if (ex[i].kind != GR_TASK) continue;
         const char *task = (const char *)g->names.data + ex[i].task;
         if (weft_task_lookup(task, &nodes[ex[i].node].fn, &nodes[ex[i].node].arg) != 0) {
-            gr_set_error("node '%s': task '%s' is not registered", gr_name(g, ex[i].node), task);
+            wf_set_detail("node '%s': task '%s' is not registered", gr_name(g, ex[i].node), task);
             return WEFT_ENOENT;
         }
     }
@@ -315,7 +315,7 @@ static int run_enter(weft_graph_t *g) {
     if (atomic_load_explicit(&g->running, memory_order_acquire) == 0) {
         rc = gr_compile(g);
         if (!rc) rc = resolve_tasks(g);
-        if (rc == WEFT_ECYCLE) gr_set_error("cycle through node '%s'", gr_name(g, g->cycle_node));
+        if (rc == WEFT_ECYCLE) wf_set_detail("cycle through node '%s'", gr_name(g, g->cycle_node));
     }
     if (!rc) atomic_fetch_add_explicit(&g->running, 1, memory_order_relaxed);
     atomic_store_explicit(&g->starting, 0, memory_order_release);
@@ -361,7 +361,7 @@ static int run_prepare(weft_graph_t *g, weft_runtime_t *rt, const weft_run_opts_
     /* A node (or work it spawned) that runs its own graph would recurse
      * without end; runs of g elsewhere are fine. */
     if (wf_task_ancestry(task_runs_graph, g)) {
-        gr_set_error("graph '%s' cannot run inside one of its own runs", g->name);
+        wf_set_detail("graph '%s' cannot run inside one of its own runs", g->name);
         return WEFT_EBUSY;
     }
     weft_run_t *run;

@@ -1,6 +1,6 @@
-/* wf_alloc: allocator shim over tbbmalloc (see alloc.h). */
+/* wf_alloc: allocator shim over tbbmalloc (see runtime/layer/wf_alloc.h). */
 #define _POSIX_C_SOURCE 200112L /* posix_memalign */
-#include "alloc.h"
+#include "wf_alloc.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "alloc.h"
+#include "wf_alloc.h"
 #include "weft/runtime.h"
 #include "wf_layer.h"
 

@@ -326,7 +326,8 @@ WEFT_API int weft_graph_save_file(const weft_graph_t *g, const char *path);
 WEFT_API int weft_graph_load(FILE *in, weft_graph_t **g);
 WEFT_API int weft_graph_load_file(const char *path, weft_graph_t **g);
 
-/* The last load or save error message of the calling thread ("" if none). */
+/* The calling thread's detail message (weft_error_detail, in
+ * weft/common.h): kept under this name for the graph layer's callers. */
 WEFT_API const char *weft_graph_error(void);
 
 /* ------------------------------------------------------------------ */

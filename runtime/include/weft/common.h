@@ -54,6 +54,17 @@ typedef enum weft_errno {
  * Thread-safety: any thread. */
 WEFT_API const char *weft_strerror(int err);
 
+/* Longest detail message, terminating NUL included. */
+#define WEFT_DETAIL_MAX 512
+
+/* The calling thread's detail message: what the last weft call that
+ * failed on this thread could say beyond its code ("line 7: unknown node
+ * 'x'"), or "" when it had nothing to add. Every layer sets it where a
+ * message helps; a failing call that sets none may leave an older message,
+ * so read it only right after a call that failed. Never NULL; valid until
+ * the thread's next weft call. Thread-safety: per thread. */
+WEFT_API const char *weft_error_detail(void);
+
 /* Symbolic name of a code, e.g. "WEFT_EINVAL"; "WEFT_OK" for 0 and
  * "WEFT_UNKNOWN" otherwise. Never NULL. Thread-safety: any thread. */
 WEFT_API const char *weft_err_name(int err);

@@ -1,4 +1,5 @@
-/* Error codes to text, generated from WEFT_ERRNO_MAP. */
+/* strerror.c: error codes to text (generated from WEFT_ERRNO_MAP) and the
+ * version string. */
 #include "weft/common.h"
 
 #define WF_STR_(x) #x

@@ -1,7 +1,11 @@
 /* wf_layer.h: what the runtime offers weft's own upper layers (graph, dist)
- * beyond the public API. Not installed; users never see it. */
+ * beyond the public API. This folder (runtime/layer/) is the only part of
+ * the runtime's internals that upper layers see: wf_layer.h and the
+ * allocator shim wf_alloc.h. Not installed; users never see it. */
 #ifndef WF_LAYER_H
 #define WF_LAYER_H
+
+#include <stdint.h>
 
 #include "weft/runtime.h"
 
@@ -20,6 +24,15 @@ int wf_submit_seeded(weft_runtime_t *rt, weft_task_fn fn, void *arg, void *seed)
  * recognises its tasks by fn. Thread-safety: any thread, about its own
  * ancestry. */
 int wf_task_ancestry(int (*visit)(weft_task_fn fn, void *arg, void *data), void *data);
+
+/* Sets the calling thread's detail message (weft_error_detail), printf
+ * style, cut to WEFT_DETAIL_MAX - 1 bytes. Every layer sets it next to the
+ * code it returns when a message can say more than the code ("line 7:
+ * unknown node 'x'", "node [::1]:7117: authentication failed").
+ * Thread-safety: per thread. */
+void wf_set_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Empties the calling thread's detail message. */
+void wf_clear_detail(void);
 
 /* Monotonic clock in nanoseconds. */
 int64_t wf_now_ns(void);
