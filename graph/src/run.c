@@ -354,6 +354,19 @@ static int task_runs_graph(weft_task_fn fn, void *arg, void *data) {
            ((weft_run_t *)arg)->g == data;
 }
 
+/* Is this task part of a run? Stops the walk at the innermost one. */
+static int task_run(weft_task_fn fn, void *arg, void *data) {
+    if (fn != root_task && fn != sources_task && fn != node_task) return 0;
+    *(weft_run_t **)data = arg;
+    return 1;
+}
+
+weft_run_t *weft_current_run(void) {
+    weft_run_t *run = NULL;
+    wf_task_ancestry(task_run, &run);
+    return run;
+}
+
 static int run_prepare(weft_graph_t *g, weft_runtime_t *rt, const weft_run_opts_t *opts,
                        weft_run_t **out) {
     if (out) *out = NULL;

@@ -6,6 +6,7 @@
 #define WF_LAYER_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "weft/runtime.h"
 
@@ -33,6 +34,15 @@ int wf_task_ancestry(int (*visit)(weft_task_fn fn, void *arg, void *data), void 
 void wf_set_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Empties the calling thread's detail message. */
 void wf_clear_detail(void);
+
+/* The writers' memory forms (weft_buf_t). wf_buf_open returns a stream
+ * that fills out (NULL with out zeroed when there is no memory for it);
+ * wf_buf_close closes it and returns rc, or WEFT_ENOMEM when the stream
+ * ran out of memory; out keeps the text only when the result is 0, and is
+ * {NULL, 0} otherwise. A _buf form is: f = wf_buf_open(out); if (!f)
+ * return WEFT_ENOMEM; return wf_buf_close(f, out, writer(..., f)). */
+FILE *wf_buf_open(weft_buf_t *out);
+int wf_buf_close(FILE *f, weft_buf_t *out, int rc);
 
 /* Monotonic clock in nanoseconds. */
 int64_t wf_now_ns(void);

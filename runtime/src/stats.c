@@ -105,3 +105,10 @@ int weft_stats_print(weft_runtime_t *rt, FILE *out) {
     weft_stats_release(&st);
     return bad ? WEFT_EIO : 0;
 }
+
+int weft_stats_print_buf(weft_runtime_t *rt, weft_buf_t *out) {
+    if (!out) return WEFT_EINVAL;
+    FILE *f = wf_buf_open(out);
+    if (!f) return WEFT_ENOMEM;
+    return wf_buf_close(f, out, weft_stats_print(rt, f));
+}

@@ -236,6 +236,16 @@ WEFT_API int weft_run_cancel(weft_run_t *run);
  * Thread-safety: any thread. */
 WEFT_API int weft_run_cancelled(const weft_run_t *run);
 
+/* The run the calling thread works for: the innermost run whose node
+ * function is running on this thread, or whose node spawned (at any depth,
+ * through weft_submit, weft_spawn, groups, parallel helpers) the task this
+ * thread runs; for a node of a subgraph, the subgraph's run. NULL outside
+ * any run: on a thread that is not a worker, in a job callback, in a task
+ * submitted from outside every run. The answer the bindings' cancelled()
+ * gives is weft_run_cancelled(weft_current_run()).
+ * Thread-safety: any thread, about itself. */
+WEFT_API weft_run_t *weft_current_run(void);
+
 /* Frees a run record. Errors: WEFT_EINVAL, WEFT_EBUSY (still running). */
 WEFT_API int weft_run_free(weft_run_t *run);
 
@@ -289,6 +299,7 @@ WEFT_API int weft_run_subrun(const weft_run_t *run, weft_node_t node, weft_run_t
  * per worker the nodes run and busy time (timings need opts.record).
  * Errors: WEFT_EINVAL, WEFT_ESTALE, WEFT_EBUSY, WEFT_EIO. */
 WEFT_API int weft_run_print_stats(const weft_run_t *run, FILE *out);
+WEFT_API int weft_run_print_stats_buf(const weft_run_t *run, weft_buf_t *out);
 
 /* ------------------------------------------------------------------ */
 /* Named tasks                                                         */
@@ -315,6 +326,9 @@ WEFT_API int weft_task_lookup(const char *name, weft_node_fn *fn, void **arg);
  * Errors: WEFT_EINVAL, WEFT_ENOTSUP, WEFT_ENOMEM, WEFT_EIO. */
 WEFT_API int weft_graph_save(const weft_graph_t *g, FILE *out);
 WEFT_API int weft_graph_save_file(const weft_graph_t *g, const char *path);
+/* The same text into memory (see weft_buf_t in weft/common.h); so are the
+ * other _buf forms below. */
+WEFT_API int weft_graph_save_buf(const weft_graph_t *g, weft_buf_t *out);
 
 /* Reads a graph file into a new graph. The graphs of its 'graph' blocks
  * (run by its subgraph nodes) belong to it: weft_graph_free(*g) frees them.
@@ -339,17 +353,20 @@ WEFT_API const char *weft_graph_error(void);
  * Errors: WEFT_EINVAL, WEFT_ESTALE, WEFT_EBUSY, WEFT_ENOMEM, WEFT_EIO; after
  * WEFT_ENOMEM or WEFT_EIO part of the text may have been written. */
 WEFT_API int weft_graph_dot(const weft_graph_t *g, const weft_run_t *run, FILE *out);
+WEFT_API int weft_graph_dot_buf(const weft_graph_t *g, const weft_run_t *run, weft_buf_t *out);
 
 /* Writes a recorded run as Chrome trace-event JSON (chrome://tracing,
  * Perfetto): one track per worker, one slice per node.
  * Errors: WEFT_EINVAL, WEFT_ENOENT (not recorded), WEFT_EBUSY, WEFT_EIO. */
 WEFT_API int weft_run_trace(const weft_run_t *run, FILE *out);
+WEFT_API int weft_run_trace_buf(const weft_run_t *run, weft_buf_t *out);
 
 /* Writes the per-node record of a run (status, code, start, end, worker),
  * and the runs of its subgraph nodes, at any depth, as a run file that
  * weft-dot reads alongside the graph file (graph/FORMAT.md).
  * Errors: WEFT_EINVAL, WEFT_EBUSY, WEFT_EIO. */
 WEFT_API int weft_run_save(const weft_run_t *run, FILE *out);
+WEFT_API int weft_run_save_buf(const weft_run_t *run, weft_buf_t *out);
 
 /* Reads a run file written by weft_run_save into a run record of g (which
  * must have the same nodes, and subgraphs), for drawing and tracing; the

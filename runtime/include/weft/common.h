@@ -6,6 +6,8 @@
 #ifndef WEFT_COMMON_H
 #define WEFT_COMMON_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -64,6 +66,22 @@ WEFT_API const char *weft_strerror(int err);
  * so read it only right after a call that failed. Never NULL; valid until
  * the thread's next weft call. Thread-safety: per thread. */
 WEFT_API const char *weft_error_detail(void);
+
+/* Text that one of weft's writers put into memory: the _buf forms of
+ * weft_stats_print, weft_graph_save, weft_graph_dot, weft_run_save,
+ * weft_run_trace and weft_run_print_stats write what their FILE forms
+ * would, into a buffer of their own making that the caller takes over.
+ * data ends with a NUL that len does not count; text may hold NUL bytes
+ * only where the FILE form would write them. On error a _buf form leaves
+ * {NULL, 0}. Free with weft_buf_free. */
+typedef struct weft_buf {
+    char *data;
+    size_t len;
+} weft_buf_t;
+
+/* Frees buf->data and zeroes *buf; NULL and an empty buffer are fine.
+ * Thread-safety: any thread, one per buffer. */
+WEFT_API void weft_buf_free(weft_buf_t *buf);
 
 /* Symbolic name of a code, e.g. "WEFT_EINVAL"; "WEFT_OK" for 0 and
  * "WEFT_UNKNOWN" otherwise. Never NULL. Thread-safety: any thread. */

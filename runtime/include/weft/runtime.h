@@ -302,6 +302,8 @@ WEFT_API int weft_stats_reset(weft_runtime_t *rt);
  * of pp's print_stats. Errors: WEFT_EINVAL, WEFT_ENOMEM, WEFT_EIO.
  * Thread-safety: any thread. */
 WEFT_API int weft_stats_print(weft_runtime_t *rt, FILE *out);
+/* The same table into memory (see weft_buf_t). */
+WEFT_API int weft_stats_print_buf(weft_runtime_t *rt, weft_buf_t *out);
 
 #ifdef __cplusplus
 }
