@@ -314,6 +314,16 @@ WEFT_API int weft_task_unregister(const char *name);
 /* Looks a name up. fn and arg may be NULL. Errors: WEFT_EINVAL, WEFT_ENOENT. */
 WEFT_API int weft_task_lookup(const char *name, weft_node_fn *fn, void **arg);
 
+/* Registers weft's built-in tasks (registering them again is harmless):
+ * "weft.echo" (result: the argument bytes, else the first input's),
+ * "weft.sum_primes" (the sum of the primes below N, N in ASCII decimal
+ * from the argument or else the first input; N above 10^8: WEFT_ERANGE)
+ * and "weft.sum" (the sum of the blank-separated decimal numbers of the
+ * argument and of every input). Results are ASCII decimal. Bad numbers
+ * fail the node with WEFT_EINVAL. Errors: WEFT_ENOMEM.
+ * Thread-safety: any thread. */
+WEFT_API int weft_tasks_register_builtin(void);
+
 /* ------------------------------------------------------------------ */
 /* Graph files                                                         */
 
