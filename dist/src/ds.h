@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "weft/dist.h"
 #include "weft/graph.h"
@@ -328,6 +329,57 @@ void *ds_map_del(ds_map_t *m, uint64_t key);
 void ds_map_free(ds_map_t *m);
 
 /* ------------------------------------------------------------------ */
+/* Connections: the buffers of one socket (I/O thread only)            */
+
+#define DS_PREAUTH_BUF 4096        /* most bytes buffered before authentication */
+#define DS_READ_CHUNK ((size_t)64 << 10)
+#define DS_OUT_HIGH ((size_t)4 << 20) /* streams pause while more is unsent */
+
+typedef struct ds_conn {
+    int fd;
+    int authed;          /* 1 once sealed frames flow */
+    ds_aead_t tx, rx;
+    ds_buf_t in;         /* received, not yet decoded: [in_off, in.len) */
+    size_t in_off;
+    ds_buf_t pt;         /* plaintext records of the frame being filled */
+    ds_buf_t out;        /* frames to write: [out_off, out.len) */
+    size_t out_off;
+    uint64_t bytes_in, bytes_out;
+    int64_t last_rx, last_tx; /* wf_now_ns of the last byte either way */
+    int want_out;        /* EPOLLOUT is on */
+} ds_conn_t;
+
+void ds_conn_init(ds_conn_t *c, int fd);
+/* Closes the socket and frees the buffers and keys. */
+void ds_conn_close(ds_conn_t *c);
+/* Reads what the socket has (bounded: DS_PREAUTH_BUF before
+ * authentication, one frame's need after). >0 bytes read, 0 EOF,
+ * DS_NEED nothing now (EAGAIN: returned as -2), DS_ERROR a socket error
+ * (errno kept). */
+#define DS_AGAIN (-2)
+ssize_t ds_conn_read(ds_conn_t *c);
+/* The next whole frame in c->in; DS_NEED, DS_FRAME or DS_ERROR (*why). */
+int ds_conn_frame(ds_conn_t *c, unsigned allowed, ds_frame_t *f, int *why);
+/* Drops the decoded bytes from the input buffer (after a batch of frames). */
+void ds_conn_compact(ds_conn_t *c);
+/* Makes room for a record of payload n in the frame being filled, sealing
+ * that frame first when the record would not fit. 0 or WEFT_ENOMEM. */
+int ds_conn_room(ds_conn_t *c, size_t n);
+/* Seals the frame being filled (if it holds records). */
+int ds_conn_seal(ds_conn_t *c);
+/* Appends raw bytes (handshake frames) to the output. */
+int ds_conn_raw(ds_conn_t *c, const void *p, size_t n);
+/* Seals, then writes what is pending with one writev call (more only
+ * after a partial write that the kernel took whole). 0 (all written or
+ * the rest waits for EPOLLOUT: *more set), DS_ERROR (socket error). */
+int ds_conn_flush(ds_conn_t *c, int *more);
+/* Unsent bytes. */
+static inline size_t ds_conn_pending(const ds_conn_t *c) { return c->out.len - c->out_off + c->pt.len; }
+/* Socket options every weft connection gets: TCP_NODELAY, keepalive,
+ * TCP_USER_TIMEOUT of dead_ms. */
+void ds_sock_opts(int fd, int dead_ms);
+
+/* ------------------------------------------------------------------ */
 /* Running named tasks (node side, and the client's local workers)     */
 
 typedef struct ds_exec_task {
@@ -347,6 +399,10 @@ typedef struct ds_exec_task {
     weft_node_fn fn;
     void *fn_arg;
     void *owner;           /* for the caller */
+    uint64_t have;         /* argument bytes received so far (node) */
+    uint64_t sent;         /* result bytes sealed so far (node) */
+    struct ds_exec_batch *batch;
+    struct ds_exec_task *next_stream;
 } ds_exec_task_t;
 
 typedef struct ds_exec_batch {
@@ -356,6 +412,7 @@ typedef struct ds_exec_batch {
     weft_run_t *run;
     void (*done)(struct ds_exec_batch *b); /* called on the worker when run */
     void *owner;
+    size_t streaming;           /* results still being sent (I/O thread) */
     struct ds_exec_batch *next; /* for the owner's queues */
 } ds_exec_batch_t;
 
