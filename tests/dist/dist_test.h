@@ -31,13 +31,13 @@ static pid_t dt_pids[DT_MAX_PROCS];
 static int dt_npids;
 static char dt_dir[256];
 
-static double dt_now(void) {
+static inline double dt_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void dt_kill_all(void) {
+static inline void dt_kill_all(void) {
     for (int i = 0; i < dt_npids; i++)
         if (dt_pids[i] > 0) {
             kill(-dt_pids[i], SIGKILL);
@@ -49,7 +49,7 @@ static void dt_kill_all(void) {
 
 /* A fresh directory with a key file; WEFT_SECRET_FILE points at it, so
  * the test's clients and the daemons it starts share the key. */
-static void dt_setup_key(void) {
+static inline void dt_setup_key(void) {
     snprintf(dt_dir, sizeof dt_dir, "/tmp/weft-dist-test-%d-XXXXXX", (int)getpid());
     if (!mkdtemp(dt_dir)) abort();
     char path[320];
@@ -65,7 +65,7 @@ static void dt_setup_key(void) {
 }
 
 /* Starts weftd with extra arguments (NULL-terminated); waits for "port N". */
-static int dt_start(dt_proc_t *p, const char *const *extra) {
+static inline int dt_start(dt_proc_t *p, const char *const *extra) {
     int fds[2];
     if (pipe(fds)) return -1;
     pid_t pid = fork();
@@ -113,7 +113,7 @@ static int dt_start(dt_proc_t *p, const char *const *extra) {
 }
 
 /* Starts weftd again on the same port (after a kill). */
-static int dt_restart(dt_proc_t *p, const char *const *extra) {
+static inline int dt_restart(dt_proc_t *p, const char *const *extra) {
     char listen[64];
     snprintf(listen, sizeof listen, "127.0.0.1:%d", p->port);
     const char *args[40];
@@ -130,12 +130,12 @@ static int dt_restart(dt_proc_t *p, const char *const *extra) {
     return -1;
 }
 
-static void dt_forget(pid_t pid) {
+static inline void dt_forget(pid_t pid) {
     for (int i = 0; i < dt_npids; i++)
         if (dt_pids[i] == pid) dt_pids[i] = 0;
 }
 
-static void dt_kill(dt_proc_t *p, int sig) {
+static inline void dt_kill(dt_proc_t *p, int sig) {
     kill(-p->pid, sig);
     if (sig == SIGKILL || sig == SIGTERM) {
         waitpid(p->pid, NULL, 0);
@@ -144,7 +144,7 @@ static void dt_kill(dt_proc_t *p, int sig) {
 }
 
 /* Test scale: WEFT_TEST_SCALE (default 1). */
-static double dt_scale(void) {
+static inline double dt_scale(void) {
     const char *s = getenv("WEFT_TEST_SCALE");
     double v = s ? atof(s) : 1.0;
     return v > 0 ? v : 1.0;
