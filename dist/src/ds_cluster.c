@@ -51,6 +51,8 @@ typedef struct ds_sync {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     atomic_int refs;
+    struct dnode **nodes;     /* freed with the sync: jobs point at node names */
+    size_t nnodes;
 } ds_sync_t;
 
 typedef struct dnode dnode_t;
@@ -86,9 +88,9 @@ struct weft_djob {
     ds_exec_task_t *local;    /* while on the local workers */
     weft_djob_t *prev, *next; /* ready queue or submit queue */
     weft_djob_t *next_cancel, *next_done, *next_stream;
-    char where[WEFT_NODE_NAME_MAX];
-    char lost[WEFT_DETAIL_MAX / 2]; /* nodes it was lost with */
-    char err[WEFT_DETAIL_MAX];
+    const char *where;        /* the node's name (kept by the sync object), "local" */
+    char *lost;               /* nodes it was lost with, made on the first loss */
+    char *err;                /* its message when it failed */
 };
 
 struct weft_dgroup {
@@ -173,6 +175,8 @@ static int64_t ns_of(double s) { return (int64_t)(s * 1e9); }
 
 static void sync_unref(ds_sync_t *s) {
     if (atomic_fetch_sub(&s->refs, 1) != 1) return;
+    for (size_t i = 0; i < s->nnodes; i++) wf_free(s->nodes[i]);
+    wf_free(s->nodes);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     wf_free(s);
@@ -182,6 +186,8 @@ static void job_unref(weft_djob_t *j) {
     if (atomic_fetch_sub(&j->refs, 1) != 1) return;
     wf_free(j->arg);
     wf_free(j->result);
+    wf_free(j->lost);
+    wf_free(j->err);
     ds_sync_t *s = j->sync;
     wf_free(j);
     sync_unref(s);
@@ -260,10 +266,10 @@ static void finish(weft_cluster_t *c, weft_djob_t *j, int rc, int status, const 
     if (atomic_load_explicit(&j->state, memory_order_relaxed) >= J_FINISHED) return;
     j->rc = rc;
     j->status = status;
-    if (fmt) {
+    if (fmt && (j->err = wf_malloc(WEFT_DETAIL_MAX))) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(j->err, sizeof j->err, fmt, ap);
+        vsnprintf(j->err, WEFT_DETAIL_MAX, fmt, ap);
         va_end(ap);
     }
     if (!j->streaming) { /* not needed any more: no retry */
@@ -350,9 +356,11 @@ static void drop_streams(dnode_t *n) {
     }
 }
 
+#define LOST_MAX (WEFT_DETAIL_MAX / 2)
 static void append_lost(weft_djob_t *j, const char *name) {
-    size_t l = strlen(j->lost);
-    snprintf(j->lost + l, sizeof j->lost - l, "%s%s", l ? ", " : "", name);
+    if (!j->lost && !(j->lost = wf_calloc(1, LOST_MAX))) return;
+    size_t l = strlen(j->lost ? j->lost : "");
+    snprintf(j->lost + l, LOST_MAX - l, "%s%s", l ? ", " : "", name);
 }
 
 /* A node is gone: its jobs go back to the queue (or fail), it reconnects
@@ -403,7 +411,7 @@ static void node_down(weft_cluster_t *c, dnode_t *n, int err, const char *fmt, .
             finish(c, j, WEFT_ECANCELED, 0, "cancelled");
         } else if ((j->flags & WEFT_DIST_NO_RETRY) || j->losses >= c->o.max_losses) {
             finish(c, j, WEFT_ENODE, 0, "%s; task '%s' lost with %d node%s: %s", n->detail, j->name,
-                   j->losses, j->losses == 1 ? "" : "s", j->lost);
+                   j->losses, j->losses == 1 ? "" : "s", j->lost ? j->lost : "");
         } else {
             ready_push(c, j, 1);
         }
@@ -498,7 +506,7 @@ static void node_connected(weft_cluster_t *c, dnode_t *n) {
 static void accept_result(weft_cluster_t *c, dnode_t *n, weft_djob_t *j, uint64_t run_ns) {
     ds_map_del(&n->inflight, j->id);
     n->inflight_bytes -= j->arg_len < n->inflight_bytes ? j->arg_len : n->inflight_bytes;
-    snprintf(j->where, sizeof j->where, "%s", n->name);
+    j->where = n->name;
     atomic_fetch_add_explicit(&n->st.jobs, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&n->st.time_ns, run_ns, memory_order_relaxed);
     atomic_fetch_add_explicit(&c->total_jobs_a, 1, memory_order_relaxed);
@@ -520,7 +528,7 @@ static void requeue(weft_cluster_t *c, dnode_t *n, weft_djob_t *j, int as_loss) 
         atomic_fetch_add(&n->st.retries, 1);
         if ((j->flags & WEFT_DIST_NO_RETRY) || j->losses >= c->o.max_losses) {
             finish(c, j, WEFT_ENODE, 0, "node %s: task '%s' failed on %d node%s: %s", n->name,
-                   j->name, j->losses, j->losses == 1 ? "" : "s", j->lost);
+                   j->name, j->losses, j->losses == 1 ? "" : "s", j->lost ? j->lost : "");
             return;
         }
     }
@@ -564,7 +572,7 @@ static int on_result(weft_cluster_t *c, dnode_t *n, const ds_rec_t *r, const cha
             return 0;
         }
         ds_map_del(&n->inflight, j->id);
-        snprintf(j->where, sizeof j->where, "%s", n->name);
+        j->where = n->name;
         atomic_fetch_add(&n->st.jobs, 1);
         atomic_fetch_add(&n->st.time_ns, rr.run_ns);
         atomic_fetch_add(&c->total_jobs_a, 1);
@@ -873,7 +881,7 @@ static void take_local(weft_cluster_t *c) {
             c->local_out--;
             if (j->local == t) {
                 j->local = NULL;
-                snprintf(j->where, sizeof j->where, "local");
+                j->where = "local";
                 if (t->outcome == DS_OUT_OK) {
                     if (t->result_len && !(j->result = wf_malloc(t->result_len))) {
                         finish(c, j, WEFT_ENOMEM, 0, "out of memory");
@@ -1220,6 +1228,7 @@ static int add_node_locked(weft_cluster_t *c, const char *s) {
     n->conn.fd = -1;
     n->backoff = c->o.backoff_min_s;
     c->nodes[c->nnodes++] = n;
+    c->sync->nnodes = c->nnodes;
     return 0;
 }
 
@@ -1264,6 +1273,7 @@ int weft_cluster_create(const char *const *nodes, size_t count, const weft_clust
     c->ev_timer = EV_TIMER;
     c->capnodes = count + 64;
     c->nodes = wf_calloc(c->capnodes, sizeof *c->nodes);
+    sy->nodes = c->nodes; /* the sync frees them, last */
     int rc = c->nodes ? 0 : WEFT_ENOMEM;
     for (size_t i = 0; !rc && i < count; i++) rc = add_node_locked(c, nodes[i]);
     if (!rc && count) {
@@ -1300,8 +1310,6 @@ int weft_cluster_create(const char *const *nodes, size_t count, const weft_clust
         char detail[WEFT_DETAIL_MAX];
         snprintf(detail, sizeof detail, "%s", weft_error_detail());
         if (c->rt) weft_runtime_destroy(c->rt);
-        for (size_t i = 0; i < c->nnodes; i++) wf_free(c->nodes[i]);
-        wf_free(c->nodes);
         if (c->ep >= 0) close(c->ep);
         if (c->efd >= 0) close(c->efd);
         if (c->tfd >= 0) close(c->tfd);
@@ -1372,8 +1380,6 @@ int weft_cluster_free(weft_cluster_t *c) {
     wake(c);
     pthread_join(c->io, NULL);
     if (c->rt) weft_runtime_destroy(c->rt);
-    for (size_t i = 0; i < c->nnodes; i++) wf_free(c->nodes[i]);
-    wf_free(c->nodes);
     wf_free(c->lgather);
     close(c->ep);
     close(c->efd);
@@ -1475,7 +1481,7 @@ int weft_djob_wait(weft_djob_t *j, double timeout_s, int *status) {
         if (!done) return WEFT_ETIMEDOUT;
     }
     if (status) *status = j->status;
-    if (j->rc) wf_set_detail("%s", j->err);
+    if (j->rc) wf_set_detail("%s", j->err ? j->err : weft_strerror(j->rc));
     return j->rc;
 }
 
@@ -1497,11 +1503,11 @@ int weft_djob_result(const weft_djob_t *j, const void **data, size_t *len) {
 
 const char *weft_djob_error(const weft_djob_t *j) {
     if (!j || atomic_load_explicit(&j->state, memory_order_acquire) < J_FINISHED || !j->rc) return "";
-    return j->err;
+    return j->err ? j->err : weft_strerror(j->rc);
 }
 
 const char *weft_djob_node(const weft_djob_t *j) {
-    if (!j || atomic_load_explicit(&j->state, memory_order_acquire) < J_FINISHED) return "";
+    if (!j || atomic_load_explicit(&j->state, memory_order_acquire) < J_FINISHED || !j->where) return "";
     return j->where;
 }
 

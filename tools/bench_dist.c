@@ -1,0 +1,275 @@
+/* bench_dist: the distribution layer over loopback, one key=value line per
+ * measurement (DESIGN.md "Measuring"):
+ *   bench=dist_tiny     tiny tasks (weft.echo of 8 bytes) submitted and
+ *                       collected with 1 and 2 weftd nodes; dask.distributed
+ *                       and multiprocessing anchors on the same line
+ *   bench=dist_latency  round trip of one task at a time: p50, p99
+ *   bench=dist_large    1 MiB arguments (echoed back): MB/s of arguments
+ *   bench=dist_crypto   the sealing alone: ChaCha20-Poly1305 per 64-byte
+ *                       message, per frame of 256 task records, per MiB
+ * Every result is checked; a wrong one exits nonzero. The weftd processes
+ * run in their own process groups and are killed at exit. */
+#include <getopt.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "dist_test.h"
+#include "ds.h"
+
+static atomic_uint_fast64_t done_count, bad_count;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static atomic_int waiting;
+
+static void tiny_cb(void *data, weft_djob_t *job, int rc) {
+    uint64_t want = (uint64_t)(uintptr_t)data, got = ~want;
+    const void *d;
+    size_t len;
+    if (rc == 0 && weft_djob_result(job, &d, &len) == 0 && len == 8) memcpy(&got, d, 8);
+    if (got != want) atomic_fetch_add(&bad_count, 1);
+    uint64_t n = atomic_fetch_add(&done_count, 1) + 1;
+    if (atomic_load(&waiting) && (n & 255) == 0) {
+        pthread_mutex_lock(&mu);
+        pthread_cond_broadcast(&cv);
+        pthread_mutex_unlock(&mu);
+    }
+}
+
+static void wait_below(uint64_t submitted, uint64_t window) {
+    while (submitted - atomic_load(&done_count) > window) {
+        atomic_store(&waiting, 1);
+        pthread_mutex_lock(&mu);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 1000000;
+        if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+        if (submitted - atomic_load(&done_count) > window) pthread_cond_timedwait(&cv, &mu, &ts);
+        pthread_mutex_unlock(&mu);
+    }
+    atomic_store(&waiting, 0);
+}
+
+static weft_cluster_t *connect_nodes(dt_proc_t *p, int n) {
+    const char *names[8];
+    for (int i = 0; i < n; i++) names[i] = p[i].addr;
+    weft_cluster_t *c;
+    if (weft_cluster_create(names, (size_t)n, NULL, &c) || weft_cluster_wait_nodes(c, (size_t)n, 30)) {
+        fprintf(stderr, "bench_dist: error: cannot connect: %s\n", weft_error_detail());
+        exit(1);
+    }
+    return c;
+}
+
+static double run_tiny(weft_cluster_t *c, uint64_t n, uint64_t window) {
+    atomic_store(&done_count, 0);
+    double t0 = dt_now();
+    for (uint64_t i = 0; i < n; i++) {
+        weft_dsubmit_opts_t so = {.callback = tiny_cb, .callback_data = (void *)(uintptr_t)i};
+        if (weft_cluster_submit(c, "weft.echo", &i, 8, &so, NULL)) {
+            fprintf(stderr, "bench_dist: error: submit\n");
+            exit(1);
+        }
+        if ((i & 1023) == 1023) wait_below(i + 1, window);
+    }
+    wait_below(n, 0);
+    return dt_now() - t0;
+}
+
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void anchors(int workers, double seconds, const char *which, double *dask, double *mp) {
+    *dask = *mp = -1;
+    if (!which[0]) return;
+    char cmd[1024];
+    char list[64];
+    snprintf(list, sizeof list, "%s", which);
+    for (char *p = list; *p; p++)
+        if (*p == ',') *p = ' ';
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %d %g %s 2>/dev/null", ANCHORS_PY, workers, seconds, list);
+    FILE *f = popen(cmd, "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        char *r = strstr(line, "tasks_per_s=");
+        if (!r) continue;
+        double v = atof(r + 12);
+        if (!strncmp(line, "anchor=dask", 11)) *dask = v;
+        if (!strncmp(line, "anchor=mp", 9)) *mp = v;
+    }
+    pclose(f);
+}
+
+static void crypto_bench(void) {
+    ds_hs_t c, s;
+    static const uint8_t key[32] = "bench-key-bench-key-bench-key-!!";
+    ds_hs_init(&c, DS_HS_CLIENT, key, 32);
+    ds_hs_init(&s, DS_HS_SERVER, key, 32);
+    uint8_t hello[DS_HDR + DS_HELLO_LEN], sh[DS_HDR + DS_SHELLO_LEN], pr[DS_HDR + DS_PROOF_LEN];
+    ds_frame_t f;
+    int why, refuse;
+    double h0 = dt_now();
+    ds_hs_client_hello(&c, 1, 1, hello);
+    ds_frame_decode(hello, sizeof hello, ~0u, DS_FRAME_MAX, &f, &why);
+    ds_hs_server_hello(&s, &f, sh, &refuse);
+    ds_frame_decode(sh, sizeof sh, ~0u, DS_FRAME_MAX, &f, &why);
+    ds_hs_client_finish(&c, &f, pr);
+    ds_frame_decode(pr, sizeof pr, ~0u, DS_FRAME_MAX, &f, &why);
+    if (ds_hs_server_finish(&s, &f)) exit(1);
+    double hs_us = (dt_now() - h0) * 1e6;
+    ds_aead_t tx, rx, stx, srx;
+    ds_hs_split(&c, &tx, &rx);
+    ds_hs_split(&s, &stx, &srx);
+    size_t sizes[3] = {64, 256 * 26, (size_t)1 << 20};
+    double ns[3], open_ns[3];
+    uint8_t *pt = calloc(1, sizes[2]), *fr = malloc(sizes[2] + 64), *body = malloc(sizes[2] + 64);
+    for (int k = 0; k < 3; k++) {
+        int reps = k == 0 ? 200000 : k == 1 ? 20000 : 200;
+        double t0 = dt_now();
+        for (int i = 0; i < reps; i++) ds_seal(&tx, pt, sizes[k], fr);
+        ns[k] = (dt_now() - t0) / reps * 1e9;
+        /* opening, on frames sealed under the matching counters */
+        double o = 0;
+        for (int i = 0; i < reps; i++) {
+            ds_seal(&stx, pt, sizes[k], fr);
+            ds_frame_decode(fr, DS_HDR + sizes[k] + DS_TAG, ~0u, DS_FRAME_MAX, &f, &why);
+            double t1 = dt_now();
+            if (ds_open(&rx, &f, body)) {
+                fprintf(stderr, "bench_dist: error: open\n");
+                exit(1);
+            }
+            o += dt_now() - t1;
+        }
+        open_ns[k] = o / reps * 1e9;
+    }
+    printf("bench=dist_crypto handshake_us=%.0f seal64_ns=%.0f open64_ns=%.0f "
+           "seal_frame256_ns=%.0f seal_ns_per_task=%.1f seal_mb_per_s=%.0f open_mb_per_s=%.0f\n",
+           hs_us, ns[0], open_ns[0], ns[1], ns[1] / 256, (double)sizes[2] / ns[2] * 1e3,
+           (double)sizes[2] / open_ns[2] * 1e3);
+    free(pt);
+    free(fr);
+    free(body);
+    ds_aead_free(&tx);
+    ds_aead_free(&rx);
+    ds_aead_free(&stx);
+    ds_aead_free(&srx);
+}
+
+int main(int argc, char **argv) {
+    uint64_t tasks = 1000000, window = 65536;
+    int latency_n = 10000, large_n = 200, nodes_max = 2, workers = 1;
+    double anchor_s = 10;
+    char which[64] = "dask,mp";
+    static struct option lo[] = {{"tasks", 1, 0, 't'},   {"latency", 1, 0, 'l'},
+                                 {"large", 1, 0, 'g'},   {"nodes", 1, 0, 'n'},
+                                 {"anchors", 1, 0, 'a'}, {"anchor-seconds", 1, 0, 's'},
+                                 {"window", 1, 0, 'w'},  {"workers", 1, 0, 'k'},
+                                 {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (ch) {
+        case 't': tasks = strtoull(optarg, NULL, 10); break;
+        case 'l': latency_n = atoi(optarg); break;
+        case 'g': large_n = atoi(optarg); break;
+        case 'n': nodes_max = atoi(optarg); break;
+        case 'a': snprintf(which, sizeof which, "%s", strcmp(optarg, "none") ? optarg : ""); break;
+        case 's': anchor_s = atof(optarg); break;
+        case 'w': window = strtoull(optarg, NULL, 10); break;
+        case 'k': workers = atoi(optarg); break;
+        default:
+            printf("usage: bench_dist [--tasks N] [--latency N] [--large N] [--nodes MAX] "
+                   "[--workers N per node] [--window N] [--anchors dask,mp|none] [--anchor-seconds S]\n");
+            return ch == 'h' ? 0 : 2;
+        }
+    }
+    if (nodes_max < 1 || nodes_max > 8 || workers < 1) return 2;
+    dt_setup_key();
+    crypto_bench();
+    dt_proc_t p[8];
+    char wbuf[16];
+    snprintf(wbuf, sizeof wbuf, "%d", workers);
+    const char *args[] = {"--workers", wbuf, NULL};
+    for (int i = 0; i < nodes_max; i++)
+        if (dt_start(&p[i], args)) {
+            fprintf(stderr, "bench_dist: error: cannot start weftd\n");
+            return 1;
+        }
+    for (int nn = 1; nn <= nodes_max; nn++) {
+        weft_cluster_t *c = connect_nodes(p, nn);
+        run_tiny(c, tasks / 20 + 1, window); /* warm up */
+        double s = run_tiny(c, tasks, window);
+        weft_cluster_free(c);
+        double dask, mp;
+        anchors(nn * workers, anchor_s, which, &dask, &mp);
+        printf("bench=dist_tiny tasks=%llu nodes=%d workers_per_node=%d weft_s=%.3f weft_tasks_per_s=%.0f",
+               (unsigned long long)tasks, nn, workers, s, (double)tasks / s);
+        if (dask >= 0) printf(" dask_tasks_per_s=%.0f", dask);
+        if (mp >= 0) printf(" mp_tasks_per_s=%.0f", mp);
+        printf("\n");
+        fflush(stdout);
+    }
+    if (atomic_load(&bad_count)) {
+        fprintf(stderr, "bench_dist: error: %llu wrong results\n", (unsigned long long)atomic_load(&bad_count));
+        return 1;
+    }
+    weft_cluster_t *c = connect_nodes(p, 1);
+    double *lat = malloc(sizeof(double) * (size_t)(latency_n > 0 ? latency_n : 1));
+    for (int i = -100; i < latency_n; i++) {
+        weft_djob_t *j;
+        uint64_t v = (uint64_t)i;
+        double t0 = dt_now();
+        weft_cluster_submit(c, "weft.echo", &v, 8, NULL, &j);
+        int rc = weft_djob_wait(j, INFINITY, NULL);
+        double t = dt_now() - t0;
+        const void *d;
+        size_t len;
+        uint64_t got = ~v;
+        if (!rc && !weft_djob_result(j, &d, &len) && len == 8) memcpy(&got, d, 8);
+        weft_djob_free(j);
+        if (got != v) {
+            fprintf(stderr, "bench_dist: error: wrong latency result\n");
+            return 1;
+        }
+        if (i >= 0) lat[i] = t;
+    }
+    if (latency_n > 0) {
+        qsort(lat, (size_t)latency_n, sizeof *lat, cmp_d);
+        printf("bench=dist_latency tasks=%d nodes=1 weft_p50_us=%.1f weft_p99_us=%.1f\n", latency_n,
+               lat[latency_n / 2] * 1e6, lat[(int)(latency_n * 0.99)] * 1e6);
+    }
+    free(lat);
+    size_t big = (size_t)1 << 20;
+    uint8_t *arg = malloc(big);
+    for (size_t i = 0; i < big; i++) arg[i] = (uint8_t)(i * 7 + 3);
+    weft_djob_t *jobs[8];
+    double t0 = dt_now();
+    int inflight = 0, next = 0, finished = 0;
+    while (finished < large_n) {
+        while (inflight < 8 && next < large_n) {
+            weft_cluster_submit(c, "weft.echo", arg, big, NULL, &jobs[next % 8]);
+            next++, inflight++;
+        }
+        weft_djob_t *j = jobs[finished % 8];
+        const void *d;
+        size_t len;
+        if (weft_djob_wait(j, INFINITY, NULL) || weft_djob_result(j, &d, &len) || len != big ||
+            memcmp(d, arg, big)) {
+            fprintf(stderr, "bench_dist: error: large result wrong\n");
+            return 1;
+        }
+        weft_djob_free(j);
+        finished++, inflight--;
+    }
+    double dt = dt_now() - t0;
+    if (large_n > 0)
+        printf("bench=dist_large tasks=%d bytes=%zu nodes=1 weft_mb_per_s=%.0f weft_wire_mb_per_s=%.0f\n",
+               large_n, big, (double)large_n * (double)big / dt / 1e6,
+               2.0 * (double)large_n * (double)big / dt / 1e6);
+    free(arg);
+    weft_cluster_free(c);
+    dt_kill_all();
+    return 0;
+}
