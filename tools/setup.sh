@@ -19,7 +19,8 @@ case "$mode" in
 esac
 
 packages=(build-essential g++ cmake pkg-config libtbb-dev check libssl-dev graphviz bible-kjv
-          python3 python3-dev swig liblua5.4-dev lua5.4)
+          python3 python3-dev swig liblua5.4-dev lua5.4
+          clang python3-distributed)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -64,5 +65,13 @@ build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWEFT_SANITIZE=address
 WEFT_TEST_SCALE=${WEFT_ASAN_SCALE:-0.2} ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" \
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
   ctest --test-dir build-asan --output-on-failure -j "$jobs"
+
+# dist: libFuzzer harnesses of the frame decoder and the handshake, in a
+# clang build tree of their own, ~20 s each (WEFT_FUZZ_SECONDS).
+echo "== dist: short fuzz runs (frame decoder, handshake)"
+cmake -S tests/dist/fuzz -B build-fuzz -DCMAKE_C_COMPILER=clang \
+  -DWEFT_FUZZ_SECONDS="${WEFT_FUZZ_SECONDS:-20}" >/dev/null
+cmake --build build-fuzz -j "$jobs"
+ctest --test-dir "$PWD/build-fuzz" --output-on-failure
 
 echo "== all test runs passed"
