@@ -121,7 +121,7 @@ typedef struct weft_cluster_opts {
 WEFT_API void weft_cluster_opts_init(weft_cluster_opts_t *opts);
 
 /* Creates a cluster over nodes[0..count): "host:port", "[v6addr]:port" or
- * "host" (port WEFT_DIST_PORT). Loads the key (WEFT_EAUTH... see below),
+ * "host" (port WEFT_DIST_PORT). Loads the key (when nodes are given),
  * starts the I/O thread and connects to every node in the background;
  * returns without waiting for any connection (see weft_cluster_wait_nodes).
  * count may be 0 when local_workers > 0. opts may be NULL (defaults).
@@ -230,7 +230,7 @@ WEFT_API int weft_dgroup_wait(weft_dgroup_t *g, double timeout_s);
 WEFT_API int64_t weft_dgroup_pending(const weft_dgroup_t *g);
 /* Jobs of g that did not succeed, and the first one's return code. */
 WEFT_API int weft_dgroup_failures(const weft_dgroup_t *g, uint64_t *failed, int *first_rc);
-/* Cancels every pending job of g (as weft_djob_cancel). */
+/* Cancels every pending job of g (as weft_djob_cancel). 0 or WEFT_EINVAL. */
 WEFT_API int weft_dgroup_cancel(weft_dgroup_t *g);
 /* Frees g. Errors: WEFT_EINVAL, WEFT_EBUSY (jobs pending). */
 WEFT_API int weft_dgroup_free(weft_dgroup_t *g);
