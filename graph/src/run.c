@@ -716,7 +716,10 @@ static void report_progress(weft_run_t *run, int final) {
 /* timeout_s: seconds, or a negative value for no limit (NaN never gets
  * here). Any thread; one waiter. */
 static int run_wait_until(weft_run_t *run, double timeout_s) {
-    if (!run || run->magic != GR_MAGIC_RUN || !run->job) return WEFT_EINVAL;
+    if (!run || run->magic != GR_MAGIC_RUN) return WEFT_EINVAL;
+    if (run->parent) /* a child run has no job: its outcome once its node finished */
+        return atomic_load_explicit(&run->state, memory_order_acquire) == 2 ? run->rc : WEFT_EBUSY;
+    if (!run->job) return WEFT_EINVAL;
     if (atomic_load_explicit(&run->state, memory_order_acquire) != 2) {
         int progress = run->opts.progress || run->opts.progress_bar;
         double interval = run->opts.progress_interval_s > 0 ? run->opts.progress_interval_s : 0.1;
