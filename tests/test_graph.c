@@ -21,6 +21,8 @@
 #include "weft_test.h"
 
 #include <fcntl.h>
+#include <float.h>
+#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/stat.h>
@@ -1023,6 +1025,90 @@ START_TEST(test_busy_while_running)
     wt_run_free(other);
     wt_finish_gated(g, run);
     wt_graph_free(sub);
+    wt_destroy(rt);
+}
+END_TEST
+
+/* Timed waits take any double (issue 7.7): NaN and negatives are
+ * WEFT_EINVAL, and infinity or a timeout too long for a nanosecond deadline
+ * waits for ever (here: until another thread opens the gate). */
+static void *wt_open_gate_later(void *arg)
+{
+    (void)arg;
+    wt_sleep_s(0.05);
+    wt_gate_open(&wt_gate);
+    return NULL;
+}
+
+START_TEST(test_wait_timeout_any_double)
+{
+    weft_runtime_t *rt = wt_runtime(2);
+    const double forever[] = {1e10, 1e300, INFINITY, DBL_MAX, 4.1e9};
+    for (size_t i = 0; i < sizeof forever / sizeof forever[0]; i++) {
+        weft_run_t *run = NULL;
+        atomic_store(&wt_gate, 0);
+        atomic_store(&wt_entered, 0);
+        weft_graph_t *g = wt_gated_graph(rt, &run);
+        WT_ASSERT_RC(weft_run_wait_timeout(run, NAN), WEFT_EINVAL);
+        WT_ASSERT_RC(weft_run_wait_timeout(run, -NAN), WEFT_EINVAL);
+        WT_ASSERT_RC(weft_run_wait_timeout(run, -1.0), WEFT_EINVAL);
+        WT_ASSERT_RC(weft_run_wait_timeout(run, -INFINITY), WEFT_EINVAL);
+        WT_ASSERT_RC(weft_run_wait_timeout(run, 0.0), WEFT_ETIMEDOUT);
+        WT_ASSERT_RC(weft_run_wait_timeout(run, 1e-12), WEFT_ETIMEDOUT);
+        pthread_t th;
+        ck_assert_int_eq(pthread_create(&th, NULL, wt_open_gate_later, NULL), 0);
+        double t0 = wt_now();
+        WT_ASSERT_RC(weft_run_wait_timeout(run, forever[i]), 0);
+        ck_assert_double_ge(wt_now() - t0, 0.04); /* it waited for the gate */
+        ck_assert_int_eq(pthread_join(th, NULL), 0);
+        WT_ASSERT_RC(weft_run_wait_timeout(run, forever[i]), 0); /* complete: at once */
+        wt_finish_gated(g, run);
+    }
+    wt_destroy(rt);
+}
+END_TEST
+
+/* weft_graph_check is a read that compiles under the gate: while the graph
+ * runs it answers 0 (never WEFT_EBUSY), from any thread (issue 7.8). */
+typedef struct wt_check_arg {
+    weft_graph_t *g;
+    int rc;
+    weft_node_t v;
+} wt_check_arg;
+
+static void *wt_check_thread(void *arg)
+{
+    wt_check_arg *a = arg;
+    a->rc = weft_graph_check(a->g, &a->v);
+    return NULL;
+}
+
+START_TEST(test_check_while_running)
+{
+    weft_runtime_t *rt = wt_runtime(2);
+    weft_run_t *run = NULL;
+    weft_graph_t *g = wt_gated_graph(rt, &run);
+    weft_node_t v = 0;
+    WT_ASSERT_RC(weft_graph_check(g, &v), 0);
+    ck_assert_uint_eq(v, WEFT_NODE_NONE);
+    wt_check_arg a = {g, -1, 0};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, wt_check_thread, &a), 0);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    WT_ASSERT_RC(a.rc, 0);
+    ck_assert_uint_eq(a.v, WEFT_NODE_NONE);
+    WT_ASSERT_RC(weft_graph_add(g, NULL, wt_noop, NULL, NULL), WEFT_EBUSY); /* still running */
+    wt_finish_gated(g, run);
+    /* a cyclic graph, checked from another thread: the cycle and its node */
+    weft_graph_t *c = wt_graph("cyclic");
+    WT_ASSERT_RC(weft_graph_add(c, NULL, wt_noop, NULL, NULL), 0);
+    WT_ASSERT_RC(weft_graph_precede(c, 0, 0), 0);
+    a = (wt_check_arg){c, -1, 7};
+    ck_assert_int_eq(pthread_create(&th, NULL, wt_check_thread, &a), 0);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    WT_ASSERT_RC(a.rc, WEFT_ECYCLE);
+    ck_assert_uint_eq(a.v, 0);
+    wt_graph_free(c);
     wt_destroy(rt);
 }
 END_TEST
@@ -2639,6 +2725,8 @@ static Suite *graph_suite(void)
     tcase_add_test(tc, test_counts_while_running);
     tcase_add_test(tc, test_busy_while_running);
     tcase_add_test(tc, test_busy_from_other_thread);
+    tcase_add_test(tc, test_wait_timeout_any_double);
+    tcase_add_test(tc, test_check_while_running);
     tcase_add_test(tc, test_busy_from_inside_node);
     tcase_add_test(tc, test_free_with_live_run);
     tcase_add_test(tc, test_node_context);

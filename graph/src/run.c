@@ -438,7 +438,10 @@ static void exec_chain(weft_run_t *run, uint32_t v) {
     while (v != GR_NONE) {
         uint32_t next = GR_NONE;
         unsigned char st;
-        if (atomic_load_explicit(&run->cancel, memory_order_relaxed)) {
+        /* acquire: pairs with the release stores of weft_run_cancel's walk,
+         * so a node that saw a child run's flag (and what it made ready)
+         * sees the flags set before it, up the tree (a plain load on x86) */
+        if (atomic_load_explicit(&run->cancel, memory_order_acquire)) {
             st = WEFT_NODE_CANCELLED;
             slot_add(&cnt->cancelled, 1);
         } else if (atomic_load_explicit(&run->join[v], memory_order_relaxed) & GR_POISON) {
@@ -647,8 +650,8 @@ int gr_run_child(weft_node_ctx_t *ctx, weft_graph_t *sub, uint32_t slot) {
     /* Attach under the tree lock: a cancel walking the tree either ran
      * before (the parent's flag is set: copy it) or will find sr. */
     tree_lock(run->top);
-    if (atomic_load_explicit(&run->cancel, memory_order_relaxed))
-        atomic_store_explicit(&sr->cancel, 1, memory_order_relaxed);
+    if (atomic_load_explicit(&run->cancel, memory_order_relaxed)) /* the lock orders it */
+        atomic_store_explicit(&sr->cancel, 1, memory_order_relaxed); /* published by the submit */
     /* release: readers of the slot (weft_run_subrun) see a whole record */
     atomic_store_explicit(&run->subruns[slot], sr, memory_order_release);
     tree_unlock(run->top);
@@ -804,9 +807,10 @@ int weft_run_cancel(weft_run_t *run) {
     weft_run_t *cur = run;
     cur->walk_up = NULL;
     cur->walk_next = 0;
-    /* relaxed: a hint that nodes read as they start; the node that sees it
-     * writes only its own status */
-    atomic_store_explicit(&cur->cancel, 1, memory_order_relaxed);
+    /* release, here and below: top down, so whoever sees a child's flag
+     * (exec_chain's acquire) sees its parents' too, and a subgraph node
+     * cancelled below finds its own run cancelled above */
+    atomic_store_explicit(&cur->cancel, 1, memory_order_release);
     for (;;) {
         weft_run_t *child = NULL;
         while (!child && cur->subruns && cur->walk_next < cur->nextras)
@@ -814,7 +818,7 @@ int weft_run_cancel(weft_run_t *run) {
         if (child) { /* slots change only under the lock we hold */
             child->walk_up = cur;
             child->walk_next = 0;
-            atomic_store_explicit(&child->cancel, 1, memory_order_relaxed);
+            atomic_store_explicit(&child->cancel, 1, memory_order_release);
             cur = child;
             continue;
         }
