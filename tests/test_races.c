@@ -34,6 +34,7 @@
 typedef struct wt_changer {
     weft_graph_t *g;
     atomic_int stop;
+    atomic_int paused; /* 1: wait (the main thread is between two run_n calls) */
     uint64_t max;
     uint64_t accepted, busy, other; /* changes made, refused, anything else */
     int other_rc;
@@ -45,6 +46,10 @@ static void *wt_change_loop(void *arg)
     wt_changer *c = arg;
     double deadline = wt_now() + WT_RACE_DEADLINE_S;
     while (!atomic_load(&c->stop) && c->accepted < c->max && wt_now() < deadline) {
+        if (atomic_load(&c->paused)) {
+            wt_sleep_s(10e-6);
+            continue;
+        }
         weft_node_t v = WEFT_NODE_NONE;
         int rc = weft_graph_add(c->g, NULL, c->fn, NULL, &v);
         if (rc == 0) {
@@ -106,24 +111,29 @@ START_TEST(test_run_n_refuses_changes)
     weft_runtime_t *rt = wt_runtime(2);
     weft_graph_t *g = wt_graph("run_n");
     WT_ASSERT_RC(weft_graph_add(g, "first", wt_count_node, NULL, NULL), 0);
-    wt_changer c = {.g = g, .max = wt_scaled(4000, 200), .fn = wt_count_node};
+    /* The changer hammers the graph only while run_n goes (and just
+     * before): changes between two of its runs are what must not happen. */
+    wt_changer c = {.g = g, .max = wt_scaled(4000, 200), .fn = wt_count_node, .paused = 1};
     pthread_t th;
     ck_assert_int_eq(pthread_create(&th, NULL, wt_change_loop, &c), 0);
-    uint64_t rounds = wt_scaled(200, 20), per = 8, bad_n = 0, bad_calls = 0, bad_counts = 0;
+    uint64_t rounds = wt_scaled(300, 20), per = 16, bad_n = 0, bad_calls = 0, bad_counts = 0;
     double deadline = wt_now() + WT_RACE_DEADLINE_S;
     uint64_t r;
     for (r = 0; r < rounds && wt_now() < deadline; r++) {
         atomic_store(&wt_nruns, 0);
         unsigned long long calls0 = atomic_load(&wt_calls);
         weft_run_t *run = NULL;
-        WT_ASSERT_RC(weft_graph_run_n(g, rt, per, NULL, &run), 0);
+        atomic_store(&c.paused, 0);
+        int rc = weft_graph_run_n(g, rt, per, NULL, &run);
+        atomic_store(&c.paused, 1);
+        WT_ASSERT_RC(rc, 0);
         ck_assert_int_eq(wt_ld(&wt_nruns), (int)per);
         /* every run of one run_n ran one graph: no change got in between */
         for (uint64_t k = 1; k < per; k++)
             bad_n += wt_seen_nodes[k] != wt_seen_nodes[0] || wt_seen_edges[k] != wt_seen_edges[0];
         bad_calls += atomic_load(&wt_calls) - calls0 != per * wt_seen_nodes[0];
         weft_run_counts_t cn;
-        int rc = weft_run_counts(run, &cn); /* stale once the changer got in after */
+        rc = weft_run_counts(run, &cn); /* stale once the changer got in after */
         if (rc == 0)
             bad_counts += cn.total != wt_seen_nodes[0] || cn.done != wt_seen_nodes[0];
         else if (rc != WEFT_ESTALE)
