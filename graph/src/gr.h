@@ -49,13 +49,18 @@ typedef struct gr_vec {
  * it. A change needs the whole word 0 -> EXCL (else WEFT_EBUSY); the first
  * run start takes 0 -> EXCL, compiles, then stores its count; later starts
  * add to a nonzero count, and wait while EXCL is set. So a change either
- * is refused or happens entirely before the compile of the next run. */
+ * is refused or happens entirely before the compile of the next run.
+ * The home thread's changes skip the locked instruction (graph.c, "fast
+ * changes"): `home`, `busy` and `shared` below. */
 #define GR_GATE_EXCL 1u
 #define GR_GATE_RUN 2u
 
 struct weft_graph {
     uint32_t magic;
     atomic_uint gate;    /* see GR_GATE_EXCL: the graph cannot change while runs go */
+    _Atomic(const void *) home; /* the thread whose changes may go fast (graph.c) */
+    atomic_int busy;     /* home is inside a fast change */
+    atomic_int shared;   /* a run started on another thread: no fast changes any more */
     atomic_int live_runs; /* run records not yet freed */
     int parents;         /* graphs holding this one as a subgraph node */
     weft_graph_t *owner; /* the loaded graph that owns this one, or NULL */
@@ -153,6 +158,11 @@ int gr_vec_reserve(gr_vec *v, size_t item, size_t n);
  * Thread-safety: any thread; the gate makes changes exclusive. */
 int gr_change_begin(weft_graph_t *g);
 void gr_change_end(weft_graph_t *g);
+/* Called by a compile (a run start, weft_graph_check) once it holds the
+ * gate (EXCL or a run count): waits for a fast change of the home thread
+ * that did not see it, and ends fast changes when the caller is another
+ * thread. Thread-safety: any thread, holding the gate. */
+void gr_gate_settle(weft_graph_t *g);
 /* Inside the gate only: a node (fn, arg; name NULL for "n<id>"), a
  * side-table entry for node v, and the undoing of the last gr_add_node to
  * names_len and version as they were before it. */

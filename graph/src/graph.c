@@ -9,11 +9,23 @@
  * find cycles. The compiled form is kept until the graph changes, and new
  * edges are merged into it, so a graph that is run again costs nothing to
  * prepare. */
+#define _GNU_SOURCE /* syscall */
+#include <linux/membarrier.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "gr.h"
+
+/* The calling thread's identity for a graph's `home` (see "fast changes"
+ * below): the address of a per-thread byte. A dead thread's address may be
+ * reused by a new one; a dead thread is in no change, so that is harmless. */
+static int fast_mode(void);
+
+static _Thread_local char thread_token __attribute__((tls_model("initial-exec"))); /* no
+                                                     __tls_get_addr call per change */
 
 int gr_vec_reserve(gr_vec *v, size_t item, size_t n) {
     if (n <= v->cap) return 0;
@@ -82,6 +94,8 @@ int weft_graph_create(const char *name, weft_graph_t **out) {
     }
     g->magic = GR_MAGIC_GRAPH;
     atomic_store_explicit(&g->version, 1, memory_order_relaxed); /* published with *out */
+    atomic_store_explicit(&g->home, &thread_token, memory_order_relaxed); /* likewise */
+    atomic_store_explicit(&g->shared, !fast_mode(), memory_order_relaxed); /* likewise */
     *out = g;
     return 0;
 }
@@ -196,11 +210,45 @@ int weft_graph_free(weft_graph_t *g) {
  * (run_n), while a run start compiles, and while another thread changes the
  * graph (which the rules forbid anyway). A run start waits while EXCL is
  * set (run.c, gate_enter), so a change it meets finishes before the compile.
- * One locked instruction per change: the least that orders a change
- * against a start on another thread (each side must publish itself before
- * it looks at the other). */
+ *
+ * Fast changes. Ordering a change against a start on another thread needs
+ * each side to publish itself before it looks at the other (a store-load
+ * fence, a locked instruction: about 9 ns, as much as a whole edge costs).
+ * Graphs are mostly built and run by one thread, so the fence is made
+ * asymmetric: the graph's home thread (its creator, or the last thread
+ * that changed it the locked way) changes it with plain stores: busy = 1,
+ * then a look at the gate; and a compile on any other thread, once it
+ * holds the gate, first sets `shared` and calls membarrier(2), which runs a
+ * full fence on every thread of the process, then waits for busy == 0.
+ * Either the home thread's look comes after the fence and sees the gate
+ * (or shared) and goes the locked way, or its busy = 1 is seen and the
+ * compile waits for the change to end. `shared` stays set: after the first
+ * run from another thread, every change of the graph takes the lock (one
+ * membarrier per graph, about a microsecond). Where membarrier is missing
+ * (old kernels, seccomp), every change takes the lock. */
 
-int gr_change_begin(weft_graph_t *g) {
+/* 1 when membarrier's private expedited command is registered for the
+ * process (fast changes allowed), 0 when it cannot be. Any thread; racing
+ * first callers both register, which is harmless. */
+static atomic_int fast_mode_state = -1;
+
+static __attribute__((noinline)) int fast_mode_init(void) {
+    int m;
+    long q = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    m = q >= 0 && (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+        syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+    atomic_store_explicit(&fast_mode_state, m, memory_order_release);
+    return m;
+}
+
+static int fast_mode(void) {
+    /* acquire: pairs with the release in fast_mode_init (registered) */
+    int m = atomic_load_explicit(&fast_mode_state, memory_order_acquire);
+    return m >= 0 ? m : fast_mode_init();
+}
+
+/* The locked way (see above). */
+static __attribute__((noinline)) int change_begin_locked(weft_graph_t *g) {
     if (!gr_graph_valid(g)) return WEFT_EINVAL;
     unsigned z = 0;
     /* acquire: pairs with the release in gate_leave (run.c) and
@@ -209,13 +257,58 @@ int gr_change_begin(weft_graph_t *g) {
     if (!atomic_compare_exchange_strong_explicit(&g->gate, &z, GR_GATE_EXCL, memory_order_acquire,
                                                  memory_order_relaxed))
         return WEFT_EBUSY;
+    /* published by the release of gr_change_end */
+    atomic_store_explicit(&g->home, &thread_token, memory_order_relaxed);
     return 0;
 }
 
-void gr_change_end(weft_graph_t *g) {
+/* The fast way, inlined into every change of this file. */
+static inline int change_begin(weft_graph_t *g) {
+    /* relaxed: home changes only under EXCL, by this thread if it is home */
+    if (gr_graph_valid(g) && atomic_load_explicit(&g->home, memory_order_relaxed) == &thread_token &&
+        !atomic_load_explicit(&g->shared, memory_order_relaxed)) { /* set from the start without membarrier */
+        atomic_store_explicit(&g->busy, 1, memory_order_relaxed);
+        /* the store-load fence of this side is the compile's membarrier */
+        atomic_signal_fence(memory_order_seq_cst);
+        /* acquire: pairs with gate_leave's release (the runs' reads of the
+         * graph happen before this change). A compile that starts now holds
+         * the gate before it settles, so a nonzero gate is all there is to
+         * see after the store (shared was looked at before it). */
+        if (atomic_load_explicit(&g->gate, memory_order_acquire) == 0) return 0;
+        /* release: to gr_gate_settle's acquire, nothing changed */
+        atomic_store_explicit(&g->busy, 0, memory_order_release);
+    }
+    return change_begin_locked(g);
+}
+
+int gr_change_begin(weft_graph_t *g) { return change_begin(g); }
+
+static inline void change_end(weft_graph_t *g) {
+    /* only this thread sets busy, and only on the fast way */
+    if (atomic_load_explicit(&g->busy, memory_order_relaxed)) {
+        /* release: the change reaches gr_gate_settle's acquire */
+        atomic_store_explicit(&g->busy, 0, memory_order_release);
+        return;
+    }
     /* release: publishes the change to the next gate_enter's acquire, which
      * compiles it. Nobody else writes the word while EXCL is set. */
     atomic_store_explicit(&g->gate, 0, memory_order_release);
+}
+
+void gr_change_end(weft_graph_t *g) { change_end(g); }
+
+void gr_gate_settle(weft_graph_t *g) {
+    if (atomic_load_explicit(&g->shared, memory_order_relaxed)) return; /* settled before */
+    /* relaxed: home changes under EXCL only, and the caller synchronised
+     * with that through the gate */
+    if (atomic_load_explicit(&g->home, memory_order_relaxed) == &thread_token) return;
+    atomic_store_explicit(&g->shared, 1, memory_order_seq_cst);
+    /* a full fence on every thread: the home thread either sees shared
+     * (and the gate) from now on, or its busy = 1 is visible below */
+    syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+    /* acquire: pairs with the release of gr_change_end's busy = 0, so the
+     * fast change is seen by the compile */
+    while (atomic_load_explicit(&g->busy, memory_order_acquire)) sched_yield();
 }
 
 /* Bumps the version: the change thread only, inside the gate. Relaxed:
@@ -261,13 +354,13 @@ int weft_graph_add(weft_graph_t *g, const char *name, weft_node_fn fn, void *arg
         if (node) *node = WEFT_NODE_NONE;
         return WEFT_EINVAL;
     }
-    int rc = gr_change_begin(g);
+    int rc = change_begin(g);
     if (rc) {
         if (node) *node = WEFT_NODE_NONE;
         return rc;
     }
     rc = gr_add_node(g, name, fn, arg, node);
-    gr_change_end(g);
+    change_end(g);
     return rc;
 }
 
@@ -314,7 +407,7 @@ int weft_graph_add_task(weft_graph_t *g, const char *name, const char *task_name
     if (!task_name || !*task_name || (len && !arg)) return WEFT_EINVAL;
     size_t tlen = strlen(task_name);
     if (tlen > WEFT_NAME_MAX) return WEFT_ERANGE;
-    int rc = gr_change_begin(g);
+    int rc = change_begin(g);
     if (rc) return rc;
     size_t names_len = g->names.len;
     uint64_t version = atomic_load_explicit(&g->version, memory_order_relaxed);
@@ -338,7 +431,7 @@ int weft_graph_add_task(weft_graph_t *g, const char *name, const char *task_name
 undo:
     gr_undo_add(g, names_len, version);
 out:
-    gr_change_end(g);
+    change_end(g);
     return rc;
 }
 
@@ -396,10 +489,10 @@ static int set_arg(weft_graph_t *g, weft_node_t v, const void *arg, size_t len) 
 }
 
 int weft_graph_set_arg(weft_graph_t *g, weft_node_t v, const void *arg, size_t len) {
-    int rc = gr_change_begin(g);
+    int rc = change_begin(g);
     if (rc) return rc;
     rc = set_arg(g, v, arg, len);
-    gr_change_end(g);
+    change_end(g);
     return rc;
 }
 
@@ -420,10 +513,10 @@ static int precede(weft_graph_t *g, weft_node_t before, weft_node_t after) {
 }
 
 int weft_graph_precede(weft_graph_t *g, weft_node_t before, weft_node_t after) {
-    int rc = gr_change_begin(g);
+    int rc = change_begin(g);
     if (rc) return rc;
     rc = precede(g, before, after);
-    gr_change_end(g);
+    change_end(g);
     return rc;
 }
 
@@ -610,8 +703,10 @@ int weft_graph_check(weft_graph_t *g, weft_node_t *node) {
                                                   memory_order_relaxed))
             break;
     }
+    gr_gate_settle(g); /* a fast change of the home thread ends first */
     int rc = gr_compile(g);
     if (rc == WEFT_ECYCLE && node) *node = g->cycle_node;
-    gr_change_end(g); /* release: the compiled form, to the next gate user */
+    /* release: the compiled form, to the next gate user */
+    atomic_store_explicit(&g->gate, 0, memory_order_release);
     return rc;
 }

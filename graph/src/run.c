@@ -98,8 +98,10 @@ static int gate_enter(weft_graph_t *g, unsigned holds) {
             /* acquire: pairs with the release store that ended the first
              * start's compile, so the compiled form is seen */
             if (atomic_compare_exchange_weak_explicit(&g->gate, &w, w + holds * GR_GATE_RUN,
-                                                      memory_order_acquire, memory_order_relaxed))
+                                                      memory_order_acquire, memory_order_relaxed)) {
+                gr_gate_settle(g); /* the first start settled it; cheap when so */
                 return 0;
+            }
             continue;
         }
         /* acquire: pairs with gr_change_end's release (the change is seen) */
@@ -107,6 +109,7 @@ static int gate_enter(weft_graph_t *g, unsigned holds) {
                                                   memory_order_relaxed))
             break;
     }
+    gr_gate_settle(g); /* a fast change of the home thread ends before the compile */
     int rc = gr_compile(g);
     if (!rc) rc = resolve_tasks(g);
     if (rc == WEFT_ECYCLE) wf_set_detail("cycle through node '%s'", gr_name(g, g->cycle_node));
