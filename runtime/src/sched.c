@@ -970,9 +970,9 @@ static void submit_leave(weft_runtime_t *rt) {
     atomic_fetch_sub_explicit(&rt->ext_entering, 1, memory_order_seq_cst);
 }
 
-static int submit_task(weft_runtime_t *rt, wf_worker *w, weft_task_fn fn, void *arg,
-                       weft_group_t *g, weft_callback_fn cb, void *cbdata, weft_job_t **jobp,
-                       void *seed);
+static inline __attribute__((always_inline)) int
+submit_task(weft_runtime_t *rt, wf_worker *w, weft_task_fn fn, void *arg, weft_group_t *g,
+            weft_callback_fn cb, void *cbdata, weft_job_t **jobp, void *seed);
 
 /* A submit from rt's own workers needs no check against destroy: a task or
  * callback runs only while rt->all counts its root, so destroy is still
@@ -989,9 +989,11 @@ static int submit(weft_runtime_t *rt, weft_task_fn fn, void *arg, weft_group_t *
     return rc;
 }
 
-static int submit_task(weft_runtime_t *rt, wf_worker *w, weft_task_fn fn, void *arg,
-                       weft_group_t *g, weft_callback_fn cb, void *cbdata, weft_job_t **jobp,
-                       void *seed) {
+/* Queues the task: on w's deque when w (one of rt's workers) is given,
+ * else on the injection queue. */
+static inline __attribute__((always_inline)) int
+submit_task(weft_runtime_t *rt, wf_worker *w, weft_task_fn fn, void *arg, weft_group_t *g,
+            weft_callback_fn cb, void *cbdata, weft_job_t **jobp, void *seed) {
     weft_job_t *job = NULL;
     if (jobp) {
         job = wf_malloc(sizeof *job);
