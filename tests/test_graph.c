@@ -1043,7 +1043,7 @@ static void *wt_open_gate_later(void *arg)
 START_TEST(test_wait_timeout_any_double)
 {
     weft_runtime_t *rt = wt_runtime(2);
-    const double forever[] = {1e10, 1e300, INFINITY, DBL_MAX, 4.1e9};
+    const double forever[] = {1e10, 1e300, INFINITY, DBL_MAX, 9.3e9};
     for (size_t i = 0; i < sizeof forever / sizeof forever[0]; i++) {
         weft_run_t *run = NULL;
         atomic_store(&wt_gate, 0);

@@ -713,9 +713,6 @@ static void report_progress(weft_run_t *run, int final) {
     }
 }
 
-/* Timeouts longer than this (about 127 years) wait for ever: a deadline in
- * int64 nanoseconds from now cannot overflow below it. */
-#define GR_FOREVER_S 4e9
 /* Longest single timed wait handed to the runtime: the loop goes round. */
 #define GR_SLICE_MAX_S 3600.0
 
@@ -730,8 +727,9 @@ static int run_wait_until(weft_run_t *run, double timeout_s) {
         int progress = run->opts.progress || run->opts.progress_bar;
         double interval = run->opts.progress_interval_s > 0 ? run->opts.progress_interval_s : 0.1;
         if (interval > GR_SLICE_MAX_S) interval = GR_SLICE_MAX_S; /* also NaN-free: > 0 above */
-        int forever = timeout_s < 0 || timeout_s > GR_FOREVER_S; /* infinity too */
-        int64_t deadline = forever ? 0 : wf_now_ns() + (int64_t)(timeout_s * 1e9);
+        int64_t deadline = 0; /* 0: none (no timeout, infinity, or too long to count) */
+        if (timeout_s >= 0 && wf_deadline_ns(timeout_s, &deadline) != 0) return WEFT_EINVAL;
+        int forever = deadline == 0;
         for (;;) {
             double slice = progress ? interval : -1;
             if (!forever) {

@@ -255,7 +255,8 @@ WEFT_API int weft_graph_run_n(weft_graph_t *g, weft_runtime_t *rt, uint64_t n,
 WEFT_API int weft_run_wait(weft_run_t *run);
 /* As weft_run_wait, giving up after timeout_s seconds with WEFT_ETIMEDOUT
  * (0: just look). Any double: NaN or negative is WEFT_EINVAL; INFINITY, and
- * any timeout above 4e9 s (about 127 years), waits for ever. */
+ * a timeout too long for the clock to count (about 292 years), waits for
+ * ever, as weft_job_wait_timeout does. */
 WEFT_API int weft_run_wait_timeout(weft_run_t *run, double timeout_s);
 
 /* Asks the run to stop: nodes not yet started are cancelled, in it and in
