@@ -51,16 +51,17 @@ typedef struct gr_vec {
  * add to a nonzero count, and wait while EXCL is set. So a change either
  * is refused or happens entirely before the compile of the next run.
  * The home thread's changes skip the locked instruction (graph.c, "fast
- * changes"): `home`, `busy` and `shared` below. */
+ * changes"): `home` and `busy` below. */
 #define GR_GATE_EXCL 1u
 #define GR_GATE_RUN 2u
+#define GR_HOME_SHARED ((const void *)1) /* a run started on another thread */
 
 struct weft_graph {
     uint32_t magic;
     atomic_uint gate;    /* see GR_GATE_EXCL: the graph cannot change while runs go */
-    _Atomic(const void *) home; /* the thread whose changes may go fast (graph.c) */
+    _Atomic(const void *) home; /* the thread whose changes may go fast (graph.c),
+                                   or GR_HOME_SHARED: none any more */
     atomic_int busy;     /* home is inside a fast change */
-    atomic_int shared;   /* a run started on another thread: no fast changes any more */
     atomic_int live_runs; /* run records not yet freed */
     int parents;         /* graphs holding this one as a subgraph node */
     weft_graph_t *owner; /* the loaded graph that owns this one, or NULL */
@@ -152,12 +153,13 @@ void gr_run_sums(const weft_run_t *run, gr_sums *s);
 
 /* graph.c: building and compiling; calls nothing of run.c or subrun.c. */
 int gr_vec_reserve(gr_vec *v, size_t item, size_t n);
-/* The change side of the gate (GR_GATE_EXCL): 0, or WEFT_EINVAL (bad g) or
- * WEFT_EBUSY (runs in flight, a compile or another change). Every change
- * runs between a gr_change_begin that returned 0 and gr_change_end.
+/* The change side of the gate (GR_GATE_EXCL): 1 (a fast change of the
+ * home thread) or 0 (the gate taken), or WEFT_EINVAL (bad g) or WEFT_EBUSY
+ * (runs in flight, a compile or another change). Every change runs between
+ * a gr_change_begin that returned fast >= 0 and gr_change_end(g, fast).
  * Thread-safety: any thread; the gate makes changes exclusive. */
 int gr_change_begin(weft_graph_t *g);
-void gr_change_end(weft_graph_t *g);
+void gr_change_end(weft_graph_t *g, int fast);
 /* Called by a compile (a run start, weft_graph_check) once it holds the
  * gate (EXCL or a run count): waits for a fast change of the home thread
  * that did not see it, and ends fast changes when the caller is another

@@ -94,8 +94,9 @@ int weft_graph_create(const char *name, weft_graph_t **out) {
     }
     g->magic = GR_MAGIC_GRAPH;
     atomic_store_explicit(&g->version, 1, memory_order_relaxed); /* published with *out */
-    atomic_store_explicit(&g->home, &thread_token, memory_order_relaxed); /* likewise */
-    atomic_store_explicit(&g->shared, !fast_mode(), memory_order_relaxed); /* likewise */
+    /* likewise: without membarrier, no fast changes from the start */
+    atomic_store_explicit(&g->home, fast_mode() ? (const void *)&thread_token : GR_HOME_SHARED,
+                          memory_order_relaxed);
     *out = g;
     return 0;
 }
@@ -218,14 +219,15 @@ int weft_graph_free(weft_graph_t *g) {
  * asymmetric: the graph's home thread (its creator, or the last thread
  * that changed it the locked way) changes it with plain stores: busy = 1,
  * then a look at the gate; and a compile on any other thread, once it
- * holds the gate, first sets `shared` and calls membarrier(2), which runs a
- * full fence on every thread of the process, then waits for busy == 0.
- * Either the home thread's look comes after the fence and sees the gate
- * (or shared) and goes the locked way, or its busy = 1 is seen and the
- * compile waits for the change to end. `shared` stays set: after the first
- * run from another thread, every change of the graph takes the lock (one
- * membarrier per graph, about a microsecond). Where membarrier is missing
- * (old kernels, seccomp), every change takes the lock. */
+ * holds the gate, first ends fast changes (home = GR_HOME_SHARED) and
+ * calls membarrier(2), which runs a full fence on every thread of the
+ * process, then waits for busy == 0. Either the home thread's look comes
+ * after the fence and sees the gate and goes the locked way, or its
+ * busy = 1 is seen and the compile waits for the change to end. That
+ * stays so: after the first run from another thread, every change of the
+ * graph takes the lock (one membarrier per graph, about a microsecond).
+ * Where membarrier is missing (old kernels, seccomp), every change takes
+ * the lock. */
 
 /* 1 when membarrier's private expedited command is registered for the
  * process (fast changes allowed), 0 when it cannot be. Any thread; racing
@@ -257,24 +259,27 @@ static __attribute__((noinline)) int change_begin_locked(weft_graph_t *g) {
     if (!atomic_compare_exchange_strong_explicit(&g->gate, &z, GR_GATE_EXCL, memory_order_acquire,
                                                  memory_order_relaxed))
         return WEFT_EBUSY;
-    /* published by the release of gr_change_end */
-    atomic_store_explicit(&g->home, &thread_token, memory_order_relaxed);
+    /* this thread becomes home, unless fast changes have ended (published
+     * by the release of gr_change_end) */
+    if (atomic_load_explicit(&g->home, memory_order_relaxed) != GR_HOME_SHARED)
+        atomic_store_explicit(&g->home, &thread_token, memory_order_relaxed);
     return 0;
 }
 
-/* The fast way, inlined into every change of this file. */
+/* The fast way, inlined into every change of this file. Returns 1 (a fast
+ * change: end it with change_end(g, 1)), 0 (the locked way) or an error. */
 static inline int change_begin(weft_graph_t *g) {
-    /* relaxed: home changes only under EXCL, by this thread if it is home */
-    if (gr_graph_valid(g) && atomic_load_explicit(&g->home, memory_order_relaxed) == &thread_token &&
-        !atomic_load_explicit(&g->shared, memory_order_relaxed)) { /* set from the start without membarrier */
+    /* relaxed: home is set under EXCL (by this thread, if it is home) or
+     * to GR_HOME_SHARED by gr_gate_settle */
+    if (gr_graph_valid(g) && atomic_load_explicit(&g->home, memory_order_relaxed) == &thread_token) {
         atomic_store_explicit(&g->busy, 1, memory_order_relaxed);
         /* the store-load fence of this side is the compile's membarrier */
         atomic_signal_fence(memory_order_seq_cst);
         /* acquire: pairs with gate_leave's release (the runs' reads of the
          * graph happen before this change). A compile that starts now holds
          * the gate before it settles, so a nonzero gate is all there is to
-         * see after the store (shared was looked at before it). */
-        if (atomic_load_explicit(&g->gate, memory_order_acquire) == 0) return 0;
+         * see after the store (home was looked at before it). */
+        if (atomic_load_explicit(&g->gate, memory_order_acquire) == 0) return 1;
         /* release: to gr_gate_settle's acquire, nothing changed */
         atomic_store_explicit(&g->busy, 0, memory_order_release);
     }
@@ -283,9 +288,8 @@ static inline int change_begin(weft_graph_t *g) {
 
 int gr_change_begin(weft_graph_t *g) { return change_begin(g); }
 
-static inline void change_end(weft_graph_t *g) {
-    /* only this thread sets busy, and only on the fast way */
-    if (atomic_load_explicit(&g->busy, memory_order_relaxed)) {
+static inline void change_end(weft_graph_t *g, int fast) {
+    if (fast) {
         /* release: the change reaches gr_gate_settle's acquire */
         atomic_store_explicit(&g->busy, 0, memory_order_release);
         return;
@@ -295,16 +299,16 @@ static inline void change_end(weft_graph_t *g) {
     atomic_store_explicit(&g->gate, 0, memory_order_release);
 }
 
-void gr_change_end(weft_graph_t *g) { change_end(g); }
+void gr_change_end(weft_graph_t *g, int fast) { change_end(g, fast); }
 
 void gr_gate_settle(weft_graph_t *g) {
-    if (atomic_load_explicit(&g->shared, memory_order_relaxed)) return; /* settled before */
-    /* relaxed: home changes under EXCL only, and the caller synchronised
-     * with that through the gate */
-    if (atomic_load_explicit(&g->home, memory_order_relaxed) == &thread_token) return;
-    atomic_store_explicit(&g->shared, 1, memory_order_seq_cst);
-    /* a full fence on every thread: the home thread either sees shared
-     * (and the gate) from now on, or its busy = 1 is visible below */
+    /* relaxed: home changes under EXCL only (the caller synchronised with
+     * that through the gate), or here, under the gate too */
+    const void *h = atomic_load_explicit(&g->home, memory_order_relaxed);
+    if (h == GR_HOME_SHARED || h == &thread_token) return; /* settled before, or ours */
+    atomic_store_explicit(&g->home, GR_HOME_SHARED, memory_order_seq_cst);
+    /* a full fence on every thread: the home thread either sees that (and
+     * the gate) from now on, or its busy = 1 is visible below */
     syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
     /* acquire: pairs with the release of gr_change_end's busy = 0, so the
      * fast change is seen by the compile */
@@ -319,8 +323,8 @@ static void bump_version(weft_graph_t *g) {
                           memory_order_relaxed);
 }
 
-int gr_add_node(weft_graph_t *g, const char *name, weft_node_fn fn, void *arg,
-                weft_node_t *node) {
+static inline int add_node(weft_graph_t *g, const char *name, weft_node_fn fn, void *arg,
+                           weft_node_t *node) {
     int rc;
     if (node) *node = WEFT_NODE_NONE;
     if (g->nodes.len >= WEFT_GRAPH_MAX_NODES) return WEFT_ERANGE;
@@ -348,19 +352,24 @@ int gr_add_node(weft_graph_t *g, const char *name, weft_node_fn fn, void *arg,
     return 0;
 }
 
+int gr_add_node(weft_graph_t *g, const char *name, weft_node_fn fn, void *arg,
+                weft_node_t *node) {
+    return add_node(g, name, fn, arg, node);
+}
+
 int weft_graph_add(weft_graph_t *g, const char *name, weft_node_fn fn, void *arg,
                    weft_node_t *node) {
     if (!fn) {
         if (node) *node = WEFT_NODE_NONE;
         return WEFT_EINVAL;
     }
-    int rc = change_begin(g);
-    if (rc) {
+    int fast = change_begin(g);
+    if (fast < 0) {
         if (node) *node = WEFT_NODE_NONE;
-        return rc;
+        return fast;
     }
-    rc = gr_add_node(g, name, fn, arg, node);
-    change_end(g);
+    int rc = add_node(g, name, fn, arg, node);
+    change_end(g, fast);
     return rc;
 }
 
@@ -407,12 +416,12 @@ int weft_graph_add_task(weft_graph_t *g, const char *name, const char *task_name
     if (!task_name || !*task_name || (len && !arg)) return WEFT_EINVAL;
     size_t tlen = strlen(task_name);
     if (tlen > WEFT_NAME_MAX) return WEFT_ERANGE;
-    int rc = change_begin(g);
-    if (rc) return rc;
+    int fast = change_begin(g), rc;
+    if (fast < 0) return fast;
     size_t names_len = g->names.len;
     uint64_t version = atomic_load_explicit(&g->version, memory_order_relaxed);
     weft_node_t v;
-    if ((rc = gr_add_node(g, name, unresolved_task, NULL, &v))) goto out;
+    if ((rc = add_node(g, name, unresolved_task, NULL, &v))) goto out;
     gr_extra *e;
     uint32_t toff;
     void *bytes;
@@ -431,7 +440,7 @@ int weft_graph_add_task(weft_graph_t *g, const char *name, const char *task_name
 undo:
     gr_undo_add(g, names_len, version);
 out:
-    change_end(g);
+    change_end(g, fast);
     return rc;
 }
 
@@ -489,10 +498,10 @@ static int set_arg(weft_graph_t *g, weft_node_t v, const void *arg, size_t len) 
 }
 
 int weft_graph_set_arg(weft_graph_t *g, weft_node_t v, const void *arg, size_t len) {
-    int rc = change_begin(g);
-    if (rc) return rc;
-    rc = set_arg(g, v, arg, len);
-    change_end(g);
+    int fast = change_begin(g);
+    if (fast < 0) return fast;
+    int rc = set_arg(g, v, arg, len);
+    change_end(g, fast);
     return rc;
 }
 
@@ -513,10 +522,10 @@ static int precede(weft_graph_t *g, weft_node_t before, weft_node_t after) {
 }
 
 int weft_graph_precede(weft_graph_t *g, weft_node_t before, weft_node_t after) {
-    int rc = change_begin(g);
-    if (rc) return rc;
-    rc = precede(g, before, after);
-    change_end(g);
+    int fast = change_begin(g);
+    if (fast < 0) return fast;
+    int rc = precede(g, before, after);
+    change_end(g, fast);
     return rc;
 }
 

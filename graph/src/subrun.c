@@ -23,11 +23,11 @@ int weft_graph_add_subgraph(weft_graph_t *g, const char *name, weft_graph_t *sub
                             weft_node_t *node) {
     if (node) *node = WEFT_NODE_NONE;
     if (!gr_graph_valid(sub) || sub == g) return WEFT_EINVAL;
-    int rc = gr_change_begin(g);
-    if (rc) return rc;
+    int fast = gr_change_begin(g), rc;
+    if (fast < 0) return fast;
     int c = gr_contains(sub, g);
     if (c < 0 || c) {
-        gr_change_end(g);
+        gr_change_end(g, fast);
         return c < 0 ? c : WEFT_ECYCLE;
     }
     size_t names_len = g->names.len;
@@ -44,7 +44,7 @@ int weft_graph_add_subgraph(weft_graph_t *g, const char *name, weft_graph_t *sub
     sub->parents++;
     if (node) *node = v;
 out:
-    gr_change_end(g);
+    gr_change_end(g, fast);
     return rc;
 }
 
