@@ -6,7 +6,9 @@
  *   one run_n ran the same graph (issue 7.1);
  * - runs against changes (and weft_graph_check from a third thread): every
  *   change either returned WEFT_EBUSY or happened before a run compiled,
- *   and each run ran exactly the graph it compiled (issue 7.2, 7.8);
+ *   and each run ran exactly the graph it compiled (issue 7.2, 7.8); the
+ *   same for a graph's home thread, whose changes take no locked
+ *   instruction, against the first run from another thread;
  * - cancels from another thread against run_n of a graph with subgraph
  *   nodes: every run_n returns 0 or WEFT_ECANCELED, never WEFT_ETASK, with
  *   counts that add up, in the top run and in every sub-run (issue 7.3, 7.5);
@@ -233,6 +235,87 @@ START_TEST(test_runs_against_changes)
     ck_assert_uint_eq(atomic_load(&wt_calls) - calls0, weft_graph_node_count(g));
     ck_assert_uint_eq(wt_seen_nodes[0], weft_graph_node_count(g));
     wt_graph_free(g);
+    wt_destroy(rt);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* the home thread's fast changes against a first run elsewhere        */
+
+/* A graph made by a thread of its own changes without a locked
+ * instruction until another thread first runs it (graph.c, "fast
+ * changes"): each round gives a fresh graph to a changer thread, which
+ * makes it and keeps growing it, while the main thread runs it once, in
+ * the middle of those fast changes. */
+typedef struct wt_homer {
+    _Atomic(weft_graph_t *) g;
+    atomic_int stop;
+    uint64_t accepted, busy, other;
+    int other_rc;
+} wt_homer;
+
+static void *wt_home_loop(void *arg)
+{
+    wt_homer *h = arg;
+    weft_graph_t *g = NULL;
+    if (weft_graph_create("home", &g) != 0 || weft_graph_add(g, "first", wt_count_node, NULL, NULL) != 0) {
+        h->other++;
+        return NULL;
+    }
+    atomic_store(&h->g, g);
+    double deadline = wt_now() + WT_RACE_DEADLINE_S;
+    weft_node_t last = 0;
+    while (!atomic_load(&h->stop) && wt_now() < deadline && h->accepted < 20000) {
+        weft_node_t v = WEFT_NODE_NONE;
+        int rc = weft_graph_add(g, NULL, wt_count_node, NULL, &v);
+        if (rc == 0) {
+            h->accepted++;
+            rc = weft_graph_precede(g, last, v);
+            last = v;
+            if (rc == 0)
+                h->accepted++;
+        }
+        if (rc == WEFT_EBUSY)
+            h->busy++;
+        else if (rc != 0) {
+            h->other++;
+            h->other_rc = rc;
+        }
+    }
+    return NULL;
+}
+
+START_TEST(test_fast_changes_against_first_run)
+{
+    weft_runtime_t *rt = wt_runtime(2);
+    uint64_t rounds = wt_scaled(300, 20), bad_calls = 0, other = 0;
+    double deadline = wt_now() + WT_RACE_DEADLINE_S;
+    uint64_t r;
+    for (r = 0; r < rounds && wt_now() < deadline; r++) {
+        wt_homer h = {0};
+        pthread_t th;
+        ck_assert_int_eq(pthread_create(&th, NULL, wt_home_loop, &h), 0);
+        weft_graph_t *g;
+        while (!(g = atomic_load(&h.g)) && !h.other)
+            wt_sleep_s(1e-6);
+        ck_assert_ptr_nonnull(g);
+        wt_spin_work(wt_mix64(r) % 20000); /* somewhere in the middle of the changes */
+        atomic_store(&wt_nruns, 0);
+        unsigned long long calls0 = atomic_load(&wt_calls);
+        WT_ASSERT_RC(weft_graph_run(g, rt, NULL, NULL), 0);
+        ck_assert_int_eq(wt_ld(&wt_nruns), 1);
+        /* the run ran the graph as it was when it compiled: each node once */
+        bad_calls += atomic_load(&wt_calls) - calls0 != wt_seen_nodes[0];
+        atomic_store(&h.stop, 1);
+        ck_assert_int_eq(pthread_join(th, NULL), 0);
+        other += h.other;
+        ck_assert_uint_eq(weft_graph_node_count(g) + weft_graph_edge_count(g), 1 + h.accepted);
+        ck_assert_uint_le(wt_seen_nodes[0], weft_graph_node_count(g));
+        wt_graph_free(g);
+    }
+    ck_assert_uint_eq(bad_calls, 0);
+    ck_assert_uint_eq(other, 0);
+    ck_assert_uint_gt(r, 0);
     wt_destroy(rt);
 }
 END_TEST
@@ -467,6 +550,7 @@ static Suite *races_suite(void)
     TCase *tc = wt_tcase(s, "races", WT_TIMEOUT_S);
     tcase_add_test(tc, test_run_n_refuses_changes);
     tcase_add_test(tc, test_runs_against_changes);
+    tcase_add_test(tc, test_fast_changes_against_first_run);
     tcase_add_test(tc, test_cancel_against_run_n);
     tcase_add_test(tc, test_cancel_at_every_depth);
     return s;
