@@ -19,13 +19,23 @@
 
 #include "gr.h"
 
-/* The calling thread's identity for a graph's `home` (see "fast changes"
- * below): the address of a per-thread byte. A dead thread's address may be
- * reused by a new one; a dead thread is in no change, so that is harmless. */
 static int fast_mode(void);
 
-static _Thread_local char thread_token __attribute__((tls_model("initial-exec"))); /* no
-                                                     __tls_get_addr call per change */
+/* The calling thread's identity for a graph's `home` (see "fast changes"
+ * below): its thread pointer (one instruction), else the address of a
+ * per-thread byte. A dead thread's identity may be reused by a new one; a
+ * dead thread is in no change, so that is harmless. Any thread. */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_thread_pointer)
+#define GR_HAVE_THREAD_POINTER 1
+#endif
+#endif
+#ifdef GR_HAVE_THREAD_POINTER
+static inline const void *self_id(void) { return __builtin_thread_pointer(); }
+#else
+static _Thread_local char thread_token __attribute__((tls_model("initial-exec")));
+static inline const void *self_id(void) { return &thread_token; }
+#endif
 
 int gr_vec_reserve(gr_vec *v, size_t item, size_t n) {
     if (n <= v->cap) return 0;
@@ -95,7 +105,7 @@ int weft_graph_create(const char *name, weft_graph_t **out) {
     g->magic = GR_MAGIC_GRAPH;
     atomic_store_explicit(&g->version, 1, memory_order_relaxed); /* published with *out */
     /* likewise: without membarrier, no fast changes from the start */
-    atomic_store_explicit(&g->home, fast_mode() ? (const void *)&thread_token : GR_HOME_SHARED,
+    atomic_store_explicit(&g->home, fast_mode() ? self_id() : GR_HOME_SHARED,
                           memory_order_relaxed);
     *out = g;
     return 0;
@@ -262,7 +272,7 @@ static __attribute__((noinline)) int change_begin_locked(weft_graph_t *g) {
     /* this thread becomes home, unless fast changes have ended (published
      * by the release of gr_change_end) */
     if (atomic_load_explicit(&g->home, memory_order_relaxed) != GR_HOME_SHARED)
-        atomic_store_explicit(&g->home, &thread_token, memory_order_relaxed);
+        atomic_store_explicit(&g->home, self_id(), memory_order_relaxed);
     return 0;
 }
 
@@ -271,7 +281,7 @@ static __attribute__((noinline)) int change_begin_locked(weft_graph_t *g) {
 static inline int change_begin(weft_graph_t *g) {
     /* relaxed: home is set under EXCL (by this thread, if it is home) or
      * to GR_HOME_SHARED by gr_gate_settle */
-    if (gr_graph_valid(g) && atomic_load_explicit(&g->home, memory_order_relaxed) == &thread_token) {
+    if (gr_graph_valid(g) && atomic_load_explicit(&g->home, memory_order_relaxed) == self_id()) {
         atomic_store_explicit(&g->busy, 1, memory_order_relaxed);
         /* the store-load fence of this side is the compile's membarrier */
         atomic_signal_fence(memory_order_seq_cst);
@@ -305,7 +315,7 @@ void gr_gate_settle(weft_graph_t *g) {
     /* relaxed: home changes under EXCL only (the caller synchronised with
      * that through the gate), or here, under the gate too */
     const void *h = atomic_load_explicit(&g->home, memory_order_relaxed);
-    if (h == GR_HOME_SHARED || h == &thread_token) return; /* settled before, or ours */
+    if (h == GR_HOME_SHARED || h == self_id()) return; /* settled before, or ours */
     atomic_store_explicit(&g->home, GR_HOME_SHARED, memory_order_seq_cst);
     /* a full fence on every thread: the home thread either sees that (and
      * the gate) from now on, or its busy = 1 is visible below */
