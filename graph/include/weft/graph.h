@@ -66,6 +66,16 @@ typedef uint32_t weft_node_t;
 #define WEFT_GRAPH_MAX_NODES (UINT32_MAX - 1)
 /* Longest node, task or graph name, in bytes. */
 #define WEFT_NAME_MAX 1024
+/* Longest line of a graph or run file, in bytes, not counting its line
+ * ending: a longer line is an error ("line 12: line longer than 4194304
+ * bytes"), found before it is held in memory, so a loader's memory stays
+ * bounded by the longest line it accepts. */
+#define WEFT_FILE_LINE_MAX (4 * 1024 * 1024)
+/* Most bytes one token of a graph or run file decodes to ("line 12: token
+ * longer than 1048576 bytes"): so argument bytes of a node in a graph file
+ * are at most this long, and weft_graph_save refuses longer ones. Every
+ * line weft writes fits in WEFT_FILE_LINE_MAX. */
+#define WEFT_FILE_TOKEN_MAX (1024 * 1024)
 
 /* A node's work. ctx gives the node's argument bytes, lets it store result
  * bytes and read its predecessors' results. arg is the pointer given when
@@ -349,6 +359,15 @@ WEFT_API int weft_graph_save_buf(const weft_graph_t *g, weft_buf_t *out);
  * Thread-safety: any thread. */
 WEFT_API int weft_graph_load(FILE *in, weft_graph_t **g);
 WEFT_API int weft_graph_load_file(const char *path, weft_graph_t **g);
+/* The same from len bytes of memory (text need not be NUL-terminated and
+ * may be NULL when len is 0; it is not kept): for graphs that arrive as
+ * bytes, e.g. over a network. Every line is at most WEFT_FILE_LINE_MAX
+ * bytes and every token at most WEFT_FILE_TOKEN_MAX (else WEFT_EPARSE
+ * naming the line), so what a loader holds is bounded by the input's size.
+ * The stream forms read ahead in chunks and keep the same limits.
+ * Errors: WEFT_EINVAL (text NULL with len > 0, g NULL), WEFT_EPARSE,
+ * WEFT_ENOMEM. Thread-safety: any thread. */
+WEFT_API int weft_graph_load_buf(const char *text, size_t len, weft_graph_t **g);
 
 /* The calling thread's detail message (weft_error_detail, in
  * weft/common.h): kept under this name for the graph layer's callers. */
@@ -384,6 +403,9 @@ WEFT_API int weft_run_save_buf(const weft_run_t *run, weft_buf_t *out);
  * *run is NULL and nothing is kept. Errors: WEFT_EINVAL, WEFT_EPARSE
  * (weft_graph_error says where), WEFT_EIO, WEFT_ENOMEM. */
 WEFT_API int weft_run_load(weft_graph_t *g, FILE *in, weft_run_t **run);
+/* The same from len bytes of memory (see weft_graph_load_buf: the same
+ * limits). Errors: WEFT_EINVAL, WEFT_EPARSE, WEFT_ENOMEM. */
+WEFT_API int weft_run_load_buf(weft_graph_t *g, const char *text, size_t len, weft_run_t **run);
 
 #ifdef __cplusplus
 }
