@@ -97,7 +97,7 @@ static int lx_refill(gr_lx *l) {
 int gr_lx_read_line(gr_lx *l) {
     for (;;) {
         size_t have = l->len - l->pos, scan = have < LX_SCAN ? have : LX_SCAN;
-        const char *s = l->data + l->pos;
+        const char *s = l->data ? l->data + l->pos : NULL; /* NULL: nothing read yet */
         const char *nl = scan ? memchr(s, '\n', scan) : NULL;
         if (!nl && !l->eof && scan < LX_SCAN) { /* the line may go on in the stream */
             int rc = lx_refill(l);
