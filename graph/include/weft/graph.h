@@ -338,10 +338,11 @@ WEFT_API int weft_tasks_register_builtin(void);
 /* Graph files                                                         */
 
 /* Writes g as a graph file (format: graph/FORMAT.md), with every graph its
- * subgraph nodes run, each once. Every node, at any depth, must be a
- * named-task or subgraph node (function pointers cannot be saved):
- * otherwise WEFT_ENOTSUP and nothing is written; weft_graph_error tells
- * which node of which graph. Out of memory, WEFT_ENOMEM: nothing is written
+ * subgraph nodes run, each once, at any depth (time linear in the file).
+ * Every node, at any depth, must be a named-task or subgraph node
+ * (function pointers cannot be saved) with at most WEFT_FILE_TOKEN_MAX
+ * argument bytes: otherwise WEFT_ENOTSUP and nothing is written;
+ * weft_graph_error tells which node of which graph. Out of memory, WEFT_ENOMEM: nothing is written
  * either (the file is planned first).
  * Errors: WEFT_EINVAL, WEFT_ENOTSUP, WEFT_ENOMEM, WEFT_EIO. */
 WEFT_API int weft_graph_save(const weft_graph_t *g, FILE *out);
@@ -352,6 +353,8 @@ WEFT_API int weft_graph_save_buf(const weft_graph_t *g, weft_buf_t *out);
 
 /* Reads a graph file into a new graph. The graphs of its 'graph' blocks
  * (run by its subgraph nodes) belong to it: weft_graph_free(*g) frees them.
+ * Blocks may nest to any depth and come in any order: time is linear in
+ * the file.
  * On error nothing is made (*g is NULL) and weft_graph_error() describes it
  * with the line number, e.g.
  * "line 7: edge to unknown node 'merge'". Errors: WEFT_EINVAL, WEFT_EPARSE,
@@ -377,7 +380,8 @@ WEFT_API const char *weft_graph_error(void);
 /* Seeing a graph                                                      */
 
 /* Writes g in graphviz's dot language: node names, edges, subgraph nodes
- * as clusters. With a run (may be NULL), nodes are coloured by status and,
+ * as clusters (nested at most 1,000 deep: deeper subgraph nodes, and all of
+ * them when every use would draw over 100,000 nodes, are boxes). With a run (may be NULL), nodes are coloured by status and,
  * when the run was recorded, labelled with duration and worker.
  * Errors: WEFT_EINVAL, WEFT_ESTALE, WEFT_EBUSY, WEFT_ENOMEM, WEFT_EIO; after
  * WEFT_ENOMEM or WEFT_EIO part of the text may have been written. */
