@@ -253,20 +253,17 @@ int main(int argc, char **argv) {
             }
         }
     } else {
-        char *text = NULL;
-        size_t len = 0;
-        FILE *mem = open_memstream(&text, &len);
-        rc = mem ? weft_graph_dot(g, run, mem) : WEFT_ENOMEM;
-        if (mem && fclose(mem) != 0 && !rc) rc = WEFT_ENOMEM;
+        weft_buf_t text;
+        rc = weft_graph_dot_buf(g, run, &text);
         if (rc) {
             fprintf(stderr, "%s: cannot make the dot text: %s\n", prog, weft_strerror(rc));
             status = EXIT_RENDER;
         } else {
             signal(SIGPIPE, SIG_IGN); /* a dot that dies early gives EPIPE, not a kill */
             fflush(stdout);
-            status = render(dotprog, fmt == FMT_SVG ? "svg" : "png", out_path, text, len);
+            status = render(dotprog, fmt == FMT_SVG ? "svg" : "png", out_path, text.data, text.len);
         }
-        free(text);
+        weft_buf_free(&text);
     }
     if (run) weft_run_free(run);
     weft_graph_free(g);
