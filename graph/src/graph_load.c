@@ -38,14 +38,16 @@
 
 #define GRAPH_VERSION 1
 
-typedef struct ld_node {
-    size_t name;      /* offset of its NUL-terminated name in ld->text */
-    size_t what;      /* GR_TASK: offset of its task name; GR_SUB: its graph (index in ld->gs) */
-    size_t arg, len;  /* its argument bytes in ld->args */
+typedef struct ld_node { /* 40 bytes: a million-node file keeps a million */
+    size_t name;       /* offset of its NUL-terminated name in ld->text */
+    size_t what;       /* GR_TASK: offset of its task name; GR_SUB: its graph (index in ld->gs) */
+    size_t arg;        /* offset of its argument bytes in ld->args */
     long line;
-    uint32_t name_len;
-    int kind;         /* GR_TASK or GR_SUB */
+    uint32_t len;      /* argument bytes: at most WEFT_FILE_TOKEN_MAX */
+    uint16_t name_len; /* at most WEFT_NAME_MAX */
+    uint16_t kind;     /* GR_TASK or GR_SUB */
 } ld_node;
+_Static_assert(WEFT_NAME_MAX <= UINT16_MAX && WEFT_FILE_TOKEN_MAX <= UINT32_MAX, "ld_node's fields");
 
 /* A graph of the file: the top one (gs[0]) or a block's. */
 typedef struct ld_graph {
@@ -198,7 +200,7 @@ static int ld_close(loader *ld) {
 
 /* The node name starting a node or subgraph line: new in its graph, kept
  * in the text arena at *off. */
-static int ld_node_name(loader *ld, size_t *off, uint32_t *len) {
+static int ld_node_name(loader *ld, size_t *off, uint16_t *len) {
     gr_lx *l = &ld->l;
     char sb[80];
     int k = gr_lx_name(l, "node name", 1);
@@ -206,14 +208,14 @@ static int ld_node_name(loader *ld, size_t *off, uint32_t *len) {
     ld_graph *c = ld_gr(ld, ld->cur);
     if (gr_index_find(&c->ix, key_node, c, l->tok, l->tlen) != GR_NONE)
         return gr_lx_fail(l, "duplicate node name '%s'", gr_show(l->tok, l->tlen, sb, sizeof sb));
-    *len = (uint32_t)l->tlen;
+    *len = (uint16_t)l->tlen;
     return arena_put(&ld->text, l->tok, l->tlen, 1, off);
 }
 
 /* The optional argument bytes ending a node or subgraph line: GR_TK_END
  * (none), or GR_TK_STRING / GR_TK_HEX with the bytes kept in the argument
  * arena (*arg, *len), or a negative error. */
-static int ld_arg(loader *ld, size_t *arg, size_t *len) {
+static int ld_arg(loader *ld, size_t *arg, uint32_t *len) {
     gr_lx *l = &ld->l;
     char sb[80];
     *arg = *len = 0;
@@ -224,7 +226,7 @@ static int ld_arg(loader *ld, size_t *arg, size_t *len) {
     if (k > 0 && l->tlen) {
         int rc = arena_put(&ld->args, l->tok, l->tlen, 0, arg);
         if (rc) return rc;
-        *len = l->tlen;
+        *len = (uint32_t)l->tlen; /* the lexer keeps tokens within WEFT_FILE_TOKEN_MAX */
     }
     return k;
 }
@@ -455,6 +457,7 @@ static int ld_finish(loader *ld) {
                           gr_show(blk->id, strlen(blk->id), sb2, sizeof sb2));
     }
     size_t n = ld->gs.len;
+    for (uint32_t i = 0; i < n; i++) gr_index_free(&ld_gr(ld, i)->ix); /* names are resolved */
     uint32_t *order = wf_malloc(n * sizeof *order);
     if (!order) return WEFT_ENOMEM;
     rc = ld_kahn(ld, ld->refs.len, order); /* 0: ld_cycles found none */
