@@ -362,8 +362,8 @@ WEFT_API int weft_plugin_load(const char *path);
  * Every node, at any depth, must be a named-task or subgraph node
  * (function pointers cannot be saved) with at most WEFT_FILE_TOKEN_MAX
  * argument bytes: otherwise WEFT_ENOTSUP and nothing is written;
- * weft_graph_error tells which node of which graph. Out of memory, WEFT_ENOMEM: nothing is written
- * either (the file is planned first).
+ * weft_graph_error tells which node of which graph. Out of memory,
+ * WEFT_ENOMEM: nothing is written either (the file is planned first).
  * Errors: WEFT_EINVAL, WEFT_ENOTSUP, WEFT_ENOMEM, WEFT_EIO. */
 WEFT_API int weft_graph_save(const weft_graph_t *g, FILE *out);
 WEFT_API int weft_graph_save_file(const weft_graph_t *g, const char *path);
@@ -387,7 +387,8 @@ WEFT_API int weft_graph_load_file(const char *path, weft_graph_t **g);
  * bytes, e.g. over a network. Every line is at most WEFT_FILE_LINE_MAX
  * bytes and every token at most WEFT_FILE_TOKEN_MAX (else WEFT_EPARSE
  * naming the line), so what a loader holds is bounded by the input's size.
- * The stream forms read ahead in chunks and keep the same limits.
+ * The stream forms keep the same limits; they read the stream to its end,
+ * in chunks.
  * Errors: WEFT_EINVAL (text NULL with len > 0, g NULL), WEFT_EPARSE,
  * WEFT_ENOMEM. Thread-safety: any thread. */
 WEFT_API int weft_graph_load_buf(const char *text, size_t len, weft_graph_t **g);
