@@ -253,6 +253,11 @@ static __attribute__((noinline)) int fast_mode_init(void) {
     return m;
 }
 
+/* Registering with membarrier waits for the process's other threads (tens
+ * of milliseconds once a runtime's workers run): done when libweft loads,
+ * while a program has one thread, not in its first weft_graph_create. */
+__attribute__((constructor)) static void fast_mode_at_load(void) { (void)fast_mode_init(); }
+
 static int fast_mode(void) {
     /* acquire: pairs with the release in fast_mode_init (registered) */
     int m = atomic_load_explicit(&fast_mode_state, memory_order_acquire);
