@@ -1,4 +1,4 @@
--- weft.lua: the idiomatic Lua API of weft, built on the C core (lw_core.c).
+-- weft.lua: the idiomatic Lua API of weft, built on the C core (wlua_core.c).
 --
 -- Embedded into the module at build time and run once by luaopen_weft with
 -- the module table (already holding SWIG's constants and plain functions)
@@ -12,7 +12,7 @@
 --   job(), job:done(), rt:wait(), group:wait(), rt:poll(), rt:map(),
 --   rt:close()); then its job is completed and its callback runs, in the
 --   script's state, so callbacks may use the script's globals and upvalues.
--- * Inside a task, `weft` is the worker's own small module (lw_worker.c):
+-- * Inside a task, `weft` is the worker's own small module (wlua_worker.c):
 --   weft.spawn, weft.spawn_all, weft.wait_all, weft.cancelled, weft.clock.
 --   The same C functions sit in this module too, where spawning says that
 --   it needs a task and weft.cancelled() is false.
