@@ -201,7 +201,15 @@ int wlua_get_varint(const char **p, const char *end, uint64_t *v);
 void wlua_task_api(lua_State *L, int t);
 
 /* Builds the module table's contents (wlua_core.c): called from the SWIG
- * module's init with the module table at index mod. */
-int wlua_open(lua_State *L, int mod);
+ * module's init with the module table at index mod; more (NULL-terminated)
+ * joins the private core table that weft.lua gets (weft_lua.i's
+ * graph_ptr and run_ptr). */
+int wlua_open(lua_State *L, int mod, const luaL_Reg *more);
+
+/* The C graph of the core's graph object at index i, and the C run record
+ * of a run object: for the pointers weft_lua.i hands to weft.lua. Raise a
+ * Lua error when the object is closed (wlua_core.c). */
+weft_graph_t *wlua_graph_of(lua_State *L, int i);
+weft_run_t *wlua_run_of(lua_State *L, int i);
 
 #endif

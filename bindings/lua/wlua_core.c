@@ -79,30 +79,6 @@ static void *box_get(lua_State *L, int i, const char *mt, const char *what)
     return *box;
 }
 
-/* An optional Lua file handle at index i (io.stdout when absent). */
-static FILE *opt_file(lua_State *L, int i)
-{
-    if (lua_isnoneornil(L, i))
-        return stdout;
-    luaL_Stream *s = luaL_checkudata(L, i, LUA_FILEHANDLE);
-    if (!s->closef)
-        luaL_error(L, "weft: attempt to use a closed file");
-    return s->f;
-}
-
-/* Pushes the text a _buf writer (weft_buf_t) made and frees the buffer;
- * rc its return: on failure the (nil, message, code) of fail_rc. */
-static int push_text(lua_State *L, int rc, weft_buf_t *buf, const char *what)
-{
-    if (rc != 0) {
-        weft_buf_free(buf);
-        return fail_rc(L, rc, what);
-    }
-    lua_pushlstring(L, buf->data ? buf->data : "", buf->len);
-    weft_buf_free(buf);
-    return 1;
-}
-
 /* prepare(fn) -> code | nil, message */
 static int c_prepare(lua_State *L)
 {
@@ -413,14 +389,16 @@ static int c_rt_stats(lua_State *L)
     return 1;
 }
 
-static int c_rt_print_stats(lua_State *L)
+/* rt_stats_text(runtime) -> the table weft_stats_print prints | nil, message */
+static int c_rt_stats_text(lua_State *L)
 {
     wlua_rt *r = rt_check(L, 1);
-    FILE *f = opt_file(L, 2);
-    int rc = weft_stats_print(r->rt, f);
+    weft_buf_t b;
+    int rc = weft_stats_print_buf(r->rt, &b);
     if (rc != 0)
         return fail_rc(L, rc, "cannot print the statistics");
-    lua_pushboolean(L, 1);
+    lua_pushlstring(L, b.data ? b.data : "", b.len);
+    weft_buf_free(&b);
     return 1;
 }
 
@@ -615,88 +593,6 @@ static weft_node_t node_arg(lua_State *L, int i)
     return v < 0 || v > (lua_Integer)WEFT_GRAPH_MAX_NODES ? WEFT_NODE_NONE : (weft_node_t)v;
 }
 
-static int c_graph_precede(lua_State *L)
-{
-    wlua_graph *gp = graph_check(L, 1);
-    int rc = weft_graph_precede(gp->g, node_arg(L, 2), node_arg(L, 3));
-    if (rc != 0)
-        return fail_rc(L, rc, "cannot add an edge");
-    lua_pushboolean(L, 1);
-    return 1;
-}
-
-/* graph_info(graph) -> name, nodes, edges */
-static int c_graph_info(lua_State *L)
-{
-    wlua_graph *gp = graph_check(L, 1);
-    lua_pushstring(L, weft_graph_name(gp->g));
-    lua_pushinteger(L, (lua_Integer)weft_graph_node_count(gp->g));
-    lua_pushinteger(L, (lua_Integer)weft_graph_edge_count(gp->g));
-    return 3;
-}
-
-static int c_graph_node_name(lua_State *L)
-{
-    wlua_graph *gp = graph_check(L, 1);
-    const char *name = weft_graph_node_name(gp->g, node_arg(L, 2));
-    lua_pushstring(L, name);
-    lua_pushstring(L, weft_graph_node_task(gp->g, node_arg(L, 2)));
-    return 2;
-}
-
-static int c_graph_find(lua_State *L)
-{
-    wlua_graph *gp = graph_check(L, 1);
-    weft_node_t node;
-    if (weft_graph_find(gp->g, luaL_checkstring(L, 2), &node) != 0)
-        return 0;
-    lua_pushinteger(L, node);
-    return 1;
-}
-
-/* graph_check(graph) -> true | false, node on a cycle */
-static int c_graph_check(lua_State *L)
-{
-    wlua_graph *gp = graph_check(L, 1);
-    weft_node_t node = WEFT_NODE_NONE;
-    int rc = weft_graph_check(gp->g, &node);
-    if (rc == 0) {
-        lua_pushboolean(L, 1);
-        return 1;
-    }
-    if (rc != WEFT_ECYCLE)
-        return fail_rc(L, rc, "cannot check the graph");
-    lua_pushboolean(L, 0);
-    lua_pushinteger(L, node);
-    return 2;
-}
-
-/* graph_dot(graph, run|nil) -> string | nil, message */
-static int c_graph_dot(lua_State *L)
-{
-    wlua_graph *gp = graph_check(L, 1);
-    const weft_run_t *run = lua_isnoneornil(L, 2) ? NULL : run_check(L, 2)->run;
-    weft_buf_t b;
-    int rc = weft_graph_dot_buf(gp->g, run, &b);
-    return push_text(L, rc, &b, "cannot write the graph as dot");
-}
-
-static int c_graph_save(lua_State *L)
-{
-    wlua_graph *gp = graph_check(L, 1);
-    const char *path = luaL_checkstring(L, 2);
-    int rc = weft_graph_save_file(gp->g, path);
-    if (rc != 0) {
-        const char *why = weft_graph_error();
-        lua_pushnil(L);
-        lua_pushfstring(L, "weft: cannot save graph '%s' to %s: %s%s%s", weft_graph_name(gp->g),
-                        path, weft_strerror(rc), why[0] ? ": " : "", why);
-        return 2;
-    }
-    lua_pushboolean(L, 1);
-    return 1;
-}
-
 static int c_graph_load(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
@@ -835,12 +731,6 @@ static int c_run_wait(lua_State *L)
     return 1;
 }
 
-static int c_run_cancel(lua_State *L)
-{
-    weft_run_cancel(run_check(L, 1)->run);
-    return 0;
-}
-
 static int c_run_close(lua_State *L)
 {
     void **box = luaL_checkudata(L, 1, RUN_MT);
@@ -853,12 +743,6 @@ static int c_run_close(lua_State *L)
         free(r);
     }
     return 0;
-}
-
-static int c_run_status(lua_State *L)
-{
-    lua_pushinteger(L, weft_run_node_status(run_check(L, 1)->run, node_arg(L, 2)));
-    return 1;
 }
 
 /* run_result(run, node) -> {n=..., values} | raw string | nil, or
@@ -890,66 +774,6 @@ static int c_run_result(lua_State *L)
         lua_rawseti(L, top + 1, i);
     set_int(L, "n", n);
     return 1;
-}
-
-static int c_run_code(lua_State *L)
-{
-    int code = 0;
-    int rc = weft_run_node_code(run_check(L, 1)->run, node_arg(L, 2), &code);
-    lua_pushinteger(L, rc != 0 ? rc : code);
-    return 1;
-}
-
-/* run_time(run, node) -> start, end, worker | nil */
-static int c_run_time(lua_State *L)
-{
-    double s, e;
-    int w;
-    if (weft_run_node_time(run_check(L, 1)->run, node_arg(L, 2), &s, &e, &w) != 0)
-        return 0;
-    lua_pushnumber(L, s);
-    lua_pushnumber(L, e);
-    lua_pushinteger(L, w);
-    return 3;
-}
-
-static int c_run_counts(lua_State *L)
-{
-    wlua_run *r = run_check(L, 1);
-    weft_run_counts_t c;
-    int rc = weft_run_counts(r->run, &c);
-    if (rc != 0)
-        return fail_rc(L, rc, "cannot read the run's counts");
-    lua_createtable(L, 0, 8);
-    set_int(L, "total", (lua_Integer)c.total);
-    set_int(L, "done", (lua_Integer)c.done);
-    set_int(L, "failed", (lua_Integer)c.failed);
-    set_int(L, "skipped", (lua_Integer)c.skipped);
-    set_int(L, "cancelled", (lua_Integer)c.cancelled);
-    if (c.first_failed != WEFT_NODE_NONE) {
-        set_int(L, "first_failed", c.first_failed);
-        set_int(L, "first_code", c.first_code);
-    }
-    set_num(L, "wall_s", c.wall_s);
-    return 1;
-}
-
-static int c_run_print_stats(lua_State *L)
-{
-    wlua_run *r = run_check(L, 1);
-    int rc = weft_run_print_stats(r->run, opt_file(L, 2));
-    if (rc != 0)
-        return fail_rc(L, rc, "cannot print the run's statistics");
-    lua_pushboolean(L, 1);
-    return 1;
-}
-
-static int c_run_trace(lua_State *L)
-{
-    wlua_run *r = run_check(L, 1);
-    weft_buf_t b;
-    int rc = weft_run_trace_buf(r->run, &b);
-    return push_text(L, rc, &b, "cannot write the trace");
 }
 
 /* ------------------------------------------------------------------ */
@@ -1003,31 +827,17 @@ static const luaL_Reg core_fns[] = {
     {"rt_inflight", c_rt_inflight},
     {"rt_take", c_rt_take},
     {"rt_stats", c_rt_stats},
-    {"rt_print_stats", c_rt_print_stats},
+    {"rt_stats_text", c_rt_stats_text},
     {"rt_reset_stats", c_rt_reset_stats},
     {"graph_new", c_graph_new},
     {"graph_close", c_graph_close},
     {"graph_add", c_graph_add},
     {"graph_add_subgraph", c_graph_add_subgraph},
-    {"graph_precede", c_graph_precede},
-    {"graph_info", c_graph_info},
-    {"graph_node_name", c_graph_node_name},
-    {"graph_find", c_graph_find},
-    {"graph_check", c_graph_check},
-    {"graph_dot", c_graph_dot},
-    {"graph_save", c_graph_save},
     {"graph_load", c_graph_load},
     {"run_start", c_run_start},
     {"run_wait", c_run_wait},
-    {"run_cancel", c_run_cancel},
     {"run_close", c_run_close},
-    {"run_status", c_run_status},
     {"run_result", c_run_result},
-    {"run_code", c_run_code},
-    {"run_time", c_run_time},
-    {"run_counts", c_run_counts},
-    {"run_print_stats", c_run_print_stats},
-    {"run_trace", c_run_trace},
     {"clock", c_clock},
     {"serialize", c_serialize},
     {"deserialize", c_deserialize},
@@ -1056,7 +866,11 @@ static void pin_module(void)
         dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
 }
 
-int wlua_open(lua_State *L, int mod)
+weft_graph_t *wlua_graph_of(lua_State *L, int i) { return graph_check(L, i)->g; }
+
+weft_run_t *wlua_run_of(lua_State *L, int i) { return run_check(L, i)->run; }
+
+int wlua_open(lua_State *L, int mod, const luaL_Reg *more)
 {
     mod = lua_absindex(L, mod);
     pin_module();
@@ -1064,6 +878,9 @@ int wlua_open(lua_State *L, int mod)
     if (rc != 0)
         return luaL_error(L, "weft: cannot register the task '%s': %s", WLUA_NODE_TASK,
                           weft_strerror(rc));
+    /* weft.echo, weft.sum_primes, weft.sum: the same names as in Python */
+    if ((rc = weft_tasks_register_builtin()) != 0)
+        return luaL_error(L, "weft: cannot register weft's built-in tasks: %s", weft_strerror(rc));
     new_mt(L, RT_MT, c_rt_close);
     new_mt(L, CODE_MT, c_code_gc);
     new_mt(L, GRAPH_MT, c_graph_gc);
@@ -1075,6 +892,7 @@ int wlua_open(lua_State *L, int mod)
         return lua_error(L);
     lua_pushvalue(L, mod);
     luaL_newlib(L, core_fns);
+    luaL_setfuncs(L, more, 0);
     lua_pushinteger(L, WLUA_MAX_DEPTH);
     lua_setfield(L, -2, "MAX_DEPTH");
     lua_call(L, 2, 0);
