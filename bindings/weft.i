@@ -55,6 +55,11 @@ static int weft_err_code(int i) {
                : 0;
 }
 
+/* Returns code: through weft_rc's typemap, the error any call failing
+ * with that code raises (Python: weft.core._check_code, Lua:
+ * weft.check_code). */
+static int weft_check_code(int code) { return code; }
+
 /* The detail message as it was before the wrapped call: a call that
  * fails without setting one leaves an older message, which must not be
  * reported as this call's (weft/common.h). */
@@ -310,6 +315,15 @@ int weft_run_cancelled(const weft_run_t *run);
 weft_rc weft_run_print_stats_buf(const weft_run_t *run, weft_buf_t *OUT);
 weft_rc weft_run_trace_buf(const weft_run_t *run, weft_buf_t *OUT);
 weft_rc weft_run_save_buf(const weft_run_t *run, weft_buf_t *OUT);
+
+/* Raises the error of weft code `code` when it is negative, by the rule
+ * above (for scripts holding a code, and for the tests of the rule). */
+#if defined(SWIGPYTHON)
+%rename(_check_code) weft_check_code;
+#else
+%rename(check_code) weft_check_code;
+#endif
+weft_rc weft_check_code(int code);
 
 /* The task registry (registering takes a callback: each language's own). */
 weft_rc weft_task_unregister(const char *name);

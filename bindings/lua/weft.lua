@@ -1100,6 +1100,18 @@ if math.type(weft.EINVAL) ~= "integer" then -- constants, likewise
     end
   end
 end
+-- weft.ERRORS: {name without WEFT_ = code} for every code of the C table
+-- WEFT_ERRNO_MAP, which weft.i expands into the constants (weft.EINVAL,
+-- ...) and into weft_err_code(i): a new code needs no edit here.
+weft.ERRORS = {}
+do
+  local i = 0
+  while math.tointeger(C.weft_err_code(i)) ~= 0 do
+    local code = math.tointeger(C.weft_err_code(i))
+    weft.ERRORS[weft.err_name(code):sub(#"WEFT_" + 1)] = code
+    i = i + 1
+  end
+end
 weft.MAX_WORKERS = 512
 weft.MAX_DEPTH = core.MAX_DEPTH
 

@@ -8,7 +8,7 @@
  *
  * - wpy_common.c: weft codes becoming exceptions (wpy_raise), the GIL on
  *   weft's worker threads, and the module functions of no other part
- *   (_setup, _check_code, cancelled).
+ *   (_setup, cancelled).
  * - wpy_jobs.c: the runtime type (weft.core.RuntimeBase, the base class of
  *   weft.Runtime), Python jobs and groups. Written against the CPython API
  *   directly rather than through SWIG wrappers: submitting, running and
@@ -84,7 +84,7 @@ weft_runtime_t *wpy_runtime_of(PyObject *obj);
 
 /* wpy_module.c, from SWIG's %init: calls the parts' own, below. */
 int wpy_module_init(PyObject *m);
-/* wpy_common.c: the thread-state key, _setup, _check_code, cancelled. */
+/* wpy_common.c: the thread-state key, _setup, cancelled. */
 int wpy_common_init(PyObject *m);
 /* Adds the functions of a NULL-terminated table to m (wpy_common.c). */
 int wpy_add_functions(PyObject *m, PyMethodDef *defs);

@@ -1,7 +1,6 @@
 /* wpy_common.c: what every part of weft's Python binding shares: weft
  * error codes becoming exceptions, the GIL on weft's worker threads, and
- * the module functions that belong to no part (_setup, _check_code,
- * cancelled). It calls nothing else of the binding; wpy_jobs.c,
+ * the module functions that belong to no part (_setup, cancelled). It calls nothing else of the binding; wpy_jobs.c,
  * wpy_graph.c and wpy_module.c call it. */
 #include "wpy.h"
 
@@ -150,17 +149,6 @@ static PyObject *mod_setup(PyObject *m, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* _check_code(code): raises the exception weft code `code` maps to (for
- * the tests of the mapping); returns None for 0. */
-static PyObject *mod_check_code(PyObject *m, PyObject *arg) {
-    (void)m;
-    long code = PyLong_AsLong(arg);
-    if (code == -1 && PyErr_Occurred()) return NULL;
-    if (code == 0) Py_RETURN_NONE;
-    if (code < INT_MIN || code > INT_MAX) return wpy_raise(WEFT_ERANGE, "not a weft code");
-    return wpy_raise((int)code, NULL);
-}
-
 /* cancelled(): weft's one answer, the same as Lua's weft.cancelled(). */
 static PyObject *mod_cancelled(PyObject *m, PyObject *unused) {
     (void)m;
@@ -170,7 +158,6 @@ static PyObject *mod_cancelled(PyObject *m, PyObject *unused) {
 
 static PyMethodDef common_methods[] = {
     {"_setup", mod_setup, METH_VARARGS, "registers weft's exception classes"},
-    {"_check_code", mod_check_code, METH_O, "raises the exception for a weft code"},
     {"cancelled", mod_cancelled, METH_NOARGS,
      "cancelled(): True once the run the calling thread works for was\n"
      "cancelled: inside a graph node's Python code, in a job that such a node\n"
