@@ -37,6 +37,16 @@
  * other; the job holds its function, arguments, callback, result or
  * exception, runtime and group until it is freed.
  *
+ * Jobs submitted from inside a run (a graph node's code, or work such a
+ * node spawned: weft_current_run() is not NULL) take another path. Each
+ * is a weft task of its own (direct_fn), spawned from the submitting work,
+ * so that it works for the same run: weft.cancelled() in it answers for
+ * that run, as it does in Lua's tasks, and the run completes only after
+ * it, as the graph layer says of work a node spawns. Until it starts it
+ * waits in a second list (dhead/dtail), which drain tasks never look at; a
+ * thread that waits for it (or for every job) takes it out and runs it
+ * itself, and its task, finding it taken, only drops its reference.
+ *
  * Lost wake-ups: a drain task leaving decrements the count of drain tasks
  * and re-reads the queue length; submit increments the queue length and
  * reads the count of drain tasks (all seq_cst). One of the two sees the
