@@ -24,9 +24,10 @@
  *
  * Errors: every weft code becomes a Python exception in one place,
  * wpy_raise() (wpy_common.c): the C here calls it, and so does weft.i's
- * one out typemap for the plain API (on the status type weft_rc), through
- * wpy_raise_code. Functions returning PyObject * return NULL with an
- * exception set; functions returning int return -1 with an exception set.
+ * out typemap for the plain API (on the status type weft_rc), with the
+ * failed call's own detail message. Functions returning PyObject * return
+ * NULL with an exception set; functions returning int return -1 with an
+ * exception set.
  *
  * GIL: functions named here are called with the GIL held unless they say
  * otherwise. */
@@ -50,8 +51,6 @@
  * ("WEFT_EINVAL"); the message is weft_strerror(code), followed by
  * ": detail" when detail is given. Returns NULL. */
 PyObject *wpy_raise(int code, const char *detail);
-/* wpy_raise(code, weft_error_detail()): for a C call that just failed. */
-PyObject *wpy_raise_code(int code);
 
 /* Raises weft.TaskError(message, node=name, exception=exc) with exc as its
  * __cause__ (exc may be NULL). Returns NULL. */

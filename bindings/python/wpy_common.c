@@ -67,10 +67,6 @@ PyObject *wpy_raise(int code, const char *detail) {
     return NULL;
 }
 
-PyObject *wpy_raise_code(int code) {
-    return wpy_raise(code, code < 0 ? weft_error_detail() : NULL);
-}
-
 PyObject *wpy_raise_task_error(const char *message, PyObject *name, PyObject *exc) {
     PyObject *cls = cls_task ? cls_task : PyExc_RuntimeError;
     PyObject *args = Py_BuildValue("(s)", message);
