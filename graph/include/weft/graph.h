@@ -324,6 +324,26 @@ WEFT_API int weft_task_lookup(const char *name, weft_node_fn *fn, void **arg);
  * Thread-safety: any thread. */
 WEFT_API int weft_tasks_register_builtin(void);
 
+/* Plugins: a shared library of named tasks exports
+ *     int weft_plugin_init(void);
+ * (the name is WEFT_PLUGIN_INIT) that registers its tasks with
+ * weft_task_register and returns 0, or a weft error code. */
+#define WEFT_PLUGIN_INIT "weft_plugin_init"
+typedef int (*weft_plugin_init_fn)(void);
+
+/* Loads the plugin at path (dlopen: a path with a '/' is used as it is,
+ * a bare name is searched as the dynamic loader does) and calls its
+ * weft_plugin_init. The library stays loaded for the life of the process:
+ * its tasks stay registered. Loading the same library again calls its init
+ * again (registering again replaces: harmless). Every tool that takes
+ * --load (weftd, weft-run) loads plugins with this.
+ * Errors: WEFT_EINVAL (NULL or empty path), WEFT_EIO (the loader refused
+ * it: missing file, wrong architecture, unresolved symbol), WEFT_ENOENT (no
+ * weft_plugin_init in it), or the code weft_plugin_init returned (a
+ * positive one as WEFT_ETASK); weft_error_detail names the plugin and says
+ * why. Thread-safety: any thread. */
+WEFT_API int weft_plugin_load(const char *path);
+
 /* ------------------------------------------------------------------ */
 /* Graph files                                                         */
 
