@@ -328,6 +328,9 @@ weft_rc weft_check_code(int code);
 /* The task registry (registering takes a callback: each language's own). */
 weft_rc weft_task_unregister(const char *name);
 weft_rc weft_tasks_register_builtin(void);
+/* Loads a plugin library of named tasks (its weft_plugin_init registers
+ * them). */
+weft_rc weft_plugin_load(const char *path);
 
 #if defined(SWIGPYTHON)
 %include "python/weft_python.i"

@@ -1093,6 +1093,8 @@ local swig_cpu_count, swig_default_workers = weft.weft_cpu_count, weft.weft_defa
 function weft.cpu_count() return math.tointeger(swig_cpu_count()) end
 function weft.default_workers() return math.tointeger(swig_default_workers()) end
 weft.node_status_name = weft.weft_node_status_name
+--- weft.load_plugin(path): loads a library of named C tasks (weft_plugin_load)
+weft.load_plugin = weft.weft_plugin_load
 if math.type(weft.EINVAL) ~= "integer" then -- constants, likewise
   for k, v in pairs(weft) do
     if type(k) == "string" and k:match("^[A-Z_]+$") and math.tointeger(v) then

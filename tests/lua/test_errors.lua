@@ -50,6 +50,9 @@ T.test("the plain API raises by one rule", function()
            "weft: cannot save graph 'plain' to /nonexistent-dir/x.wg: input/output error: ",
            "/nonexistent-dir/x.wg", "(WEFT_EIO)")
   T.raises(function() weft.load_graph("/nonexistent-dir/x.wg") end, "/nonexistent-dir/x.wg")
+  T.raises(function() weft.load_plugin("/nonexistent-dir/plugin.so") end,
+           "weft: input/output error: ", "/nonexistent-dir/plugin.so", "(WEFT_EIO)")
+  T.raises(function() weft.load_plugin("") end, "(WEFT_EINVAL)")
   -- the graph and run functions are weft.lua's, not the module's
   T.eq(weft.weft_graph_find, nil)
   T.eq(weft.weft_run_counts, nil)

@@ -169,6 +169,12 @@ class CodeMappingTest(unittest.TestCase):
             _swig.weft_graph_node_name(g._g, -1)
         self.assertIsNone(_swig.weft_graph_node_name(g._g, 7))   # a bad node: no name
         self.assertEqual(_swig.weft_graph_node_count(None), 0)
+        with self.assertRaises(weft.Error) as cm:      # the loader's reason as the detail
+            weft.load_plugin("/nonexistent-dir/plugin.so")
+        self.assertEqual(cm.exception.code, weft.EIO)
+        self.assertIn("/nonexistent-dir/plugin.so", str(cm.exception))
+        with self.assertRaises(weft.InvalidArgument):
+            weft.load_plugin("")
 
     def test_strerror_and_names(self):
         self.assertEqual(weft.strerror(weft.EINVAL), "invalid argument")

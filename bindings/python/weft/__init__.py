@@ -146,6 +146,7 @@ SUM_PRIMES_TASK = "weft.sum_primes"   # arg or first input: N in ASCII; result: 
 SUM_TASK = "weft.sum"                 # sums the decimal numbers in its arg and inputs
 register_task = _c.register_task
 task_registered = _c.task_registered
+load_plugin = _swig.weft_plugin_load     # load_plugin(path): a library of named C tasks
 
 
 def unregister_task(name):
@@ -802,6 +803,6 @@ class Run:
 __all__ = ["Runtime", "Job", "Group", "Graph", "Node", "Run", "Progress", "Error",
            "InvalidArgument", "OutOfMemory", "Timeout", "TaskError", "ERRORS", "EXCEPTIONS",
            "error_class", "cancelled", "default_runtime",
-           "register_task", "unregister_task", "task_registered", "SUM_PRIMES_TASK",
+           "register_task", "unregister_task", "task_registered", "load_plugin", "SUM_PRIMES_TASK",
            "SUM_TASK", "cpu_count", "default_workers", "strerror", "err_name",
            "MAX_WORKERS"]
