@@ -138,6 +138,17 @@ static _Thread_local WpyJob *tl_current;
 /* ------------------------------------------------------------------ */
 /* small helpers                                                       */
 
+/* 1 on a weft worker thread, the only threads that can work for a run (a
+ * thread is a worker for its whole life or never), 0 elsewhere: asked
+ * once per thread, so that a submit from the main thread does not walk
+ * into libweft to learn that it is outside every run. */
+static _Thread_local signed char tl_on_worker = -1;
+
+static int on_worker_thread(void) {
+    if (tl_on_worker < 0) tl_on_worker = weft_current_worker() >= 0;
+    return tl_on_worker;
+}
+
 static int64_t now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -1003,7 +1014,7 @@ static PyObject *runtime_submit(WpyRuntime *self, PyObject *const *args, Py_ssiz
         g->submitted++;
         atomic_fetch_add_explicit(&g->pending, 1, memory_order_relaxed);
     }
-    if (weft_current_run() != NULL) { /* from inside a run: see direct_fn */
+    if (on_worker_thread() && weft_current_run() != NULL) { /* from inside a run: see direct_fn */
         j->direct = 1;
         Py_INCREF(j); /* the task's reference */
         if (weft_submit(c->rt, direct_fn, j, NULL, NULL) == 0) {
