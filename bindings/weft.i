@@ -81,10 +81,12 @@ static const char *weft_swig_detail(void) {
 %}
 
 /* ------------------------------------------------------------------ */
-/* Constants, generated from the C tables                              */
+/* Constants                                                           */
 
-/* Error codes: one constant per entry of WEFT_ERRNO_MAP (EINVAL = -1, ...),
- * expanded here from the macro itself, so a new code needs no edit. */
+/* Error codes, generated from the C table: one constant per entry of
+ * WEFT_ERRNO_MAP (EINVAL = -1, ...), expanded here from the macro itself,
+ * and weft_err_code(i) over the same table, so a new code needs no edit
+ * here nor in either language. */
 const char *weft_strerror(int err);
 const char *weft_err_name(int err);
 const char *weft_version(void);
@@ -95,7 +97,8 @@ WEFT_ERRNO_MAP(WEFT_SWIG_CONST_)
 %constant int OK = 0;
 int weft_err_code(int i);
 
-/* Node statuses (weft_node_status_t). */
+/* Node statuses: the six values of weft_node_status_t (graph.h), which
+ * graph files and run files spell out too, so they do not grow. */
 %constant int NODE_PENDING = WEFT_NODE_PENDING;
 %constant int NODE_DONE = WEFT_NODE_DONE;
 %constant int NODE_FAILED = WEFT_NODE_FAILED;

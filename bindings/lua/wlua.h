@@ -161,10 +161,10 @@ typedef struct wlua_task {
 struct wlua_rt {
     weft_runtime_t *rt;
     pthread_mutex_t mu;
-    pthread_cond_t cv;     /* signalled when a task is queued as done */
-    wlua_task *head, *tail;  /* done, not yet taken by the script (mu) */
-    int64_t inflight;      /* submitted, not yet taken (script thread only) */
-    int64_t next_id;       /* script thread only */
+    pthread_cond_t cv;      /* signalled when a task is queued as done */
+    wlua_task *head, *tail; /* done, not yet taken by the script (mu) */
+    int64_t inflight;       /* submitted, not yet taken (script thread only) */
+    int64_t next_id;        /* script thread only */
 };
 
 /* weft task functions (wlua_worker.c). wlua_task_run runs a task; its

@@ -418,11 +418,11 @@ typedef struct wlua_run wlua_run;
 
 typedef struct wlua_graph {
     weft_graph_t *g;
-    int boxed;               /* a Lua box still holds it */
-    int parents;             /* graphs that hold it as a subgraph */
-    struct wlua_graph **subs;  /* its subgraphs (one entry per subgraph node) */
+    int boxed;                /* a Lua box still holds it */
+    int parents;              /* graphs that hold it as a subgraph */
+    struct wlua_graph **subs; /* its subgraphs (one entry per subgraph node) */
     size_t nsubs;
-    wlua_run *runs;            /* run records not yet freed */
+    wlua_run *runs;           /* run records not yet freed */
 } wlua_graph;
 
 struct wlua_run {

@@ -109,9 +109,9 @@ typedef struct wlua_child wlua_child;
  * stack of run_protected. Owner thread only. */
 typedef struct wlua_frame {
     struct wlua_frame *prev; /* the task waiting below this one, or NULL */
-    int depth;             /* 0: the main thread; d: threads[d] */
-    uint64_t id;           /* unique on this worker: who spawned a child */
-    weft_node_ctx_t *node; /* a graph node's context, or NULL */
+    int depth;               /* 0: the main thread; d: threads[d] */
+    uint64_t id;             /* unique on this worker: who spawned a child */
+    weft_node_ctx_t *node;   /* a graph node's context, or NULL */
     wlua_child *head, *tail; /* children not yet settled, in spawn order */
 } wlua_frame;
 
@@ -122,10 +122,10 @@ typedef struct wlua_frame {
 struct wlua_child {
     wlua_child *prev, *next; /* in frame's list while not settled */
     wlua_frame *frame;       /* the spawner's frame while listed, else NULL */
-    uint64_t spawner;      /* the spawner frame's id */
-    int refs;              /* the handle's, and the frame's while listed */
-    int seen;              /* its failure reached Lua code (a wait raised it) */
-    weft_job_t *job;       /* NULL once settled (complete, and the job freed) */
+    uint64_t spawner;        /* the spawner frame's id */
+    int refs;                /* the handle's, and the frame's while listed */
+    int seen;                /* its failure reached Lua code (a wait raised it) */
+    weft_job_t *job;         /* NULL once settled (complete, and the job freed) */
     wlua_code *code;
     char *args;
     size_t args_len;
@@ -136,7 +136,7 @@ struct wlua_child {
 
 typedef struct wlua_worker {
     lua_State *L;
-    wlua_frame *frame;     /* the innermost task running, or NULL */
+    wlua_frame *frame;   /* the innermost task running, or NULL */
     uint64_t next_id;    /* frame ids */
     lua_State **threads; /* threads[d] for depth d >= 1 (anchored in the registry) */
     int nthreads;        /* entries of threads */
@@ -461,9 +461,9 @@ typedef struct body {
     size_t args_len;
     wlua_kind kind;
     weft_node_ctx_t *node; /* graph nodes: inputs come from here */
-    wlua_worker *w;          /* set by run_protected */
+    wlua_worker *w;        /* set by run_protected */
     int depth;
-    wlua_buf out;       /* encoded results (freed by the caller on error) */
+    wlua_buf out;     /* encoded results (freed by the caller on error) */
     lua_Integer elem; /* map: the element running, for messages */
 } body;
 
