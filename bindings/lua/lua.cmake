@@ -25,10 +25,11 @@ add_custom_command(OUTPUT ${WEFT_LUA_OUT}/gen/weft_lua_layer.h
   COMMENT "Embedding bindings/lua/weft.lua"
   VERBATIM)
 
-# regenerate the wrapper when an interface file or a header it includes changes
+# regenerate the wrapper when an interface file or a header it reads changes
+# (weft.i expands WEFT_ERRNO_MAP from weft/common.h: a new code regenerates it)
 set(SWIG_MODULE_weft_lua_EXTRA_DEPS
   ${CMAKE_CURRENT_SOURCE_DIR}/weft.i ${WEFT_LUA_SRC}/weft_lua.i ${WEFT_LUA_SRC}/wlua.h
-  ${CMAKE_CURRENT_SOURCE_DIR}/weft_stats.h)
+  ${CMAKE_CURRENT_SOURCE_DIR}/weft_stats.h ${CMAKE_SOURCE_DIR}/runtime/include/weft/common.h)
 swig_add_library(weft_lua
   TYPE MODULE
   LANGUAGE lua
