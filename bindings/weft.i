@@ -86,7 +86,9 @@ static const char *weft_swig_detail(void) {
 /* Error codes, generated from the C table: one constant per entry of
  * WEFT_ERRNO_MAP (EINVAL = -1, ...), expanded here from the macro itself,
  * and weft_err_code(i) over the same table, so a new code needs no edit
- * here nor in either language. */
+ * here nor in either language. The three functions of weft/common.h come
+ * first: SWIG wraps a function where it first sees it, and what it sees in
+ * an imported header it does not wrap. */
 const char *weft_strerror(int err);
 const char *weft_err_name(int err);
 const char *weft_version(void);
@@ -118,6 +120,11 @@ typedef int weft_rcval;
 #if defined(SWIGPYTHON)
 %{
 #include "wpy.h"
+
+/* An output's Python value, by its C type (the argout typemaps below). */
+#define WEFT_SWIG_PY_weft_node_t(v) PyLong_FromUnsignedLong(v)
+#define WEFT_SWIG_PY_int(v) PyLong_FromLong(v)
+#define WEFT_SWIG_PY_double(v) PyFloat_FromDouble(v)
 %}
 /* Every wrapped call: the detail message is marked before it; the
  * hand-written functions of weft_python.i fail by setting an exception. */
@@ -144,12 +151,10 @@ typedef int weft_rcval;
                           int *OUT (int tmp = 0), double *OUT (double tmp = 0) {
     $1 = &tmp;
 }
-%typemap(argout) weft_node_t *OUT {
-    $result = SWIG_Python_AppendOutput($result, PyLong_FromUnsignedLong(*$1));
-}
-%typemap(argout) int *OUT { $result = SWIG_Python_AppendOutput($result, PyLong_FromLong(*$1)); }
-%typemap(argout) double *OUT {
-    $result = SWIG_Python_AppendOutput($result, PyFloat_FromDouble(*$1));
+%typemap(argout) weft_node_t *OUT, int *OUT, double *OUT {
+    PyObject *o = WEFT_SWIG_PY_$*1_type(*$1);
+    if (!o) SWIG_fail;
+    $result = SWIG_Python_AppendOutput($result, o);
 }
 /* Text a _buf writer made: a str (invalid UTF-8 replaced). */
 %typemap(in, numinputs=0) weft_buf_t *OUT (weft_buf_t tmp = {NULL, 0}) { $1 = &tmp; }
@@ -260,8 +265,7 @@ static void weft_swig_push_error(lua_State *L, int code) {
 
 /* Names and numbers. */
 /* weft_strerror, weft_err_name, weft_version: declared above, before
- * weft/common.h is imported (a declaration seen there first would be an
- * imported one, which SWIG does not wrap). */
+ * weft/common.h is imported. */
 int weft_cpu_count(void);
 int weft_default_workers(void);
 const char *weft_node_status_name(int status);
