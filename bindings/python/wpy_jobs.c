@@ -131,6 +131,9 @@ struct WpyRuntime {
 
 static PyTypeObject JobType, GroupType, RuntimeType;
 
+/* submit's keyword names, interned (wpy_jobs_init) */
+static PyObject *str_group, *str_callback, *str_callbackargs;
+
 /* The job the calling thread is running, to refuse waits that would wait
  * for themselves. */
 static _Thread_local WpyJob *tl_current;
@@ -964,9 +967,13 @@ static PyObject *runtime_submit(WpyRuntime *self, PyObject *const *args, Py_ssiz
     if (kwnames) {
         for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(kwnames); i++) {
             PyObject *k = PyTuple_GET_ITEM(kwnames, i), *v = args[nargs + i];
-            if (PyUnicode_CompareWithASCIIString(k, "callback") == 0) callback = v;
-            else if (PyUnicode_CompareWithASCIIString(k, "callbackargs") == 0) cbargs = v;
-            else if (PyUnicode_CompareWithASCIIString(k, "group") == 0) group = v;
+            /* keyword names at call sites are interned: the pointer first */
+            if (k == str_group || PyUnicode_CompareWithASCIIString(k, "group") == 0) group = v;
+            else if (k == str_callback || PyUnicode_CompareWithASCIIString(k, "callback") == 0)
+                callback = v;
+            else if (k == str_callbackargs ||
+                     PyUnicode_CompareWithASCIIString(k, "callbackargs") == 0)
+                cbargs = v;
             else {
                 PyErr_Format(PyExc_TypeError,
                              "submit() got an unexpected keyword argument '%U' (arguments "
@@ -1287,6 +1294,10 @@ static PyTypeObject RuntimeType = {
 void wpy_jobs_shutdown(void) { destroy_dead_cores(); }
 
 int wpy_jobs_init(PyObject *m) {
+    if (!str_group && !(str_group = PyUnicode_InternFromString("group"))) return -1;
+    if (!str_callback && !(str_callback = PyUnicode_InternFromString("callback"))) return -1;
+    if (!str_callbackargs && !(str_callbackargs = PyUnicode_InternFromString("callbackargs")))
+        return -1;
     if (PyType_Ready(&JobType) < 0 || PyType_Ready(&GroupType) < 0 ||
         PyType_Ready(&RuntimeType) < 0)
         return -1;
