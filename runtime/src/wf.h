@@ -56,8 +56,8 @@ typedef struct wf_array {
 } wf_array;
 
 typedef struct wf_deque {
-    WF_ALIGNED atomic_llong top;    /* thieves take from here */
-    WF_ALIGNED atomic_llong bottom; /* the owner pushes and takes here */
+    WF_ALIGNED _Atomic(int64_t) top;    /* thieves take from here */
+    WF_ALIGNED _Atomic(int64_t) bottom; /* the owner pushes and takes here */
     _Atomic(wf_array *) array;
     int64_t top_cache;              /* owner only: a past value of top */
 } wf_deque;
