@@ -26,8 +26,10 @@
  * down (`left`, once per chain of exec_chain, not per node), and the thread
  * that finishes its last node completes it and finishes the parent's node,
  * which may complete the parent run in turn, and so on up, in a loop. Depth
- * of nesting thus costs heap (a run record and a root task per level),
- * never stack, and no worker waits for a subgraph. (A child run completes
+ * of nesting thus costs heap (a run record and a root task per level; the
+ * record is about 33 KiB, most of it the per-worker counters, which the
+ * run-file writer reads for all WEFT_MAX_WORKERS workers), never stack,
+ * and no worker waits for a subgraph. (A child run completes
  * when its nodes have; work they spawned without waiting for it is waited
  * for by the top run, as for any node.) Rejected: a subgraph node that
  * waits inside for its run (as weft did first): a worker held and a stack
