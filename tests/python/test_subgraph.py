@@ -432,6 +432,7 @@ class SubgraphTest(unittest.TestCase):
         sr = run.subrun(s)
         self.assertEqual(sr.status(b), "done")
         self.assertEqual(sr.status(rest), "cancelled")
+        self.assertEqual(sr.code, weft.ECANCELED)
         with self.assertRaises(weft.Error) as cm:
             run.raise_for_failure()
         self.assertEqual(cm.exception.code, weft.ECANCELED)
