@@ -203,6 +203,12 @@ int gr_run_alloc(weft_graph_t *g, int record, weft_run_t **out);
  * Thread-safety: gr_node_defer on the node's thread; gr_node_finish on a
  * worker running such a task. */
 void gr_node_defer(weft_node_ctx_t *ctx);
+/* 1 once gr_node_defer was called for ctx. The node's thread. */
+int gr_node_deferred(const weft_node_ctx_t *ctx);
+/* Stores a copy of node v's result bytes in run (replacing any earlier
+ * one), as weft_node_set_result does: 0 or WEFT_ENOMEM. Any thread that
+ * owns node v's completion. */
+int gr_run_set_result(weft_run_t *run, uint32_t v, const void *data, size_t len);
 /* Finishes deferred node v of run with status st (WEFT_NODE_DONE, _FAILED
  * with code, or _CANCELLED): counts it, spawns the successors it makes
  * ready, and, when that was the last node of a child run, finishes the

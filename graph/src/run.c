@@ -387,6 +387,8 @@ static void child_nodes_done(weft_run_t *run, unsigned fin) {
 
 void gr_node_defer(weft_node_ctx_t *ctx) { ctx->deferred = 1; }
 
+int gr_node_deferred(const weft_node_ctx_t *ctx) { return ctx->deferred; }
+
 void gr_node_finish(weft_run_t *run, uint32_t v, int st, int code) {
     while (run) {
         const weft_graph_t *g = run->g;
@@ -845,7 +847,10 @@ const void *weft_node_arg(const weft_node_ctx_t *ctx, size_t *len) {
 
 int weft_node_set_result(weft_node_ctx_t *ctx, const void *data, size_t len) {
     if (!ctx || (len && !data)) return WEFT_EINVAL;
-    weft_run_t *run = ctx->run;
+    return gr_run_set_result(ctx->run, ctx->v, data, len);
+}
+
+int gr_run_set_result(weft_run_t *run, uint32_t v, const void *data, size_t len) {
     _Atomic(gr_result *) *res = atomic_load_explicit(&run->results, memory_order_acquire);
     if (!res) {
         _Atomic(gr_result *) *fresh = wf_calloc(run->n, sizeof *fresh);
@@ -857,7 +862,7 @@ int weft_node_set_result(weft_node_ctx_t *ctx, const void *data, size_t len) {
     if (!r) return WEFT_ENOMEM;
     r->len = len;
     if (len) memcpy(r->data, data, len);
-    gr_result *old = atomic_exchange(&res[ctx->v], r);
+    gr_result *old = atomic_exchange(&res[v], r);
     wf_free(old);
     return 0;
 }

@@ -1074,6 +1074,47 @@ int wf_submit_seeded(weft_runtime_t *rt, weft_task_fn fn, void *arg, void *seed)
     return submit(rt, fn, arg, NULL, NULL, NULL, NULL, seed);
 }
 
+/* A hold is a child task of the calling task that is made now and queued
+ * later: until then its parent, and every ancestor and job above it,
+ * cannot complete, exactly as with a child still running. Queueing it
+ * (wf_task_release) goes through the normal path, so its completion is an
+ * ordinary child's. Owner: the calling worker. */
+wf_hold_t *wf_task_hold(void) {
+    wf_worker *w = tls_worker;
+    if (!w || !w->current) return NULL; /* only inside a task */
+    wf_task *t = task_alloc(w);
+    if (!t) return NULL;
+    t->fn = NULL;
+    t->arg = NULL;
+    t->result = NULL;
+    t->group = NULL;
+    t->job = NULL;
+    t->cb = NULL;
+    t->cbdata = NULL;
+    t->status = 0;
+    t->stolen = 0;
+    atomic_init(&t->refs, 1);
+    t->parent = w->current;
+    /* relaxed: as a submit's; the parent runs on this thread now */
+    atomic_fetch_add_explicit(&w->current->refs, 1, memory_order_relaxed);
+    stat_add(&w->st.submitted, 1);
+    return (wf_hold_t *)t;
+}
+
+void wf_task_release(weft_runtime_t *rt, wf_hold_t *hold, weft_task_fn fn, void *arg) {
+    wf_task *t = (wf_task *)hold;
+    t->fn = fn;
+    t->arg = arg;
+    wf_worker *w = tls_worker;
+    /* No destroy check: the hold's root is counted in rt->all, so destroy
+     * still waits for it. */
+    if (w && w->rt == rt && deque_push(&w->dq, t) == 0) {
+        ec_notify(&rt->ec, 1);
+        return;
+    }
+    inject_push(rt, t); /* any other thread; notifies */
+}
+
 /* ------------------------------------------------------------------ */
 /* jobs API                                                            */
 

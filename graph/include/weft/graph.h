@@ -208,6 +208,52 @@ WEFT_API weft_run_t *weft_node_run(const weft_node_ctx_t *ctx);
 WEFT_API int weft_node_cancelled(const weft_node_ctx_t *ctx);
 
 /* ------------------------------------------------------------------ */
+/* Asynchronous nodes                                                  */
+
+/* A node can finish later than its function returns (oneTBB's
+ * async_node: I/O, remote work, a device): the function calls
+ * weft_node_defer and returns (its return value is then ignored), and any
+ * thread later calls weft_node_async_complete with the handle. Meanwhile
+ * the node is RUNNING, its successors wait, the run is in flight, and no
+ * worker is held: 10,000 deferred nodes cost 10,000 small handles, not
+ * threads. Completion gives the node exactly an ordinary node's outcome:
+ * status 0 makes it done (its result bytes are its successors' input),
+ * nonzero fails it with that code (descendants skipped, the run's first
+ * failure, WEFT_ETASK), and WEFT_ECANCELED after the run was cancelled
+ * counts it cancelled. Timings (start to completion), progress, counts and
+ * statistics are those of ordinary nodes. A cancelled run does not cancel
+ * deferred nodes: like running nodes they finish (the completer may look at
+ * weft_node_async_cancelled and stop early). Every deferred node must be
+ * completed exactly once: until then its run, and weft_runtime_destroy,
+ * wait for it. */
+typedef struct weft_node_async weft_node_async_t;
+
+/* Defers the running node's completion; *h gets the handle that completes
+ * it. Errors: WEFT_EINVAL (NULL ctx or h; the node deferred already),
+ * WEFT_ENOMEM (the node then finishes as usual, with its function's return
+ * value). Thread-safety: only inside the node's function, on its thread. */
+WEFT_API int weft_node_defer(weft_node_ctx_t *ctx, weft_node_async_t **h);
+
+/* Completes a deferred node with status (0: done) and a copy of the result
+ * bytes [data, data+len) (data NULL: no result, or the one the node's
+ * function stored). The handle is consumed: it is invalid once this call
+ * returns 0 or WEFT_ENOMEM. Returns 0; WEFT_ENOMEM (no memory to copy the
+ * result: the node fails with WEFT_ENOMEM); WEFT_EINVAL (NULL or bad
+ * handle, len without data, or the node completed already, where
+ * detectable: a handle is freed once its completion has been processed).
+ * Thread-safety: any thread, once per handle; also from inside the node's
+ * own function. */
+WEFT_API int weft_node_async_complete(weft_node_async_t *h, int status, const void *data,
+                                      size_t len);
+
+/* 1 once the deferred node's run (or a run above it) was cancelled.
+ * The node's id and its run record (for per-run state). Valid until the
+ * handle is completed. Thread-safety: any thread. */
+WEFT_API int weft_node_async_cancelled(const weft_node_async_t *h);
+WEFT_API weft_node_t weft_node_async_id(const weft_node_async_t *h);
+WEFT_API weft_run_t *weft_node_async_run(const weft_node_async_t *h);
+
+/* ------------------------------------------------------------------ */
 /* Running                                                             */
 
 /* Progress of a run: nodes finished (done, failed, skipped or cancelled)
