@@ -47,4 +47,12 @@ int wf_buf_close(FILE *f, weft_buf_t *out, int rc);
 /* Monotonic clock in nanoseconds. */
 int64_t wf_now_ns(void);
 
+/* Turns a timeout in seconds into a deadline on wf_now_ns's clock, for
+ * every timed wait in weft: any double is handled. 0 with *deadline > 0 a
+ * deadline; 0 with *deadline == 0: no deadline (infinity, or a timeout
+ * too long to count, waits for ever); WEFT_EINVAL for a negative or NaN
+ * timeout. A timeout of 0 gives a deadline already passed ("just look").
+ * Thread-safety: any thread. */
+int wf_deadline_ns(double timeout_s, int64_t *deadline);
+
 #endif

@@ -66,6 +66,16 @@ typedef uint32_t weft_node_t;
 #define WEFT_GRAPH_MAX_NODES (UINT32_MAX - 1)
 /* Longest node, task or graph name, in bytes. */
 #define WEFT_NAME_MAX 1024
+/* Longest line of a graph or run file, in bytes, not counting its line
+ * ending: a longer line is an error ("line 12: line longer than 4194304
+ * bytes"), found before it is held in memory, so a loader's memory stays
+ * bounded by the longest line it accepts. */
+#define WEFT_FILE_LINE_MAX (4 * 1024 * 1024)
+/* Most bytes one token of a graph or run file decodes to ("line 12: token
+ * longer than 1048576 bytes"): so argument bytes of a node in a graph file
+ * are at most this long, and weft_graph_save refuses longer ones. Every
+ * line weft writes fits in WEFT_FILE_LINE_MAX. */
+#define WEFT_FILE_TOKEN_MAX (1024 * 1024)
 
 /* A node's work. ctx gives the node's argument bytes, lets it store result
  * bytes and read its predecessors' results. arg is the pointer given when
@@ -324,15 +334,36 @@ WEFT_API int weft_task_lookup(const char *name, weft_node_fn *fn, void **arg);
  * Thread-safety: any thread. */
 WEFT_API int weft_tasks_register_builtin(void);
 
+/* Plugins: a shared library of named tasks exports
+ *     int weft_plugin_init(void);
+ * (the name is WEFT_PLUGIN_INIT) that registers its tasks with
+ * weft_task_register and returns 0, or a weft error code. */
+#define WEFT_PLUGIN_INIT "weft_plugin_init"
+typedef int (*weft_plugin_init_fn)(void);
+
+/* Loads the plugin at path (dlopen: a path with a '/' is used as it is,
+ * a bare name is searched as the dynamic loader does) and calls its
+ * weft_plugin_init. The library stays loaded for the life of the process:
+ * its tasks stay registered. Loading the same library again calls its init
+ * again (registering again replaces: harmless). Every tool that takes
+ * --load (weftd, weft-run) loads plugins with this.
+ * Errors: WEFT_EINVAL (NULL or empty path), WEFT_EIO (the loader refused
+ * it: missing file, wrong architecture, unresolved symbol), WEFT_ENOENT (no
+ * weft_plugin_init in it), or the code weft_plugin_init returned (a
+ * positive one as WEFT_ETASK); weft_error_detail names the plugin and says
+ * why. Thread-safety: any thread. */
+WEFT_API int weft_plugin_load(const char *path);
+
 /* ------------------------------------------------------------------ */
 /* Graph files                                                         */
 
 /* Writes g as a graph file (format: graph/FORMAT.md), with every graph its
- * subgraph nodes run, each once. Every node, at any depth, must be a
- * named-task or subgraph node (function pointers cannot be saved):
- * otherwise WEFT_ENOTSUP and nothing is written; weft_graph_error tells
- * which node of which graph. Out of memory, WEFT_ENOMEM: nothing is written
- * either (the file is planned first).
+ * subgraph nodes run, each once, at any depth (time linear in the file).
+ * Every node, at any depth, must be a named-task or subgraph node
+ * (function pointers cannot be saved) with at most WEFT_FILE_TOKEN_MAX
+ * argument bytes: otherwise WEFT_ENOTSUP and nothing is written;
+ * weft_graph_error tells which node of which graph. Out of memory,
+ * WEFT_ENOMEM: nothing is written either (the file is planned first).
  * Errors: WEFT_EINVAL, WEFT_ENOTSUP, WEFT_ENOMEM, WEFT_EIO. */
 WEFT_API int weft_graph_save(const weft_graph_t *g, FILE *out);
 WEFT_API int weft_graph_save_file(const weft_graph_t *g, const char *path);
@@ -342,6 +373,8 @@ WEFT_API int weft_graph_save_buf(const weft_graph_t *g, weft_buf_t *out);
 
 /* Reads a graph file into a new graph. The graphs of its 'graph' blocks
  * (run by its subgraph nodes) belong to it: weft_graph_free(*g) frees them.
+ * Blocks may nest to any depth and come in any order: time is linear in
+ * the file.
  * On error nothing is made (*g is NULL) and weft_graph_error() describes it
  * with the line number, e.g.
  * "line 7: edge to unknown node 'merge'". Errors: WEFT_EINVAL, WEFT_EPARSE,
@@ -349,6 +382,16 @@ WEFT_API int weft_graph_save_buf(const weft_graph_t *g, weft_buf_t *out);
  * Thread-safety: any thread. */
 WEFT_API int weft_graph_load(FILE *in, weft_graph_t **g);
 WEFT_API int weft_graph_load_file(const char *path, weft_graph_t **g);
+/* The same from len bytes of memory (text need not be NUL-terminated and
+ * may be NULL when len is 0; it is not kept): for graphs that arrive as
+ * bytes, e.g. over a network. Every line is at most WEFT_FILE_LINE_MAX
+ * bytes and every token at most WEFT_FILE_TOKEN_MAX (else WEFT_EPARSE
+ * naming the line), so what a loader holds is bounded by the input's size.
+ * The stream forms keep the same limits; they read the stream to its end,
+ * in chunks.
+ * Errors: WEFT_EINVAL (text NULL with len > 0, g NULL), WEFT_EPARSE,
+ * WEFT_ENOMEM. Thread-safety: any thread. */
+WEFT_API int weft_graph_load_buf(const char *text, size_t len, weft_graph_t **g);
 
 /* The calling thread's detail message (weft_error_detail, in
  * weft/common.h): kept under this name for the graph layer's callers. */
@@ -358,7 +401,8 @@ WEFT_API const char *weft_graph_error(void);
 /* Seeing a graph                                                      */
 
 /* Writes g in graphviz's dot language: node names, edges, subgraph nodes
- * as clusters. With a run (may be NULL), nodes are coloured by status and,
+ * as clusters (nested at most 1,000 deep: deeper subgraph nodes, and all of
+ * them when every use would draw over 100,000 nodes, are boxes). With a run (may be NULL), nodes are coloured by status and,
  * when the run was recorded, labelled with duration and worker.
  * Errors: WEFT_EINVAL, WEFT_ESTALE, WEFT_EBUSY, WEFT_ENOMEM, WEFT_EIO; after
  * WEFT_ENOMEM or WEFT_EIO part of the text may have been written. */
@@ -384,6 +428,9 @@ WEFT_API int weft_run_save_buf(const weft_run_t *run, weft_buf_t *out);
  * *run is NULL and nothing is kept. Errors: WEFT_EINVAL, WEFT_EPARSE
  * (weft_graph_error says where), WEFT_EIO, WEFT_ENOMEM. */
 WEFT_API int weft_run_load(weft_graph_t *g, FILE *in, weft_run_t **run);
+/* The same from len bytes of memory (see weft_graph_load_buf: the same
+ * limits). Errors: WEFT_EINVAL, WEFT_EPARSE, WEFT_ENOMEM. */
+WEFT_API int weft_run_load_buf(weft_graph_t *g, const char *text, size_t len, weft_run_t **run);
 
 #ifdef __cplusplus
 }
