@@ -39,6 +39,7 @@
 #include <openssl/rand.h>
 
 #include "ds.h"
+#include "ds_disc.h"
 
 enum { EV_WAKE = 1, EV_TIMER = 2, EV_NODE = 3 };
 enum { N_DOWN = 0, N_CONNECTING, N_HANDSHAKE, N_READY };
@@ -164,7 +165,10 @@ struct weft_cluster {
     atomic_int ready_nodes;
     uint64_t total_jobs;      /* accepted results, for share */
     atomic_uint_fast64_t total_jobs_a;
+    ds_disc_t *disc;          /* discovery's listener (ds_discover.c), or NULL */
 };
+
+ds_disc_t *ds_cluster_disc(weft_cluster_t *c) { return c->disc; }
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
@@ -221,6 +225,9 @@ void weft_cluster_opts_init(weft_cluster_opts_t *o) {
     o->grace_s = 10;
     o->max_losses = 3;
     o->max_bytes = WEFT_DIST_MAX_BYTES;
+    o->discover_max_age_s = 5;
+    o->discover_skew_s = 1;
+    o->discover_max_nodes = 32;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1237,7 +1244,7 @@ int weft_cluster_create(const char *const *nodes, size_t count, const weft_clust
         wf_set_detail("cluster options out of range");
         return WEFT_EINVAL;
     }
-    if (!count && !o.local_workers) {
+    if (!count && !o.local_workers && !o.discover) {
         wf_set_detail("a cluster needs nodes or local workers");
         return WEFT_EINVAL;
     }
@@ -1266,7 +1273,7 @@ int weft_cluster_create(const char *const *nodes, size_t count, const weft_clust
     c->nodes = wf_calloc(c->capnodes, sizeof *c->nodes);
     int rc = c->nodes ? 0 : WEFT_ENOMEM;
     for (size_t i = 0; !rc && i < count; i++) rc = add_node_locked(c, nodes[i]);
-    if (!rc && count) {
+    if (!rc && (count || o.discover)) {
         char path[4096];
         rc = ds_key_load(opts ? opts->secret_file : NULL, 0, c->key, &c->key_len, NULL, path,
                          sizeof path);
@@ -1312,6 +1319,13 @@ int weft_cluster_create(const char *const *nodes, size_t count, const weft_clust
         wf_set_detail("%s", detail);
         return rc;
     }
+    if (o.discover && (rc = ds_disc_start(c, &o, c->key, c->key_len, &c->disc)) != 0) {
+        char detail[WEFT_DETAIL_MAX];
+        snprintf(detail, sizeof detail, "%s", weft_error_detail());
+        weft_cluster_free(c);
+        wf_set_detail("%s", detail);
+        return rc;
+    }
     *out = c;
     return 0;
 }
@@ -1332,7 +1346,7 @@ int weft_cluster_add_node(weft_cluster_t *c, const char *node) {
 int weft_cluster_wait_nodes(weft_cluster_t *c, size_t n, double timeout_s) {
     if (!c || bad_timeout(timeout_s)) return WEFT_EINVAL;
     pthread_mutex_lock(&c->sync->mu);
-    if (n > c->nnodes) {
+    if (n > c->nnodes && !(c->disc && n <= c->capnodes)) {
         pthread_mutex_unlock(&c->sync->mu);
         return WEFT_EINVAL;
     }
@@ -1364,6 +1378,8 @@ int weft_cluster_wait_nodes(weft_cluster_t *c, size_t n, double timeout_s) {
 int weft_cluster_free(weft_cluster_t *c) {
     if (!c) return WEFT_EINVAL;
     if (pthread_equal(pthread_self(), c->io)) return WEFT_EPERM;
+    ds_disc_stop(c->disc); /* first: it adds nodes */
+    c->disc = NULL;
     pthread_mutex_lock(&c->sync->mu);
     c->freeing = 1;
     pthread_mutex_unlock(&c->sync->mu);
@@ -1406,7 +1422,7 @@ int weft_cluster_submit(weft_cluster_t *c, const char *task, const void *arg, si
         wf_set_detail("WEFT_DIST_LOCAL, but the cluster has no local workers");
         return WEFT_EINVAL;
     }
-    if ((flags & WEFT_DIST_REMOTE) && !c->nnodes) {
+    if ((flags & WEFT_DIST_REMOTE) && !c->disc && !c->nnodes) {
         wf_set_detail("WEFT_DIST_REMOTE, but the cluster has no nodes");
         return WEFT_EINVAL;
     }
