@@ -437,7 +437,7 @@ static void handle(ds_disc_t *d, const uint8_t *p, size_t n, size_t real_n,
     }
     uint64_t now = ds_wall_ms();
     int reason = -1;
-    if (b.ts_ms + d->max_age_ms < now) reason = R_STALE;
+    if (now > d->max_age_ms && b.ts_ms < now - d->max_age_ms) reason = R_STALE; /* no wrap */
     else if (b.ts_ms > now + d->skew_ms) reason = R_FUTURE;
     else {
         int rp = replay_check(d, b.mac, now);

@@ -36,6 +36,12 @@
  * (WEFT_DIST_RETRY_FAILED). With every node down and no local workers,
  * waiting jobs fail with WEFT_ENODE after grace_s (never hang).
  *
+ * Discovery (off unless asked): nodes may announce themselves by UDP
+ * (weft_server_opts_t.announce, weftd --announce) and a cluster may listen
+ * (opts.discover). A beacon is authenticated (HMAC under a key derived
+ * from the pre-shared key, fresh, not replayed) and is still only a hint:
+ * the node is added and its connection authenticates as any other.
+ *
  * Errors: every function returns 0 or a negative weft code, and on failure
  * sets the calling thread's detail message (weft_error_detail) naming the
  * node where one is involved: "node [::1]:7117: authentication failed".

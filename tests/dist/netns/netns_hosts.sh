@@ -183,4 +183,17 @@ for h in h1 h3; do
   [ -n "$j" ] && [ "$j" -gt 0 ] || fail "(b) host $h ran no job"
 done
 grep -q "^node $(addr_of h2):7117 jobs [0-9]* losses [1-9]" "$tmp/b.out" || fail "(b) h2 losses"
+
+echo "== the nodes drain and exit 0 on SIGTERM (h2's link back up first)"
+ip -n "${P}h2" link set veth0 up || fail "link up"
+for i in 0 1 2; do
+  pid=${pids[$i]}
+  kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && fail "weftd on ${HOSTS[$i]} did not exit within 10 s of SIGTERM"
+  wait "$pid"
+  rc=$?
+  [ $rc = 0 ] || { cat "$tmp/weftd-${HOSTS[$i]}.log"; fail "weftd on ${HOSTS[$i]} exited $rc"; }
+  echo "weftd on ${HOSTS[$i]}: exit 0 $(date +%s.%N)"
+done
 echo "PASS"
