@@ -1106,7 +1106,10 @@ static void *io_main(void *arg) {
     weft_cluster_t *c = arg;
     struct epoll_event evs[64];
     c->none_since = wf_now_ns();
-    for (size_t i = 0; i < c->nnodes; i++) c->nodes[i]->next_try = 0;
+    pthread_mutex_lock(&c->sync->mu); /* discovery may add nodes already */
+    size_t listed = c->nnodes;
+    pthread_mutex_unlock(&c->sync->mu);
+    for (size_t i = 0; i < listed; i++) c->nodes[i]->next_try = 0;
     take_submitted(c);
     for (size_t i = 0; i < c->nodes_seen; i++) node_connect(c, c->nodes[i]);
     while (!atomic_load(&c->stop)) {
@@ -1360,12 +1363,13 @@ int weft_cluster_wait_nodes(weft_cluster_t *c, size_t n, double timeout_s) {
             break;
         }
     }
+    size_t listed = c->nnodes; /* under sync: discovery may add nodes meanwhile */
     pthread_mutex_unlock(&c->sync->mu);
     if (rc) {
         char msg[WEFT_DETAIL_MAX];
         size_t l = (size_t)snprintf(msg, sizeof msg, "%d of %zu nodes up",
                                     atomic_load(&c->ready_nodes), n);
-        for (size_t i = 0; i < c->nnodes && l < sizeof msg; i++) {
+        for (size_t i = 0; i < listed && l < sizeof msg; i++) {
             /* read racily: a message, not a decision */
             if (!atomic_load(&c->nodes[i]->st.connected))
                 l += (size_t)snprintf(msg + l, sizeof msg - l, "; %s", c->nodes[i]->name);
