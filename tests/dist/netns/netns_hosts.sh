@@ -56,7 +56,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-[ "$(id -u)" -eq 0 ] || skip "network namespaces need root (uid $(id -u))"
+[ "${EUID:-1}" -eq 0 ] || skip "network namespaces need root (uid ${EUID:-unknown})"
 command -v ip >/dev/null || skip "no 'ip' command (iproute2)"
 [ -x "$WEFTD" ] || fail "no weftd at $WEFTD"
 [ -x "$PROBE" ] || fail "no probe at $PROBE"
@@ -147,6 +147,25 @@ for h in "${HOSTS[@]}"; do
 done
 lat=$(sed -n 's/^up 3 nodes in \(.*\) ms$/\1/p' "$tmp/c.out")
 echo "discovery: 3 nodes found and authenticated in $lat ms (beacons every 200 ms)"
+echo "== (c) discovery by broadcast (10.77.0.255:7119 on veth0)"
+# broadcast: a fourth node on h3 listens on the wildcard (so its beacons
+# carry no address: the client takes the datagram's source address) and
+# broadcasts to the test subnet's 10.77.0.255 from h3's veth0
+start_weftd_any() {
+  ip netns exec "${P}h3" "$WEFTD" --listen 0.0.0.0:7217 --secret-file "$key" --workers 1 \
+    --log-level warn --log-file "$tmp/weftd-h3b.log" --announce 10.77.0.255:7119 \
+    --announce-if veth0 --announce-interval 0.2 &
+  pids+=($!)
+}
+start_weftd_any
+probe "$tmp/c2.out" --discover 0.0.0.0:7119 --expect 1 --tasks 200 --prime-n 20000
+rc=$?
+cat "$tmp/c2.out"
+[ $rc = 0 ] || fail "(c) broadcast probe exit $rc"
+grep -qx "results 200 exact" "$tmp/c2.out" || fail "(c) broadcast results"
+grep -q "^joined 10.77.0.13:7217 " "$tmp/c2.out" || fail "(c) broadcast node not found at its source address"
+grep -q "^discover received [0-9]* accepted [0-9]* added 1 ignored 0$" "$tmp/c2.out" ||
+  fail "(c) broadcast discovery counts"
 # the auto-made user key never announces off loopback
 out=$(timeout 20 ip netns exec "${P}h1" env -u WEFT_SECRET_FILE XDG_CONFIG_HOME="$tmp/auto" \
   "$WEFTD" --listen 127.0.0.1:0 --announce 10.77.0.255:7118 2>&1)
@@ -186,7 +205,7 @@ grep -q "^node $(addr_of h2):7117 jobs [0-9]* losses [1-9]" "$tmp/b.out" || fail
 
 echo "== the nodes drain and exit 0 on SIGTERM (h2's link back up first)"
 ip -n "${P}h2" link set veth0 up || fail "link up"
-for i in 0 1 2; do
+for i in 0 1 2; do # the three hosts' weftd (the broadcast one goes in cleanup)
   pid=${pids[$i]}
   kill -TERM "$pid" 2>/dev/null
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
