@@ -37,6 +37,8 @@ typedef struct config {
     double handshake_timeout, dead_after;
     size_t max_bytes;
     int print_port;
+    char announce[300], announce_if[64], announce_host[256];
+    double announce_interval;
 } config_t;
 
 static weft_server_t *g_server;
@@ -67,8 +69,18 @@ static void usage(FILE *out) {
             "  --dead-after S         a silent client is dropped after S seconds (default 10)\n"
             "  --max-bytes N          longest argument accepted (default 1 GiB)\n"
             "  --print-port           print \"port N\" on stdout once listening\n"
+            "  --announce ADDR:PORT   send discovery beacons there by UDP (off by default): an\n"
+            "                         IPv4 unicast, broadcast or multicast address, e.g.\n"
+            "                         239.255.77.1:%d; TTL 1. Beacons carry this node's port,\n"
+            "                         address, time and an HMAC under a key derived from the\n"
+            "                         secret; clients only take them as hints (see\n"
+            "                         dist/PROTOCOL.md). Outside loopback needs a key of yours\n"
+            "  --announce-if IFNAME   interface to send beacons on (multicast, broadcast)\n"
+            "  --announce-interval S  seconds between beacons (default 1)\n"
+            "  --announce-host ADDR   IP address put in beacons (default: the listen address,\n"
+            "                         or none for 0.0.0.0: clients use the source address)\n"
             "  --help, --version\n",
-            WEFT_DIST_PORT);
+            WEFT_DIST_PORT, WEFT_DIST_DISCOVER_PORT);
 }
 
 static int level_of(const char *s) {
@@ -121,6 +133,14 @@ static int set_option(config_t *c, const char *key, const char *v) {
         if (parse_num(key, v, 0.001, 3600, &c->handshake_timeout)) return -1;
     } else if (!strcmp(key, "dead-after")) {
         if (parse_num(key, v, 0.01, 86400, &c->dead_after)) return -1;
+    } else if (!strcmp(key, "announce")) {
+        snprintf(c->announce, sizeof c->announce, "%s", v);
+    } else if (!strcmp(key, "announce-if")) {
+        snprintf(c->announce_if, sizeof c->announce_if, "%s", v);
+    } else if (!strcmp(key, "announce-host")) {
+        snprintf(c->announce_host, sizeof c->announce_host, "%s", v);
+    } else if (!strcmp(key, "announce-interval")) {
+        if (parse_num(key, v, 0.01, 3600, &c->announce_interval)) return -1;
     } else if (!strcmp(key, "max-bytes")) {
         if (parse_num(key, v, 1, (double)((size_t)1 << 40), &d)) return -1;
         c->max_bytes = (size_t)d;
@@ -209,6 +229,7 @@ int main(int argc, char **argv) {
     c->handshake_timeout = 5;
     c->dead_after = 10;
     c->max_bytes = WEFT_DIST_MAX_BYTES;
+    c->announce_interval = 1;
     snprintf(c->listen, sizeof c->listen, "127.0.0.1:%d", WEFT_DIST_PORT);
     /* first the config file, then every flag over it */
     for (int i = 1; i < argc; i++) {
@@ -297,6 +318,10 @@ int main(int argc, char **argv) {
     o.handshake_timeout_s = c->handshake_timeout;
     o.dead_after_s = c->dead_after;
     o.max_bytes = c->max_bytes;
+    o.announce = c->announce[0] ? c->announce : NULL;
+    o.announce_if = c->announce_if[0] ? c->announce_if : NULL;
+    o.announce_host = c->announce_host[0] ? c->announce_host : NULL;
+    o.announce_interval_s = c->announce_interval;
     int rc = weft_server_create(&o, &g_server);
     if (rc) {
         fprintf(stderr, "weftd: cannot start: %s: %s\n", weft_strerror(rc), weft_error_detail());
@@ -310,6 +335,12 @@ int main(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (c->announce[0]) {
+        char line[512];
+        snprintf(line, sizeof line, "announcing port %d to %.300s every %g s", weft_server_port(g_server),
+                 c->announce, c->announce_interval);
+        if (c->log_level >= WEFT_LOG_INFO) log_line(NULL, WEFT_LOG_INFO, line);
+    }
     if (c->print_port) {
         printf("port %d\n", weft_server_port(g_server));
         fflush(stdout);

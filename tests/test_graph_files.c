@@ -23,7 +23,8 @@
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 
-/* Text written by fn(obj, stream) into a malloc'd buffer. */
+/* Text in a malloc'd buffer: what a writer wrote (its weft_buf_t form, or
+ * a stream for the tests about streams), or what a file or pipe held. */
 typedef struct wt_text {
     char *s;
     size_t len;
@@ -38,24 +39,28 @@ static FILE *wt_mem(wt_text *t)
     return f;
 }
 
+/* The text of a weft_buf_t form that returned rc, taken over. */
+static wt_text wt_took(int rc, weft_buf_t *b, const char *what)
+{
+    ck_assert_msg(rc == 0, "%s = %d (%s): %s", what, rc, weft_err_name(rc), weft_graph_error());
+    ck_assert_ptr_nonnull(b->data);
+    ck_assert_uint_eq(strlen(b->data), b->len); /* NUL-terminated, no NUL inside */
+    wt_text t = {b->data, b->len};
+    return t;
+}
+
 static wt_text wt_save(const weft_graph_t *g)
 {
-    wt_text t;
-    FILE *f = wt_mem(&t);
-    int rc = weft_graph_save(g, f);
-    fclose(f);
-    ck_assert_msg(rc == 0, "weft_graph_save = %d (%s): %s", rc, weft_err_name(rc), weft_graph_error());
-    return t;
+    weft_buf_t b;
+    int rc = weft_graph_save_buf(g, &b);
+    return wt_took(rc, &b, "weft_graph_save_buf");
 }
 
 static wt_text wt_dot(const weft_graph_t *g, const weft_run_t *run)
 {
-    wt_text t;
-    FILE *f = wt_mem(&t);
-    int rc = weft_graph_dot(g, run, f);
-    fclose(f);
-    ck_assert_msg(rc == 0, "weft_graph_dot = %d (%s)", rc, weft_err_name(rc));
-    return t;
+    weft_buf_t b;
+    int rc = weft_graph_dot_buf(g, run, &b);
+    return wt_took(rc, &b, "weft_graph_dot_buf");
 }
 
 /* A stream reading exactly len bytes of data (NUL bytes included). */
@@ -69,13 +74,42 @@ static FILE *wt_input(const void *data, size_t len)
     return f;
 }
 
-/* Loads graph text (len bytes); returns the code, *g as loading left it. */
+/* Loads graph text (len bytes); returns the code, *g as loading left it.
+ * It loads twice, from memory (weft_graph_load_buf, from a copy without a
+ * NUL after it) and then from a stream (weft_graph_load), and checks that
+ * both give the same code, message and graph; *g and weft_graph_error()
+ * are the stream's. */
 static int wt_load_n(const char *text, size_t len, weft_graph_t **g)
 {
+    char *copy = malloc(len ? len : 1);
+    ck_assert_ptr_nonnull(copy);
+    memcpy(copy, text, len);
+    weft_graph_t *m = (weft_graph_t *)&wt_bad;
+    int mrc = weft_graph_load_buf(copy, len, &m);
+    free(copy);
+    char mmsg[WEFT_DETAIL_MAX];
+    snprintf(mmsg, sizeof mmsg, "%s", weft_graph_error());
+    wt_text mt = {NULL, 0};
+    if (mrc == 0) {
+        mt = wt_save(m);
+        WT_ASSERT_RC(weft_graph_free(m), 0);
+    } else {
+        ck_assert_ptr_null(m);
+    }
     FILE *f = wt_input(text, len);
     *g = (weft_graph_t *)&wt_bad; /* must be overwritten */
     int rc = weft_graph_load(f, g);
     fclose(f);
+    ck_assert_msg(rc == mrc && strcmp(weft_graph_error(), mmsg) == 0,
+                  "weft_graph_load = %d (\"%s\"), weft_graph_load_buf = %d (\"%s\")", rc,
+                  weft_graph_error(), mrc, mmsg);
+    if (rc == 0) {
+        wt_text t = wt_save(*g);
+        ck_assert_msg(t.len == mt.len && memcmp(t.s, mt.s, t.len) == 0,
+                      "the graphs loaded from a stream and from memory differ:\n%s\n---\n%s", t.s, mt.s);
+        free(t.s);
+    }
+    free(mt.s);
     return rc;
 }
 
@@ -93,23 +127,44 @@ static weft_graph_t *wt_load_ok(const char *text)
     return g;
 }
 
+static wt_text wt_run_text(const weft_run_t *run)
+{
+    weft_buf_t b;
+    int rc = weft_run_save_buf(run, &b);
+    return wt_took(rc, &b, "weft_run_save_buf");
+}
+
+/* Loads run text into a run of g, from memory and then from a stream (as
+ * wt_load_n): both must agree; *run and the message are the stream's. */
 static int wt_load_run(weft_graph_t *g, const char *text, weft_run_t **run)
 {
-    FILE *f = wt_input(text, strlen(text));
+    size_t len = strlen(text);
+    weft_run_t *m = (weft_run_t *)&wt_bad;
+    int mrc = weft_run_load_buf(g, text, len, &m);
+    char mmsg[WEFT_DETAIL_MAX];
+    snprintf(mmsg, sizeof mmsg, "%s", weft_graph_error());
+    wt_text mt = {NULL, 0};
+    if (mrc == 0) {
+        mt = wt_run_text(m);
+        WT_ASSERT_RC(weft_run_free(m), 0);
+    } else {
+        ck_assert_ptr_null(m);
+    }
+    FILE *f = wt_input(text, len);
     *run = (weft_run_t *)&wt_bad;
     int rc = weft_run_load(g, f, run);
     fclose(f);
+    ck_assert_msg(rc == mrc && strcmp(weft_graph_error(), mmsg) == 0,
+                  "weft_run_load = %d (\"%s\"), weft_run_load_buf = %d (\"%s\")", rc, weft_graph_error(),
+                  mrc, mmsg);
+    if (rc == 0) {
+        wt_text t = wt_run_text(*run);
+        ck_assert_msg(t.len == mt.len && memcmp(t.s, mt.s, t.len) == 0,
+                      "the runs loaded from a stream and from memory differ:\n%s\n---\n%s", t.s, mt.s);
+        free(t.s);
+    }
+    free(mt.s);
     return rc;
-}
-
-static wt_text wt_run_text(const weft_run_t *run)
-{
-    wt_text t;
-    FILE *f = wt_mem(&t);
-    int rc = weft_run_save(run, f);
-    fclose(f);
-    ck_assert_msg(rc == 0, "weft_run_save = %d (%s): %s", rc, weft_err_name(rc), weft_graph_error());
-    return t;
 }
 
 /* A temporary file name (the file exists, empty). */
@@ -2133,12 +2188,9 @@ static int wt_step_task(weft_node_ctx_t *ctx, void *arg)
 /* Text written by weft_run_trace. */
 static wt_text wt_trace_text(const weft_run_t *run)
 {
-    wt_text t;
-    FILE *f = wt_mem(&t);
-    int rc = weft_run_trace(run, f);
-    fclose(f);
-    ck_assert_msg(rc == 0, "weft_run_trace = %d (%s)", rc, weft_err_name(rc));
-    return t;
+    weft_buf_t b;
+    int rc = weft_run_trace_buf(run, &b);
+    return wt_took(rc, &b, "weft_run_trace_buf");
 }
 
 /* Loads run text into a run of g, failing the test on error. */
@@ -2391,6 +2443,231 @@ START_TEST(test_run_file_subrun_errors)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------------ */
+/* Limits and memory forms                                             */
+
+/* text: "PREFIX" + n bytes of c + "SUFFIX", malloc'd; *len its length. */
+static char *wt_fill(const char *prefix, char c, size_t n, const char *suffix, size_t *len)
+{
+    size_t a = strlen(prefix), b = strlen(suffix);
+    char *t = malloc(a + n + b + 1);
+    ck_assert_ptr_nonnull(t);
+    memcpy(t, prefix, a);
+    memset(t + a, c, n);
+    memcpy(t + a + n, suffix, b + 1);
+    *len = a + n + b;
+    return t;
+}
+
+/* Loads len bytes expecting WEFT_EPARSE with message msg. */
+static void wt_load_fails(const char *text, size_t len, const char *msg)
+{
+    weft_graph_t *g;
+    WT_ASSERT_RC(wt_load_n(text, len, &g), WEFT_EPARSE);
+    ck_assert_ptr_null(g);
+    ck_assert_str_eq(weft_graph_error(), msg);
+}
+
+/* Lines are at most WEFT_FILE_LINE_MAX bytes (line ending not counted),
+ * tokens at most WEFT_FILE_TOKEN_MAX decoded bytes; from memory and from
+ * streams alike (wt_load_n checks both). */
+START_TEST(test_file_line_and_token_limits)
+{
+    enum { L = WEFT_FILE_LINE_MAX, T = WEFT_FILE_TOKEN_MAX };
+    ck_assert_int_eq(L, 4194304);
+    ck_assert_int_eq(T, 1048576);
+    size_t len;
+    weft_graph_t *g;
+    /* a comment line of exactly L bytes, with "\n", with "\r\n", and last without an ending */
+    char *t = wt_fill("weft-graph 1\n#", 'a', L - 1, "\nnode a t\n", &len);
+    g = wt_load_ok(t);
+    ck_assert_uint_eq(weft_graph_node_count(g), 1);
+    wt_graph_free(g);
+    free(t);
+    t = wt_fill("weft-graph 1\r\n#", 'a', L - 1, "\r\nnode a t\r\n", &len);
+    g = wt_load_ok(t);
+    wt_graph_free(g);
+    free(t);
+    t = wt_fill("weft-graph 1\nnode a t\n#", 'a', L - 1, "", &len);
+    g = wt_load_ok(t);
+    wt_graph_free(g);
+    free(t);
+    /* one byte more: refused, naming the line */
+    t = wt_fill("weft-graph 1\n#", 'a', L, "\nnode a t\n", &len);
+    wt_load_fails(t, len, "line 2: line longer than 4194304 bytes");
+    free(t);
+    t = wt_fill("weft-graph 1\nnode a t\n\n#", 'a', L, "\r\n", &len);
+    wt_load_fails(t, len, "line 4: line longer than 4194304 bytes");
+    free(t);
+    t = wt_fill("weft-graph 1\n#", 'a', L, "", &len); /* no line ending at all */
+    wt_load_fails(t, len, "line 2: line longer than 4194304 bytes");
+    free(t);
+    t = wt_fill("#", 'a', 3 * L, "\nweft-graph 1\n", &len); /* found long before the line's end */
+    wt_load_fails(t, len, "line 1: line longer than 4194304 bytes");
+    free(t);
+    /* argument bytes: T loads and round-trips, T + 1 does not, quoted or hex */
+    t = wt_fill("weft-graph 1\nnode a t \"", 'x', T, "\"\n", &len);
+    g = wt_load_ok(t);
+    wt_text saved = wt_save(g);
+    ck_assert_msg(strstr(saved.s, "\nnode a t \"xxxx") != NULL, "saved: %.100s", saved.s);
+    ck_assert_uint_eq(saved.len, strlen("# weft graph file: 1 nodes, 0 edges\nweft-graph 1\nname graph\n\n") +
+                                     len - strlen("weft-graph 1\n"));
+    free(saved.s);
+    wt_graph_free(g);
+    free(t);
+    t = wt_fill("weft-graph 1\nnode a t \"", 'x', T + 1, "\"\n", &len);
+    wt_load_fails(t, len, "line 2: token longer than 1048576 bytes");
+    free(t);
+    t = wt_fill("weft-graph 1\n\nnode a t x\"", 'f', 2 * (T + 1), "\"\n", &len);
+    wt_load_fails(t, len, "line 3: token longer than 1048576 bytes");
+    free(t);
+    /* run files have the same limits */
+    g = wt_load_ok("weft-graph 1\nnode a t\n");
+    weft_run_t *run;
+    t = wt_fill("weft-run 1\n#", 'a', L, "\n", &len);
+    WT_ASSERT_RC(wt_load_run(g, t, &run), WEFT_EPARSE);
+    ck_assert_ptr_null(run);
+    ck_assert_str_eq(weft_graph_error(), "line 2: line longer than 4194304 bytes");
+    free(t);
+    t = wt_fill("weft-run 1\nnode 0 \"", 'a', T + 1, "\" done 0\n", &len);
+    WT_ASSERT_RC(wt_load_run(g, t, &run), WEFT_EPARSE);
+    ck_assert_str_eq(weft_graph_error(), "line 2: token longer than 1048576 bytes");
+    free(t);
+    wt_graph_free(g);
+}
+END_TEST
+
+/* What weft writes, it reads back: saving refuses argument bytes over
+ * WEFT_FILE_TOKEN_MAX, and the longest lines it writes (the longest names
+ * and arguments, in the forms that need the most escapes) fit in
+ * WEFT_FILE_LINE_MAX. */
+START_TEST(test_file_save_limits)
+{
+    enum { T = WEFT_FILE_TOKEN_MAX };
+    weft_graph_t *g = wt_graph("limits");
+    unsigned char *big = malloc(T + 1);
+    ck_assert_ptr_nonnull(big);
+    /* 3 quotes for each byte that needs \xHH: quoted (the quarter rule) at
+     * 2.5 bytes a byte */
+    for (size_t i = 0; i < T + 1; i++)
+        big[i] = i % 4 == 3 ? 0xff : '"';
+    char name[WEFT_NAME_MAX + 1];
+    memset(name, 0xff, WEFT_NAME_MAX); /* not UTF-8: 4 bytes each when quoted */
+    name[WEFT_NAME_MAX] = 0;
+    WT_ASSERT_RC(weft_graph_add_task(g, name, name, big, T, NULL), 0);
+    wt_text t = wt_save(g);
+    ck_assert_uint_gt(t.len, 2 * (size_t)T + T / 2); /* a line of over 2.5 MiB */
+    weft_graph_t *back = wt_load_ok(t.s);
+    wt_text t2 = wt_save(back);
+    ck_assert(t2.len == t.len && memcmp(t.s, t2.s, t.len) == 0);
+    free(t.s);
+    free(t2.s);
+    wt_graph_free(back);
+    /* one byte more: refused, nothing written */
+    WT_ASSERT_RC(weft_graph_add_task(g, "big", "t", big, T + 1, NULL), 0);
+    weft_buf_t b = {(char *)"x", 1};
+    WT_ASSERT_RC(weft_graph_save_buf(g, &b), WEFT_ENOTSUP);
+    ck_assert_ptr_null(b.data);
+    ck_assert_uint_eq(b.len, 0);
+    ck_assert_str_eq(weft_graph_error(),
+                     "node 'big' has 1048577 argument bytes: graph files hold at most 1048576 (WEFT_FILE_TOKEN_MAX)");
+    wt_text f;
+    FILE *s = wt_mem(&f);
+    WT_ASSERT_RC(weft_graph_save(g, s), WEFT_ENOTSUP);
+    fclose(s);
+    ck_assert_uint_eq(f.len, 0);
+    free(f.s);
+    free(big);
+    wt_graph_free(g);
+}
+END_TEST
+
+/* The memory loaders read exactly len bytes, need no NUL, and check their
+ * arguments. */
+START_TEST(test_load_buf)
+{
+    weft_graph_t *g = (weft_graph_t *)&wt_bad;
+    WT_ASSERT_RC(weft_graph_load_buf(NULL, 0, &g), WEFT_EPARSE);
+    ck_assert_ptr_null(g);
+    ck_assert_str_eq(weft_graph_error(), "line 1: missing 'weft-graph 1' header (the file has no directives)");
+    g = (weft_graph_t *)&wt_bad;
+    WT_ASSERT_RC(weft_graph_load_buf(NULL, 3, &g), WEFT_EINVAL);
+    ck_assert_ptr_null(g);
+    ck_assert_str_eq(weft_graph_error(), "weft_graph_load_buf: the text is NULL");
+    WT_ASSERT_RC(weft_graph_load_buf("weft-graph 1\n", 13, NULL), WEFT_EINVAL);
+    ck_assert_str_eq(weft_graph_error(), "weft_graph_load_buf: the result pointer is NULL");
+    /* only len bytes count: the rest of the buffer is not read */
+    static const char text[] = "weft-graph 1\nnode a t\nnode b tasks\nthis is not read";
+    WT_ASSERT_RC(weft_graph_load_buf(text, strlen("weft-graph 1\nnode a t\nnode b task"), &g), 0);
+    ck_assert_uint_eq(weft_graph_node_count(g), 2);
+    ck_assert_str_eq(weft_graph_node_task(g, 1), "task");
+    ck_assert_str_eq(weft_graph_error(), "");
+    weft_run_t *run = (weft_run_t *)&wt_bad;
+    static const char rtext[] = "weft-run 1\nnode 1 b failed 3\nnode 0 a done 0 garbage";
+    WT_ASSERT_RC(weft_run_load_buf(g, rtext, strlen("weft-run 1\nnode 1 b failed 3\nnode 0 a done 0"), &run), 0);
+    weft_run_counts_t c = wt_counts(run);
+    ck_assert_uint_eq(c.done, 1);
+    ck_assert_uint_eq(c.failed, 1);
+    wt_run_free(run);
+    run = (weft_run_t *)&wt_bad;
+    WT_ASSERT_RC(weft_run_load_buf(g, rtext, strlen(rtext), &run), WEFT_EPARSE);
+    ck_assert_ptr_null(run);
+    ck_assert_str_eq(weft_graph_error(),
+                     "line 3: bad start time 'garbage' (expected seconds such as 0.001250000)");
+    WT_ASSERT_RC(weft_run_load_buf(NULL, rtext, 3, &run), WEFT_EINVAL);
+    ck_assert_ptr_null(run);
+    WT_ASSERT_RC(weft_run_load_buf(g, NULL, 3, &run), WEFT_EINVAL);
+    ck_assert_str_eq(weft_graph_error(), "weft_run_load_buf: the text is NULL or invalid");
+    WT_ASSERT_RC(weft_run_load_buf(g, rtext, 3, NULL), WEFT_EINVAL);
+    WT_ASSERT_RC(weft_run_load_buf(g, NULL, 0, &run), WEFT_EPARSE);
+    ck_assert_str_eq(weft_graph_error(), "line 1: missing 'weft-run 1' header (the file has no directives)");
+    wt_graph_free(g);
+}
+END_TEST
+
+/* Worker lines round-trip as they are, even when they disagree with the
+ * node lines (issue 7.6): a worker that ran no node but was busy is kept,
+ * and a file whose worker lines are all empty keeps saying so. */
+START_TEST(test_run_file_worker_lines)
+{
+    weft_graph_t *g = wt_load_ok("weft-graph 1\nnode a t\n");
+    static const char head[] = "# weft run file (format: graph/FORMAT.md)\n"
+                               "weft-run 1\n"
+                               "graph graph\n"
+                               "nodes 1\n"
+                               "recorded yes\n"
+                               "wall 0.200000000\n"
+                               "counts 1 0 0 0\n";
+    static const char tail[] = "\n# node ID NAME STATUS CODE [START END WORKER]\n"
+                               "node 0 a done 0 0.100000000 0.200000000 0\n";
+    static const struct {
+        const char *in, *workers;
+    } cases[] = {
+        {"weft-run 1\nrecorded yes\nworker 0 0 0.5\nnode 0 a done 0 0.1 0.2 0\n", "worker 0 0 0.500000000\n"},
+        {"weft-run 1\nworker 0 0 0\nnode 0 a done 0 0.1 0.2 0\n", "worker 0 0 0.000000000\n"},
+        {"weft-run 1\nworker 7 0 0\nnode 0 a done 0 0.1 0.2 0\n", "worker 0 0 0.000000000\n"},
+        {"weft-run 1\nworker 3 2 0.25\nnode 0 a done 0 0.1 0.2 0\n", "worker 3 2 0.250000000\n"},
+        {"weft-run 1\nnode 0 a done 0 0.1 0.2 0\n", "worker 0 1 0.100000000\n"}, /* worked out */
+    };
+    for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
+        char want[512];
+        snprintf(want, sizeof want, "%s%s%s", head, cases[i].workers, tail);
+        weft_run_t *run = wt_load_run_ok(g, cases[i].in);
+        wt_text t = wt_run_text(run);
+        ck_assert_msg(strcmp(t.s, want) == 0, "case %d: saved\n%s\nexpected\n%s", i, t.s, want);
+        weft_run_t *back = wt_load_run_ok(g, t.s);
+        wt_text t2 = wt_run_text(back);
+        ck_assert_msg(strcmp(t2.s, t.s) == 0, "case %d: saved again\n%s", i, t2.s);
+        free(t.s);
+        free(t2.s);
+        wt_run_free(back);
+        wt_run_free(run);
+    }
+    wt_graph_free(g);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 
 static Suite *graph_files_suite(void)
@@ -2441,6 +2718,12 @@ static Suite *graph_files_suite(void)
     tcase_add_test(tc, test_run_file_subruns);
     tcase_add_test(tc, test_run_file_subruns_data);
     tcase_add_test(tc, test_run_file_subrun_errors);
+    tcase_add_test(tc, test_run_file_worker_lines);
+
+    tc = wt_tcase(s, "limits", WT_TIMEOUT_S);
+    tcase_add_test(tc, test_file_line_and_token_limits);
+    tcase_add_test(tc, test_file_save_limits);
+    tcase_add_test(tc, test_load_buf);
     return s;
 }
 

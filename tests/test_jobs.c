@@ -4,6 +4,8 @@
  * weft_runtime_wait. */
 #include "weft_test.h"
 
+#include <float.h>
+
 #include <math.h>
 #include <pthread.h>
 
@@ -217,6 +219,57 @@ START_TEST(test_job_wait_timeout)
     WT_ASSERT_RC(weft_job_wait_timeout(job, 0.0, &status, NULL), WEFT_ETASK);
     ck_assert_int_eq(status, 6);
     ck_assert_int_eq(weft_job_free(job), 0);
+    wt_destroy(rt);
+}
+END_TEST
+
+static int sleepy_task(void *arg, void **result)
+{
+    wt_sleep_s(0.02);
+    *result = arg;
+    return 3;
+}
+
+/* Timeouts too long for the clock (and infinity) wait for ever: no
+ * overflow (UBSan), no early ETIMEDOUT; from a thread and from a task. */
+static int huge_waits_in_task(void *arg, void **result)
+{
+    (void)result;
+    weft_runtime_t *rt = arg;
+    static double huge[] = {INFINITY, 1e300, DBL_MAX, 1e10, 9.3e9};
+    for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
+        weft_job_t *job = NULL;
+        if (weft_submit(rt, sleepy_task, &huge[i], NULL, &job)) return 100;
+        int status = 0;
+        void *res = NULL;
+        int rc = weft_job_wait_timeout(job, huge[i], &status, &res);
+        weft_job_free(job);
+        if (rc != WEFT_ETASK || status != 3 || res != &huge[i]) return 101 + (int)i;
+    }
+    return 0;
+}
+
+START_TEST(test_job_wait_huge_timeouts)
+{
+    weft_runtime_t *rt = wt_runtime(2);
+    const double huge[] = {INFINITY, 1e300, DBL_MAX, 1e10, 9.3e9};
+    for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
+        weft_job_t *job = NULL;
+        int status = 0;
+        void *result = NULL;
+        ck_assert_int_eq(weft_submit(rt, sleepy_task, &rt, NULL, &job), 0);
+        WT_ASSERT_RC(weft_job_wait_timeout(job, huge[i], &status, &result), WEFT_ETASK);
+        ck_assert_int_eq(status, 3);
+        ck_assert_ptr_eq(result, &rt);
+        ck_assert_int_eq(weft_job_free(job), 0);
+    }
+    weft_job_t *job = NULL;
+    int status = -1;
+    ck_assert_int_eq(weft_submit(rt, huge_waits_in_task, rt, NULL, &job), 0);
+    WT_ASSERT_RC(weft_job_wait(job, &status, NULL), 0);
+    ck_assert_int_eq(status, 0);
+    ck_assert_int_eq(weft_job_free(job), 0);
+    ck_assert_int_eq(weft_job_wait_timeout(NULL, -INFINITY, NULL, NULL), WEFT_EINVAL);
     wt_destroy(rt);
 }
 END_TEST
@@ -982,6 +1035,7 @@ static Suite *jobs_suite(void)
     tcase_add_test(tc, test_failing_task_negative_status);
     tcase_add_test(tc, test_job_status_busy_then_done);
     tcase_add_test(tc, test_job_wait_timeout);
+    tcase_add_test(tc, test_job_wait_huge_timeouts);
     tcase_add_test(tc, test_job_wait_timeout_in_task);
     tcase_add_test(tc, test_job_done_polling);
     tcase_add_test(tc, test_submit_errors_reset_job);

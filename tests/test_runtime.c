@@ -182,6 +182,79 @@ START_TEST(test_destroy_waits_for_tasks)
 }
 END_TEST
 
+/* Destroy against threads that keep submitting (issue 7, item 9): every
+ * submit that returned 0 runs before destroy returns, and once destroy has
+ * begun submits fail with WEFT_EDESTROYED, also after it returned (a job
+ * handle still held keeps the runtime's shell, so the pointer stays safe
+ * to pass). Before the fix, hundreds of accepted tasks never ran. */
+struct wt_submitter {
+    weft_runtime_t *rt;
+    atomic_long *ran;
+    long accepted;
+    long refused;
+    int other_rc;
+};
+
+static int wt_count_task(void *arg, void **result)
+{
+    (void)result;
+    atomic_fetch_add((atomic_long *)arg, 1);
+    return 0;
+}
+
+static void *wt_submitter_main(void *arg)
+{
+    struct wt_submitter *s = arg;
+    double t_end = wt_now() + 20.0; /* bound: destroy comes long before */
+    while (wt_now() < t_end) {
+        int rc = weft_submit(s->rt, wt_count_task, s->ran, NULL, NULL);
+        if (rc == 0) {
+            s->accepted++;
+        } else if (rc == WEFT_EDESTROYED) {
+            if (++s->refused >= 100) break; /* refusals are final: stop */
+        } else {
+            s->other_rc = rc;
+            break;
+        }
+        if (s->refused && rc == 0) s->other_rc = 1; /* accepted after a refusal */
+    }
+    return NULL;
+}
+
+START_TEST(test_destroy_against_submitters)
+{
+    int rounds = (int)wt_scaled(20, 3);
+    for (int r = 0; r < rounds; r++) {
+        weft_runtime_t *rt = wt_runtime(2);
+        atomic_long ran = 0;
+        weft_job_t *keep = NULL; /* keeps the shell alive for late submits */
+        ck_assert_int_eq(weft_submit(rt, wt_count_task, &ran, NULL, &keep), 0);
+        enum { NT = 3 };
+        struct wt_submitter sub[NT];
+        pthread_t th[NT];
+        for (int i = 0; i < NT; i++) {
+            sub[i] = (struct wt_submitter){.rt = rt, .ran = &ran};
+            ck_assert_int_eq(pthread_create(&th[i], NULL, wt_submitter_main, &sub[i]), 0);
+        }
+        wt_sleep_s(0.002 * (r % 5)); /* destroy at varied points */
+        wt_destroy(rt);
+        long ran_at_destroy = atomic_load(&ran);
+        long accepted = 1;
+        for (int i = 0; i < NT; i++) {
+            ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+            ck_assert_int_eq(sub[i].other_rc, 0);
+            ck_assert_int_eq(sub[i].refused, 100);
+            accepted += sub[i].accepted;
+        }
+        /* everything accepted ran, and ran before destroy returned */
+        ck_assert_int_eq(ran_at_destroy, accepted);
+        ck_assert_int_eq(atomic_load(&ran), accepted);
+        WT_ASSERT_RC(weft_job_wait(keep, NULL, NULL), 0);
+        ck_assert_int_eq(weft_job_free(keep), 0); /* frees the shell */
+    }
+}
+END_TEST
+
 START_TEST(test_create_destroy_cycles)
 {
     for (int c = 0; c < 50; c++) {
@@ -601,6 +674,7 @@ static Suite *runtime_suite(void)
     tcase_add_test(tc, test_create_max_workers);
     tcase_add_test(tc, test_destroy_waits_for_tasks);
     tcase_add_test(tc, test_create_destroy_cycles);
+    tcase_add_test(tc, test_destroy_against_submitters);
     tcase_add_test(tc, test_destroy_from_task_eperm);
     tcase_add_test(tc, test_destroy_from_callback_eperm);
 

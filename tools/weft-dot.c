@@ -10,21 +10,16 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "draw.h"
 #include "weft.h"
 
-extern char **environ;
 
 enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2, EXIT_RENDER = 3 };
-enum { FMT_NONE, FMT_DOT, FMT_SVG, FMT_PNG };
 
 static const char *prog = "weft-dot";
 
@@ -84,87 +79,9 @@ static int usage_error(const char *fmt, const char *arg) {
     return EXIT_USAGE;
 }
 
-static int parse_format(const char *s) {
-    if (strcmp(s, "dot") == 0 || strcmp(s, "gv") == 0) return FMT_DOT;
-    if (strcmp(s, "svg") == 0) return FMT_SVG;
-    if (strcmp(s, "png") == 0) return FMT_PNG;
-    return FMT_NONE;
-}
-
-/* The format -o FILE asks for: by extension, dot without one. */
-static int format_of_path(const char *path) {
-    const char *slash = strrchr(path, '/');
-    const char *dot = strrchr(slash ? slash + 1 : path, '.');
-    if (!dot || dot == (slash ? slash + 1 : path)) return FMT_DOT; /* none, or a dotfile */
-    return parse_format(dot + 1);
-}
-
-/* Writes len bytes to fd: 0, or errno. */
-static int write_all(int fd, const char *p, size_t len) {
-    while (len) {
-        ssize_t k = write(fd, p, len);
-        if (k < 0) {
-            if (errno == EINTR) continue;
-            return errno;
-        }
-        p += k;
-        len -= (size_t)k;
-    }
-    return 0;
-}
-
-/* Pipes the dot text into `dotprog -Tfmt [-o out]`. Returns an exit code. */
-static int render(const char *dotprog, const char *fmt, const char *out, const char *text,
-                  size_t len) {
-    int fds[2];
-    if (pipe(fds) != 0) {
-        fprintf(stderr, "%s: pipe: %s\n", prog, strerror(errno));
-        return EXIT_RENDER;
-    }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[0], STDIN_FILENO);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    posix_spawn_file_actions_addclose(&fa, fds[1]);
-    char tflag[16];
-    snprintf(tflag, sizeof tflag, "-T%s", fmt);
-    char *argv[] = {(char *)dotprog, tflag, out ? "-o" : NULL, (char *)out, NULL};
-    pid_t pid;
-    int err = posix_spawnp(&pid, dotprog, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[0]);
-    if (err) {
-        close(fds[1]);
-        fprintf(stderr, "%s: cannot run graphviz's '%s': %s\n", prog, dotprog, strerror(err));
-        if (err == ENOENT)
-            fprintf(stderr, "%s: is graphviz installed? (or write dot text with -T dot and "
-                            "render it elsewhere)\n", prog);
-        return EXIT_RENDER;
-    }
-    int werr = write_all(fds[1], text, len);
-    close(fds[1]);
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) {
-            fprintf(stderr, "%s: waitpid: %s\n", prog, strerror(errno));
-            return EXIT_RENDER;
-        }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !werr) return EXIT_OK;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-        fprintf(stderr, "%s: cannot run graphviz's '%s' (is graphviz installed?)\n", prog, dotprog);
-    else if (WIFEXITED(status) && WEXITSTATUS(status))
-        fprintf(stderr, "%s: '%s -%s' failed with exit status %d\n", prog, dotprog, tflag + 1,
-                WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        fprintf(stderr, "%s: '%s' was killed by signal %d\n", prog, dotprog, WTERMSIG(status));
-    else
-        fprintf(stderr, "%s: writing to '%s': %s\n", prog, dotprog, strerror(werr));
-    return EXIT_RENDER;
-}
-
 int main(int argc, char **argv) {
     const char *out_path = NULL, *dotprog = getenv("WEFT_DOT");
-    int fmt = FMT_NONE;
+    int fmt = DRAW_NONE;
     if (!dotprog || !*dotprog) dotprog = "dot";
     static const struct option longopts[] = {
         {"format", required_argument, NULL, 'T'}, {"output", required_argument, NULL, 'o'},
@@ -176,7 +93,7 @@ int main(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, ":T:o:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'T':
-            if ((fmt = parse_format(optarg)) == FMT_NONE)
+            if ((fmt = draw_parse_format(optarg)) == DRAW_NONE)
                 return usage_error("unknown format '%s' (dot, svg or png)", optarg);
             break;
         case 'o': out_path = optarg; break;
@@ -198,10 +115,10 @@ int main(int argc, char **argv) {
     const char *graph_path = argv[optind], *run_path = nfiles == 2 ? argv[optind + 1] : NULL;
     if (run_path && strcmp(graph_path, "-") == 0 && strcmp(run_path, "-") == 0)
         return usage_error("%s", "GRAPH-FILE and RUN-FILE cannot both be standard input");
-    if (fmt == FMT_NONE && out_path && (fmt = format_of_path(out_path)) == FMT_NONE)
+    if (fmt == DRAW_NONE && out_path && (fmt = draw_format_of_path(out_path)) == DRAW_NONE)
         return usage_error("cannot tell the format from '%s': give -T dot, svg or png", out_path);
-    if (fmt == FMT_NONE) fmt = FMT_DOT;
-    if (fmt == FMT_PNG && !out_path && isatty(STDOUT_FILENO))
+    if (fmt == DRAW_NONE) fmt = DRAW_DOT;
+    if (fmt == DRAW_PNG && !out_path && isatty(STDOUT_FILENO))
         return usage_error("%s", "refusing to write PNG to a terminal: use -o FILE or redirect");
 
     /* read */
@@ -237,37 +154,7 @@ int main(int argc, char **argv) {
     }
 
     /* draw */
-    int status = EXIT_OK;
-    if (fmt == FMT_DOT) {
-        FILE *out = out_path ? fopen(out_path, "w") : stdout;
-        if (!out) {
-            fprintf(stderr, "%s: cannot write '%s': %s\n", prog, out_path, strerror(errno));
-            status = EXIT_RENDER;
-        } else {
-            rc = weft_graph_dot(g, run, out);
-            if (out != stdout && fclose(out) != 0 && !rc) rc = WEFT_EIO;
-            if (rc) {
-                fprintf(stderr, "%s: writing %s: %s\n", prog, out_path ? out_path : "standard output",
-                        weft_strerror(rc));
-                status = EXIT_RENDER;
-            }
-        }
-    } else {
-        char *text = NULL;
-        size_t len = 0;
-        FILE *mem = open_memstream(&text, &len);
-        rc = mem ? weft_graph_dot(g, run, mem) : WEFT_ENOMEM;
-        if (mem && fclose(mem) != 0 && !rc) rc = WEFT_ENOMEM;
-        if (rc) {
-            fprintf(stderr, "%s: cannot make the dot text: %s\n", prog, weft_strerror(rc));
-            status = EXIT_RENDER;
-        } else {
-            signal(SIGPIPE, SIG_IGN); /* a dot that dies early gives EPIPE, not a kill */
-            fflush(stdout);
-            status = render(dotprog, fmt == FMT_SVG ? "svg" : "png", out_path, text, len);
-        }
-        free(text);
-    }
+    int status = draw_graph(prog, dotprog, g, run, fmt, out_path) ? EXIT_RENDER : EXIT_OK;
     if (run) weft_run_free(run);
     weft_graph_free(g);
     return status;

@@ -1,7 +1,7 @@
 # weft-dot: draws graph files (and run files) as dot, SVG or PNG.
 # Included by tools/CMakeLists.txt.
 
-add_executable(weft-dot ${CMAKE_CURRENT_SOURCE_DIR}/weft-dot.c)
+add_executable(weft-dot ${CMAKE_CURRENT_SOURCE_DIR}/weft-dot.c ${CMAKE_CURRENT_SOURCE_DIR}/draw.c)
 target_link_libraries(weft-dot PRIVATE weft weft_options)
 install(TARGETS weft-dot RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 

@@ -1,5 +1,5 @@
 # embed.cmake: turns a text file into a C header holding its bytes.
-#   cmake -DIN=weft.lua -DOUT=weft_lua_layer.h -DNAME=lw_layer -P embed.cmake
+#   cmake -DIN=weft.lua -DOUT=weft_lua_layer.h -DNAME=wlua_layer -P embed.cmake
 # The header defines `static const unsigned char NAME[]` (no terminating
 # zero: use sizeof). Run at build time, so editing IN rebuilds the module.
 file(READ "${IN}" hex HEX)

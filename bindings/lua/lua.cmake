@@ -19,21 +19,27 @@ set(WEFT_LUA_CMOD_DIR ${CMAKE_INSTALL_LIBDIR}/lua/5.4 CACHE STRING
 # weft.lua (the idiomatic layer) is compiled into the module as bytes.
 add_custom_command(OUTPUT ${WEFT_LUA_OUT}/gen/weft_lua_layer.h
   COMMAND ${CMAKE_COMMAND} -DIN=${WEFT_LUA_SRC}/weft.lua
-          -DOUT=${WEFT_LUA_OUT}/gen/weft_lua_layer.h -DNAME=lw_layer
+          -DOUT=${WEFT_LUA_OUT}/gen/weft_lua_layer.h -DNAME=wlua_layer
           -P ${WEFT_LUA_SRC}/embed.cmake
   DEPENDS ${WEFT_LUA_SRC}/weft.lua ${WEFT_LUA_SRC}/embed.cmake
   COMMENT "Embedding bindings/lua/weft.lua"
   VERBATIM)
 
+# regenerate the wrapper when an interface file or a header it reads changes
+# (weft.i expands WEFT_ERRNO_MAP from weft/common.h: a new code regenerates it)
+set(SWIG_MODULE_weft_lua_EXTRA_DEPS
+  ${CMAKE_CURRENT_SOURCE_DIR}/weft.i ${WEFT_LUA_SRC}/weft_lua.i ${WEFT_LUA_SRC}/wlua.h
+  ${CMAKE_CURRENT_SOURCE_DIR}/weft_stats.h ${CMAKE_SOURCE_DIR}/runtime/include/weft/common.h)
 swig_add_library(weft_lua
   TYPE MODULE
   LANGUAGE lua
   OUTPUT_DIR ${WEFT_LUA_OUT}/swig
   OUTFILE_DIR ${WEFT_LUA_OUT}/swig
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/weft.i
-          ${WEFT_LUA_SRC}/lw_codec.c
-          ${WEFT_LUA_SRC}/lw_worker.c
-          ${WEFT_LUA_SRC}/lw_core.c
+          ${WEFT_LUA_SRC}/wlua_codec.c
+          ${WEFT_LUA_SRC}/wlua_code.c
+          ${WEFT_LUA_SRC}/wlua_worker.c
+          ${WEFT_LUA_SRC}/wlua_core.c
           ${WEFT_LUA_OUT}/gen/weft_lua_layer.h)
 
 set_target_properties(weft_lua PROPERTIES
@@ -42,11 +48,11 @@ set_target_properties(weft_lua PROPERTIES
   LIBRARY_OUTPUT_DIRECTORY ${WEFT_LUA_OUT}
   C_VISIBILITY_PRESET hidden      # only luaopen_weft is exported
   INSTALL_RPATH "$ORIGIN/../..;${CMAKE_INSTALL_FULL_LIBDIR}"
-  # swig -I: weft.i finds lua/weft_lua.i, the wrapper finds lw.h and weft.h
+  # swig -I: weft.i finds lua/weft_lua.i, the wrapper finds wlua.h and weft.h
   SWIG_USE_TARGET_INCLUDE_DIRECTORIES ON
   # SWIG's generated wrapper is not ours to fix: SWIG 4.1 defines
   # SWIG_init_user without a prototype, and another SWIG may warn about
-  # more, so warnings never fail the build there. Our own C (lw_*.c) stays
+  # more, so warnings never fail the build there. Our own C (wlua_*.c) stays
   # -Werror clean under weft_options' full set.
   SWIG_GENERATED_COMPILE_OPTIONS "-Wno-error;-Wno-missing-prototypes")
 target_include_directories(weft_lua PRIVATE
@@ -78,7 +84,7 @@ set(WEFT_LUA_TIMEOUT 300)
 if(WEFT_SANITIZE STREQUAL "address" OR WEFT_SANITIZE STREQUAL "thread")
   # lua5.4 is not built with a sanitizer: the sanitizer's runtime must come
   # first in the process, before the module that needs it is loaded, so it
-  # is preloaded. Our C (lw_*.c) and libweft are instrumented; the Lua core
+  # is preloaded. Our C (wlua_*.c) and libweft are instrumented; the Lua core
   # inside the interpreter is not (ThreadSanitizer cannot see its memory
   # accesses, which is sound here: each lua_State is used by one thread).
   # Leak checking stays on under ASan: the interpreter closes its state at

@@ -1,8 +1,11 @@
--- weft.lua: the idiomatic Lua API of weft, built on the C core (lw_core.c).
+-- weft.lua: the idiomatic Lua API of weft, built on the plain C API that
+-- weft.i binds (SWIG's functions on graph and run pointers, raising Lua
+-- errors) and on the private C core (wlua_core.c: runtimes, task code,
+-- graph and run objects).
 --
 -- Embedded into the module at build time and run once by luaopen_weft with
--- the module table (already holding SWIG's constants and plain functions)
--- and the private core table.
+-- the module table (already holding SWIG's constants and functions) and the
+-- private core table.
 --
 -- Where things happen:
 -- * A task runs on a worker thread, in that worker's own lua_State: its
@@ -12,7 +15,7 @@
 --   job(), job:done(), rt:wait(), group:wait(), rt:poll(), rt:map(),
 --   rt:close()); then its job is completed and its callback runs, in the
 --   script's state, so callbacks may use the script's globals and upvalues.
--- * Inside a task, `weft` is the worker's own small module (lw_worker.c):
+-- * Inside a task, `weft` is the worker's own small module (wlua_worker.c):
 --   weft.spawn, weft.spawn_all, weft.wait_all, weft.cancelled, weft.clock.
 --   The same C functions sit in this module too, where spawning says that
 --   it needs a task and weft.cancelled() is false.
@@ -49,6 +52,25 @@ end
 
 local function typeerror(n, fname, expected, v, level)
   argerror(n, fname, fmt("%s expected, got %s", expected, typename(v)), (level or 1) + 1)
+end
+
+-- The plain C API (weft.i), taken out of the module table: its functions
+-- take the C pointers of graphs and runs, which only this file hands out.
+local C = {}
+for k, v in pairs(weft) do
+  if type(k) == "string" and (k:match("^weft_graph_") or k:match("^weft_run_") or
+                              k:match("^weft_tasks?_") or k == "weft_err_code") then
+    C[k] = v
+  end
+end
+for k in pairs(C) do weft[k] = nil end
+
+-- Calls a function of C, raising its error at the user's call (level as
+-- for raise); at most three results.
+local function call(level, f, ...)
+  local ok, a, b, c = pcall(f, ...)
+  if not ok then raise(a, (level or 1) + 1) end
+  return a, b, c
 end
 
 local function check_self(self, class, fname, level)
@@ -368,9 +390,11 @@ function Runtime:print_stats(file)
   if file ~= nil and io.type(file) ~= "file" then
     typeerror(1, "print_stats", "open file", file)
   end
-  if file then file:flush() else io.stdout:flush() end
-  local ok, err = core.rt_print_stats(self._c, file)
-  if not ok then raise(err) end
+  local text, err = core.rt_stats_text(self._c)
+  if not text then raise(err) end
+  local out = file or io.stdout
+  out:write(text)
+  out:flush()
 end
 
 function Runtime:reset_stats()
@@ -568,8 +592,11 @@ local function graph_live(self, fname, level)
   if self._closed then raise("weft: the graph is closed", (level or 1) + 1) end
 end
 
+-- _c: the core's graph object; _p: its C graph, for C's functions (used
+-- only while the graph is open).
 local function wrap_graph(c)
-  return setmetatable({_c = c, _nodes = {}, _subs = {}, _closed = false}, Graph)
+  return setmetatable({_c = c, _p = core.graph_ptr(c), _nodes = {}, _subs = {}, _closed = false},
+                      Graph)
 end
 
 --- weft.graph([name]) -> an empty graph
@@ -603,8 +630,8 @@ local function node_id(g, v, n, fname, level)
     if v._g ~= g then argerror(n, fname, "node of another graph", (level or 1) + 1) end
     return v._id
   elseif type(v) == "string" then
-    local id = core.graph_find(g._c, v)
-    if not id then argerror(n, fname, fmt("no node named '%s'", v), (level or 1) + 1) end
+    local ok, id = pcall(C.weft_graph_find, g._p, v)
+    if not ok then argerror(n, fname, fmt("no node named '%s'", v), (level or 1) + 1) end
     return id
   end
   typeerror(n, fname, "node or node name", v, (level or 1) + 1)
@@ -637,8 +664,7 @@ end
 function Graph:precede(a, b)
   graph_live(self, "precede")
   local ia, ib = node_id(self, a, 1, "precede"), node_id(self, b, 2, "precede")
-  local ok, err = core.graph_precede(self._c, ia, ib)
-  if not ok then raise(err) end
+  call(1, C.weft_graph_precede, self._p, ia, ib)
 end
 
 --- g:chain(a, b, c, ...): a before b before c ...
@@ -646,24 +672,21 @@ function Graph:chain(...)
   graph_live(self, "chain")
   local ids = {}
   for i = 1, select("#", ...) do ids[i] = node_id(self, (select(i, ...)), i, "chain") end
-  for i = 1, #ids - 1 do
-    local ok, err = core.graph_precede(self._c, ids[i], ids[i + 1])
-    if not ok then raise(err) end
-  end
+  for i = 1, #ids - 1 do call(1, C.weft_graph_precede, self._p, ids[i], ids[i + 1]) end
 end
 
 --- g:node(name) -> the node called name, or nil
 function Graph:node(name)
   graph_live(self, "node")
   if type(name) ~= "string" then typeerror(1, "node", "string", name) end
-  local id = core.graph_find(self._c, name)
-  return id and node_of(self, id) or nil
+  local ok, id = pcall(C.weft_graph_find, self._p, name)
+  return ok and node_of(self, id) or nil
 end
 
 --- g:nodes() -> every node, in the order they were added
 function Graph:nodes()
   graph_live(self, "nodes")
-  local _, n = core.graph_info(self._c)
+  local n = C.weft_graph_node_count(self._p)
   local list = {}
   for i = 0, n - 1 do list[i + 1] = node_of(self, i) end
   return list
@@ -671,25 +694,35 @@ end
 
 function Graph:name()
   graph_live(self, "name")
-  return (core.graph_info(self._c))
+  return C.weft_graph_name(self._p)
 end
 
 function Graph:node_count()
   graph_live(self, "node_count")
-  return (select(2, core.graph_info(self._c)))
+  return C.weft_graph_node_count(self._p)
 end
 
 function Graph:edge_count()
   graph_live(self, "edge_count")
-  return (select(3, core.graph_info(self._c)))
+  return C.weft_graph_edge_count(self._p)
+end
+
+--- g:edges() -> every edge as {before, after} (nodes), in the order added
+function Graph:edges()
+  graph_live(self, "edges")
+  local list = {}
+  for i = 0, C.weft_graph_edge_count(self._p) - 1 do
+    local a, b = call(1, C.weft_graph_edge, self._p, i)
+    list[i + 1] = {node_of(self, a), node_of(self, b)}
+  end
+  return list
 end
 
 --- g:check() -> true | false, a node on a cycle
 function Graph:check()
   graph_live(self, "check")
-  local ok, id = core.graph_check(self._c)
-  if ok == nil then raise(id) end
-  if ok then return true end
+  local rc, id = call(1, C.weft_graph_check, self._p)
+  if rc == 0 then return true end
   return false, node_of(self, id)
 end
 
@@ -701,19 +734,21 @@ function Graph:dot(run)
   if run ~= nil then
     if getmetatable(run) ~= Run then typeerror(1, "dot", "weft.run", run) end
     if run._g ~= self then argerror(1, "dot", "run of another graph") end
-    rc = run._c
+    if run._closed then raise("weft: the run is closed") end
+    rc = run._p
   end
-  local s, err = core.graph_dot(self._c, rc)
-  if not s then raise(err) end
-  return s
+  return (call(1, C.weft_graph_dot_buf, self._p, rc))
 end
 
 --- g:save(path): writes a graph file (Lua nodes carry their bytecode)
 function Graph:save(path)
   graph_live(self, "save")
   if type(path) ~= "string" then typeerror(1, "save", "string", path) end
-  local ok, err = core.graph_save(self._c, path)
-  if not ok then raise(err) end
+  local ok, err = pcall(C.weft_graph_save_file, self._p, path)
+  if not ok then
+    raise(fmt("weft: cannot save graph '%s' to %s: %s", C.weft_graph_name(self._p), path,
+              (err:gsub("^weft: ", ""))))
+  end
 end
 
 local run_options = {record = true, progress_bar = true, progress = true, interval = true,
@@ -736,14 +771,14 @@ local function start_run(g, rt, opts, fname, level)
   local progress = opts.progress and function(p) return opts.progress(p, run) end
   local c, err = core.run_start(g._c, rt._c, record, opts.progress_bar, progress, opts.interval)
   if not c then raise(err, level) end
-  run = setmetatable({_c = c, _g = g, _rt = rt, _check = opts.check ~= false,
-                      _finished = false}, Run)
+  run = setmetatable({_c = c, _p = core.run_ptr(c), _g = g, _rt = rt,
+                      _check = opts.check ~= false, _finished = false}, Run)
   g._last = run
   return run
 end
 
 local function node_name(g, id)
-  return (core.graph_node_name(g._c, id))
+  return C.weft_graph_node_name(g._p, id)
 end
 
 -- The Lua error for a finished run, or nil (a cancelled run is not an
@@ -751,8 +786,8 @@ end
 local function run_error(run, rc)
   if rc == 0 or rc == weft.ECANCELED then return nil end
   if rc == weft.ETASK then
-    local counts = core.run_counts(run._c)
-    local id = counts and counts.first_failed
+    local ok, counts = pcall(C.weft_run_counts, run._p)
+    local id = ok and counts.first_failed
     if id then
       local res = core.run_result(run._c, id)
       local msg = type(res) == "table" and res[1] or
@@ -824,8 +859,8 @@ Graph.__close = Graph.close
 
 function Graph.__tostring(self)
   if self._closed then return "weft.graph (closed)" end
-  local name, n, e = core.graph_info(self._c)
-  return fmt("weft.graph '%s' (%d nodes, %d edges)", name, n, e)
+  return fmt("weft.graph '%s' (%d nodes, %d edges)", C.weft_graph_name(self._p),
+             C.weft_graph_node_count(self._p), C.weft_graph_edge_count(self._p))
 end
 
 -- Nodes --------------------------------------------------------------
@@ -836,8 +871,7 @@ function Node:precede(...)
   local g = self._g
   graph_live(g, "precede")
   for i = 1, select("#", ...) do
-    local ok, err = core.graph_precede(g._c, self._id, node_id(g, (select(i, ...)), i, "precede"))
-    if not ok then raise(err) end
+    call(1, C.weft_graph_precede, g._p, self._id, node_id(g, (select(i, ...)), i, "precede"))
   end
   return self
 end
@@ -848,8 +882,7 @@ function Node:succeed(...)
   local g = self._g
   graph_live(g, "succeed")
   for i = 1, select("#", ...) do
-    local ok, err = core.graph_precede(g._c, node_id(g, (select(i, ...)), i, "succeed"), self._id)
-    if not ok then raise(err) end
+    call(1, C.weft_graph_precede, g._p, node_id(g, (select(i, ...)), i, "succeed"), self._id)
   end
   return self
 end
@@ -907,7 +940,7 @@ end
 --- run:cancel(): nodes not started yet are cancelled
 function Run:cancel()
   run_live(self, "cancel")
-  core.run_cancel(self._c)
+  call(1, C.weft_run_cancel, self._p)
 end
 
 --- run:ok() -> true if every node succeeded (waits for the end)
@@ -934,8 +967,7 @@ local status_names = {[0] = "pending", "done", "failed", "skipped", "cancelled",
 --- "pending" or "running"
 function Run:status(node)
   run_live(self, "status")
-  local st = core.run_status(self._c, node_id(self._g, node, 1, "status"))
-  if st < 0 then raise(fmt("weft: %s (%s)", weft.strerror(st), weft.err_name(st))) end
+  local st = call(1, C.weft_run_node_status, self._p, node_id(self._g, node, 1, "status"))
   return status_names[st] or "unknown"
 end
 
@@ -944,7 +976,7 @@ end
 function Run:result(node)
   run_done(self, "result")
   local id = node_id(self._g, node, 1, "result")
-  if core.run_status(self._c, id) ~= weft.NODE_DONE then return end
+  if call(1, C.weft_run_node_status, self._p, id) ~= weft.NODE_DONE then return end
   local res, err = core.run_result(self._c, id)
   if err then raise(err) end
   if type(res) == "table" then return unpack(res, 1, res.n) end
@@ -955,10 +987,10 @@ end
 function Run:node_error(node)
   run_done(self, "node_error")
   local id = node_id(self._g, node, 1, "node_error")
-  if core.run_status(self._c, id) ~= weft.NODE_FAILED then return nil end
+  if call(1, C.weft_run_node_status, self._p, id) ~= weft.NODE_FAILED then return nil end
   local res = core.run_result(self._c, id)
   if type(res) == "table" then return res[1] end
-  local code = core.run_code(self._c, id)
+  local code = call(1, C.weft_run_node_code, self._p, id)
   return fmt("returned %d (%s)", code, weft.strerror(code))
 end
 
@@ -966,15 +998,15 @@ end
 --- (recorded runs; nil if the node did not run)
 function Run:time(node)
   run_done(self, "time")
-  return core.run_time(self._c, node_id(self._g, node, 1, "time"))
+  local ok, s, e, w = pcall(C.weft_run_node_time, self._p, node_id(self._g, node, 1, "time"))
+  if ok then return s, e, w end
 end
 
 --- run:counts() -> {total, done, failed, skipped, cancelled, wall_s,
 --- first_failed = node name, first_code}
 function Run:counts()
   run_live(self, "counts")
-  local c, err = core.run_counts(self._c)
-  if not c then raise(err) end
+  local c = call(1, C.weft_run_counts, self._p)
   if c.first_failed then c.first_failed = node_name(self._g, c.first_failed) end
   return c
 end
@@ -985,10 +1017,9 @@ function Run:stats()
   run_done(self, "stats")
   local st = self:counts()
   local workers, busy = {}, 0
-  local _, n = core.graph_info(self._g._c)
-  for id = 0, n - 1 do
-    local s, e, w = core.run_time(self._c, id)
-    if s then
+  for id = 0, C.weft_graph_node_count(self._g._p) - 1 do
+    local ok, s, e, w = pcall(C.weft_run_node_time, self._p, id)
+    if ok then
       local wk = workers[w] or {worker = w, nodes = 0, busy_s = 0}
       workers[w] = wk
       wk.nodes, wk.busy_s = wk.nodes + 1, wk.busy_s + (e - s)
@@ -1004,17 +1035,23 @@ function Run:print_stats(file)
   if file ~= nil and io.type(file) ~= "file" then
     typeerror(1, "print_stats", "open file", file)
   end
-  if file then file:flush() else io.stdout:flush() end
-  local ok, err = core.run_print_stats(self._c, file)
-  if not ok then raise(err) end
+  local text = call(1, C.weft_run_print_stats_buf, self._p)
+  local out = file or io.stdout
+  out:write(text)
+  out:flush()
 end
 
 --- run:trace() -> Chrome trace-event JSON (recorded runs)
 function Run:trace()
   run_done(self, "trace")
-  local s, err = core.run_trace(self._c)
-  if not s then raise(err) end
-  return s
+  return (call(1, C.weft_run_trace_buf, self._p))
+end
+
+--- run:save() -> the run file (node statuses and times) that weft-dot
+--- draws alongside the graph file
+function Run:save()
+  run_done(self, "save")
+  return (call(1, C.weft_run_save_buf, self._p))
 end
 
 --- run:dot() -> g:dot(run)
@@ -1056,11 +1093,25 @@ local swig_cpu_count, swig_default_workers = weft.weft_cpu_count, weft.weft_defa
 function weft.cpu_count() return math.tointeger(swig_cpu_count()) end
 function weft.default_workers() return math.tointeger(swig_default_workers()) end
 weft.node_status_name = weft.weft_node_status_name
+--- weft.load_plugin(path): loads a library of named C tasks (weft_plugin_load)
+weft.load_plugin = weft.weft_plugin_load
 if math.type(weft.EINVAL) ~= "integer" then -- constants, likewise
   for k, v in pairs(weft) do
     if type(k) == "string" and k:match("^[A-Z_]+$") and math.tointeger(v) then
       weft[k] = math.tointeger(v)
     end
+  end
+end
+-- weft.ERRORS: {name without WEFT_ = code} for every code of the C table
+-- WEFT_ERRNO_MAP, which weft.i expands into the constants (weft.EINVAL,
+-- ...) and into weft_err_code(i): a new code needs no edit here.
+weft.ERRORS = {}
+do
+  local i = 0
+  while math.tointeger(C.weft_err_code(i)) ~= 0 do
+    local code = math.tointeger(C.weft_err_code(i))
+    weft.ERRORS[weft.err_name(code):sub(#"WEFT_" + 1)] = code
+    i = i + 1
   end
 end
 weft.MAX_WORKERS = 512

@@ -29,15 +29,18 @@ set(weft_py_i ${WEFT_PY_SRC}/weft_core.i)
 set_property(SOURCE ${weft_py_i} PROPERTY SWIG_MODULE_NAME core)
 set_property(SOURCE ${weft_py_i} PROPERTY USE_TARGET_INCLUDE_DIRECTORIES TRUE)
 # regenerate the wrapper when any interface file or the header it includes changes
+# (weft.i expands WEFT_ERRNO_MAP from weft/common.h: a new code regenerates it)
 set(SWIG_MODULE_weft_python_EXTRA_DEPS
-  ${CMAKE_CURRENT_SOURCE_DIR}/weft.i ${WEFT_PY_SRC}/weft_python.i ${WEFT_PY_SRC}/wpy.h)
+  ${CMAKE_CURRENT_SOURCE_DIR}/weft.i ${WEFT_PY_SRC}/weft_python.i ${WEFT_PY_SRC}/wpy.h
+  ${CMAKE_CURRENT_SOURCE_DIR}/weft_stats.h ${CMAKE_SOURCE_DIR}/runtime/include/weft/common.h)
 
 swig_add_library(weft_python
   TYPE MODULE
   LANGUAGE python
   OUTPUT_DIR ${WEFT_PY_PKG}                          # core.py
   OUTFILE_DIR ${CMAKE_CURRENT_BINARY_DIR}/python     # the generated wrapper .c
-  SOURCES ${weft_py_i} ${WEFT_PY_SRC}/wpy_jobs.c ${WEFT_PY_SRC}/wpy_graph.c ${WEFT_PY_SRC}/wpy.h)
+  SOURCES ${weft_py_i} ${WEFT_PY_SRC}/wpy_common.c ${WEFT_PY_SRC}/wpy_jobs.c
+          ${WEFT_PY_SRC}/wpy_graph.c ${WEFT_PY_SRC}/wpy_module.c ${WEFT_PY_SRC}/wpy.h)
 
 if(Python3_SOABI)
   set(weft_py_suffix ".${Python3_SOABI}.so")

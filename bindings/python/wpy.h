@@ -1,23 +1,33 @@
 /* wpy.h: internals of weft's Python binding. Never installed.
  *
- * The binding is one extension module, weft._core (SWIG's module weft.core
- * plus this C). It has three parts:
+ * The binding is one extension module, weft._core: SWIG's wrapper of
+ * weft.i (the plain C API, bound for every language there, and
+ * weft_python.i's part) plus this C. Its files call each other one way
+ * only (module -> jobs, graph, common; graph -> jobs, common;
+ * jobs -> common):
  *
+ * - wpy_common.c: weft codes becoming exceptions (wpy_raise), the GIL on
+ *   weft's worker threads, and the module functions of no other part
+ *   (_setup, cancelled).
  * - wpy_jobs.c: the runtime type (weft.core.RuntimeBase, the base class of
  *   weft.Runtime), Python jobs and groups. Written against the CPython API
  *   directly rather than through SWIG wrappers: submitting, running and
  *   collecting a tiny Python task must cost a few hundred nanoseconds, and
  *   SWIG's argument conversion alone costs more than that.
- * - wpy_graph.c: task graphs and runs with Python callables as nodes, the
- *   named C tasks this module registers, graph files, dot and traces. SWIG
- *   wraps these functions (weft_python.i: GraphCore, RunCore).
+ * - wpy_graph.c: what graphs and runs with Python callables as nodes need
+ *   beyond the plain C API: the callables and results of the nodes, the
+ *   runs' storage, waiting with signals, progress callbacks. SWIG wraps
+ *   these functions (weft_python.i: GraphCore, RunCore).
+ * - wpy_module.c: the module's set-up (from SWIG's %init) and exit.
  * - weft/__init__.py: the Pythonic layer (Runtime, Graph, Node, Run, the
- *   exception classes).
+ *   exception classes, built from the codes weft.i generates).
  *
  * Errors: every weft code becomes a Python exception in one place,
- * wpy_raise() (wpy_jobs.c), used by the C here and by weft_python.i's
- * typemaps. Functions returning PyObject * return NULL with an exception
- * set; functions returning int return -1 with an exception set.
+ * wpy_raise() (wpy_common.c): the C here calls it, and so does weft.i's
+ * out typemap for the plain API (on the status type weft_rc), with the
+ * failed call's own detail message. Functions returning PyObject * return
+ * NULL with an exception set; functions returning int return -1 with an
+ * exception set.
  *
  * GIL: functions named here are called with the GIL held unless they say
  * otherwise. */
@@ -30,15 +40,16 @@
 #include <stdint.h>
 #include <weft.h>
 
-/* ---- errors (wpy_jobs.c) ---- */
+/* ---- errors (wpy_common.c) ---- */
 
-/* Sets the Python exception for weft error code `code` (negative):
- * WEFT_EINVAL and WEFT_ERANGE raise weft.InvalidArgument (a ValueError),
- * WEFT_ENOMEM weft.OutOfMemory (a MemoryError), WEFT_ETIMEDOUT
- * weft.Timeout (a TimeoutError), anything else weft.Error. Every one is a
- * weft.Error with .code (the number) and .name ("WEFT_EINVAL"); the message
- * is weft_strerror(code), followed by ": detail" when detail is given.
- * Returns NULL. */
+/* Sets the Python exception for weft error code `code` (negative): the
+ * class weft/__init__.py maps the code to (weft.InvalidArgument, a
+ * ValueError, for WEFT_EINVAL and WEFT_ERANGE; weft.OutOfMemory, a
+ * MemoryError, for WEFT_ENOMEM; weft.Timeout, a TimeoutError, for
+ * WEFT_ETIMEDOUT; weft.Error for the others, and for codes weft does not
+ * define). Every one is a weft.Error with .code (the number) and .name
+ * ("WEFT_EINVAL"); the message is weft_strerror(code), followed by
+ * ": detail" when detail is given. Returns NULL. */
 PyObject *wpy_raise(int code, const char *detail);
 
 /* Raises weft.TaskError(message, node=name, exception=exc) with exc as its
@@ -49,11 +60,12 @@ PyObject *wpy_raise_task_error(const char *message, PyObject *name, PyObject *ex
  * clears the error indicator. Never NULL. */
 PyObject *wpy_fetch_exception(void);
 
-/* ---- interpreter state (wpy_jobs.c) ---- */
+/* ---- interpreter state (wpy_common.c) ---- */
 
-/* 1 once the interpreter is shutting down: worker threads must not take
- * the GIL any more. Any thread. */
+/* 1 once the interpreter is shutting down (or wpy_gil_shutdown ran):
+ * worker threads must not take the GIL any more. Any thread. */
 int wpy_finalizing(void);
+void wpy_gil_shutdown(void);
 
 /* Takes the GIL on any thread (a weft worker gets a thread state the first
  * time and keeps it until the thread exits, so later calls cost one lock).
@@ -67,11 +79,20 @@ void wpy_gil_release(PyGILState_STATE st);
  * Runtime) or weft.Error (closed). */
 weft_runtime_t *wpy_runtime_of(PyObject *obj);
 
-/* Module set-up: adds RuntimeBase, Job, Group, the helper functions and
- * registers the module's named C tasks. Called from SWIG's %init. Returns 0
- * or -1 with an exception. */
+/* ---- module set-up: 0, or -1 with an exception ---- */
+
+/* wpy_module.c, from SWIG's %init: calls the parts' own, below. */
 int wpy_module_init(PyObject *m);
-int wpy_graph_module_init(PyObject *m); /* wpy_graph.c's part */
+/* wpy_common.c: the thread-state key, _setup, cancelled. */
+int wpy_common_init(PyObject *m);
+/* Adds the functions of a NULL-terminated table to m (wpy_common.c). */
+int wpy_add_functions(PyObject *m, PyMethodDef *defs);
+/* wpy_jobs.c: RuntimeBase, Job, Group, MAX_WORKERS; and, at exit, the
+ * destruction of the runtimes that had to wait for it. */
+int wpy_jobs_init(PyObject *m);
+void wpy_jobs_shutdown(void);
+/* wpy_graph.c: registers weft's built-in tasks; register_task & co. */
+int wpy_graph_init(PyObject *m);
 
 /* ---- graphs and runs (wpy_graph.c), wrapped by SWIG ---- */
 
@@ -81,6 +102,8 @@ typedef struct wpy_run wpy_run;
 /* GraphCore(name): a new empty graph. */
 wpy_graph *new_wpy_graph(const char *name);
 void delete_wpy_graph(wpy_graph *G);
+/* The C graph: what weft.i's functions read (weft/__init__.py). */
+weft_graph_t *wpy_graph_graph(wpy_graph *G);
 /* Adds a node calling fn(*args, *inputs) (fn(*args) when inputs is 0);
  * returns its id (an int). */
 PyObject *wpy_graph_add_call(wpy_graph *G, PyObject *name, PyObject *fn, PyObject *args,
@@ -92,28 +115,14 @@ PyObject *wpy_graph_add_task(wpy_graph *G, PyObject *name, const char *task, PyO
  * holds a reference on sub. Returns its id. Refuses sub == G (EINVAL) and
  * a sub that contains G (ECYCLE). */
 PyObject *wpy_graph_add_subgraph(wpy_graph *G, PyObject *name, wpy_graph *sub);
-/* Edge before -> after. Returns None. */
+/* Edge before -> after, kept in the mirror too (a call node's inputs come
+ * in edge order). Returns None. */
 PyObject *wpy_graph_precede(wpy_graph *G, PyObject *before, PyObject *after);
-PyObject *wpy_graph_name(wpy_graph *G);
-PyObject *wpy_graph_node_count(wpy_graph *G);
-PyObject *wpy_graph_edge_count(wpy_graph *G);
-PyObject *wpy_graph_node_name(wpy_graph *G, PyObject *node);
-/* Task name of a named-task node, or None. */
-PyObject *wpy_graph_node_task(wpy_graph *G, PyObject *node);
 /* "call", "task" or "subgraph". */
 PyObject *wpy_graph_node_kind(wpy_graph *G, PyObject *node);
-PyObject *wpy_graph_find(wpy_graph *G, const char *name);
-/* None, or raises weft.Error(ECYCLE) naming a node on the cycle. */
-PyObject *wpy_graph_check(wpy_graph *G);
-/* dot text of the graph, coloured by run when run is not None. */
-PyObject *wpy_graph_dot(wpy_graph *G, wpy_run *R);
-PyObject *wpy_graph_save(wpy_graph *G, const char *path);
 /* Loads a graph file: a new graph whose nodes are all named-task nodes. */
 wpy_graph *wpy_graph_load(const char *path);
 wpy_graph *wpy_graph_subgraph(wpy_graph *G, PyObject *node);
-/* Makes ctx the node this thread runs Python code for (NULL: none);
- * returns the previous one, to restore. */
-weft_node_ctx_t *wpy_node_swap(weft_node_ctx_t *ctx);
 PyObject *wpy_graph_key(wpy_graph *G);
 /* Starts a run (see weft_graph_run_async); progress is None or a callable
  * called with (finished, total, elapsed_s, rate, eta_s). */
@@ -121,33 +130,25 @@ wpy_run *wpy_graph_start(wpy_graph *G, PyObject *rt, int record, int progress_ba
                          PyObject *progress, double interval_s);
 
 void delete_wpy_run(wpy_run *R);
+/* The C run record: what weft.i's functions read. */
+weft_run_t *wpy_run_run(wpy_run *R);
 /* Waits up to timeout_s (negative: no limit) in slices with the GIL
  * released, checking for signals between slices. True once complete, False
  * on timeout; raises KeyboardInterrupt (the run goes on: cancel it) or the
  * exception a progress callback raised. */
 PyObject *wpy_run_wait(wpy_run *R, double timeout_s);
-PyObject *wpy_run_cancel(wpy_run *R);
 PyObject *wpy_run_done(wpy_run *R);
 /* The outcome code of a complete run (0, WEFT_ETASK, WEFT_ECANCELED). */
 PyObject *wpy_run_code(wpy_run *R);
-PyObject *wpy_run_status(wpy_run *R, PyObject *node);
 /* A node's result: the Python object a call node returned, the bytes a
  * task node stored, or None; for a subgraph node, a tuple of its
  * subgraph's sink nodes' results. */
 PyObject *wpy_run_result(wpy_run *R, PyObject *node);
 /* (exception or None, code) for a node. */
 PyObject *wpy_run_error(wpy_run *R, PyObject *node);
-/* dict: total, done, failed, skipped, cancelled, first_failed (id or
- * None), first_code, wall_s. */
-PyObject *wpy_run_counts(wpy_run *R);
 /* The run of the subgraph that subgraph node `node` ran, once the run is
  * complete: a RunCore sharing the top run's storage (it keeps the top run
  * alive). */
 wpy_run *wpy_run_subrun(wpy_run *R, PyObject *node);
-/* (start_s, end_s, worker) of a node in a recorded run, or None. */
-PyObject *wpy_run_node_time(wpy_run *R, PyObject *node);
-PyObject *wpy_run_stats_text(wpy_run *R);
-PyObject *wpy_run_trace(wpy_run *R);
-PyObject *wpy_run_save(wpy_run *R);
 
 #endif

@@ -156,24 +156,9 @@ static const char *name_arg(PyObject *name, int *err) {
     return s;
 }
 
-/* Runs fn(f, ctx) on a memory stream and returns what it wrote as str. */
-typedef int (*capture_fn)(FILE *f, const void *a, const void *b);
-static PyObject *capture(capture_fn fn, const void *a, const void *b, const char *detail) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f) return PyErr_SetFromErrno(PyExc_OSError);
-    int rc = fn(f, a, b);
-    if (fclose(f) != 0 && !rc) rc = WEFT_EIO;
-    if (rc) {
-        free(buf);
-        return wpy_raise(rc, detail);
-    }
-    PyObject *s = PyUnicode_DecodeUTF8(buf ? buf : "", (Py_ssize_t)len, "replace");
-    free(buf);
-    return s;
-}
-
+/* The text a _buf writer (weft_buf_t) made, as str, the buffer freed;
+ * rc its return: on failure raises, with detail when given, else weft's
+ * detail message. */
 /* A result for a task node to read: bytes-like or str; 0 if not stored. */
 static void publish_bytes(weft_node_ctx_t *ctx, PyObject *res) {
     Py_buffer view;
@@ -338,17 +323,6 @@ static PyObject *sub_result(wpy_graph *G, weft_run_t *wr, weft_node_t p) {
 /* ------------------------------------------------------------------ */
 /* node functions (worker threads; GIL not held on entry)              */
 
-/* The node whose Python code this thread runs (weft.cancelled()), or
- * NULL. Saved and restored around every node and job, since a thread that
- * waits inside one runs others. */
-static _Thread_local weft_node_ctx_t *tl_node;
-
-weft_node_ctx_t *wpy_node_swap(weft_node_ctx_t *ctx) {
-    weft_node_ctx_t *prev = tl_node;
-    tl_node = ctx;
-    return prev;
-}
-
 static int call_node_fn(weft_node_ctx_t *ctx, void *arg) {
     wpy_graph *G = arg;
     weft_node_t v = weft_node_id(ctx);
@@ -393,9 +367,7 @@ static int call_node_fn(weft_node_ctx_t *ctx, void *arg) {
         }
         argv[na + made] = in;
     }
-    weft_node_ctx_t *outer = wpy_node_swap(ctx);
     PyObject *res = made == ni ? PyObject_Vectorcall(fn, argv, total, NULL) : NULL;
-    wpy_node_swap(outer);
     for (size_t i = 0; i < made; i++) Py_DECREF(argv[na + i]);
     if (argv != small) PyMem_Free(argv);
     if (res) {
@@ -439,9 +411,7 @@ static int py_task_fn(weft_node_ctx_t *ctx, void *arg) {
         if (ok) {
             PyObject *t = PyList_AsTuple(argl);
             if (t) {
-                weft_node_ctx_t *outer = wpy_node_swap(ctx);
                 res = PyObject_Call(fn, t, NULL);
-                wpy_node_swap(outer);
                 Py_DECREF(t);
             }
         }
@@ -715,28 +685,7 @@ PyObject *wpy_graph_precede(wpy_graph *G, PyObject *before, PyObject *after) {
     Py_RETURN_NONE;
 }
 
-PyObject *wpy_graph_name(wpy_graph *G) { return PyUnicode_FromString(weft_graph_name(G->g)); }
-PyObject *wpy_graph_node_count(wpy_graph *G) {
-    return PyLong_FromSize_t(weft_graph_node_count(G->g));
-}
-PyObject *wpy_graph_edge_count(wpy_graph *G) {
-    return PyLong_FromSize_t(weft_graph_edge_count(G->g));
-}
-
-PyObject *wpy_graph_node_name(wpy_graph *G, PyObject *node) {
-    weft_node_t v;
-    if (node_arg(G->n, node, &v) < 0) return NULL;
-    return PyUnicode_FromString(weft_graph_node_name(G->g, v));
-}
-
-PyObject *wpy_graph_node_task(wpy_graph *G, PyObject *node) {
-    weft_node_t v;
-    if (node_arg(G->n, node, &v) < 0) return NULL;
-    const char *t = weft_graph_node_task(G->g, v);
-    if (!t) Py_RETURN_NONE;
-    return PyUnicode_FromString(t);
-}
-
+weft_graph_t *wpy_graph_graph(wpy_graph *G) { return G->g; }
 PyObject *wpy_graph_node_kind(wpy_graph *G, PyObject *node) {
     weft_node_t v;
     if (node_arg(G->n, node, &v) < 0) return NULL;
@@ -744,41 +693,6 @@ PyObject *wpy_graph_node_kind(wpy_graph *G, PyObject *node) {
     /* a graph file's subgraph nodes have no task name */
     if (G->nodes[v].sub || !weft_graph_node_task(G->g, v)) return PyUnicode_FromString("subgraph");
     return PyUnicode_FromString("task");
-}
-
-PyObject *wpy_graph_find(wpy_graph *G, const char *name) {
-    weft_node_t v;
-    int rc = weft_graph_find(G->g, name ? name : "", &v);
-    if (rc == WEFT_ENOENT) Py_RETURN_NONE;
-    if (rc) return wpy_raise(rc, NULL);
-    return PyLong_FromUnsignedLong(v);
-}
-
-PyObject *wpy_graph_check(wpy_graph *G) {
-    weft_node_t v;
-    int rc = weft_graph_check(G->g, &v);
-    if (rc == WEFT_ECYCLE) {
-        char msg[WEFT_NAME_MAX + 64];
-        snprintf(msg, sizeof msg, "cycle through node '%s'", weft_graph_node_name(G->g, v));
-        return wpy_raise(rc, msg);
-    }
-    if (rc) return wpy_raise(rc, NULL);
-    Py_RETURN_NONE;
-}
-
-static int dot_writer(FILE *f, const void *g, const void *r) {
-    return weft_graph_dot(g, r, f);
-}
-
-PyObject *wpy_graph_dot(wpy_graph *G, wpy_run *R) {
-    if (R && R->G != G) return wpy_raise(WEFT_EINVAL, "the run belongs to another graph");
-    return capture(dot_writer, G->g, R ? R->r : NULL, "cannot write dot");
-}
-
-PyObject *wpy_graph_save(wpy_graph *G, const char *path) {
-    int rc = weft_graph_save_file(G->g, path);
-    if (rc) return wpy_raise(rc, weft_graph_error());
-    Py_RETURN_NONE;
 }
 
 /* The mirror of a loaded weft graph: task nodes, and successor counts
@@ -1032,11 +946,10 @@ wpy_run *wpy_run_subrun(wpy_run *R, PyObject *node) {
     }
     wpy_run *S = sub_storage(sub, s);
     if (!S) return NULL;
-    if (!S->complete) { /* the top run is complete, and so is this one */
-        int code = 0;
-        weft_run_node_code(R->r, v, &code);
+    if (!S->complete) { /* the top run is complete, and so is this one: its own
+                         * outcome (ECANCELED for a cancelled one), at once */
         S->complete = 1;
-        S->rc = code;
+        S->rc = weft_run_wait(s);
     }
     S->root = R->is_sub ? R->root : R;
     S->root->refs++;
@@ -1086,25 +999,13 @@ PyObject *wpy_run_wait(wpy_run *R, double timeout_s) {
     Py_RETURN_TRUE;
 }
 
-PyObject *wpy_run_cancel(wpy_run *R) {
-    int rc = weft_run_cancel(R->r);
-    if (rc) return wpy_raise(rc, NULL);
-    Py_RETURN_NONE;
-}
+weft_run_t *wpy_run_run(wpy_run *R) { return R->r; }
 
 PyObject *wpy_run_done(wpy_run *R) { return PyBool_FromLong(!run_busy(R)); }
 
 PyObject *wpy_run_code(wpy_run *R) {
     if (!R->complete) return wpy_raise(WEFT_EBUSY, "wait for the run first");
     return PyLong_FromLong(R->rc);
-}
-
-PyObject *wpy_run_status(wpy_run *R, PyObject *node) {
-    weft_node_t v;
-    if (node_arg(R->n, node, &v) < 0) return NULL;
-    int st = weft_run_node_status(R->r, v);
-    if (st < 0) return wpy_raise(st, st == WEFT_ESTALE ? "the graph changed since this run" : NULL);
-    return PyUnicode_FromString(weft_node_status_name(st));
 }
 
 PyObject *wpy_run_result(wpy_run *R, PyObject *node) {
@@ -1130,52 +1031,6 @@ PyObject *wpy_run_error(wpy_run *R, PyObject *node) {
     return Py_BuildValue("(Oi)", R->excs[v] ? R->excs[v] : Py_None, code);
 }
 
-PyObject *wpy_run_counts(wpy_run *R) {
-    weft_run_counts_t c;
-    int rc = weft_run_counts(R->r, &c);
-    if (rc) return wpy_raise(rc, rc == WEFT_ESTALE ? "the graph changed since this run" : NULL);
-    PyObject *ff = c.first_failed == WEFT_NODE_NONE ? Py_NewRef(Py_None)
-                                                    : PyLong_FromUnsignedLong(c.first_failed);
-    if (!ff) return NULL;
-    return Py_BuildValue("{sKsKsKsKsKsNsisd}", "total", (unsigned long long)c.total, "done",
-                         (unsigned long long)c.done, "failed", (unsigned long long)c.failed,
-                         "skipped", (unsigned long long)c.skipped, "cancelled",
-                         (unsigned long long)c.cancelled, "first_failed", ff, "first_code",
-                         c.first_code, "wall_s", c.wall_s);
-}
-
-PyObject *wpy_run_node_time(wpy_run *R, PyObject *node) {
-    weft_node_t v;
-    if (node_arg(R->n, node, &v) < 0) return NULL;
-    double s, e;
-    int w;
-    int rc = weft_run_node_time(R->r, v, &s, &e, &w);
-    if (rc == WEFT_ENOENT) Py_RETURN_NONE;
-    if (rc) return wpy_raise(rc, NULL);
-    return Py_BuildValue("(ddi)", s, e, w);
-}
-
-static int stats_writer(FILE *f, const void *r, const void *unused) {
-    (void)unused;
-    return weft_run_print_stats(r, f);
-}
-static int trace_writer(FILE *f, const void *r, const void *unused) {
-    (void)unused;
-    return weft_run_trace(r, f);
-}
-static int runfile_writer(FILE *f, const void *r, const void *unused) {
-    (void)unused;
-    return weft_run_save(r, f);
-}
-
-PyObject *wpy_run_stats_text(wpy_run *R) {
-    return capture(stats_writer, R->r, NULL, "cannot print the run's statistics");
-}
-PyObject *wpy_run_trace(wpy_run *R) {
-    return capture(trace_writer, R->r, NULL, "a trace needs a run made with record=True");
-}
-PyObject *wpy_run_save(wpy_run *R) { return capture(runfile_writer, R->r, NULL, NULL); }
-
 /* ------------------------------------------------------------------ */
 /* module functions                                                    */
 
@@ -1197,15 +1052,6 @@ static PyObject *mod_register_task(PyObject *m, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-static PyObject *mod_unregister_task(PyObject *m, PyObject *args) {
-    (void)m;
-    const char *name;
-    if (!PyArg_ParseTuple(args, "s:unregister_task", &name)) return NULL;
-    int rc = weft_task_unregister(name);
-    if (rc) return wpy_raise(rc, name);
-    Py_RETURN_NONE;
-}
-
 static PyObject *mod_task_registered(PyObject *m, PyObject *args) {
     (void)m;
     const char *name;
@@ -1213,41 +1059,22 @@ static PyObject *mod_task_registered(PyObject *m, PyObject *args) {
     return PyBool_FromLong(weft_task_lookup(name, NULL, NULL) == 0);
 }
 
-static PyObject *mod_cancelled(PyObject *m, PyObject *unused) {
-    (void)m;
-    (void)unused;
-    return PyBool_FromLong(tl_node && weft_node_cancelled(tl_node) == 1);
-}
-
 static PyMethodDef graph_mod_methods[] = {
-    {"cancelled", mod_cancelled, METH_NOARGS,
-     "cancelled(): inside a graph node's Python code, True once its run (or a\n"
-     "run it is a subgraph of) was cancelled: a long node polls it and\n"
-     "returns early. False anywhere else (jobs, the main thread)."},
     {"register_task", mod_register_task, METH_VARARGS,
      "register_task(name, fn): registers a Python function as the named task\n"
      "`name` (process-wide). Nodes added with Graph.add_task(name, arg) then\n"
      "call fn(arg, *inputs) with bytes and store the bytes (or str) it returns.\n"
      "Such graphs can be saved to graph files and loaded again."},
-    {"unregister_task", mod_unregister_task, METH_VARARGS,
-     "unregister_task(name): removes a registered name."},
     {"task_registered", mod_task_registered, METH_VARARGS,
      "task_registered(name): True if a task of that name is registered."},
     {NULL, NULL, 0, NULL}};
 
-int wpy_graph_module_init(PyObject *m) {
+int wpy_graph_init(PyObject *m) {
     if (!registered_fns && !(registered_fns = PyList_New(0))) return -1;
     int rc = weft_tasks_register_builtin();
     if (rc) {
         wpy_raise(rc, "cannot register the module's tasks");
         return -1;
     }
-    for (PyMethodDef *d = graph_mod_methods; d->ml_name; d++) {
-        PyObject *f = PyCFunction_New(d, NULL);
-        if (!f || PyModule_AddObject(m, d->ml_name, f) < 0) {
-            Py_XDECREF(f);
-            return -1;
-        }
-    }
-    return 0;
+    return wpy_add_functions(m, graph_mod_methods);
 }

@@ -37,6 +37,16 @@
  * other; the job holds its function, arguments, callback, result or
  * exception, runtime and group until it is freed.
  *
+ * Jobs submitted from inside a run (a graph node's code, or work such a
+ * node spawned: weft_current_run() is not NULL) take another path. Each
+ * is a weft task of its own (direct_fn), spawned from the submitting work,
+ * so that it works for the same run: weft.cancelled() in it answers for
+ * that run, as it does in Lua's tasks, and the run completes only after
+ * it, as the graph layer says of work a node spawns. Until it starts it
+ * waits in a second list (dhead/dtail), which drain tasks never look at; a
+ * thread that waits for it (or for every job) takes it out and runs it
+ * itself, and its task, finding it taken, only drops its reference.
+ *
  * Lost wake-ups: a drain task leaving decrements the count of drain tasks
  * and re-reads the queue length; submit increments the queue length and
  * reads the count of drain tasks (all seq_cst). One of the two sees the
@@ -46,6 +56,7 @@
  * broadcasts only when someone waits.
  */
 #include "wpy.h"
+#include "weft_stats.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -66,6 +77,9 @@ struct wpy_core {
     /* queue of jobs not yet started: changed only with the GIL held */
     WpyJob *head, *tail;
     atomic_long queued;  /* its length, read by drain tasks without the GIL */
+    /* jobs submitted from inside a run, not yet started (GIL): each has a
+     * weft task of its own (direct_fn); drain tasks never see them */
+    WpyJob *dhead, *dtail;
     atomic_int tokens;   /* drain tasks in flight */
     atomic_long pending; /* jobs submitted and not yet complete */
     /* waiting threads sleep on cv; completions broadcast when waiters > 0 */
@@ -96,6 +110,7 @@ struct WpyJob {
     PyObject *result;    /* set once done */
     PyObject *exc;       /* set once failed */
     atomic_int state;
+    int direct;          /* submitted from inside a run: a weft task of its own */
     PyObject *args[1];   /* ob_size arguments */
 };
 
@@ -116,6 +131,9 @@ struct WpyRuntime {
 
 static PyTypeObject JobType, GroupType, RuntimeType;
 
+/* submit's keyword names, interned (wpy_jobs_init) */
+static PyObject *str_group, *str_callback, *str_callbackargs;
+
 /* The job the calling thread is running, to refuse waits that would wait
  * for themselves. */
 static _Thread_local WpyJob *tl_current;
@@ -123,26 +141,21 @@ static _Thread_local WpyJob *tl_current;
 /* ------------------------------------------------------------------ */
 /* small helpers                                                       */
 
+/* 1 on a weft worker thread, the only threads that can work for a run (a
+ * thread is a worker for its whole life or never), 0 elsewhere: asked
+ * once per thread, so that a submit from the main thread does not walk
+ * into libweft to learn that it is outside every run. */
+static _Thread_local signed char tl_on_worker = -1;
+
+static int on_worker_thread(void) {
+    if (tl_on_worker < 0) tl_on_worker = weft_current_worker() >= 0;
+    return tl_on_worker;
+}
+
 static int64_t now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Fetches the raised exception, normalized, with its traceback attached. */
-PyObject *wpy_fetch_exception(void) {
-#if PY_VERSION_HEX >= 0x030C0000
-    PyObject *v = PyErr_GetRaisedException();
-#else
-    PyObject *t, *v, *tb;
-    PyErr_Fetch(&t, &v, &tb);
-    PyErr_NormalizeException(&t, &v, &tb);
-    if (v && tb) PyException_SetTraceback(v, tb);
-    Py_XDECREF(t);
-    Py_XDECREF(tb);
-#endif
-    if (!v) v = Py_NewRef(Py_None);
-    return v;
 }
 
 /* Raises a stored exception object again (its traceback comes with it). */
@@ -171,102 +184,6 @@ static int parse_timeout(PyObject *o, double *out) {
     *out = t;
     return 0;
 }
-
-/* ------------------------------------------------------------------ */
-/* errors: the one place weft codes become exceptions                  */
-
-static PyObject *cls_error, *cls_invalid, *cls_nomem, *cls_timeout, *cls_task;
-
-PyObject *wpy_raise(int code, const char *detail) {
-    PyObject *cls = cls_error;
-    switch (code) {
-    case WEFT_EINVAL:
-    case WEFT_ERANGE: cls = cls_invalid; break;
-    case WEFT_ENOMEM: cls = cls_nomem; break;
-    case WEFT_ETIMEDOUT: cls = cls_timeout; break;
-    default: break;
-    }
-    PyObject *msg = detail && *detail
-                        ? PyUnicode_FromFormat("%s: %s", weft_strerror(code), detail)
-                        : PyUnicode_FromString(weft_strerror(code));
-    if (!msg) return NULL;
-    if (!cls) { /* weft/__init__.py has not set the classes up: plain types */
-        PyObject *base = code == WEFT_ENOMEM ? PyExc_MemoryError
-                         : code == WEFT_EINVAL || code == WEFT_ERANGE ? PyExc_ValueError
-                                                                      : PyExc_RuntimeError;
-        PyErr_SetObject(base, msg);
-        Py_DECREF(msg);
-        return NULL;
-    }
-    PyObject *exc = PyObject_CallFunction(cls, "Oi", msg, code);
-    Py_DECREF(msg);
-    if (exc) {
-        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
-        Py_DECREF(exc);
-    }
-    return NULL;
-}
-
-PyObject *wpy_raise_task_error(const char *message, PyObject *name, PyObject *exc) {
-    PyObject *cls = cls_task ? cls_task : PyExc_RuntimeError;
-    PyObject *args = Py_BuildValue("(s)", message);
-    PyObject *kw = cls_task ? Py_BuildValue("{sOsO}", "node", name ? name : Py_None, "exception",
-                                            exc ? exc : Py_None)
-                            : NULL;
-    if (!args || (cls_task && !kw)) {
-        Py_XDECREF(args);
-        Py_XDECREF(kw);
-        return NULL;
-    }
-    PyObject *err = PyObject_Call(cls, args, kw);
-    Py_DECREF(args);
-    Py_XDECREF(kw);
-    if (!err) return NULL;
-    if (exc && exc != Py_None) PyException_SetCause(err, Py_NewRef(exc));
-    PyErr_SetObject((PyObject *)Py_TYPE(err), err);
-    Py_DECREF(err);
-    return NULL;
-}
-
-/* ------------------------------------------------------------------ */
-/* the GIL on weft's worker threads                                    */
-
-static pthread_key_t tstate_key;
-static int tstate_key_made;
-static atomic_int shutting_down;
-
-int wpy_finalizing(void) {
-#if PY_VERSION_HEX >= 0x030D0000
-    return atomic_load(&shutting_down) || Py_IsFinalizing();
-#else
-    return atomic_load(&shutting_down) || _Py_IsFinalizing();
-#endif
-}
-
-/* A worker thread that took a thread state exits: give it back. */
-static void thread_gone(void *unused) {
-    (void)unused;
-    if (wpy_finalizing()) return; /* the interpreter frees them itself */
-    PyThreadState *ts = PyGILState_GetThisThreadState();
-    if (!ts) return;
-    PyEval_RestoreThread(ts);
-    PyGILState_Release(PyGILState_UNLOCKED); /* the first Ensure: deletes ts, drops the GIL */
-}
-
-PyGILState_STATE wpy_gil_ensure(void) {
-    if (tstate_key_made && PyGILState_GetThisThreadState() == NULL) {
-        /* First time on a thread Python did not make: an Ensure that stays
-         * until the thread exits keeps the thread state (and its counter
-         * above zero), so later Ensure/Release pairs only take and drop the
-         * GIL instead of making and freeing a thread state each time. */
-        (void)PyGILState_Ensure();
-        pthread_setspecific(tstate_key, (void *)1);
-        (void)PyEval_SaveThread();
-    }
-    return PyGILState_Ensure();
-}
-
-void wpy_gil_release(PyGILState_STATE st) { PyGILState_Release(st); }
 
 /* ------------------------------------------------------------------ */
 /* cores: creation and destruction                                     */
@@ -339,23 +256,25 @@ static void destroy_dead_cores(void) {
 
 static void queue_push(wpy_core *c, WpyJob *j) {
     Py_INCREF(j); /* the queue's reference */
+    WpyJob **head = j->direct ? &c->dhead : &c->head, **tail = j->direct ? &c->dtail : &c->tail;
     j->next = NULL;
-    j->prev = c->tail;
-    if (c->tail) c->tail->next = j;
-    else c->head = j;
-    c->tail = j;
-    atomic_fetch_add(&c->queued, 1); /* seq_cst: see "Lost wake-ups" */
+    j->prev = *tail;
+    if (*tail) (*tail)->next = j;
+    else *head = j;
+    *tail = j;
+    if (!j->direct) atomic_fetch_add(&c->queued, 1); /* seq_cst: see "Lost wake-ups" */
 }
 
 /* Takes queued job j out of the queue (the queue's reference passes to the
  * caller) and marks it running. */
 static void queue_take(wpy_core *c, WpyJob *j) {
+    WpyJob **head = j->direct ? &c->dhead : &c->head, **tail = j->direct ? &c->dtail : &c->tail;
     if (j->prev) j->prev->next = j->next;
-    else c->head = j->next;
+    else *head = j->next;
     if (j->next) j->next->prev = j->prev;
-    else c->tail = j->prev;
+    else *tail = j->prev;
     j->prev = j->next = NULL;
-    atomic_fetch_sub(&c->queued, 1);
+    if (!j->direct) atomic_fetch_sub(&c->queued, 1);
     atomic_store_explicit(&j->state, J_RUNNING, memory_order_relaxed);
 }
 
@@ -386,7 +305,6 @@ static int stats_slot(const wpy_core *c) {
 static int run_job(wpy_core *c, WpyJob *j, int slot) {
     WpyJob *outer = tl_current;
     tl_current = j;
-    weft_node_ctx_t *outer_node = wpy_node_swap(NULL); /* a job is no node */
     int64_t t0 = now_ns();
     PyObject *res = PyObject_Vectorcall(j->fn, j->args, (size_t)Py_SIZE(j), NULL);
     if (res && j->callback) {
@@ -420,13 +338,33 @@ static int run_job(wpy_core *c, WpyJob *j, int slot) {
     c->ws[slot].jobs++;
     c->ws[slot].busy_ns += now_ns() - t0;
     tl_current = outer;
-    wpy_node_swap(outer_node);
     if (j->group) atomic_fetch_sub(&j->group->pending, 1);
     atomic_fetch_sub(&c->pending, 1);
     atomic_store(&j->state, final); /* seq_cst: then read waiters in notify */
     notify(c);
     Py_DECREF(j); /* the queue's reference: may free the job */
     return interrupted;
+}
+
+/* A job submitted from inside a run (a graph node, or work a node
+ * spawned): a weft task of its own, spawned from that work, so that it
+ * works for the same run (weft_current_run, hence weft.cancelled()) and
+ * the run completes only after it, as the graph layer promises for work
+ * a node spawned. A thread that waits for it first runs it itself (see
+ * wait_for_in); the task then only drops its reference. GIL not held. */
+static int direct_fn(void *arg, void **result) {
+    (void)result;
+    WpyJob *j = arg;
+    if (wpy_finalizing()) return 0; /* no GIL any more: the job is left as it is */
+    PyGILState_STATE st = wpy_gil_ensure();
+    if (atomic_load_explicit(&j->state, memory_order_relaxed) == J_QUEUED) {
+        wpy_core *c = j->rt->c;
+        queue_take(c, j);
+        run_job(c, j, stats_slot(c));
+    }
+    Py_DECREF(j); /* the task's reference */
+    wpy_gil_release(st);
+    return 0;
 }
 
 /* A drain task: see the design notes. Runs on a weft worker, GIL not held.
@@ -525,7 +463,8 @@ static int wait_for_in(wpy_core *c, const wait_target *w, double timeout_s) {
             }
         } else if (!w->group) {
             WpyJob *h;
-            while ((h = queue_pop(c)) != NULL) {
+            while ((h = queue_pop(c)) != NULL || (h = c->dhead) != NULL) {
+                if (h == c->dhead) queue_take(c, h); /* a direct job: its task lets it go */
                 if (run_here(c, h, slot) < 0) return -1;
                 if (PyErr_CheckSignals() < 0) return -1;
                 if (target_done(c, w)) return 1;
@@ -1028,9 +967,13 @@ static PyObject *runtime_submit(WpyRuntime *self, PyObject *const *args, Py_ssiz
     if (kwnames) {
         for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(kwnames); i++) {
             PyObject *k = PyTuple_GET_ITEM(kwnames, i), *v = args[nargs + i];
-            if (PyUnicode_CompareWithASCIIString(k, "callback") == 0) callback = v;
-            else if (PyUnicode_CompareWithASCIIString(k, "callbackargs") == 0) cbargs = v;
-            else if (PyUnicode_CompareWithASCIIString(k, "group") == 0) group = v;
+            /* keyword names at call sites are interned: the pointer first */
+            if (k == str_group || PyUnicode_CompareWithASCIIString(k, "group") == 0) group = v;
+            else if (k == str_callback || PyUnicode_CompareWithASCIIString(k, "callback") == 0)
+                callback = v;
+            else if (k == str_callbackargs ||
+                     PyUnicode_CompareWithASCIIString(k, "callbackargs") == 0)
+                cbargs = v;
             else {
                 PyErr_Format(PyExc_TypeError,
                              "submit() got an unexpected keyword argument '%U' (arguments "
@@ -1068,6 +1011,7 @@ static PyObject *runtime_submit(WpyRuntime *self, PyObject *const *args, Py_ssiz
     j->cbargs = cbargs && PyTuple_GET_SIZE(cbargs) ? Py_NewRef(cbargs) : NULL;
     j->result = j->exc = NULL;
     atomic_init(&j->state, J_QUEUED);
+    j->direct = 0;
     for (Py_ssize_t i = 0; i < na; i++) j->args[i] = Py_NewRef(args[i + 1]);
     PyObject_GC_Track(j);
 
@@ -1076,6 +1020,16 @@ static PyObject *runtime_submit(WpyRuntime *self, PyObject *const *args, Py_ssiz
     if (g) {
         g->submitted++;
         atomic_fetch_add_explicit(&g->pending, 1, memory_order_relaxed);
+    }
+    if (on_worker_thread() && weft_current_run() != NULL) { /* from inside a run: see direct_fn */
+        j->direct = 1;
+        Py_INCREF(j); /* the task's reference */
+        if (weft_submit(c->rt, direct_fn, j, NULL, NULL) == 0) {
+            queue_push(c, j);
+            return (PyObject *)j;
+        }
+        Py_DECREF(j);
+        j->direct = 0; /* no room for a task: the queue runs it */
     }
     queue_push(c, j);
     kick(c);
@@ -1195,7 +1149,21 @@ static PyObject *runtime_get_pending(WpyRuntime *self, void *u) {
     return c ? PyLong_FromLong(atomic_load(&c->pending)) : NULL;
 }
 
-/* _stats(): the statistics as a dict (weft.Runtime.stats() adds to it). */
+/* Sets d[key] = v and drops v (NULL v: the error it left). */
+static int put(PyObject *d, const char *key, PyObject *v) {
+    if (!v) return -1;
+    int rc = PyDict_SetItemString(d, key, v);
+    Py_DECREF(v);
+    return rc;
+}
+
+#define WPY_U64(v) PyLong_FromUnsignedLongLong((unsigned long long)(v))
+#define WPY_DBL(v) PyFloat_FromDouble(v)
+#define WPY_BOOL(v) PyBool_FromLong((v) != 0)
+
+/* _stats(): the statistics as a dict: weft_stats_get's, in the schema of
+ * weft_stats.h (the same keys as Lua's rt:stats()), and the job queue's
+ * own counters, jobs_* and per_worker (weft.Runtime.stats()). */
 static PyObject *runtime_stats(WpyRuntime *self, PyObject *unused) {
     (void)unused;
     wpy_core *c = live_core(self);
@@ -1203,8 +1171,27 @@ static PyObject *runtime_stats(WpyRuntime *self, PyObject *unused) {
     weft_stats_t st;
     int rc = weft_stats_get(c->rt, &st);
     if (rc) return wpy_raise(rc, NULL);
-    PyObject *per = PyList_New(0), *d = NULL;
-    if (!per) goto out;
+    PyObject *d = PyDict_New(), *workers = PyList_New(0), *per = PyList_New(0);
+    if (!d || !workers || !per) goto fail;
+#define WPY_FIELD(f, kind) \
+    if (put(d, #f, WPY_##kind(st.f)) < 0) goto fail;
+    WEFT_STATS_FIELDS(WPY_FIELD)
+#undef WPY_FIELD
+    if (put(d, "nworkers", PyLong_FromLong(st.nworkers)) < 0 ||
+        put(d, "active_workers", PyLong_FromLong(weft_runtime_workers(c->rt))) < 0)
+        goto fail;
+    for (int w = 0; w < st.nworkers; w++) {
+        PyObject *e = PyDict_New();
+        if (!e) goto fail;
+        int bad = put(e, "id", PyLong_FromLong(w)) < 0;
+#define WPY_FIELD(f, kind) \
+    if (!bad) bad = put(e, #f, WPY_##kind(st.workers[w].f)) < 0;
+        WEFT_WORKER_STATS_FIELDS(WPY_FIELD)
+#undef WPY_FIELD
+        if (!bad) bad = PyList_Append(workers, e) < 0;
+        Py_DECREF(e);
+        if (bad) goto fail;
+    }
     uint64_t run = 0;
     int64_t busy = 0;
     for (int w = 0; w <= WEFT_MAX_WORKERS; w++) {
@@ -1213,29 +1200,33 @@ static PyObject *runtime_stats(WpyRuntime *self, PyObject *unused) {
         run += c->ws[w].jobs;
         busy += c->ws[w].busy_ns;
         PyObject *who = w == WPY_OTHER ? PyUnicode_FromString("caller") : PyLong_FromLong(w);
-        if (!who) goto out;
+        if (!who) goto fail;
         PyObject *e = Py_BuildValue("{sNsKsd}", "worker", who, "jobs",
                                     (unsigned long long)c->ws[w].jobs, "busy_s",
                                     (double)c->ws[w].busy_ns / 1e9);
-        if (!e) goto out;
+        if (!e) goto fail;
         int ar = PyList_Append(per, e);
         Py_DECREF(e);
-        if (ar < 0) goto out;
+        if (ar < 0) goto fail;
     }
-    d = Py_BuildValue("{sisdsKsKsKsKsdsOs{sKsKsKsKsd}}", "workers", weft_runtime_workers(c->rt),
-                      "wall_s", (double)(now_ns() - c->t0) / 1e9, "jobs_submitted",
-                      (unsigned long long)c->submitted, "jobs_run", (unsigned long long)run,
-                      "jobs_failed", (unsigned long long)c->failed, "jobs_pending",
-                      (unsigned long long)atomic_load(&c->pending), "busy_s",
-                      (double)busy / 1e9, "per_worker", per, "tasks", "submitted",
-                      (unsigned long long)st.tasks_submitted, "run",
-                      (unsigned long long)st.tasks_run, "stolen",
-                      (unsigned long long)st.tasks_stolen, "failed",
-                      (unsigned long long)st.tasks_failed, "busy_s", st.busy_s);
-out:
-    Py_XDECREF(per);
+    if (put(d, "jobs_submitted", WPY_U64(c->submitted)) < 0 ||
+        put(d, "jobs_run", WPY_U64(run)) < 0 || put(d, "jobs_failed", WPY_U64(c->failed)) < 0 ||
+        put(d, "jobs_pending", WPY_U64(atomic_load(&c->pending))) < 0 ||
+        put(d, "jobs_busy_s", WPY_DBL((double)busy / 1e9)) < 0 ||
+        put(d, "jobs_wall_s", WPY_DBL((double)(now_ns() - c->t0) / 1e9)) < 0 ||
+        PyDict_SetItemString(d, "workers", workers) < 0 ||
+        PyDict_SetItemString(d, "per_worker", per) < 0)
+        goto fail;
+    Py_DECREF(workers);
+    Py_DECREF(per);
     weft_stats_release(&st);
     return d;
+fail:
+    Py_XDECREF(d);
+    Py_XDECREF(workers);
+    Py_XDECREF(per);
+    weft_stats_release(&st);
+    return NULL;
 }
 
 static PyObject *runtime_reset_stats(WpyRuntime *self, PyObject *unused) {
@@ -1296,56 +1287,17 @@ static PyTypeObject RuntimeType = {
 };
 
 /* ------------------------------------------------------------------ */
-/* module functions                                                    */
+/* module set-up                                                       */
 
-/* _setup(Error, InvalidArgument, OutOfMemory, Timeout, TaskError): the
- * exception classes weft/__init__.py defines. */
-static PyObject *mod_setup(PyObject *m, PyObject *args) {
-    (void)m;
-    PyObject *e, *i, *n, *t, *k;
-    if (!PyArg_ParseTuple(args, "OOOOO:_setup", &e, &i, &n, &t, &k)) return NULL;
-    Py_XSETREF(cls_error, Py_NewRef(e));
-    Py_XSETREF(cls_invalid, Py_NewRef(i));
-    Py_XSETREF(cls_nomem, Py_NewRef(n));
-    Py_XSETREF(cls_timeout, Py_NewRef(t));
-    Py_XSETREF(cls_task, Py_NewRef(k));
-    Py_RETURN_NONE;
-}
+/* Runs when the module goes: destroys deferred runtimes (see
+ * destroy_dead_cores). */
+void wpy_jobs_shutdown(void) { destroy_dead_cores(); }
 
-/* _shutdown(): at exit, after weft/__init__.py closed the live runtimes:
- * destroys deferred runtimes and stops worker threads from taking the GIL. */
-static PyObject *mod_shutdown(PyObject *m, PyObject *unused) {
-    (void)m;
-    (void)unused;
-    destroy_dead_cores();
-    atomic_store(&shutting_down, 1);
-    Py_RETURN_NONE;
-}
-
-/* _check_code(code): raises the exception weft code `code` maps to (for
- * the tests of the mapping); returns None for 0. */
-static PyObject *mod_check_code(PyObject *m, PyObject *arg) {
-    (void)m;
-    long code = PyLong_AsLong(arg);
-    if (code == -1 && PyErr_Occurred()) return NULL;
-    if (code == 0) Py_RETURN_NONE;
-    return wpy_raise((int)code, NULL);
-}
-
-static PyMethodDef mod_methods[] = {
-    {"_setup", mod_setup, METH_VARARGS, "registers weft's exception classes"},
-    {"_shutdown", mod_shutdown, METH_NOARGS, "exit handler"},
-    {"_check_code", mod_check_code, METH_O, "raises the exception for a weft code"},
-    {NULL, NULL, 0, NULL}};
-
-int wpy_module_init(PyObject *m) {
-    if (!tstate_key_made) {
-        if (pthread_key_create(&tstate_key, thread_gone) != 0) {
-            PyErr_SetString(PyExc_RuntimeError, "weft: pthread_key_create failed");
-            return -1;
-        }
-        tstate_key_made = 1;
-    }
+int wpy_jobs_init(PyObject *m) {
+    if (!str_group && !(str_group = PyUnicode_InternFromString("group"))) return -1;
+    if (!str_callback && !(str_callback = PyUnicode_InternFromString("callback"))) return -1;
+    if (!str_callbackargs && !(str_callbackargs = PyUnicode_InternFromString("callbackargs")))
+        return -1;
     if (PyType_Ready(&JobType) < 0 || PyType_Ready(&GroupType) < 0 ||
         PyType_Ready(&RuntimeType) < 0)
         return -1;
@@ -1353,13 +1305,5 @@ int wpy_module_init(PyObject *m) {
         PyModule_AddObject(m, "Group", Py_NewRef(&GroupType)) < 0 ||
         PyModule_AddObject(m, "RuntimeBase", Py_NewRef(&RuntimeType)) < 0)
         return -1;
-    for (PyMethodDef *d = mod_methods; d->ml_name; d++) {
-        PyObject *f = PyCFunction_New(d, NULL);
-        if (!f || PyModule_AddObject(m, d->ml_name, f) < 0) {
-            Py_XDECREF(f);
-            return -1;
-        }
-    }
-    if (PyModule_AddIntConstant(m, "MAX_WORKERS", WEFT_MAX_WORKERS) < 0) return -1;
-    return wpy_graph_module_init(m);
+    return PyModule_AddIntConstant(m, "MAX_WORKERS", WEFT_MAX_WORKERS);
 }

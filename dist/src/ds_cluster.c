@@ -39,6 +39,7 @@
 #include <openssl/rand.h>
 
 #include "ds.h"
+#include "ds_disc.h"
 
 enum { EV_WAKE = 1, EV_TIMER = 2, EV_NODE = 3 };
 enum { N_DOWN = 0, N_CONNECTING, N_HANDSHAKE, N_READY };
@@ -166,7 +167,10 @@ struct weft_cluster {
     atomic_int ready_nodes;
     uint64_t total_jobs;      /* accepted results, for share */
     atomic_uint_fast64_t total_jobs_a;
+    ds_disc_t *disc;          /* discovery's listener (ds_discover.c), or NULL */
 };
+
+ds_disc_t *ds_cluster_disc(weft_cluster_t *c) { return c->disc; }
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
@@ -227,6 +231,9 @@ void weft_cluster_opts_init(weft_cluster_opts_t *o) {
     o->grace_s = 10;
     o->max_losses = 3;
     o->max_bytes = WEFT_DIST_MAX_BYTES;
+    o->discover_max_age_s = 5;
+    o->discover_skew_s = 1;
+    o->discover_max_nodes = 32;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1107,7 +1114,10 @@ static void *io_main(void *arg) {
     weft_cluster_t *c = arg;
     struct epoll_event evs[64];
     c->none_since = wf_now_ns();
-    for (size_t i = 0; i < c->nnodes; i++) c->nodes[i]->next_try = 0;
+    pthread_mutex_lock(&c->sync->mu); /* discovery may add nodes already */
+    size_t listed = c->nnodes;
+    pthread_mutex_unlock(&c->sync->mu);
+    for (size_t i = 0; i < listed; i++) c->nodes[i]->next_try = 0;
     take_submitted(c);
     for (size_t i = 0; i < c->nodes_seen; i++) node_connect(c, c->nodes[i]);
     while (!atomic_load(&c->stop)) {
@@ -1246,7 +1256,7 @@ int weft_cluster_create(const char *const *nodes, size_t count, const weft_clust
         wf_set_detail("cluster options out of range");
         return WEFT_EINVAL;
     }
-    if (!count && !o.local_workers) {
+    if (!count && !o.local_workers && !o.discover) {
         wf_set_detail("a cluster needs nodes or local workers");
         return WEFT_EINVAL;
     }
@@ -1276,7 +1286,7 @@ int weft_cluster_create(const char *const *nodes, size_t count, const weft_clust
     sy->nodes = c->nodes; /* the sync frees them, last */
     int rc = c->nodes ? 0 : WEFT_ENOMEM;
     for (size_t i = 0; !rc && i < count; i++) rc = add_node_locked(c, nodes[i]);
-    if (!rc && count) {
+    if (!rc && (count || o.discover)) {
         char path[4096];
         rc = ds_key_load(opts ? opts->secret_file : NULL, 0, c->key, &c->key_len, NULL, path,
                          sizeof path);
@@ -1320,6 +1330,13 @@ int weft_cluster_create(const char *const *nodes, size_t count, const weft_clust
         wf_set_detail("%s", detail);
         return rc;
     }
+    if (o.discover && (rc = ds_disc_start(c, &o, c->key, c->key_len, &c->disc)) != 0) {
+        char detail[WEFT_DETAIL_MAX];
+        snprintf(detail, sizeof detail, "%s", weft_error_detail());
+        weft_cluster_free(c);
+        wf_set_detail("%s", detail);
+        return rc;
+    }
     *out = c;
     return 0;
 }
@@ -1340,7 +1357,7 @@ int weft_cluster_add_node(weft_cluster_t *c, const char *node) {
 int weft_cluster_wait_nodes(weft_cluster_t *c, size_t n, double timeout_s) {
     if (!c || bad_timeout(timeout_s)) return WEFT_EINVAL;
     pthread_mutex_lock(&c->sync->mu);
-    if (n > c->nnodes) {
+    if (n > c->nnodes && !(c->disc && n <= c->capnodes)) {
         pthread_mutex_unlock(&c->sync->mu);
         return WEFT_EINVAL;
     }
@@ -1354,12 +1371,13 @@ int weft_cluster_wait_nodes(weft_cluster_t *c, size_t n, double timeout_s) {
             break;
         }
     }
+    size_t listed = c->nnodes; /* under sync: discovery may add nodes meanwhile */
     pthread_mutex_unlock(&c->sync->mu);
     if (rc) {
         char msg[WEFT_DETAIL_MAX];
         size_t l = (size_t)snprintf(msg, sizeof msg, "%d of %zu nodes up",
                                     atomic_load(&c->ready_nodes), n);
-        for (size_t i = 0; i < c->nnodes && l < sizeof msg; i++) {
+        for (size_t i = 0; i < listed && l < sizeof msg; i++) {
             /* read racily: a message, not a decision */
             if (!atomic_load(&c->nodes[i]->st.connected))
                 l += (size_t)snprintf(msg + l, sizeof msg - l, "; %s", c->nodes[i]->name);
@@ -1372,6 +1390,8 @@ int weft_cluster_wait_nodes(weft_cluster_t *c, size_t n, double timeout_s) {
 int weft_cluster_free(weft_cluster_t *c) {
     if (!c) return WEFT_EINVAL;
     if (pthread_equal(pthread_self(), c->io)) return WEFT_EPERM;
+    ds_disc_stop(c->disc); /* first: it adds nodes */
+    c->disc = NULL;
     pthread_mutex_lock(&c->sync->mu);
     c->freeing = 1;
     pthread_mutex_unlock(&c->sync->mu);
@@ -1412,7 +1432,7 @@ int weft_cluster_submit(weft_cluster_t *c, const char *task, const void *arg, si
         wf_set_detail("WEFT_DIST_LOCAL, but the cluster has no local workers");
         return WEFT_EINVAL;
     }
-    if ((flags & WEFT_DIST_REMOTE) && !c->nnodes) {
+    if ((flags & WEFT_DIST_REMOTE) && !c->disc && !c->nnodes) {
         wf_set_detail("WEFT_DIST_REMOTE, but the cluster has no nodes");
         return WEFT_EINVAL;
     }

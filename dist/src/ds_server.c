@@ -33,6 +33,7 @@
 #include <openssl/crypto.h>
 
 #include "ds.h"
+#include "ds_disc.h"
 
 enum { EV_LISTEN = 1, EV_WAKE = 2, EV_TIMER = 3, EV_SESS = 4 };
 enum { SS_HELLO = 0, SS_PROOF = 1, SS_READY = 2, SS_CLOSED = 3 };
@@ -67,6 +68,7 @@ struct weft_server {
     /* counters (weft_server_stats reads them from any thread) */
     atomic_uint_fast64_t st_accepted, st_authed, st_refused, st_perr, st_run, st_cancelled;
     atomic_uint_fast64_t st_clients, st_unauth;
+    ds_announce_t *announce; /* beacons (ds_discover.c), or NULL */
 };
 
 struct srv_sess {
@@ -120,6 +122,7 @@ void weft_server_opts_init(weft_server_opts_t *o) {
     o->max_bytes = WEFT_DIST_MAX_BYTES;
     o->credit_per_worker = 256;
     o->log_level = WEFT_LOG_INFO;
+    o->announce_interval_s = 1;
 }
 
 static int64_t ns_of(double s) { return (int64_t)(s * 1e9); }
@@ -840,6 +843,9 @@ int weft_server_create(const weft_server_opts_t *opts, weft_server_t **out) {
         if (s->workers < 1) s->workers = 1;
         weft_tasks_register_builtin();
     }
+    if (!rc && o.announce)
+        rc = ds_announce_server(&o, a.host, s->port, src == WEFT_KEY_USER, s->key, s->key_len,
+                                &s->announce);
     if (rc) {
         int keep = rc;
         char detail[WEFT_DETAIL_MAX];
@@ -990,6 +996,7 @@ int weft_server_run(weft_server_t *s) {
 int weft_server_free(weft_server_t *s) {
     if (!s) return WEFT_EINVAL;
     if (atomic_load(&s->running)) return WEFT_EBUSY;
+    ds_announce_stop(s->announce);
     while (s->sessions) sess_close(s->sessions, WEFT_LOG_DEBUG, NULL);
     if (s->own_rt && s->rt) weft_runtime_destroy(s->rt);
     take_done(s);
@@ -1023,5 +1030,11 @@ int weft_server_stats(weft_server_t *s, weft_server_stats_t *st) {
     st->tasks_cancelled = atomic_load(&s->st_cancelled);
     st->clients_now = atomic_load(&s->st_clients);
     st->unauth_now = atomic_load(&s->st_unauth);
+    return 0;
+}
+
+int weft_server_announced(weft_server_t *s, uint64_t *sent, uint64_t *errors) {
+    if (!s || !sent || !errors) return WEFT_EINVAL;
+    ds_announce_counts(s->announce, sent, errors);
     return 0;
 }

@@ -10,9 +10,17 @@
  * first sink) inside and clipped at the cluster's border with lhead (ltail)
  * under compound=true.
  *
- * Names are user bytes: both writers escape them for their language and
- * replace bytes that are not valid UTF-8 with U+FFFD, so that graphviz and
- * JSON parsers accept any name. */
+ * Both writers walk subgraphs with a stack of their own on the heap, never
+ * by recursion, so no graph is too deep to draw or trace. Since ids grow
+ * with the depth, a drawing's size grows with the square of it: clusters
+ * nest at most DOT_MAX_DEPTH levels, deeper subgraph nodes are boxes (as
+ * when a drawing would hold more than DOT_MAX_NODES nodes), and lines are
+ * indented at most DOT_INDENT_MAX levels. A trace is linear in its events
+ * at any depth.
+ *
+ * Names are user bytes: both writers escape them for their language
+ * (gr_escape) and replace bytes that are not valid UTF-8 with U+FFFD, so
+ * that graphviz and JSON parsers accept any name. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,54 +30,14 @@
 #include "gr.h"
 #include "gr_text.h"
 
-/* The inside of a dot double-quoted string (an escString in labels):
- * quote and backslash escaped, newline as \n, other control bytes shown as
- * a literal \xHH, invalid UTF-8 as U+FFFD. */
-static void dot_esc(FILE *out, const char *str) {
-    const unsigned char *s = (const unsigned char *)str;
-    size_t n = strlen(str);
-    for (size_t i = 0; i < n; i++) {
-        unsigned c = s[i];
-        if (c == '"') fputs("\\\"", out);
-        else if (c == '\\') fputs("\\\\", out);
-        else if (c == '\n') fputs("\\n", out);
-        else if (c < ' ' || c == 0x7f) fprintf(out, "\\\\x%02x", c);
-        else if (c < 0x80) putc((int)c, out);
-        else if (!gr_put_utf8(out, s, n, &i)) fputs("\xef\xbf\xbd", out);
-    }
-}
+/* The inside of a dot double-quoted string (an escString in labels). */
+static void dot_esc(FILE *out, const char *str) { gr_escape(out, str, strlen(str), GR_ESC_DOT); }
 
 /* A JSON string, quotes included. */
 static void json_str(FILE *out, const char *str) {
-    const unsigned char *s = (const unsigned char *)str;
-    size_t n = strlen(str);
     putc('"', out);
-    for (size_t i = 0; i < n; i++) {
-        unsigned c = s[i];
-        switch (c) {
-        case '"': fputs("\\\"", out); continue;
-        case '\\': fputs("\\\\", out); continue;
-        case '\n': fputs("\\n", out); continue;
-        case '\r': fputs("\\r", out); continue;
-        case '\t': fputs("\\t", out); continue;
-        case '\b': fputs("\\b", out); continue;
-        case '\f': fputs("\\f", out); continue;
-        default: break;
-        }
-        if (c < ' ') fprintf(out, "\\u%04x", c);
-        else if (c < 0x80) putc((int)c, out);
-        else if (!gr_put_utf8(out, s, n, &i)) fputs("\\ufffd", out);
-    }
+    gr_escape(out, str, strlen(str), GR_ESC_JSON);
     putc('"', out);
-}
-
-static int finish(FILE *out) {
-    errno = 0;
-    if (fflush(out) != 0 || ferror(out)) {
-        wf_set_detail("write error: %s", errno ? strerror(errno) : "unknown");
-        return WEFT_EIO;
-    }
-    return 0;
 }
 
 /* A run that may be read: 0, or the error for it. */
@@ -157,16 +125,32 @@ static int end_node(const weft_graph_t *g, int want_sink, uint32_t *v) {
     return 0;
 }
 
-/* The id of the node that stands for node v (with id prefix+v) at the end
- * of an edge: v itself, or inside v's subgraph the first source (head 1) or
- * first sink (head 0), recursively. */
-static int anchor(sbuf *b, const weft_graph_t *g, uint32_t v, const char *prefix, int head,
+/* Most nodes a drawing expands: a subgraph used in many places is drawn
+ * once per use, which heavy sharing makes exponential; past this, subgraph
+ * nodes are drawn as single boxes instead of clusters. */
+#define DOT_MAX_NODES 100000
+/* Deepest nesting of clusters: a subgraph node of a graph this deep (the
+ * top graph is depth 0) is drawn as a box. Ids are paths, so a drawing of
+ * depth d takes O(d) bytes a node: the cap keeps it near linear. */
+#define DOT_MAX_DEPTH 1000
+/* Lines are indented two spaces a level, up to this many levels. */
+#define DOT_INDENT_MAX 32
+
+/* Is subgraph node v of a graph at `depth` drawn as a cluster? */
+static int is_cluster(const gr_extra *e, size_t depth, int expand) {
+    return expand && e && e->kind == GR_SUB && depth < DOT_MAX_DEPTH;
+}
+
+/* The id of the node that stands for node v (with id prefix+v, of a graph
+ * at depth) at the end of an edge: v itself, or inside v's cluster the
+ * first source (head 1) or first sink (head 0), on down the clusters. */
+static int anchor(sbuf *b, const weft_graph_t *g, uint32_t v, const char *prefix, int head, size_t depth,
                   int expand) {
     b->len = 0;
     int rc = sb_printf(b, "%s%u", prefix, v);
-    for (const gr_extra *e = gr_extra_of(g, v); expand && !rc && e && e->kind == GR_SUB;
-         e = gr_extra_of(g, v)) {
+    for (const gr_extra *e = gr_extra_of(g, v); !rc && is_cluster(e, depth, expand); e = gr_extra_of(g, v)) {
         g = e->sub;
+        depth++;
         if (!g->nodes.len) return sb_printf(b, "_empty");
         if ((rc = end_node(g, !head, &v))) break;
         rc = sb_printf(b, "_%u", v);
@@ -174,8 +158,10 @@ static int anchor(sbuf *b, const weft_graph_t *g, uint32_t v, const char *prefix
     return rc;
 }
 
-static void indent(FILE *out, int depth) {
-    for (int i = 0; i <= depth; i++) fputs("  ", out);
+static void indent(FILE *out, size_t depth) {
+    static const char spaces[] = "                                                                  ";
+    size_t n = 2 * ((depth < DOT_INDENT_MAX ? depth : DOT_INDENT_MAX) + 1);
+    fwrite(spaces, 1, n, out);
 }
 
 /* Status, code and timing of node v in run (NULL: none) as label lines and
@@ -228,109 +214,100 @@ static void put_tooltip(FILE *out, const weft_graph_t *g, uint32_t v, int st) {
     putc('"', out);
 }
 
-/* Writes g's nodes (clusters for subgraph nodes) and edges; ids start with
- * prefix. run (may be NULL) is g's run. */
-/* Most nodes a drawing expands: a subgraph used in many places is drawn
- * once per use, which heavy sharing makes exponential; past this, subgraph
- * nodes are drawn as single boxes instead of clusters. */
-#define DOT_MAX_NODES 100000
-
-typedef struct size_memo {
+/* One graph on the drawing's stack. */
+typedef struct dot_frame {
     const weft_graph_t *g;
-    size_t n;
-} size_memo;
+    const weft_run_t *run; /* g's run, or NULL */
+    size_t prefix;         /* length of its ids' prefix in the path ("n3_1_") */
+    uint32_t v;            /* the next node to draw */
+} dot_frame;
 
-/* *out: the nodes g expands to when every subgraph use is drawn,
- * saturating above DOT_MAX_NODES; each distinct graph is counted once
- * (memo: without it heavy sharing would take exponential time). Returns 0
- * or WEFT_ENOMEM. */
-static int expanded_size(const weft_graph_t *g, gr_vec *memo, size_t *out) {
-    const size_memo *m = memo->data;
-    for (size_t i = 0; i < memo->len; i++)
-        if (m[i].g == g) {
-            *out = m[i].n;
-            return 0;
-        }
-    size_t n = 0, k;
-    for (uint32_t v = 0; v < g->nodes.len && n <= DOT_MAX_NODES; v++) {
-        const gr_extra *e = gr_extra_of(g, v);
-        if (!e || e->kind != GR_SUB) {
-            n++;
+/* *out: the nodes the drawing holds when every subgraph use down to
+ * DOT_MAX_DEPTH is drawn, saturating above DOT_MAX_NODES (the walk stops
+ * there, so heavy sharing costs no more than that); *cut: some subgraph
+ * node lies too deep for a cluster. 0 or WEFT_ENOMEM. */
+static int expanded_size(const weft_graph_t *top, size_t *out, int *cut) {
+    gr_vec stack = {0};
+    size_t n = 0;
+    int rc = gr_vec_reserve(&stack, sizeof(dot_frame), 1);
+    *cut = 0;
+    if (!rc) ((dot_frame *)stack.data)[stack.len++] = (dot_frame){.g = top};
+    while (!rc && stack.len && n <= DOT_MAX_NODES) {
+        dot_frame *f = (dot_frame *)stack.data + stack.len - 1;
+        if (f->v == f->g->nodes.len) {
+            stack.len--;
             continue;
         }
-        int rc = expanded_size(e->sub, memo, &k);
-        if (rc) return rc;
-        n += 1 + k;
+        const gr_extra *e = gr_extra_of(f->g, f->v++);
+        n++;
+        if (!e || e->kind != GR_SUB) continue;
+        if (stack.len - 1 >= DOT_MAX_DEPTH) {
+            *cut = 1;
+            continue;
+        }
+        if (!(rc = gr_vec_reserve(&stack, sizeof(dot_frame), stack.len + 1)))
+            ((dot_frame *)stack.data)[stack.len++] = (dot_frame){.g = e->sub};
     }
-    if (n > DOT_MAX_NODES) n = DOT_MAX_NODES + 1;
-    if (gr_vec_reserve(memo, sizeof(size_memo), memo->len + 1)) return WEFT_ENOMEM;
-    ((size_memo *)memo->data)[memo->len++] = (size_memo){g, n};
-    *out = n;
-    return 0;
+    wf_free(stack.data);
+    *out = n > DOT_MAX_NODES ? DOT_MAX_NODES + 1 : n;
+    return rc;
 }
 
-static int emit_graph(FILE *out, const weft_graph_t *g, const weft_run_t *run, const char *prefix,
-                      int depth, int expand) {
-    size_t n = g->nodes.len, m = g->esrc.len;
-    sbuf id = {0}, tail = {0}, head = {0};
-    int rc = 0;
-    char timing[64];
-    for (uint32_t v = 0; v < n && !rc; v++) {
-        const gr_extra *e = gr_extra_of(g, v);
-        const char *name = gr_name(g, v);
-        int code, st = node_state(run, v, timing, sizeof timing, &code);
-        indent(out, depth);
-        if (!e || e->kind != GR_SUB || !expand) {
-            char what[WEFT_NAME_MAX + 16];
-            if (e && e->kind == GR_SUB) snprintf(what, sizeof what, "(graph %s)", e->sub->name);
-            fprintf(out, "%s%u [", prefix, v);
-            put_label(out, name, e && e->kind == GR_SUB ? what : NULL, st, timing, code);
-            put_tooltip(out, g, v, st);
-            if (st >= 0) {
-                fprintf(out, ", fillcolor=\"%s\", color=\"%s\"", palette[st].fill, palette[st].line);
-                if (st == WEFT_NODE_FAILED) fputs(", penwidth=2", out);
-                if (st == WEFT_NODE_SKIPPED || st == WEFT_NODE_CANCELLED)
-                    fputs(", style=\"rounded,filled,dashed\", fontcolor=\"#616161\"", out);
-            }
-            fputs("];\n", out);
-            continue;
-        }
-        /* a subgraph node: a cluster with the subgraph inside */
-        const weft_graph_t *sub = e->sub;
-        char what[WEFT_NAME_MAX + 16];
-        snprintf(what, sizeof what, "(graph %s)", sub->name);
-        fprintf(out, "subgraph \"cluster_%s%u\" {\n", prefix, v);
-        indent(out, depth + 1);
-        put_label(out, name, strcmp(sub->name, name) ? what : NULL, st, timing, code);
-        fputs(";\n", out);
-        indent(out, depth + 1);
-        fputs("style=\"rounded,filled\"", out);
-        if (st >= 0)
-            fprintf(out, "; fillcolor=\"%s\"; color=\"%s\"%s;\n", palette[st].pale, palette[st].line,
-                    st == WEFT_NODE_FAILED ? "; penwidth=2" : "");
-        else fputs("; fillcolor=\"#f7f7f7\"; color=\"#9e9e9e\";\n", out);
-        id.len = 0;
-        if ((rc = sb_printf(&id, "%s%u_", prefix, v))) break;
-        if (sub->nodes.len == 0) {
-            indent(out, depth + 1);
-            fprintf(out, "%sempty [label=\"(empty graph)\", shape=plaintext, style=\"\"];\n", id.s);
-        } else {
-            rc = emit_graph(out, sub, subrun_of(run, gr_nodes(g)[v].extra), id.s, depth + 1, 1);
-        }
-        indent(out, depth);
-        fputs("}\n", out);
+/* Node v of g (a graph at depth, ids prefix+v) as a box. */
+static void emit_box(FILE *out, const weft_graph_t *g, const weft_run_t *run, uint32_t v, const char *prefix,
+                     size_t depth) {
+    const gr_extra *e = gr_extra_of(g, v);
+    char timing[64], what[WEFT_NAME_MAX + 16];
+    int code, st = node_state(run, v, timing, sizeof timing, &code);
+    indent(out, depth);
+    if (e && e->kind == GR_SUB) snprintf(what, sizeof what, "(graph %s)", e->sub->name);
+    fprintf(out, "%s%u [", prefix, v);
+    put_label(out, gr_name(g, v), e && e->kind == GR_SUB ? what : NULL, st, timing, code);
+    put_tooltip(out, g, v, st);
+    if (st >= 0) {
+        fprintf(out, ", fillcolor=\"%s\", color=\"%s\"", palette[st].fill, palette[st].line);
+        if (st == WEFT_NODE_FAILED) fputs(", penwidth=2", out);
+        if (st == WEFT_NODE_SKIPPED || st == WEFT_NODE_CANCELLED)
+            fputs(", style=\"rounded,filled,dashed\", fontcolor=\"#616161\"", out);
     }
+    fputs("];\n", out);
+}
+
+/* The head of subgraph node v's cluster: its label and style lines. */
+static void emit_cluster_head(FILE *out, const weft_graph_t *g, const weft_run_t *run, uint32_t v,
+                              const char *prefix, size_t depth) {
+    const weft_graph_t *sub = gr_extra_of(g, v)->sub;
+    const char *name = gr_name(g, v);
+    char timing[64], what[WEFT_NAME_MAX + 16];
+    int code, st = node_state(run, v, timing, sizeof timing, &code);
+    snprintf(what, sizeof what, "(graph %s)", sub->name);
+    indent(out, depth);
+    fprintf(out, "subgraph \"cluster_%s%u\" {\n", prefix, v);
+    indent(out, depth + 1);
+    put_label(out, name, strcmp(sub->name, name) ? what : NULL, st, timing, code);
+    fputs(";\n", out);
+    indent(out, depth + 1);
+    fputs("style=\"rounded,filled\"", out);
+    if (st >= 0)
+        fprintf(out, "; fillcolor=\"%s\"; color=\"%s\"%s;\n", palette[st].pale, palette[st].line,
+                st == WEFT_NODE_FAILED ? "; penwidth=2" : "");
+    else fputs("; fillcolor=\"#f7f7f7\"; color=\"#9e9e9e\";\n", out);
+}
+
+/* g's edges (g at depth, ids start with prefix). */
+static int emit_edges(FILE *out, const weft_graph_t *g, const char *prefix, size_t depth, int expand,
+                      sbuf *tail, sbuf *head) {
     const uint32_t *src = g->esrc.data, *dst = g->edst.data;
-    for (size_t i = 0; i < m && !rc; i++) {
+    int rc = 0;
+    for (size_t i = 0; i < g->esrc.len && !rc; i++) {
         uint32_t a = src[i], b = dst[i];
-        if ((rc = anchor(&tail, g, a, prefix, 0, expand)) ||
-            (rc = anchor(&head, g, b, prefix, 1, expand)))
+        if ((rc = anchor(tail, g, a, prefix, 0, depth, expand)) ||
+            (rc = anchor(head, g, b, prefix, 1, depth, expand)))
             break;
-        const gr_extra *ea = gr_extra_of(g, a), *eb = gr_extra_of(g, b);
-        int ca = expand && ea && ea->kind == GR_SUB && a != b;
-        int cb = expand && eb && eb->kind == GR_SUB && a != b;
+        int ca = a != b && is_cluster(gr_extra_of(g, a), depth, expand);
+        int cb = a != b && is_cluster(gr_extra_of(g, b), depth, expand);
         indent(out, depth);
-        fprintf(out, "%s -> %s", tail.s, head.s);
+        fprintf(out, "%s -> %s", tail->s, head->s);
         if (ca || cb) {
             fputs(" [", out);
             if (ca) fprintf(out, "ltail=\"cluster_%s%u\"%s", prefix, a, cb ? ", " : "");
@@ -339,7 +316,54 @@ static int emit_graph(FILE *out, const weft_graph_t *g, const weft_run_t *run, c
         }
         fputs(";\n", out);
     }
-    wf_free(id.s);
+    return rc;
+}
+
+/* Writes g's nodes (clusters for subgraph nodes, their graphs inside) and
+ * edges, depth first with a stack of graphs: a graph's edges follow its
+ * nodes, and a cluster closes after its graph's edges. */
+static int emit_graph(FILE *out, const weft_graph_t *top, const weft_run_t *run, int expand) {
+    gr_vec stack = {0};
+    sbuf path = {0}, tail = {0}, head = {0};
+    int rc = sb_printf(&path, "n");
+    if (!rc) rc = gr_vec_reserve(&stack, sizeof(dot_frame), 1);
+    if (!rc) ((dot_frame *)stack.data)[stack.len++] = (dot_frame){top, run, path.len, 0};
+    while (!rc && stack.len) {
+        size_t depth = stack.len - 1;
+        dot_frame *f = (dot_frame *)stack.data + depth;
+        const weft_graph_t *g = f->g;
+        path.len = f->prefix;
+        path.s[path.len] = 0;
+        if (f->v == g->nodes.len) { /* the nodes are drawn: the edges, then close the cluster */
+            rc = emit_edges(out, g, path.s, depth, expand, &tail, &head);
+            if (--stack.len) {
+                indent(out, depth - 1);
+                fputs("}\n", out);
+            }
+            continue;
+        }
+        uint32_t v = f->v++;
+        const gr_extra *e = gr_extra_of(g, v);
+        if (!is_cluster(e, depth, expand)) {
+            emit_box(out, g, f->run, v, path.s, depth);
+            continue;
+        }
+        emit_cluster_head(out, g, f->run, v, path.s, depth);
+        const weft_graph_t *sub = e->sub;
+        const weft_run_t *subrun = subrun_of(f->run, gr_nodes(g)[v].extra);
+        if ((rc = sb_printf(&path, "%u_", v))) break;
+        if (sub->nodes.len == 0) {
+            indent(out, depth + 1);
+            fprintf(out, "%sempty [label=\"(empty graph)\", shape=plaintext, style=\"\"];\n", path.s);
+            indent(out, depth);
+            fputs("}\n", out);
+            continue;
+        }
+        if ((rc = gr_vec_reserve(&stack, sizeof(dot_frame), stack.len + 1))) break;
+        ((dot_frame *)stack.data)[stack.len++] = (dot_frame){sub, subrun, path.len, 0};
+    }
+    wf_free(stack.data);
+    wf_free(path.s);
     wf_free(tail.s);
     wf_free(head.s);
     return rc;
@@ -352,12 +376,12 @@ int weft_graph_dot(const weft_graph_t *g, const weft_run_t *run, FILE *out) {
         if (rc) return rc;
         if (run->g != g) return WEFT_EINVAL;
     }
-    gr_vec memo = {0};
     size_t size;
-    int rc = expanded_size(g, &memo, &size); /* before anything is written */
-    wf_free(memo.data);
+    int cut;
+    int rc = expanded_size(g, &size, &cut); /* before anything is written */
     if (rc) return rc;
     int expand = size <= DOT_MAX_NODES;
+    errno = 0;
     fputs("digraph \"", out);
     dot_esc(out, g->name);
     fputs("\" {\n", out);
@@ -382,13 +406,15 @@ int weft_graph_dot(const weft_graph_t *g, const weft_run_t *run, FILE *out) {
     if (!expand)
         fprintf(out, "  // over %d nodes with every subgraph use drawn: subgraphs drawn as boxes\n",
                 DOT_MAX_NODES);
-    rc = emit_graph(out, g, run, "n", 0, expand);
+    else if (cut)
+        fprintf(out, "  // subgraphs nested over %d deep drawn as boxes\n", DOT_MAX_DEPTH);
+    rc = emit_graph(out, g, run, expand);
     fputs("}\n", out);
     if (rc) {
         fflush(out);
         return rc;
     }
-    return finish(out);
+    return gr_finish_write(out);
 }
 
 /* ------------------------------------------------------------------ */
@@ -397,14 +423,37 @@ int weft_graph_dot(const weft_graph_t *g, const weft_run_t *run, FILE *out) {
 /* Track of worker w: its index; threads that are not workers share one. */
 static int track(int w) { return w >= 0 && w < WEFT_MAX_WORKERS ? w : WEFT_MAX_WORKERS; }
 
-static void mark_tracks(const weft_run_t *run, unsigned char *used) {
-    const weft_graph_t *g = run->g;
-    for (size_t v = 0; v < run->n; v++)
-        if (run->t_end[v]) used[track(run->t_worker[v])] = 1;
-    for (size_t x = 0; x < g->extras.len; x++) {
-        const weft_run_t *s = subrun_of(run, (uint32_t)x);
-        if (s && s->record) mark_tracks(s, used);
+/* One run on a trace walk's stack: the next node to look at. */
+typedef struct tr_frame {
+    const weft_run_t *run;
+    size_t v;
+} tr_frame;
+
+/* The recorded sub-run of node v of run that a trace follows, or NULL. */
+static const weft_run_t *traced_subrun(const weft_run_t *run, size_t v) {
+    const gr_extra *e = gr_extra_of(run->g, (weft_node_t)v);
+    if (!e || e->kind != GR_SUB) return NULL;
+    const weft_run_t *s = subrun_of(run, gr_nodes(run->g)[v].extra);
+    return s && s->record ? s : NULL;
+}
+
+/* Marks the tracks of run's nodes and its recorded sub-runs' at any depth.
+ * 0 or WEFT_ENOMEM. */
+static int mark_tracks(const weft_run_t *top, unsigned char *used) {
+    gr_vec stack = {0};
+    int rc = gr_vec_reserve(&stack, sizeof(tr_frame), 1);
+    if (!rc) ((tr_frame *)stack.data)[stack.len++] = (tr_frame){top, 0};
+    while (!rc && stack.len) {
+        const weft_run_t *run = ((tr_frame *)stack.data)[--stack.len].run;
+        for (size_t v = 0; v < run->n && !rc; v++) {
+            if (run->t_end[v]) used[track(run->t_worker[v])] = 1;
+            const weft_run_t *s = traced_subrun(run, v);
+            if (s && !(rc = gr_vec_reserve(&stack, sizeof(tr_frame), stack.len + 1)))
+                ((tr_frame *)stack.data)[stack.len++] = (tr_frame){s, 0};
+        }
     }
+    wf_free(stack.data);
+    return rc;
 }
 
 static void put_us(FILE *out, int64_t ns) {
@@ -412,36 +461,51 @@ static void put_us(FILE *out, int64_t ns) {
     fprintf(out, "%lld.%03lld", (long long)(ns / 1000), (long long)(ns % 1000));
 }
 
-/* One "X" event per node of run that ran; subgraph runs follow their node.
- * t0: the top run's start, which every time is taken relative to. */
-static void trace_nodes(FILE *out, const weft_run_t *run, int64_t t0, int depth) {
+/* One "X" event for node v of run. t0: the top run's start, which every
+ * time is taken relative to. */
+static void trace_node(FILE *out, const weft_run_t *run, size_t v, int64_t t0) {
     const weft_graph_t *g = run->g;
     weft_run_t *r = (weft_run_t *)run;
-    for (size_t v = 0; v < run->n; v++) {
-        const gr_extra *e = gr_extra_of(g, (weft_node_t)v);
-        if (run->t_end[v]) {
-            int st = atomic_load_explicit(&r->status[v], memory_order_acquire);
-            fputs(",\n{\"name\":", out);
-            json_str(out, gr_name(g, (weft_node_t)v));
-            fputs(",\"cat\":\"node\",\"ph\":\"X\",\"ts\":", out);
-            put_us(out, run->t_start[v] - t0);
-            fputs(",\"dur\":", out);
-            put_us(out, run->t_end[v] - run->t_start[v]);
-            fprintf(out, ",\"pid\":1,\"tid\":%d,\"args\":{\"node\":%zu,\"graph\":", track(run->t_worker[v]), v);
-            json_str(out, g->name);
-            fprintf(out, ",\"status\":\"%s\"", weft_node_status_name(st));
-            if (st == WEFT_NODE_FAILED) fprintf(out, ",\"code\":%d", r->codes[v]);
-            if (e && e->kind == GR_TASK) {
-                fputs(",\"task\":", out);
-                json_str(out, (const char *)g->names.data + e->task);
-            }
-            fputs("}}", out);
-        }
-        if (e && e->kind == GR_SUB) {
-            const weft_run_t *s = subrun_of(run, gr_nodes(g)[v].extra);
-            if (s && s->record && depth < 1000) trace_nodes(out, s, t0, depth + 1);
-        }
+    const gr_extra *e = gr_extra_of(g, (weft_node_t)v);
+    int st = atomic_load_explicit(&r->status[v], memory_order_acquire);
+    fputs(",\n{\"name\":", out);
+    json_str(out, gr_name(g, (weft_node_t)v));
+    fputs(",\"cat\":\"node\",\"ph\":\"X\",\"ts\":", out);
+    put_us(out, run->t_start[v] - t0);
+    fputs(",\"dur\":", out);
+    put_us(out, run->t_end[v] - run->t_start[v]);
+    fprintf(out, ",\"pid\":1,\"tid\":%d,\"args\":{\"node\":%zu,\"graph\":", track(run->t_worker[v]), v);
+    json_str(out, g->name);
+    fprintf(out, ",\"status\":\"%s\"", weft_node_status_name(st));
+    if (st == WEFT_NODE_FAILED) fprintf(out, ",\"code\":%d", r->codes[v]);
+    if (e && e->kind == GR_TASK) {
+        fputs(",\"task\":", out);
+        json_str(out, (const char *)g->names.data + e->task);
     }
+    fputs("}}", out);
+}
+
+/* The events of every node of run that ran; a subgraph node's recorded
+ * sub-run follows its node, at any depth. 0 or WEFT_ENOMEM. */
+static int trace_nodes(FILE *out, const weft_run_t *top) {
+    gr_vec stack = {0};
+    int rc = gr_vec_reserve(&stack, sizeof(tr_frame), 1);
+    if (!rc) ((tr_frame *)stack.data)[stack.len++] = (tr_frame){top, 0};
+    while (!rc && stack.len) {
+        tr_frame *f = (tr_frame *)stack.data + stack.len - 1;
+        const weft_run_t *run = f->run;
+        if (f->v == run->n) {
+            stack.len--;
+            continue;
+        }
+        size_t v = f->v++;
+        if (run->t_end[v]) trace_node(out, run, v, top->t0);
+        const weft_run_t *s = traced_subrun(run, v);
+        if (s && !(rc = gr_vec_reserve(&stack, sizeof(tr_frame), stack.len + 1)))
+            ((tr_frame *)stack.data)[stack.len++] = (tr_frame){s, 0};
+    }
+    wf_free(stack.data);
+    return rc;
 }
 
 int weft_run_trace(const weft_run_t *run, FILE *out) {
@@ -450,7 +514,8 @@ int weft_run_trace(const weft_run_t *run, FILE *out) {
     if (!out) return WEFT_EINVAL;
     if (!run->record) return WEFT_ENOENT;
     unsigned char used[WEFT_MAX_WORKERS + 1] = {0};
-    mark_tracks(run, used);
+    if ((rc = mark_tracks(run, used))) return rc;
+    errno = 0;
     fputs("{\"traceEvents\":[\n", out);
     fputs("{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{\"name\":", out);
     json_str(out, run->g->name);
@@ -463,7 +528,11 @@ int weft_run_trace(const weft_run_t *run, FILE *out) {
         fprintf(out, ",\n{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":%d,"
                      "\"args\":{\"sort_index\":%d}}", w, w);
     }
-    trace_nodes(out, run, run->t0, 0);
+    rc = trace_nodes(out, run);
     fputs("\n],\"displayTimeUnit\":\"ms\"}\n", out);
-    return finish(out);
+    if (rc) {
+        fflush(out);
+        return rc;
+    }
+    return gr_finish_write(out);
 }

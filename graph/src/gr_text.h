@@ -1,5 +1,7 @@
-/* gr_text.h: byte helpers shared by the graph layer's text writers and
- * readers (dot.c, file.c). Internal, never installed. */
+/* gr_text.h: the graph layer's text writing (escape.c): one escaper for the
+ * three languages it writes (graph and run files, dot, JSON), the tokens of
+ * graph and run files, and excerpts for messages. Internal, never
+ * installed. The reading side is gr_lex.h. */
 #ifndef GR_TEXT_H
 #define GR_TEXT_H
 
@@ -10,32 +12,36 @@
  * bytes available), or 0 if there is none (ASCII, a stray byte, an overlong
  * form, a surrogate, or a code point above U+10FFFF). The writers copy such
  * a sequence as it is and escape or replace any other byte above 0x7f. */
-static inline size_t gr_utf8_seq(const unsigned char *s, size_t n) {
-    unsigned c = s[0], cp;
-    size_t len;
-    if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07;
-    else return 0;
-    if (len > n) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) return 0;
-    if (cp >= 0xd800 && cp <= 0xdfff) return 0;
-    return len;
+size_t gr_utf8_seq(const unsigned char *s, size_t n);
+
+/* The languages gr_escape writes the inside of a double-quoted string in:
+ * - GR_ESC_FILE (graph and run files): \\ \" \n \r \t, other control bytes
+ *   and bytes that are not valid UTF-8 as \xHH;
+ * - GR_ESC_DOT (a dot escString): \\ \" \n, other control bytes shown as a
+ *   literal \xHH (written \\xHH), invalid UTF-8 as U+FFFD;
+ * - GR_ESC_JSON: \\ \" \n \r \t \b \f, other bytes below 0x20 as \u00HH,
+ *   invalid UTF-8 as \ufffd.
+ * Valid UTF-8 is written as it is in all three. */
+enum { GR_ESC_FILE, GR_ESC_DOT, GR_ESC_JSON };
+void gr_escape(FILE *out, const void *data, size_t n, int lang);
+
+/* May byte c appear in a bare word of a graph or run file? */
+static inline int gr_bare_byte(unsigned c) {
+    return c > ' ' && c != 0x7f && c != '"' && c != '#' && c != '\\';
 }
 
-/* Writes the valid UTF-8 sequence at s + *i (s holds n bytes) to out as it
- * is and moves *i to its last byte: 1; or 0, writing nothing, when there is
- * none there (see gr_utf8_seq). */
-static inline int gr_put_utf8(FILE *out, const unsigned char *s, size_t n, size_t *i) {
-    size_t u = gr_utf8_seq(s + *i, n - *i);
-    if (u == 0) return 0;
-    fwrite(s + *i, 1, u, out);
-    *i += u - 1;
-    return 1;
-}
+/* A name as a file token: a bare word when it reads back the same (ASCII
+ * bare bytes only, not empty), else quoted. */
+void gr_put_token(FILE *out, const void *data, size_t n);
+/* Argument bytes as a file token: a quoted string when at most a quarter of
+ * them need a \xHH escape, else a hex string. */
+void gr_put_bytes(FILE *out, const void *data, size_t n);
+
+/* A short printable excerpt of data for error messages: escaped like a
+ * quoted token, cut after about 60 bytes. Returns buf. */
+const char *gr_show(const void *data, size_t n, char *buf, size_t cap);
+
+/* Flushes out: 0, or WEFT_EIO with the detail message set. */
+int gr_finish_write(FILE *out);
 
 #endif

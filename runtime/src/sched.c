@@ -44,7 +44,27 @@
  * injection queue, steals) and runs them on its own stack; when there is
  * nothing to do it parks on the event count, and completing a count that has
  * sleeping waiters notifies all parked workers. A thread that is not a
- * worker sleeps on the count's futex word.
+ * worker registers as a sleeper in the count's word and sleeps on the
+ * runtime's futex word wake_seq, which every such completion bumps.
+ *
+ * Start-up and shut-down atomics (the hot path's are annotated where used):
+ * - wake_seq: bumped (seq_cst RMW) by a completer that saw sleepers in the
+ *   count's word; read (seq_cst) by a sleeper before it registers, so a
+ *   bump after its registration changes the value the futex compares.
+ * - inj_count: the injection queue's length, changed (relaxed) under
+ *   inj_lock, whose unlock/lock carry the tasks themselves; read without the
+ *   lock (seq_cst) as a hint to skip it. The seq_cst read pairs with the
+ *   producer's seq_cst fence in ec_notify: a parking worker's re-scan either
+ *   sees the count or the producer sees the worker announced (ec_prepare).
+ * - stopping: set once by destroy (seq_cst) before it notifies every parked
+ *   worker; read (seq_cst) by workers after ec_prepare, the same pairing as
+ *   inj_count, so no worker parks through the stop.
+ * - closing / ext_entering: destroy against other threads' submits
+ *   (Dekker-style, all seq_cst; see submit_enter).
+ * - shell_refs: handles alive after destroy; stored (relaxed) before the
+ *   release store of magic = DEAD that publishes it to rt_unref's acquire
+ *   load; decremented acq_rel so the last handle, which frees the shell,
+ *   sees every other handle's last access.
  *
  * Changing the worker count: the target is an atomic; a worker whose index
  * is at or above it stops stealing, drains its own deque, and exits at top
@@ -54,6 +74,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdlib.h>
@@ -95,6 +116,17 @@ int64_t wf_now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int wf_deadline_ns(double timeout_s, int64_t *deadline) {
+    *deadline = 0;
+    if (!(timeout_s >= 0)) return WEFT_EINVAL; /* negative, or NaN */
+    int64_t now = wf_now_ns();
+    /* past what the clock can count (about 292 years from boot): for ever;
+     * the comparison is in double, so no value overflows */
+    if (timeout_s * 1e9 >= (double)(INT64_MAX - now) - 1e9) return 0;
+    *deadline = now + (int64_t)(timeout_s * 1e9) + 1; /* + 1: never 0 */
+    return 0;
 }
 
 /* Owner-only increment of a stats counter: no locked instruction. */
@@ -293,6 +325,8 @@ static inline unsigned long long counter_add(wf_counter *c, unsigned long long n
 
 /* Wakes every thread asleep on some counter of rt (they re-check theirs). */
 static void wake_sleepers(weft_runtime_t *rt) {
+    /* seq_cst: pairs with the sleeper's seq_cst read of the key, taken
+     * before it registered in the count's word */
     atomic_fetch_add_explicit(&rt->wake_seq, 1, memory_order_seq_cst);
     futex_wake(&rt->wake_seq, INT_MAX); /* non-workers */
     ec_notify(&rt->ec, INT_MAX);        /* workers parked inside a wait */
@@ -328,6 +362,11 @@ int wf_rt_valid(const weft_runtime_t *rt) {
     return rt && atomic_load_explicit(&((weft_runtime_t *)rt)->magic, memory_order_acquire) == WF_MAGIC_RT;
 }
 
+/* A destroyed runtime whose shell lives on because handles of it do. */
+static int rt_dead(const weft_runtime_t *rt) {
+    return rt && atomic_load_explicit(&((weft_runtime_t *)rt)->magic, memory_order_acquire) == WF_MAGIC_DEAD;
+}
+
 static void rt_shell_free(weft_runtime_t *rt) {
     wf_free(rt->stats_base);
     pthread_mutex_destroy(&rt->inj_lock);
@@ -345,6 +384,9 @@ static void rt_ref(weft_runtime_t *rt) {
 
 static void rt_unref(weft_runtime_t *rt) {
     if (atomic_load_explicit(&rt->magic, memory_order_acquire) == WF_MAGIC_DEAD) {
+        /* acq_rel: the last handle frees the shell after every other's use;
+         * the count was published by destroy's release store of magic,
+         * which the acquire load above read */
         if (atomic_fetch_sub_explicit(&rt->shell_refs, 1, memory_order_acq_rel) == 1)
             rt_shell_free(rt);
         return;
@@ -481,13 +523,15 @@ static void run_task(wf_worker *w, wf_task *t) {
 /* finding work                                                        */
 
 static wf_task *inject_pop(weft_runtime_t *rt) {
-    if (atomic_load_explicit(&rt->inj_count, memory_order_acquire) == 0) return NULL;
+    /* seq_cst: a hint read without the lock; in a parking worker's re-scan
+     * it pairs with the producer's fence in ec_notify (no lost wake-up) */
+    if (atomic_load_explicit(&rt->inj_count, memory_order_seq_cst) == 0) return NULL;
     pthread_mutex_lock(&rt->inj_lock);
     wf_task *t = rt->inj_head;
     if (t) {
         rt->inj_head = t->next;
         if (!rt->inj_head) rt->inj_tail = NULL;
-        atomic_fetch_sub_explicit(&rt->inj_count, 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&rt->inj_count, 1, memory_order_relaxed); /* under inj_lock */
     }
     pthread_mutex_unlock(&rt->inj_lock);
     return t;
@@ -499,7 +543,10 @@ static void inject_push(weft_runtime_t *rt, wf_task *t) {
     if (rt->inj_tail) rt->inj_tail->next = t;
     else rt->inj_head = t;
     rt->inj_tail = t;
-    atomic_fetch_add_explicit(&rt->inj_count, 1, memory_order_release);
+    /* relaxed: under inj_lock, whose unlock publishes the task to the
+     * popper's lock; ec_notify's seq_cst fence orders it before the read of
+     * the sleepers' announcements */
+    atomic_fetch_add_explicit(&rt->inj_count, 1, memory_order_relaxed);
     pthread_mutex_unlock(&rt->inj_lock);
     ec_notify(&rt->ec, 1);
 }
@@ -544,7 +591,7 @@ static wf_task *find_work(wf_worker *w) {
     if (t || retiring(w)) return t;
     t = inject_pop(w->rt);
     if (t) {
-        if (atomic_load_explicit(&w->rt->inj_count, memory_order_relaxed) > 0)
+        if (atomic_load_explicit(&w->rt->inj_count, memory_order_seq_cst) > 0) /* hint, as in inject_pop */
             ec_notify(&w->rt->ec, 1);
         return t;
     }
@@ -683,7 +730,8 @@ static int counter_wait(weft_runtime_t *rt, wf_counter *c, const weft_job_t *j,
 static void worker_exit_check(wf_worker *w, int *exit_now) {
     weft_runtime_t *rt = w->rt;
     pthread_mutex_lock(&rt->ctl);
-    if ((retiring(w) || atomic_load(&rt->stopping)) && deque_size(&w->dq) == 0) {
+    if ((retiring(w) || atomic_load_explicit(&rt->stopping, memory_order_seq_cst)) &&
+        deque_size(&w->dq) == 0) {
         atomic_store(&w->slot_state, WF_SLOT_EXITED);
         *exit_now = 1;
     }
@@ -708,7 +756,9 @@ static void *worker_main(void *arg) {
             continue;
         }
         busy_end(w);
-        if (retiring(w) || atomic_load_explicit(&rt->stopping, memory_order_acquire)) {
+        /* seq_cst: pairs with destroy's seq_cst store and the fence of its
+         * ec_notify, as inj_count does (see the essay) */
+        if (retiring(w) || atomic_load_explicit(&rt->stopping, memory_order_seq_cst)) {
             int exit_now = 0;
             worker_exit_check(w, &exit_now);
             if (exit_now) break;
@@ -730,7 +780,9 @@ static void *worker_main(void *arg) {
             run_task(w, t);
             continue;
         }
-        if (retiring(w) || atomic_load_explicit(&rt->stopping, memory_order_acquire)) {
+        /* seq_cst: pairs with destroy's seq_cst store and the fence of its
+         * ec_notify, as inj_count does (see the essay) */
+        if (retiring(w) || atomic_load_explicit(&rt->stopping, memory_order_seq_cst)) {
             ec_cancel(&rt->ec);
             continue;
         }
@@ -815,7 +867,14 @@ int weft_runtime_create(int nworkers, weft_runtime_t **out) {
 int weft_runtime_destroy(weft_runtime_t *rt) {
     if (!wf_rt_valid(rt)) return WEFT_EINVAL;
     if (tls_worker && tls_worker->rt == rt) return WEFT_EPERM;
+    /* seq_cst: pairs with submit_enter; from here on other threads' submits
+     * fail with WEFT_EDESTROYED, and those already past the check finish
+     * queueing (counted in all) before the wait below starts */
+    if (atomic_exchange_explicit(&rt->closing, 1, memory_order_seq_cst)) return WEFT_EINVAL;
+    while (atomic_load_explicit(&rt->ext_entering, memory_order_seq_cst) != 0) sched_yield();
     counter_wait(rt, &rt->all, NULL, NULL);
+    /* seq_cst: workers read it after announcing themselves (ec_prepare);
+     * the notify below wakes those already parked */
     atomic_store_explicit(&rt->stopping, 1, memory_order_seq_cst);
     pthread_mutex_lock(&rt->ctl);
     ec_notify(&rt->ec, INT_MAX);
@@ -851,7 +910,8 @@ int weft_runtime_destroy(weft_runtime_t *rt) {
         wf_free(g->name);
         wf_free(g);
     }
-    atomic_store(&rt->shell_refs, live);
+    /* relaxed: published by the release store of magic just below */
+    atomic_store_explicit(&rt->shell_refs, live, memory_order_relaxed);
     atomic_store_explicit(&rt->magic, WF_MAGIC_DEAD, memory_order_release);
     if (live <= 0) rt_shell_free(rt);
     return 0;
@@ -891,10 +951,49 @@ static int group_check(const weft_group_t *g) {
     return 0;
 }
 
+/* A thread that is not one of rt's workers enters submit: 0, or
+ * WEFT_EDESTROYED once destroy has begun (then nothing is queued).
+ * Callers leave with submit_leave. Any thread. */
+static int submit_enter(weft_runtime_t *rt) {
+    /* seq_cst: the announcement is ordered before the read of closing, as
+     * destroy's store of closing is before its read of ext_entering */
+    atomic_fetch_add_explicit(&rt->ext_entering, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&rt->closing, memory_order_seq_cst)) {
+        atomic_fetch_sub_explicit(&rt->ext_entering, 1, memory_order_seq_cst);
+        return WEFT_EDESTROYED;
+    }
+    return 0;
+}
+
+static void submit_leave(weft_runtime_t *rt) {
+    /* seq_cst: the task is queued and counted before destroy sees us gone */
+    atomic_fetch_sub_explicit(&rt->ext_entering, 1, memory_order_seq_cst);
+}
+
+static inline __attribute__((always_inline)) int
+submit_task(weft_runtime_t *rt, wf_worker *w, weft_task_fn fn, void *arg, weft_group_t *g,
+            weft_callback_fn cb, void *cbdata, weft_job_t **jobp, void *seed);
+
+/* A submit from rt's own workers needs no check against destroy: a task or
+ * callback runs only while rt->all counts its root, so destroy is still
+ * waiting and the new task joins what it waits for. Other threads go
+ * through submit_enter. */
 static int submit(weft_runtime_t *rt, weft_task_fn fn, void *arg, weft_group_t *g,
                   weft_callback_fn cb, void *cbdata, weft_job_t **jobp, void *seed) {
     wf_worker *w = tls_worker;
-    if (w && w->rt != rt) w = NULL;
+    if (w && w->rt == rt) return submit_task(rt, w, fn, arg, g, cb, cbdata, jobp, seed);
+    int rc = submit_enter(rt);
+    if (rc) return rc;
+    rc = submit_task(rt, NULL, fn, arg, g, cb, cbdata, jobp, seed);
+    submit_leave(rt);
+    return rc;
+}
+
+/* Queues the task: on w's deque when w (one of rt's workers) is given,
+ * else on the injection queue. */
+static inline __attribute__((always_inline)) int
+submit_task(weft_runtime_t *rt, wf_worker *w, weft_task_fn fn, void *arg, weft_group_t *g,
+            weft_callback_fn cb, void *cbdata, weft_job_t **jobp, void *seed) {
     weft_job_t *job = NULL;
     if (jobp) {
         job = wf_malloc(sizeof *job);
@@ -958,7 +1057,7 @@ int weft_submit(weft_runtime_t *rt, weft_task_fn fn, void *arg, const weft_submi
         if (rc) return rc;
         if (g->rt != rt) return WEFT_EINVAL;
     }
-    if (!wf_rt_valid(rt)) return WEFT_EINVAL;
+    if (!wf_rt_valid(rt)) return rt_dead(rt) ? WEFT_EDESTROYED : WEFT_EINVAL;
     return submit(rt, fn, arg, g, opts ? opts->callback : NULL, opts ? opts->callback_data : NULL,
                   job, NULL);
 }
@@ -973,6 +1072,47 @@ int weft_spawn(weft_group_t *g, weft_task_fn fn, void *arg) {
 int wf_submit_seeded(weft_runtime_t *rt, weft_task_fn fn, void *arg, void *seed) {
     if (!fn || !wf_rt_valid(rt)) return WEFT_EINVAL;
     return submit(rt, fn, arg, NULL, NULL, NULL, NULL, seed);
+}
+
+/* A hold is a child task of the calling task that is made now and queued
+ * later: until then its parent, and every ancestor and job above it,
+ * cannot complete, exactly as with a child still running. Queueing it
+ * (wf_task_release) goes through the normal path, so its completion is an
+ * ordinary child's. Owner: the calling worker. */
+wf_hold_t *wf_task_hold(void) {
+    wf_worker *w = tls_worker;
+    if (!w || !w->current) return NULL; /* only inside a task */
+    wf_task *t = task_alloc(w);
+    if (!t) return NULL;
+    t->fn = NULL;
+    t->arg = NULL;
+    t->result = NULL;
+    t->group = NULL;
+    t->job = NULL;
+    t->cb = NULL;
+    t->cbdata = NULL;
+    t->status = 0;
+    t->stolen = 0;
+    atomic_init(&t->refs, 1);
+    t->parent = w->current;
+    /* relaxed: as a submit's; the parent runs on this thread now */
+    atomic_fetch_add_explicit(&w->current->refs, 1, memory_order_relaxed);
+    stat_add(&w->st.submitted, 1);
+    return (wf_hold_t *)t;
+}
+
+void wf_task_release(weft_runtime_t *rt, wf_hold_t *hold, weft_task_fn fn, void *arg) {
+    wf_task *t = (wf_task *)hold;
+    t->fn = fn;
+    t->arg = arg;
+    wf_worker *w = tls_worker;
+    /* No destroy check: the hold's root is counted in rt->all, so destroy
+     * still waits for it. */
+    if (w && w->rt == rt && deque_push(&w->dq, t) == 0) {
+        ec_notify(&rt->ec, 1);
+        return;
+    }
+    inject_push(rt, t); /* any other thread; notifies */
 }
 
 /* ------------------------------------------------------------------ */
@@ -1003,10 +1143,10 @@ int weft_job_wait(weft_job_t *job, int *status, void **result) {
 int weft_job_wait_timeout(weft_job_t *job, double timeout_s, int *status, void **result) {
     int rc = job_check(job);
     if (rc) return rc;
-    if (!(timeout_s >= 0)) return WEFT_EINVAL; /* also NaN */
+    int64_t deadline;
+    rc = wf_deadline_ns(timeout_s, &deadline);
+    if (rc) return rc;
     if (counter_pending(&job->c) != 0) {
-        if (timeout_s > 1e9) timeout_s = 1e9;
-        int64_t deadline = wf_now_ns() + (int64_t)(timeout_s * 1e9) + 1;
         rc = counter_wait_until(job->rt, &job->c, job, NULL, deadline);
         if (rc) return rc;
     }

@@ -56,8 +56,8 @@ typedef struct wf_array {
 } wf_array;
 
 typedef struct wf_deque {
-    WF_ALIGNED atomic_llong top;    /* thieves take from here */
-    WF_ALIGNED atomic_llong bottom; /* the owner pushes and takes here */
+    WF_ALIGNED _Atomic(int64_t) top;    /* thieves take from here */
+    WF_ALIGNED _Atomic(int64_t) bottom; /* the owner pushes and takes here */
     _Atomic(wf_array *) array;
     int64_t top_cache;              /* owner only: a past value of top */
 } wf_deque;
@@ -130,6 +130,13 @@ struct weft_runtime {
     WF_ALIGNED pthread_mutex_t inj_lock; /* injection queue from non-workers */
     wf_task *inj_head, *inj_tail;
     atomic_llong inj_count;
+    /* Destroy against submitters from other threads (Dekker-style, both
+     * seq_cst): a submitter announces itself in ext_entering and then reads
+     * closing; destroy sets closing and then waits for ext_entering to drain.
+     * Either the submitter sees closing (WEFT_EDESTROYED, nothing queued) or
+     * destroy sees it and waits until its task is counted in all. */
+    atomic_int ext_entering;
+    atomic_int closing;
     WF_ALIGNED pthread_mutex_t ctl;      /* worker slots, named groups */
     weft_group_t *named;
     atomic_llong ext_handles;  /* handles made minus freed off-worker */

@@ -10,6 +10,54 @@ local function alive()
   T.eq(rt:submit(function(x) return x + 1 end, 41)(), 42, "the runtime still works")
 end
 
+-- The text of one of weft's C headers.
+local function c_header(name)
+  local dir = arg[0]:match("(.*/)") or "./"
+  local f = assert(io.open(dir .. "../../runtime/include/weft/" .. name))
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
+T.test("every code of the C table is exposed", function()
+  local body = c_header("common.h"):match("#define WEFT_ERRNO_MAP%(X%)(.-)typedef enum weft_errno")
+  local n, seen = 0, {}
+  for name, code, msg in body:gmatch('X%((%w+),%s*(%-?%d+),%s*"([^"]*)"%)') do
+    code = math.tointeger(tonumber(code))
+    n = n + 1
+    seen[name] = code
+    T.eq(weft[name], code, name)
+    T.eq(math.type(weft[name]), "integer", name)
+    T.eq(weft.err_name(code), "WEFT_" .. name)
+    T.eq(weft.strerror(code), msg)
+    -- the error any call failing with the code raises: a Lua error
+    local ok, err = pcall(weft.check_code, code)
+    T.eq(ok, false, name)
+    T.eq(err, "weft: " .. msg .. " (WEFT_" .. name .. ")")
+  end
+  T.ok(n >= 17, "codes in the header: " .. n)
+  T.same(weft.ERRORS, seen)
+  T.eq(select("#", weft.check_code(0)), 0)
+  T.raises(function() weft.check_code(-1000) end, "weft: unknown error (WEFT_UNKNOWN)")
+  T.raises(function() weft.check_code("x") end, "check_code")
+end)
+
+T.test("the plain API raises by one rule", function()
+  local g <close> = weft.graph("plain")
+  g:add("a", function() return 1 end)
+  -- a failure with a detail message: the message, the detail, the name
+  T.raises(function() g:save("/nonexistent-dir/x.wg") end,
+           "weft: cannot save graph 'plain' to /nonexistent-dir/x.wg: input/output error: ",
+           "/nonexistent-dir/x.wg", "(WEFT_EIO)")
+  T.raises(function() weft.load_graph("/nonexistent-dir/x.wg") end, "/nonexistent-dir/x.wg")
+  T.raises(function() weft.load_plugin("/nonexistent-dir/plugin.so") end,
+           "weft: input/output error: ", "/nonexistent-dir/plugin.so", "(WEFT_EIO)")
+  T.raises(function() weft.load_plugin("") end, "(WEFT_EINVAL)")
+  -- the graph and run functions are weft.lua's, not the module's
+  T.eq(weft.weft_graph_find, nil)
+  T.eq(weft.weft_run_counts, nil)
+end)
+
 T.test("runtime arguments", function()
   T.raises(function() weft.runtime("two") end,
            "bad argument #1 to 'runtime' (integer expected, got string)")

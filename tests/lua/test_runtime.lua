@@ -276,6 +276,53 @@ T.test("stats and print_stats", function()
            "bad argument #1 to 'print_stats' (open file expected, got string)")
 end)
 
+-- The field names of struct `name` in weft/runtime.h.
+local function c_struct_fields(name)
+  local dir = arg[0]:match("(.*/)") or "./"
+  local f = assert(io.open(dir .. "../../runtime/include/weft/runtime.h"))
+  local text = f:read("a")
+  f:close()
+  local body = text:match("typedef struct " .. name .. " {(.-)}")
+  body = body:gsub("/%*.-%*/", "")
+  local fields = {}
+  for decl in body:gmatch("[^;]+") do
+    for part in decl:gmatch("[^,]+") do
+      local id = part:match("([%w_]+)%s*$")
+      if id then fields[id] = true end
+    end
+  end
+  return fields
+end
+
+local function keys(t)
+  local k = {}
+  for key in pairs(t) do k[key] = true end
+  return k
+end
+
+T.test("stats: the schema of weft_stats_t", function()
+  -- the keys Python's rt.stats() has too (beside its job counters)
+  local top, worker = c_struct_fields("weft_stats"), c_struct_fields("weft_worker_stats")
+  T.same(top, {nworkers = true, workers = true, tasks_submitted = true, tasks_run = true,
+               tasks_stolen = true, tasks_failed = true, busy_s = true, wall_s = true})
+  T.same(worker, {tasks_run = true, tasks_stolen = true, busy_s = true, active = true})
+  local rt <close> = weft.runtime(2)
+  rt:reset_stats()
+  for i = 1, 20 do rt:submit(function(x) return x end, i) end
+  rt:wait()
+  local st = rt:stats()
+  top.active_workers = true
+  T.same(keys(st), top)
+  worker.id = true
+  T.eq(#st.workers, st.nworkers)
+  for i, w in ipairs(st.workers) do
+    T.same(keys(w), worker)
+    T.eq(w.id, i - 1)
+  end
+  T.eq(st.active_workers, 2)
+  T.eq(st.tasks_run, 20)
+end)
+
 T.test("close delivers, __close and __gc", function()
   local delivered = 0
   do

@@ -245,6 +245,50 @@ class GraphTest(unittest.TestCase):
         self.assertEqual(cm.exception.code, weft.ECANCELED)
         self.assertTrue(g.run(self.rt).ok)        # runs again normally
 
+    def test_jobs_a_node_submitted_see_its_cancellation(self):
+        # weft.cancelled() is weft_run_cancelled(weft_current_run()), the
+        # answer Lua's weft.cancelled() gives too: a job that a node
+        # submitted (and did not wait for) works for the node's run, and
+        # so does a job that job submits; the run completes after them.
+        started = threading.Event()
+        jobs = []
+
+        def inner():
+            return weft.cancelled()
+
+        def poll():
+            before = weft.cancelled()
+            started.set()
+            deadline = time.monotonic() + 30
+            while not weft.cancelled() and time.monotonic() < deadline:
+                time.sleep(0.001)
+            nested = self.rt.submit(inner)      # a job of the job, same run
+            return before, weft.cancelled(), nested()
+
+        def node():
+            jobs.append(self.rt.submit(poll))  # not waited for here
+            return "submitted"
+
+        g = weft.Graph("spawning")
+        a = g.add(node, name="a")
+        run = g.run_async(self.rt)
+        self.assertTrue(started.wait(10))
+        self.assertFalse(jobs[0].done())
+        run.cancel()
+        self.assertTrue(run.wait(timeout=30))
+        self.assertTrue(jobs[0].done(), "the run completes after the job its node submitted")
+        self.assertEqual(jobs[0](), (False, True, True))
+        self.assertEqual(run.result(a), "submitted")   # the node had finished
+        # a run that is not cancelled: False in such a job too
+        quiet = weft.Graph("quiet jobs")
+        seen = []
+        quiet.add(lambda: seen.append(self.rt.submit(weft.cancelled)), name="q")
+        quiet.run(self.rt)
+        self.assertIs(seen[0](), False)
+        # outside every run: False, in the main thread and in jobs
+        self.assertIs(weft.cancelled(), False)
+        self.assertIs(self.rt.submit(weft.cancelled)(), False)
+
     def test_a_node_polls_for_cancellation(self):
         started = threading.Event()
 

@@ -2,6 +2,7 @@
 import gc
 import io
 import os
+import re
 import threading
 import time
 import unittest
@@ -353,14 +354,14 @@ class RuntimeTest(unittest.TestCase):
             with self.assertRaises(weft.TaskError):
                 rt.submit(fail, "x")()
             s = rt.stats()
-            self.assertEqual(s["workers"], 2)
+            self.assertEqual(s["active_workers"], 2)
             self.assertEqual(s["jobs_submitted"], 101)
             self.assertEqual(s["jobs_run"], 101)
             self.assertEqual(s["jobs_failed"], 1)
             self.assertEqual(s["jobs_pending"], 0)
             self.assertEqual(sum(w["jobs"] for w in s["per_worker"]), 101)
             self.assertGreater(s["wall_s"], 0)
-            self.assertIn("submitted", s["tasks"])
+            self.assertIn("tasks_submitted", s)
             out = io.StringIO()
             rt.print_stats(out)
             text = out.getvalue()
@@ -369,6 +370,53 @@ class RuntimeTest(unittest.TestCase):
             self.assertRegex(text, r"Total \|\s+101 \|\s+100.00%")
             rt.reset_stats()
             self.assertEqual(rt.stats()["jobs_submitted"], 0)
+
+
+    def test_stats_schema_is_weft_stats_t(self):
+        # the keys Lua's rt:stats() has too: weft_stats_t's fields (read
+        # from the C header), nworkers, active_workers, and per worker
+        # weft_worker_stats_t's fields and its id
+        top, worker = c_struct_fields("weft_stats"), c_struct_fields("weft_worker_stats")
+        self.assertEqual(top, {"nworkers", "workers", "tasks_submitted", "tasks_run",
+                               "tasks_stolen", "tasks_failed", "busy_s", "wall_s"})
+        self.assertEqual(worker, {"tasks_run", "tasks_stolen", "busy_s", "active"})
+        with weft.Runtime(2) as rt:
+            rt.reset_stats()
+            [j() for j in [rt.submit(abs, -i) for i in range(20)]]
+            s = rt.stats()
+            jobs = {"jobs_submitted", "jobs_run", "jobs_failed", "jobs_pending", "jobs_busy_s",
+                    "jobs_wall_s", "per_worker"}
+            self.assertEqual(set(s), top | {"active_workers"} | jobs)
+            self.assertEqual(s["nworkers"], len(s["workers"]))
+            self.assertGreaterEqual(s["nworkers"], 2)
+            self.assertEqual(s["active_workers"], 2)
+            for i, w in enumerate(s["workers"]):
+                self.assertEqual(set(w), worker | {"id"})
+                self.assertEqual(w["id"], i)
+                self.assertIsInstance(w["active"], bool)
+                self.assertIsInstance(w["busy_s"], float)
+            self.assertEqual(sum(w["tasks_run"] for w in s["workers"]), s["tasks_run"])
+            self.assertEqual(s["jobs_run"], 20)
+            self.assertGreaterEqual(s["tasks_submitted"], 1)
+            self.assertIsInstance(s["wall_s"], float)
+
+
+def c_struct_fields(name):
+    """The field names of struct `name` in weft/runtime.h."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "runtime",
+                        "include", "weft", "runtime.h")
+    with open(path) as f:
+        text = f.read()
+    body = text[text.index("typedef struct %s {" % name):]
+    body = body[body.index("{") + 1:body.index("}")]
+    body = re.sub(r"/\*.*?\*/", "", body, flags=re.S)
+    fields = set()
+    for decl in body.split(";"):
+        for part in decl.split(","):
+            m = re.search(r"(\w+)\s*$", part.strip())
+            if m:
+                fields.add(m.group(1))
+    return fields
 
 
 class WrongArgumentsTest(unittest.TestCase):

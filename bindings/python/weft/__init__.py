@@ -36,7 +36,7 @@ import sys as _sys
 import traceback as _traceback
 import weakref as _weakref
 
-from . import core as _swig        # SWIG's module: GraphCore, RunCore, constants
+from . import core as _swig        # SWIG's module: weft.i's plain C API, GraphCore, RunCore
 from . import _core as _c          # the extension: RuntimeBase, Job, Group
 
 __version__ = _swig.weft_version()
@@ -95,14 +95,41 @@ class TaskError(Error):
         self.traceback = traceback
 
 
-_c._setup(Error, InvalidArgument, OutOfMemory, Timeout, TaskError)
+# weft's error codes, as in weft.h (weft.EBUSY, ...): every code of the C
+# table WEFT_ERRNO_MAP, which weft.i expands into constants and into
+# weft_err_code(i), so a new code appears here without an edit.
+# ERRORS: {name without WEFT_: code}.
+ERRORS = {}
+_i = 0
+while _swig.weft_err_code(_i) != 0:
+    _code = _swig.weft_err_code(_i)
+    ERRORS[_swig.weft_err_name(_code)[len("WEFT_"):]] = _code
+    _i += 1
+del _i, _code
+globals().update(ERRORS)
+OK = 0
 
-# weft's error codes and node statuses, as in weft.h (weft.EBUSY, ...)
-for _name in ("OK", "EINVAL", "ENOMEM", "EBUSY", "EDESTROYED", "ETASK", "ESYSTEM", "EPERM",
-              "ERANGE", "ENOENT", "EEXIST", "ECANCELED", "ECYCLE", "EPARSE", "EIO",
-              "ENOTSUP", "ETIMEDOUT", "ESTALE"):
-    globals()[_name] = getattr(_swig, _name)
-del _name
+# EXCEPTIONS: {code: the class its errors raise}, for every code: the
+# codes of bad arguments are also ValueErrors, ENOMEM a MemoryError,
+# ETIMEDOUT a TimeoutError; every other code (and any code weft does not
+# define) raises weft.Error itself.
+_SPECIAL = {"EINVAL": InvalidArgument, "ERANGE": InvalidArgument, "ENOMEM": OutOfMemory,
+            "ETIMEDOUT": Timeout}
+EXCEPTIONS = {code: _SPECIAL.get(name, Error) for name, code in ERRORS.items()}
+_c._setup(EXCEPTIONS, Error, TaskError)
+
+
+def error_class(code):
+    """The exception class weft error code `code` raises."""
+    return EXCEPTIONS.get(code, Error)
+
+
+def _error(code, detail=None):
+    """The exception for a weft code, as the C layer raises it: weft_strerror's
+    message, then ": detail"."""
+    msg = _swig.weft_strerror(code)
+    return error_class(code)(msg + ": " + detail if detail else msg, code)
+
 
 strerror = _swig.weft_strerror
 err_name = _swig.weft_err_name
@@ -118,9 +145,21 @@ Group = _c.Group
 SUM_PRIMES_TASK = "weft.sum_primes"   # arg or first input: N in ASCII; result: the sum of primes < N
 SUM_TASK = "weft.sum"                 # sums the decimal numbers in its arg and inputs
 register_task = _c.register_task
-unregister_task = _c.unregister_task
 task_registered = _c.task_registered
-cancelled = _c.cancelled                 # inside a node: was its run cancelled?
+load_plugin = _swig.weft_plugin_load     # load_plugin(path): a library of named C tasks
+
+
+def unregister_task(name):
+    """Removes a registered name (weft.Error ENOENT, naming it, if none)."""
+    if not isinstance(name, str):
+        raise TypeError("unregister_task: name must be a str, not %s" % type(name).__name__)
+    try:
+        _swig.weft_task_unregister(name)
+    except Error as e:
+        if e.code == ENOENT:
+            raise _error(ENOENT, name) from None
+        raise
+cancelled = _c.cancelled                 # was the run this thread works for cancelled?
 
 # ---------------------------------------------------------------------------
 # Runtime
@@ -184,18 +223,26 @@ class Runtime(_c.RuntimeBase):
         return [job() for job in jobs]
 
     def stats(self):
-        """The statistics as a dict: workers, wall_s (since creation or
-        reset_stats()), jobs_submitted, jobs_run, jobs_failed, jobs_pending,
-        busy_s, per_worker (a list of {worker, jobs, busy_s}; worker
-        "caller" counts jobs run by threads that waited for them) and tasks
-        (the C runtime's own counters: drain tasks and graph nodes)."""
+        """The statistics as a dict, in the one schema of every weft binding
+        (Lua's rt:stats() has the same keys), named after the C struct
+        weft_stats_t: nworkers, active_workers (the current count),
+        tasks_submitted, tasks_run, tasks_stolen, tasks_failed, busy_s,
+        wall_s (since creation or reset_stats()) and workers, a list of
+        {id, tasks_run, tasks_stolen, busy_s, active} per worker slot. The
+        C runtime counts its own tasks: the ones that run Python jobs (each
+        runs as many queued jobs as it finds) and graph nodes. The job
+        queue's counters come beside them: jobs_submitted, jobs_run,
+        jobs_failed, jobs_pending, jobs_busy_s, jobs_wall_s and per_worker
+        (a list of {worker, jobs, busy_s}; worker "caller" counts jobs run
+        by threads that waited for them)."""
         return self._stats()
 
     def stats_text(self):
         """The statistics table print_stats() prints, as a str."""
         s = self._stats()
         run = s["jobs_run"]
-        lines = ["weft job statistics: %d workers, %.3f s wall time" % (s["workers"], s["wall_s"]),
+        lines = ["weft job statistics: %d workers, %.3f s wall time" % (s["active_workers"],
+                                                                       s["jobs_wall_s"]),
                  " worker |     jobs run | % of all |   busy s | time per job"]
         for w in s["per_worker"]:
             n = w["jobs"]
@@ -203,7 +250,8 @@ class Runtime(_c.RuntimeBase):
                 w["worker"], n, 100.0 * n / run if run else 0.0, w["busy_s"],
                 1e6 * w["busy_s"] / n if n else 0.0))
         lines.append("  Total | %12d | %7.2f%% | %8.3f | %10.3f us" % (
-            run, 100.0 if run else 0.0, s["busy_s"], 1e6 * s["busy_s"] / run if run else 0.0))
+            run, 100.0 if run else 0.0, s["jobs_busy_s"],
+            1e6 * s["jobs_busy_s"] / run if run else 0.0))
         lines.append("jobs submitted: %d, failed: %d, pending: %d" % (
             s["jobs_submitted"], s["jobs_failed"], s["jobs_pending"]))
         return "\n".join(lines) + "\n"
@@ -259,12 +307,12 @@ class Node:
 
     @property
     def name(self):
-        return self.graph._core.node_name(self.id)
+        return _swig.weft_graph_node_name(self.graph._g, self.id)
 
     @property
     def task(self):
         """The registered task name of a task node; None for a Python node."""
-        return self.graph._core.node_task(self.id)
+        return _swig.weft_graph_node_task(self.graph._g, self.id)
 
     @property
     def kind(self):
@@ -334,6 +382,7 @@ class Graph:
         if not isinstance(name, str):
             raise TypeError("a graph name must be a str, not %s" % type(name).__name__)
         self._core = _swig.GraphCore(name)
+        self._g = self._core.graph()   # the C graph, for weft.i's functions
         self._nodes = []
         self._subs = {}      # subgraph node id -> the Graph it runs
 
@@ -350,10 +399,12 @@ class Graph:
         run (one Graph per inner graph, however often the file uses it)."""
         g = cls.__new__(cls)
         g._core = core
+        g._g = core.graph()
         seen[core.key()] = g
-        g._nodes = [Node(g, i) for i in range(core.node_count())]
+        n = _swig.weft_graph_node_count(g._g)
+        g._nodes = [Node(g, i) for i in range(n)]
         g._subs = {}
-        for i in range(core.node_count()):
+        for i in range(n):
             sub = core.subgraph(i)
             if sub is not None:
                 g._subs[i] = seen.get(sub.key()) or cls._of_core(sub, seen)
@@ -363,11 +414,11 @@ class Graph:
         """Writes the graph file. Only task nodes can be written down: a
         Python callable cannot (weft.Error, code ENOTSUP, naming the node);
         register it with register_task and add it with add_task instead."""
-        self._core.save(_os.fspath(path))
+        _swig.weft_graph_save_file(self._g, _os.fspath(path))
 
     @property
     def name(self):
-        return self._core.name()
+        return _swig.weft_graph_name(self._g)
 
     @property
     def nodes(self):
@@ -375,7 +426,7 @@ class Graph:
 
     @property
     def edge_count(self):
-        return self._core.edge_count()
+        return _swig.weft_graph_edge_count(self._g)
 
     def __len__(self):
         return len(self._nodes)
@@ -386,9 +437,12 @@ class Graph:
     def __getitem__(self, key):
         """g["name"] or g[id]: the node."""
         if isinstance(key, str):
-            i = self._core.find(key)
-            if i is None:
-                raise KeyError(key)
+            try:
+                i = _swig.weft_graph_find(self._g, key)
+            except Error as e:
+                if e.code == ENOENT:
+                    raise KeyError(key) from None
+                raise
             return self._nodes[i]
         return self._nodes[key]
 
@@ -465,10 +519,18 @@ class Graph:
         """Edge: before runs before after."""
         self._core.precede(self._node(before).id, self._node(after).id)
 
+    def edges(self):
+        """Every edge as a (before, after) pair of Nodes, in the order they
+        were added."""
+        return [tuple(self._nodes[v] for v in _swig.weft_graph_edge(self._g, i))
+                for i in range(self.edge_count)]
+
     def check(self):
         """Raises weft.Error (ECYCLE, naming a node on the cycle) if the
         graph has a cycle."""
-        self._core.check()
+        rc, v = _swig.weft_graph_check(self._g)
+        if rc == ECYCLE:
+            raise _error(rc, "cycle through node '%s'" % _swig.weft_graph_node_name(self._g, v))
 
     def run_async(self, rt=None, record=False, progress=False, progress_interval=0.1):
         """Starts a run and returns its Run at once. rt: a Runtime (default:
@@ -516,7 +578,9 @@ class Graph:
         path, also writes it there."""
         if run is not None and not isinstance(run, Run):
             raise TypeError("run must be a weft.Run or None")
-        text = self._core.dot(run._core if run is not None else None)
+        if run is not None and run.graph is not self:
+            raise _error(EINVAL, "the run belongs to another graph")
+        text = _swig.weft_graph_dot_buf(self._g, run._r if run is not None else None)
         if path is not None:
             with open(path, "w") as f:
                 f.write(text)
@@ -534,6 +598,7 @@ class Run:
         self.graph = graph
         self.runtime = rt
         self._core = core
+        self._r = core.run()   # the C run record, for weft.i's functions
 
     def _id(self, node):
         if isinstance(node, str):
@@ -543,6 +608,9 @@ class Run:
                 raise ValueError("node %r belongs to another graph" % (node,))
             return node.id
         if isinstance(node, int) and not isinstance(node, bool):
+            n = len(self.graph._nodes)
+            if not 0 <= node < n:
+                raise _error(EINVAL, "no node %d in this graph (it has %d)" % (node, n))
             return node
         raise TypeError("expected a weft.Node, a node name or id, not %s" % type(node).__name__)
 
@@ -555,13 +623,13 @@ class Run:
         try:
             return self._core.wait(-1.0 if timeout is None else float(timeout))
         except KeyboardInterrupt:
-            self._core.cancel()
+            _swig.weft_run_cancel(self._r)
             self._core.wait(-1.0)
             raise
 
     def cancel(self):
         """Cancels every node not yet started (running nodes finish)."""
-        self._core.cancel()
+        _swig.weft_run_cancel(self._r)
 
     def done(self):
         return self._core.done()
@@ -578,7 +646,7 @@ class Run:
 
     def status(self, node):
         """"pending", "running", "done", "failed", "skipped" or "cancelled"."""
-        return self._core.status(self._id(node))
+        return _swig.weft_node_status_name(_swig.weft_run_node_status(self._r, self._id(node)))
 
     def result(self, node):
         """A done node's result (the Python object a call node returned; the
@@ -587,13 +655,13 @@ class Run:
         that did not run raises weft.Error (ENOENT)."""
         i = self._id(node)
         self.wait()
-        st = self._core.status(i)
+        st = self.status(i)
         if st == "done":
             return self._core.result(i)
         if st == "failed":
             raise self._task_error(i)
-        raise Error("node %r has no result: it is %s" % (self.graph._core.node_name(i), st),
-                    _swig.ENOENT)
+        raise Error("node %r has no result: it is %s"
+                    % (_swig.weft_graph_node_name(self.graph._g, i), st), ENOENT)
 
     def exception(self, node):
         """The exception a failed Python node raised (None otherwise)."""
@@ -605,14 +673,14 @@ class Run:
         self.wait()
         out = {}
         for n in self.graph._nodes:
-            if self._core.status(n.id) == "done":
+            if _swig.weft_run_node_status(self._r, n.id) == _swig.NODE_DONE:
                 out[n.name] = self._core.result(n.id)
         return out
 
     def counts(self):
         """{total, done, failed, skipped, cancelled, first_failed (a Node or
         None), first_code, wall_s}."""
-        c = self._core.counts()
+        c = _swig.weft_run_counts(self._r)
         if c["first_failed"] is not None:
             c["first_failed"] = self.graph._nodes[c["first_failed"]]
         return c
@@ -628,23 +696,28 @@ class Run:
         sub = self.graph._subs.get(i)
         if sub is None:
             raise InvalidArgument("node %r is not a subgraph node"
-                                  % self.graph._core.node_name(i), _swig.EINVAL)
+                                  % _swig.weft_graph_node_name(self.graph._g, i), EINVAL)
         return Run(sub, self._core.subrun(i), self.runtime)
 
     def node_time(self, node):
         """(start_s, end_s, worker) of a node of a recorded run (None if it
         did not run or the run was not recorded)."""
-        return self._core.node_time(self._id(node))
+        try:
+            return tuple(_swig.weft_run_node_time(self._r, self._id(node)))
+        except Error as e:
+            if e.code == ENOENT:
+                return None
+            raise
 
     def _failure(self, i):
         """(path, run, id, exception, code) of the failure of node i: for a
         subgraph node that failed because an inner node did, that node's."""
-        name = self.graph._core.node_name(i)
+        name = _swig.weft_graph_node_name(self.graph._g, i)
         exc, code = self._core.error(i)
-        if i in self.graph._subs and code == _swig.ETASK:
+        if i in self.graph._subs and code == ETASK:
             try:
                 sr = self.subrun(i)
-                ff = sr._core.counts()["first_failed"]
+                ff = _swig.weft_run_counts(sr._r)["first_failed"]
             except Error:
                 ff = None
             if ff is not None:
@@ -661,7 +734,7 @@ class Run:
         if exc is not None:
             msg = "node %r%s raised %s: %s" % (name, where, type(exc).__name__, exc)
         else:
-            task = run.graph._core.node_task(j)
+            task = _swig.weft_graph_node_task(run.graph._g, j)
             what = "task %s" % task if task else "subgraph"
             msg = "node %r%s (%s) failed with status %d (%s)" % (
                 name, where, what, code, _swig.weft_strerror(code))
@@ -674,16 +747,16 @@ class Run:
         """Raises TaskError for the first failed node, or weft.Error
         (ECANCELED) if the run was cancelled; returns None if it succeeded."""
         code = self.code
-        if code == _swig.ETASK:
-            c = self._core.counts()
+        if code == ETASK:
+            c = _swig.weft_run_counts(self._r)
             raise self._task_error(c["first_failed"])
-        if code == _swig.ECANCELED:
+        if code == ECANCELED:
             raise Error("the run of graph %r was cancelled" % self.graph.name, code)
 
     def stats_text(self):
         """weft's run statistics (print_stats style) as a str."""
         self.wait()
-        return self._core.stats_text()
+        return _swig.weft_run_print_stats_buf(self._r)
 
     def print_stats(self, file=None):
         (file or _sys.stdout).write(self.stats_text())
@@ -693,7 +766,12 @@ class Run:
         one track per worker; needs record=True. Returns the text; with
         path, also writes it there."""
         self.wait()
-        text = self._core.trace()
+        try:
+            text = _swig.weft_run_trace_buf(self._r)
+        except Error as e:
+            if e.code == ENOENT:
+                raise _error(ENOENT, "a trace needs a run made with record=True") from None
+            raise
         if path is not None:
             with open(path, "w") as f:
                 f.write(text)
@@ -703,7 +781,7 @@ class Run:
         """The run file (node statuses and times) that weft-dot draws
         alongside the graph file. Returns the text; with path, writes it."""
         self.wait()
-        text = self._core.save()
+        text = _swig.weft_run_save_buf(self._r)
         if path is not None:
             with open(path, "w") as f:
                 f.write(text)
@@ -717,13 +795,14 @@ class Run:
     def __repr__(self):
         if not self._core.done():
             return "<weft.Run of %r: running>" % self.graph.name
-        c = self._core.counts()
+        c = _swig.weft_run_counts(self._r)
         return "<weft.Run of %r: %d done, %d failed, %d skipped, %d cancelled>" % (
             self.graph.name, c["done"], c["failed"], c["skipped"], c["cancelled"])
 
 
 __all__ = ["Runtime", "Job", "Group", "Graph", "Node", "Run", "Progress", "Error",
-           "InvalidArgument", "OutOfMemory", "Timeout", "TaskError", "default_runtime",
-           "register_task", "unregister_task", "task_registered", "SUM_PRIMES_TASK",
+           "InvalidArgument", "OutOfMemory", "Timeout", "TaskError", "ERRORS", "EXCEPTIONS",
+           "error_class", "cancelled", "default_runtime",
+           "register_task", "unregister_task", "task_registered", "load_plugin", "SUM_PRIMES_TASK",
            "SUM_TASK", "cpu_count", "default_workers", "strerror", "err_name",
            "MAX_WORKERS"]

@@ -36,6 +36,12 @@
  * (WEFT_DIST_RETRY_FAILED). With every node down and no local workers,
  * waiting jobs fail with WEFT_ENODE after grace_s (never hang).
  *
+ * Discovery (off unless asked): nodes may announce themselves by UDP
+ * (weft_server_opts_t.announce, weftd --announce) and a cluster may listen
+ * (opts.discover). A beacon is authenticated (HMAC under a key derived
+ * from the pre-shared key, fresh, not replayed) and is still only a hint:
+ * the node is added and its connection authenticates as any other.
+ *
  * Errors: every function returns 0 or a negative weft code, and on failure
  * sets the calling thread's detail message (weft_error_detail) naming the
  * node where one is involved: "node [::1]:7117: authentication failed".
@@ -64,6 +70,8 @@ typedef struct weft_server weft_server_t;
 #define WEFT_DIST_PROTOCOL 1
 /* Default TCP port of weftd. */
 #define WEFT_DIST_PORT 7117
+/* Default UDP port of discovery beacons (weftd --announce, opts.discover). */
+#define WEFT_DIST_DISCOVER_PORT 7118
 /* Longest argument or result, by default (1 GiB). */
 #define WEFT_DIST_MAX_BYTES ((size_t)1 << 30)
 
@@ -115,6 +123,27 @@ typedef struct weft_cluster_opts {
     size_t max_bytes;          /* longest argument or result (default WEFT_DIST_MAX_BYTES) */
     weft_node_event_fn on_node; /* node joins and leaves, or NULL */
     void *on_node_data;
+    /* Discovery (dist/PROTOCOL.md section 8), off unless discover is set:
+     * the cluster listens for nodes' UDP beacons on "ADDR:PORT", an IPv4
+     * address of this host ("0.0.0.0:7118" takes unicast and broadcast
+     * beacons, "127.0.0.1:7118" loopback only) or a multicast group
+     * ("239.255.77.1:7118", joined on discover_if). A beacon is only a
+     * hint: one whose HMAC (under a key derived from the cluster's key),
+     * time and freshness check out makes the cluster add its node as
+     * weft_cluster_add_node does, and that connection then authenticates
+     * as any other. Forged, stale, future-dated, replayed and malformed
+     * beacons are ignored and counted (weft_cluster_discover_stats). With
+     * discover set, nodes may be empty at create. */
+    const char *discover;      /* "ADDR:PORT" to listen on, or NULL (default: off) */
+    const char *discover_if;   /* interface (name) for a multicast group, or NULL */
+    double discover_max_age_s; /* beacons older than this are stale (default 5) */
+    double discover_skew_s;    /* accepted this far in the future (default 1) */
+    int discover_max_nodes;    /* nodes discovery may add, 1..64 (default 32) */
+    /* Receives discovery's log lines (a node found; beacons ignored, at
+     * most one line per reason per second; peer bytes sanitised) on the
+     * discovery thread; level is a weft_log_level_t. NULL: none. */
+    void (*discover_log)(void *data, int level, const char *line);
+    void *discover_log_data;
 } weft_cluster_opts_t;
 
 /* Fills *opts with the defaults above. Thread-safety: any thread. */
@@ -270,6 +299,29 @@ WEFT_API int weft_cluster_active_nodes(weft_cluster_t *c, char ***nodes, size_t 
 WEFT_API int weft_cluster_print_stats(weft_cluster_t *c, FILE *out);
 WEFT_API int weft_cluster_print_stats_buf(weft_cluster_t *c, weft_buf_t *out);
 
+/* Discovery counts of a cluster (beacons; see opts.discover). Every
+ * datagram received is counted once in received and in exactly one of
+ * accepted, malformed, forged, version, stale, future, replayed, over_cap;
+ * accepted ones are either added (a new node) or known (listed already). */
+typedef struct weft_discover_stats {
+    int port;               /* the UDP port listened on */
+    uint64_t received;      /* datagrams */
+    uint64_t accepted;      /* passed every check */
+    uint64_t added, known;  /* of accepted: new nodes, nodes listed already */
+    uint64_t malformed;     /* size, magic, format, reserved bytes, host, port */
+    uint64_t forged;        /* HMAC does not match (another key, or altered) */
+    uint64_t version;       /* no protocol version in common */
+    uint64_t stale;         /* older than discover_max_age_s */
+    uint64_t future;        /* dated more than discover_skew_s ahead */
+    uint64_t replayed;      /* the same beacon seen before */
+    uint64_t over_cap;      /* a new node past discover_max_nodes, or replay cache full */
+    char last_reject[256];  /* the last ignored beacon's log line, "" if none */
+} weft_discover_stats_t;
+
+/* A snapshot of the discovery counts. Errors: WEFT_EINVAL, WEFT_ENOENT
+ * (discovery is off). Thread-safety: any thread. */
+WEFT_API int weft_cluster_discover_stats(weft_cluster_t *c, weft_discover_stats_t *st);
+
 /* ------------------------------------------------------------------ */
 /* Server (node)                                                       */
 
@@ -299,6 +351,19 @@ typedef struct weft_server_opts {
     int log_level;             /* lines above this level are not logged (WEFT_LOG_INFO) */
     weft_log_fn log;           /* NULL: lines to stderr */
     void *log_data;
+    /* Announcing (dist/PROTOCOL.md section 8), off unless announce is
+     * set: a beacon (protocol version, TCP port, address, time, HMAC under
+     * a key derived from the key) is sent by UDP to "ADDR:PORT" (IPv4:
+     * unicast, a broadcast address or a multicast group, TTL 1) every
+     * announce_interval_s, from a thread of the server's own, from
+     * weft_server_create until weft_server_free. A destination outside
+     * loopback needs a key the user supplied, as listen does. */
+    const char *announce;        /* "ADDR:PORT", or NULL (default: off) */
+    const char *announce_if;     /* interface name for multicast and broadcast, or NULL */
+    double announce_interval_s;  /* default 1 */
+    const char *announce_host;   /* address in beacons (an IP literal); NULL: the listen
+                                    address unless a wildcard, else none (clients use the
+                                    beacon's source address) */
 } weft_server_opts_t;
 
 WEFT_API void weft_server_opts_init(weft_server_opts_t *opts);
@@ -346,6 +411,10 @@ typedef struct weft_server_stats {
     uint64_t tasks_run, tasks_cancelled, clients_now, unauth_now;
 } weft_server_stats_t;
 WEFT_API int weft_server_stats(weft_server_t *s, weft_server_stats_t *st);
+
+/* Beacons the server has sent (opts.announce) and sends that failed; both
+ * 0 when it does not announce. Errors: WEFT_EINVAL. Thread-safety: any. */
+WEFT_API int weft_server_announced(weft_server_t *s, uint64_t *sent, uint64_t *errors);
 
 #ifdef __cplusplus
 }

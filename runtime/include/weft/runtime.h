@@ -12,7 +12,8 @@
  *   a job that has not completed is allowed (the task still runs).
  * - A group (weft_group_t) made by weft_group_create() is owned by the caller
  *   and released with weft_group_free() once nothing is pending in it. Named
- *   groups (weft_group_named()) are owned by the runtime.
+ *   groups (weft_group_named()) are owned by the runtime and freed by
+ *   weft_runtime_destroy: a named group must not be used after it.
  * - Task completion: a task is complete when its function has returned AND
  *   every task it spawned (with weft_submit or weft_spawn from inside it) is
  *   complete. Only then does its callback run, its job become done and its
@@ -76,10 +77,16 @@ WEFT_API int weft_default_workers(void);
 WEFT_API int weft_runtime_create(int nworkers, weft_runtime_t **rt);
 
 /* Waits for every task submitted to rt, stops and joins its workers and frees
- * it. Errors: WEFT_EINVAL (NULL or not a live runtime, where detectable),
- * WEFT_EPERM (called from one of rt's own workers or callbacks).
- * Thread-safety: once, from a thread that is not one of rt's workers, with no
- * other call on rt in progress or to come. */
+ * it. Once destroy has begun, submits from threads that are not rt's workers
+ * fail with WEFT_EDESTROYED and queue nothing; every task accepted before
+ * (and every task those spawn, or their callbacks submit) runs before
+ * destroy returns. After it returns, rt is gone: a job or group handle still
+ * held keeps a shell on which calls give WEFT_EDESTROYED (submitting through
+ * a rt pointer is then valid only while such a handle lives).
+ * Errors: WEFT_EINVAL (NULL or not a live runtime, where detectable; a
+ * second destroy), WEFT_EPERM (called from one of rt's own workers or
+ * callbacks). Thread-safety: once, from a thread that is not one of rt's
+ * workers; other threads may still be submitting as described. */
 WEFT_API int weft_runtime_destroy(weft_runtime_t *rt);
 
 /* Changes the worker count while work may be in flight (pp's set_ncpus).
@@ -123,7 +130,8 @@ typedef struct weft_submit_opts {
  * handle is made (fire and forget; the cheapest form). From inside a task
  * the new task is a child of the running one (see "Task completion").
  * Errors: WEFT_EINVAL (rt or fn NULL, group of another runtime),
- * WEFT_EDESTROYED (the group's runtime is gone), WEFT_ENOMEM.
+ * WEFT_EDESTROYED (rt or the group's runtime is being destroyed or gone),
+ * WEFT_ENOMEM.
  * On error nothing was submitted and *job is NULL.
  * Thread-safety: any thread, including tasks and callbacks. */
 WEFT_API int weft_submit(weft_runtime_t *rt, weft_task_fn fn, void *arg,
@@ -144,6 +152,8 @@ WEFT_API int weft_job_wait(weft_job_t *job, int *status, void **result);
 /* As weft_job_wait, but gives up after timeout_s seconds (0: just look)
  * with WEFT_ETIMEDOUT; the job is unaffected. A worker helps meanwhile
  * (and may overrun the timeout by the length of a task it picked up).
+ * Any double is a valid timeout: infinity (and a timeout too long for the
+ * clock to count) waits for ever, as weft_job_wait does.
  * Errors: as weft_job_wait, plus WEFT_EINVAL for a negative or NaN timeout.
  * Thread-safety: any thread. */
 WEFT_API int weft_job_wait_timeout(weft_job_t *job, double timeout_s, int *status,

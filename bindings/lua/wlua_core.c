@@ -1,4 +1,4 @@
-/* lw_core.c: the script side of the Lua binding.
+/* wlua_core.c: the script side of the Lua binding.
  *
  * Every function here runs on the thread that runs the script, with the
  * script's lua_State. They are the private primitives ("core") that
@@ -10,19 +10,19 @@
  * box, so a second close, or a use after close, is detected rather than
  * crashing. __gc closes what the script forgot to close.
  *
- * - runtime (lw_rt): the weft runtime plus the queue of finished tasks.
- *   Workers append finished lw_task records under a mutex; the script takes
+ * - runtime (wlua_rt): the weft runtime plus the queue of finished tasks.
+ *   Workers append finished wlua_task records under a mutex; the script takes
  *   them one at a time (rt_take) and only then does anything Lua-visible
  *   happen (results decoded, callbacks run by weft.lua). Closing destroys
  *   the weft runtime first, which waits for every task, so no worker can
  *   touch the queue afterwards.
- * - code (lw_code): a task function dumped to bytecode once, shared by
+ * - code (wlua_code): a task function dumped to bytecode once, shared by
  *   every task that runs it (a count of references, script thread only).
- * - graph (lw_graph) and run (lw_run): weft graphs whose nodes are the
+ * - graph (wlua_graph) and run (wlua_run): weft graphs whose nodes are the
  *   named task "lua"; a run record must be freed before its graph, and a
  *   subgraph after the graphs that contain it, so the structs keep the
  *   links needed to free in that order whatever order Lua collects them. */
-#define _GNU_SOURCE /* dladdr, RTLD_NODELETE; also POSIX 2008 (open_memstream) */
+#define _GNU_SOURCE /* dladdr, RTLD_NODELETE */
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -31,8 +31,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "lw.h"
-#include "weft_lua_layer.h" /* generated from weft.lua: lw_layer[] */
+#include "weft_stats.h"
+#include "wlua.h"
+#include "weft_lua_layer.h" /* generated from weft.lua: wlua_layer[] */
 
 #define RT_MT "weft.core.runtime"
 #define CODE_MT "weft.core.code"
@@ -42,7 +43,7 @@
 /* Pushes nil and a formatted message: the (nil, message) convention. */
 static int fail(lua_State *L, const char *fmt, ...)
 {
-    char msg[LW_ERRMAX + 128];
+    char msg[WLUA_ERRMAX + 128];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -78,142 +79,13 @@ static void *box_get(lua_State *L, int i, const char *mt, const char *what)
     return *box;
 }
 
-/* An optional Lua file handle at index i (io.stdout when absent). */
-static FILE *opt_file(lua_State *L, int i)
-{
-    if (lua_isnoneornil(L, i))
-        return stdout;
-    luaL_Stream *s = luaL_checkudata(L, i, LUA_FILEHANDLE);
-    if (!s->closef)
-        luaL_error(L, "weft: attempt to use a closed file");
-    return s->f;
-}
-
-/* Runs fn(obj, a memory stream) and pushes what it wrote as a string. */
-typedef int (*writer_fn)(const void *a, const void *b, FILE *f);
-static int push_written(lua_State *L, writer_fn fn, const void *a, const void *b,
-                        const char *what)
-{
-    char *data = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&data, &len);
-    if (!f)
-        return fail_rc(L, WEFT_ENOMEM, what);
-    int rc = fn(a, b, f);
-    if (fclose(f) != 0 && rc == 0)
-        rc = WEFT_EIO;
-    if (rc != 0) {
-        free(data);
-        return fail_rc(L, rc, what);
-    }
-    lua_pushlstring(L, data, len);
-    free(data);
-    return 1;
-}
-
-/* ------------------------------------------------------------------ */
-/* Code                                                                */
-
-void lw_code_release(lw_code *c)
-{
-    if (c && --c->refs == 0)
-        free(c);
-}
-
-static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud)
-{
-    (void)L;
-    return lw_buf_put(ud, p, sz) ? 1 : 0;
-}
-
-/* Formats a message into err; returns NULL (for lw_code_prepare). */
-static lw_code *prep_fail(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-    return NULL;
-}
-
-/* Its upvalues must each hold the global table (_ENV, or a local alias of
- * _G), the function itself (a recursive local function) or the weft
- * module: a worker has its own of each, and nothing else of the sender. */
-lw_code *lw_code_prepare(lua_State *L, int idx, char *err, size_t errsz)
-{
-    idx = lua_absindex(L, idx);
-    luaL_checkstack(L, 4, "prepare");
-    if (lua_iscfunction(L, idx))
-        return prep_fail(err, errsz,
-                         "weft: cannot send the task function: C functions (like print or "
-                         "math.floor) have no Lua code to copy; call them from a Lua function");
-    lua_Debug ar;
-    lua_pushvalue(L, idx);
-    lua_getinfo(L, ">S", &ar);
-    char where[128];
-    snprintf(where, sizeof where, "%s:%d", ar.short_src, ar.linedefined);
-    uint64_t genv = 0, self = 0, mod = 0;
-    lua_pushglobaltable(L);
-    int g = lua_gettop(L);
-    lua_getfield(L, LUA_REGISTRYINDEX, LW_MODULE_KEY);
-    int m = lua_gettop(L);
-    for (int i = 1;; i++) {
-        const char *name = lua_getupvalue(L, idx, i);
-        if (!name)
-            break;
-        uint64_t *mask = NULL;
-        if (lua_rawequal(L, -1, g))
-            mask = &genv;
-        else if (lua_rawequal(L, -1, idx))
-            mask = &self;
-        else if (!lua_isnil(L, m) && lua_rawequal(L, -1, m))
-            mask = &mod;
-        lua_pop(L, 1);
-        if (mask && i <= 64) {
-            *mask |= (uint64_t)1 << (i - 1);
-            continue;
-        }
-        lua_pop(L, 2);
-        if (strcmp(name, "_ENV") == 0)
-            return prep_fail(err, errsz,
-                             "weft: cannot send the task function (%s): its _ENV is not the "
-                             "global environment",
-                             where);
-        return prep_fail(err, errsz,
-                         "weft: cannot send the task function (%s): it uses upvalue '%s' (a "
-                         "local variable of an enclosing function); pass the value as an "
-                         "argument",
-                         where, name[0] ? name : "?");
-    }
-    lua_pop(L, 2);
-    lw_buf b = {0};
-    lua_pushvalue(L, idx);
-    int rc = lua_dump(L, dump_writer, &b, 0);
-    lua_pop(L, 1);
-    lw_code *c = rc == 0 ? malloc(sizeof *c + b.len) : NULL;
-    if (!c) {
-        lw_buf_free(&b);
-        return prep_fail(err, errsz, "weft: cannot dump the task function (%s): out of memory",
-                         where);
-    }
-    c->refs = 1;
-    c->genv_mask = genv;
-    c->self_mask = self;
-    c->weft_mask = mod;
-    snprintf(c->where, sizeof c->where, "%s", where);
-    c->len = b.len;
-    memcpy(c->bytes, b.data, b.len);
-    lw_buf_free(&b);
-    return c;
-}
-
 /* prepare(fn) -> code | nil, message */
 static int c_prepare(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TFUNCTION);
     void **box = box_new(L, CODE_MT, NULL); /* first: a raise leaks nothing */
-    char err[LW_ERRMAX];
-    lw_code *c = lw_code_prepare(L, 1, err, sizeof err);
+    char err[WLUA_ERRMAX];
+    wlua_code *c = wlua_code_prepare(L, 1, err, sizeof err);
     if (!c)
         return fail(L, "%s", err);
     *box = c; /* the box holds the one reference */
@@ -223,21 +95,21 @@ static int c_prepare(lua_State *L)
 static int c_code_gc(lua_State *L)
 {
     void **box = luaL_checkudata(L, 1, CODE_MT);
-    lw_code_release(*box);
+    wlua_code_release(*box);
     *box = NULL;
     return 0;
 }
 
-static lw_code *code_check(lua_State *L, int i) { return box_get(L, i, CODE_MT, "task code"); }
+static wlua_code *code_check(lua_State *L, int i) { return box_get(L, i, CODE_MT, "task code"); }
 
 /* ------------------------------------------------------------------ */
 /* Runtimes                                                            */
 
-static lw_rt *rt_check(lua_State *L, int i) { return box_get(L, i, RT_MT, "runtime"); }
+static wlua_rt *rt_check(lua_State *L, int i) { return box_get(L, i, RT_MT, "runtime"); }
 
-static void task_free(lw_task *t)
+static void task_free(wlua_task *t)
 {
-    lw_code_release(t->code);
+    wlua_code_release(t->code);
     free(t->args);
     free(t->res);
     free(t);
@@ -251,7 +123,7 @@ static int c_rt_new(lua_State *L)
         return fail(L, "weft: worker count %lld out of range 0..%d", (long long)n,
                     WEFT_MAX_WORKERS);
     void **box = box_new(L, RT_MT, NULL);
-    lw_rt *r = calloc(1, sizeof *r);
+    wlua_rt *r = calloc(1, sizeof *r);
     if (!r)
         return fail_rc(L, WEFT_ENOMEM, "cannot create a runtime");
     pthread_condattr_t ca;
@@ -276,14 +148,14 @@ static int c_rt_new(lua_State *L)
 static int c_rt_close(lua_State *L)
 {
     void **box = luaL_checkudata(L, 1, RT_MT);
-    lw_rt *r = *box;
+    wlua_rt *r = *box;
     if (!r)
         return 0;
     int rc = weft_runtime_destroy(r->rt);
     if (rc != 0) /* EPERM: a worker of this runtime; cannot happen from the script */
         return luaL_error(L, "weft: cannot close the runtime: %s", weft_strerror(rc));
     *box = NULL;
-    for (lw_task *t = r->head, *next; t; t = next) {
+    for (wlua_task *t = r->head, *next; t; t = next) {
         next = t->next;
         task_free(t);
     }
@@ -308,7 +180,7 @@ static int c_rt_workers(lua_State *L)
 
 static int c_rt_set_workers(lua_State *L)
 {
-    lw_rt *r = rt_check(L, 1);
+    wlua_rt *r = rt_check(L, 1);
     lua_Integer n = luaL_checkinteger(L, 2);
     if (n < 0 || n > WEFT_MAX_WORKERS)
         return fail(L, "weft: worker count %lld out of range 0..%d", (long long)n,
@@ -321,11 +193,11 @@ static int c_rt_set_workers(lua_State *L)
 }
 
 /* Submits a task with the given encoded arguments (taken over). */
-static int submit(lua_State *L, lw_rt *r, lw_code *c, lw_kind kind, lw_buf *args)
+static int submit(lua_State *L, wlua_rt *r, wlua_code *c, wlua_kind kind, wlua_buf *args)
 {
-    lw_task *t = calloc(1, sizeof *t);
+    wlua_task *t = calloc(1, sizeof *t);
     if (!t) {
-        lw_buf_free(args);
+        wlua_buf_free(args);
         return fail_rc(L, WEFT_ENOMEM, "cannot submit");
     }
     t->owner = r;
@@ -336,8 +208,8 @@ static int submit(lua_State *L, lw_rt *r, lw_code *c, lw_kind kind, lw_buf *args
     t->id = ++r->next_id;
     t->worker = -1;
     c->refs++;
-    weft_submit_opts_t opts = {.callback = lw_task_done, .callback_data = t};
-    int rc = weft_submit(r->rt, lw_task_run, t, &opts, NULL);
+    weft_submit_opts_t opts = {.callback = wlua_task_done, .callback_data = t};
+    int rc = weft_submit(r->rt, wlua_task_run, t, &opts, NULL);
     if (rc != 0) {
         task_free(t);
         return fail_rc(L, rc, "cannot submit");
@@ -351,34 +223,34 @@ static int submit(lua_State *L, lw_rt *r, lw_code *c, lw_kind kind, lw_buf *args
  * base: the number the first argument has in messages. */
 static int c_rt_submit(lua_State *L)
 {
-    lw_rt *r = rt_check(L, 1);
-    lw_code *c = code_check(L, 2);
+    wlua_rt *r = rt_check(L, 1);
+    wlua_code *c = code_check(L, 2);
     int base = (int)luaL_checkinteger(L, 3);
     int n = lua_gettop(L) - 3;
-    lw_buf args = {0};
-    char err[LW_ERRMAX];
-    if (lw_encode(L, 4, n, "argument", base, LW_TO_WORKER, &args, err, sizeof err)) {
-        lw_buf_free(&args);
+    wlua_buf args = {0};
+    char err[WLUA_ERRMAX];
+    if (wlua_encode(L, 4, n, "argument", base, WLUA_TO_WORKER, &args, err, sizeof err)) {
+        wlua_buf_free(&args);
         return fail(L, "weft: %s", err);
     }
-    return submit(L, r, c, LW_JOB, &args);
+    return submit(L, r, c, WLUA_JOB, &args);
 }
 
 /* rt_submit_map(runtime, code, base, elements...) -> id | nil, message
  * base: the index of the first element in the script's list. */
 static int c_rt_submit_map(lua_State *L)
 {
-    lw_rt *r = rt_check(L, 1);
-    lw_code *c = code_check(L, 2);
+    wlua_rt *r = rt_check(L, 1);
+    wlua_code *c = code_check(L, 2);
     int base = (int)luaL_checkinteger(L, 3);
-    lw_buf args = {0};
-    char err[LW_ERRMAX];
-    if (lw_encode(L, 4, lua_gettop(L) - 3, "element", base, LW_TO_WORKER, &args, err,
+    wlua_buf args = {0};
+    char err[WLUA_ERRMAX];
+    if (wlua_encode(L, 4, lua_gettop(L) - 3, "element", base, WLUA_TO_WORKER, &args, err,
                   sizeof err)) {
-        lw_buf_free(&args);
+        wlua_buf_free(&args);
         return fail(L, "weft: %s", err);
     }
-    return submit(L, r, c, LW_MAP, &args);
+    return submit(L, r, c, WLUA_MAP, &args);
 }
 
 static int c_rt_inflight(lua_State *L)
@@ -389,11 +261,11 @@ static int c_rt_inflight(lua_State *L)
 
 /* Pushes the decoded results of t: a table {n = count, ...}, or for a
  * failed task its message and element (0 unless a map element failed). */
-static int push_outcome(lua_State *L, lw_task *t)
+static int push_outcome(lua_State *L, wlua_task *t)
 {
-    char err[LW_ERRMAX];
+    char err[WLUA_ERRMAX];
     int top = lua_gettop(L);
-    int n = lw_decode(L, t->res, t->res_len, err, sizeof err);
+    int n = wlua_decode(L, t->res, t->res_len, err, sizeof err);
     if (n < 0) {
         lua_pushfstring(L, "cannot read the task's results: %s", err);
         lua_pushinteger(L, 0);
@@ -407,7 +279,7 @@ static int push_outcome(lua_State *L, lw_task *t)
         lua_settop(L, top + 2);
         return 0;
     }
-    if (t->kind == LW_MAP) { /* one value: the table of results */
+    if (t->kind == WLUA_MAP) { /* one value: the table of results */
         lua_settop(L, top + 1);
         return 1;
     }
@@ -426,7 +298,7 @@ static int push_outcome(lua_State *L, lw_task *t)
  * task is in flight, > 0 waits up to that many seconds. */
 static int c_rt_take(lua_State *L)
 {
-    lw_rt *r = rt_check(L, 1);
+    wlua_rt *r = rt_check(L, 1);
     double timeout = luaL_optnumber(L, 2, 0);
     if (timeout != timeout)
         return luaL_error(L, "weft: the timeout is NaN");
@@ -450,7 +322,7 @@ static int c_rt_take(lua_State *L)
                     break;
         }
     }
-    lw_task *t = r->head;
+    wlua_task *t = r->head;
     if (t) {
         r->head = t->next;
         if (!r->head)
@@ -488,44 +360,45 @@ static void set_int(lua_State *L, const char *k, lua_Integer v)
 /* rt_stats(runtime) -> table | nil, message */
 static int c_rt_stats(lua_State *L)
 {
-    lw_rt *r = rt_check(L, 1);
+    wlua_rt *r = rt_check(L, 1);
     weft_stats_t st;
     int rc = weft_stats_get(r->rt, &st);
     if (rc != 0)
         return fail_rc(L, rc, "cannot read the statistics");
+    /* the schema of weft_stats.h, as Python's rt.stats() */
+#define WLUA_U64(k, v) set_int(L, k, (lua_Integer)(v))
+#define WLUA_DBL(k, v) set_num(L, k, v)
+#define WLUA_BOOL(k, v) (lua_pushboolean(L, (v) != 0), lua_setfield(L, -2, k))
+#define WLUA_FIELD(f, kind) WLUA_##kind(#f, st.f);
+#define WLUA_WFIELD(f, kind) WLUA_##kind(#f, st.workers[i].f);
     lua_createtable(L, 0, 9);
     set_int(L, "nworkers", st.nworkers);
     set_int(L, "active_workers", weft_runtime_workers(r->rt));
-    set_int(L, "tasks_submitted", (lua_Integer)st.tasks_submitted);
-    set_int(L, "tasks_run", (lua_Integer)st.tasks_run);
-    set_int(L, "tasks_stolen", (lua_Integer)st.tasks_stolen);
-    set_int(L, "tasks_failed", (lua_Integer)st.tasks_failed);
-    set_num(L, "busy_s", st.busy_s);
-    set_num(L, "wall_s", st.wall_s);
+    WEFT_STATS_FIELDS(WLUA_FIELD)
     lua_createtable(L, st.nworkers, 0);
     for (int i = 0; i < st.nworkers; i++) {
         lua_createtable(L, 0, 5);
         set_int(L, "id", i);
-        set_int(L, "tasks_run", (lua_Integer)st.workers[i].tasks_run);
-        set_int(L, "tasks_stolen", (lua_Integer)st.workers[i].tasks_stolen);
-        set_num(L, "busy_s", st.workers[i].busy_s);
-        lua_pushboolean(L, st.workers[i].active);
-        lua_setfield(L, -2, "active");
+        WEFT_WORKER_STATS_FIELDS(WLUA_WFIELD)
         lua_rawseti(L, -2, i + 1);
     }
+#undef WLUA_FIELD
+#undef WLUA_WFIELD
     lua_setfield(L, -2, "workers");
     weft_stats_release(&st);
     return 1;
 }
 
-static int c_rt_print_stats(lua_State *L)
+/* rt_stats_text(runtime) -> the table weft_stats_print prints | nil, message */
+static int c_rt_stats_text(lua_State *L)
 {
-    lw_rt *r = rt_check(L, 1);
-    FILE *f = opt_file(L, 2);
-    int rc = weft_stats_print(r->rt, f);
+    wlua_rt *r = rt_check(L, 1);
+    weft_buf_t b;
+    int rc = weft_stats_print_buf(r->rt, &b);
     if (rc != 0)
         return fail_rc(L, rc, "cannot print the statistics");
-    lua_pushboolean(L, 1);
+    lua_pushlstring(L, b.data ? b.data : "", b.len);
+    weft_buf_free(&b);
     return 1;
 }
 
@@ -541,39 +414,39 @@ static int c_rt_reset_stats(lua_State *L)
 /* ------------------------------------------------------------------ */
 /* Graphs and runs                                                     */
 
-typedef struct lw_run lw_run;
+typedef struct wlua_run wlua_run;
 
-typedef struct lw_graph {
+typedef struct wlua_graph {
     weft_graph_t *g;
-    int boxed;               /* a Lua box still holds it */
-    int parents;             /* graphs that hold it as a subgraph */
-    struct lw_graph **subs;  /* its subgraphs (one entry per subgraph node) */
+    int boxed;                /* a Lua box still holds it */
+    int parents;              /* graphs that hold it as a subgraph */
+    struct wlua_graph **subs; /* its subgraphs (one entry per subgraph node) */
     size_t nsubs;
-    lw_run *runs;            /* run records not yet freed */
-} lw_graph;
+    wlua_run *runs;           /* run records not yet freed */
+} wlua_graph;
 
-struct lw_run {
+struct wlua_run {
     weft_run_t *run;
-    lw_graph *graph; /* NULL once the graph has freed the record */
-    lw_run *prev, *next;
+    wlua_graph *graph; /* NULL once the graph has freed the record */
+    wlua_run *prev, *next;
     lua_State *L;       /* the script thread's state while it waits */
     int progress_ref;   /* registry reference to the progress function */
-    char progress_err[LW_ERRMAX];
+    char progress_err[WLUA_ERRMAX];
 };
 
-static lw_graph *graph_check(lua_State *L, int i) { return box_get(L, i, GRAPH_MT, "graph"); }
+static wlua_graph *graph_check(lua_State *L, int i) { return box_get(L, i, GRAPH_MT, "graph"); }
 
-static lw_run *run_check(lua_State *L, int i)
+static wlua_run *run_check(lua_State *L, int i)
 {
-    lw_run *r = box_get(L, i, RUN_MT, "run");
+    wlua_run *r = box_get(L, i, RUN_MT, "run");
     if (!r->run)
         luaL_error(L, "weft: the run is closed (its graph was closed)");
     return r;
 }
 
 /* Frees the weft run record (after it has finished) and unlinks it; the
- * lw_run itself stays with its box. */
-static void run_drop(lua_State *L, lw_run *r)
+ * wlua_run itself stays with its box. */
+static void run_drop(lua_State *L, wlua_run *r)
 {
     if (r->run) {
         r->L = NULL; /* no progress callbacks from here (may be inside __gc) */
@@ -599,7 +472,7 @@ static void run_drop(lua_State *L, lw_run *r)
 
 /* Frees a graph once no box and no parent graph holds it: its runs first,
  * then the graph, then its subgraphs' hold on their own. */
-static void graph_release(lua_State *L, lw_graph *gp)
+static void graph_release(lua_State *L, wlua_graph *gp)
 {
     if (gp->boxed || gp->parents)
         return;
@@ -618,7 +491,7 @@ static int c_graph_new(lua_State *L)
 {
     const char *name = luaL_optstring(L, 1, NULL);
     void **box = box_new(L, GRAPH_MT, NULL);
-    lw_graph *gp = calloc(1, sizeof *gp);
+    wlua_graph *gp = calloc(1, sizeof *gp);
     if (!gp)
         return fail_rc(L, WEFT_ENOMEM, "cannot create a graph");
     int rc = weft_graph_create(name, &gp->g);
@@ -635,10 +508,10 @@ static int c_graph_new(lua_State *L)
 static int c_graph_close(lua_State *L)
 {
     void **box = luaL_checkudata(L, 1, GRAPH_MT);
-    lw_graph *gp = *box;
+    wlua_graph *gp = *box;
     if (!gp)
         return 0;
-    for (lw_run *r = gp->runs; r; r = r->next)
+    for (wlua_run *r = gp->runs; r; r = r->next)
         if (r->L)
             return luaL_error(L, "weft: cannot close a graph from its run's progress callback");
     *box = NULL;
@@ -647,47 +520,47 @@ static int c_graph_close(lua_State *L)
     return 0;
 }
 
-static int put_mask(lw_buf *b, uint64_t m)
+static int put_mask(wlua_buf *b, uint64_t m)
 {
     unsigned char le[8];
     for (int i = 0; i < 8; i++)
         le[i] = (unsigned char)(m >> (8 * i));
-    return lw_buf_put(b, le, 8);
+    return wlua_buf_put(b, le, 8);
 }
 
-/* Builds a node envelope (lw.h) for code and the arguments at first..:
+/* Builds a node envelope (wlua.h) for code and the arguments at first..:
  * version 1 unless the function has self or weft upvalues. */
-static int envelope(lua_State *L, lw_code *c, int first, int n, int base, lw_buf *b, char *err,
+static int envelope(lua_State *L, wlua_code *c, int first, int n, int base, wlua_buf *b, char *err,
                     size_t errsz)
 {
     int v2 = c->self_mask || c->weft_mask;
     size_t wlen = strlen(c->where);
-    if (lw_buf_put(b, v2 ? LW_NODE_MAGIC2 : LW_NODE_MAGIC, 3) || put_mask(b, c->genv_mask) ||
+    if (wlua_buf_put(b, v2 ? WLUA_NODE_MAGIC2 : WLUA_NODE_MAGIC, 3) || put_mask(b, c->genv_mask) ||
         (v2 && (put_mask(b, c->self_mask) || put_mask(b, c->weft_mask))) ||
-        lw_put_varint(b, wlen) || lw_buf_put(b, c->where, wlen) || lw_put_varint(b, c->len) ||
-        lw_buf_put(b, c->bytes, c->len)) {
+        wlua_put_varint(b, wlen) || wlua_buf_put(b, c->where, wlen) || wlua_put_varint(b, c->len) ||
+        wlua_buf_put(b, c->bytes, c->len)) {
         snprintf(err, errsz, "out of memory");
         return -1;
     }
-    return lw_encode(L, first, n, "argument", base, LW_TO_WORKER, b, err, errsz);
+    return wlua_encode(L, first, n, "argument", base, WLUA_TO_WORKER, b, err, errsz);
 }
 
 /* graph_add(graph, name|nil, code, base, ...) -> node id | nil, message */
 static int c_graph_add(lua_State *L)
 {
-    lw_graph *gp = graph_check(L, 1);
+    wlua_graph *gp = graph_check(L, 1);
     const char *name = luaL_optstring(L, 2, NULL);
-    lw_code *c = code_check(L, 3);
+    wlua_code *c = code_check(L, 3);
     int base = (int)luaL_checkinteger(L, 4);
-    lw_buf b = {0};
-    char err[LW_ERRMAX];
+    wlua_buf b = {0};
+    char err[WLUA_ERRMAX];
     if (envelope(L, c, 5, lua_gettop(L) - 4, base, &b, err, sizeof err)) {
-        lw_buf_free(&b);
+        wlua_buf_free(&b);
         return fail(L, "weft: %s", err);
     }
     weft_node_t node;
-    int rc = weft_graph_add_task(gp->g, name, LW_NODE_TASK, b.data, b.len, &node);
-    lw_buf_free(&b);
+    int rc = weft_graph_add_task(gp->g, name, WLUA_NODE_TASK, b.data, b.len, &node);
+    wlua_buf_free(&b);
     if (rc != 0)
         return fail_rc(L, rc, "cannot add a node");
     lua_pushinteger(L, node);
@@ -697,10 +570,10 @@ static int c_graph_add(lua_State *L)
 /* graph_add_subgraph(graph, name|nil, sub) -> node id | nil, message */
 static int c_graph_add_subgraph(lua_State *L)
 {
-    lw_graph *gp = graph_check(L, 1);
+    wlua_graph *gp = graph_check(L, 1);
     const char *name = luaL_optstring(L, 2, NULL);
-    lw_graph *sub = graph_check(L, 3);
-    lw_graph **subs = realloc(gp->subs, (gp->nsubs + 1) * sizeof *subs);
+    wlua_graph *sub = graph_check(L, 3);
+    wlua_graph **subs = realloc(gp->subs, (gp->nsubs + 1) * sizeof *subs);
     if (!subs)
         return fail_rc(L, WEFT_ENOMEM, "cannot add a subgraph");
     gp->subs = subs;
@@ -720,96 +593,11 @@ static weft_node_t node_arg(lua_State *L, int i)
     return v < 0 || v > (lua_Integer)WEFT_GRAPH_MAX_NODES ? WEFT_NODE_NONE : (weft_node_t)v;
 }
 
-static int c_graph_precede(lua_State *L)
-{
-    lw_graph *gp = graph_check(L, 1);
-    int rc = weft_graph_precede(gp->g, node_arg(L, 2), node_arg(L, 3));
-    if (rc != 0)
-        return fail_rc(L, rc, "cannot add an edge");
-    lua_pushboolean(L, 1);
-    return 1;
-}
-
-/* graph_info(graph) -> name, nodes, edges */
-static int c_graph_info(lua_State *L)
-{
-    lw_graph *gp = graph_check(L, 1);
-    lua_pushstring(L, weft_graph_name(gp->g));
-    lua_pushinteger(L, (lua_Integer)weft_graph_node_count(gp->g));
-    lua_pushinteger(L, (lua_Integer)weft_graph_edge_count(gp->g));
-    return 3;
-}
-
-static int c_graph_node_name(lua_State *L)
-{
-    lw_graph *gp = graph_check(L, 1);
-    const char *name = weft_graph_node_name(gp->g, node_arg(L, 2));
-    lua_pushstring(L, name);
-    lua_pushstring(L, weft_graph_node_task(gp->g, node_arg(L, 2)));
-    return 2;
-}
-
-static int c_graph_find(lua_State *L)
-{
-    lw_graph *gp = graph_check(L, 1);
-    weft_node_t node;
-    if (weft_graph_find(gp->g, luaL_checkstring(L, 2), &node) != 0)
-        return 0;
-    lua_pushinteger(L, node);
-    return 1;
-}
-
-/* graph_check(graph) -> true | false, node on a cycle */
-static int c_graph_check(lua_State *L)
-{
-    lw_graph *gp = graph_check(L, 1);
-    weft_node_t node = WEFT_NODE_NONE;
-    int rc = weft_graph_check(gp->g, &node);
-    if (rc == 0) {
-        lua_pushboolean(L, 1);
-        return 1;
-    }
-    if (rc != WEFT_ECYCLE)
-        return fail_rc(L, rc, "cannot check the graph");
-    lua_pushboolean(L, 0);
-    lua_pushinteger(L, node);
-    return 2;
-}
-
-static int dot_writer(const void *g, const void *run, FILE *f)
-{
-    return weft_graph_dot(g, run, f);
-}
-
-/* graph_dot(graph, run|nil) -> string | nil, message */
-static int c_graph_dot(lua_State *L)
-{
-    lw_graph *gp = graph_check(L, 1);
-    const weft_run_t *run = lua_isnoneornil(L, 2) ? NULL : run_check(L, 2)->run;
-    return push_written(L, dot_writer, gp->g, run, "cannot write the graph as dot");
-}
-
-static int c_graph_save(lua_State *L)
-{
-    lw_graph *gp = graph_check(L, 1);
-    const char *path = luaL_checkstring(L, 2);
-    int rc = weft_graph_save_file(gp->g, path);
-    if (rc != 0) {
-        const char *why = weft_graph_error();
-        lua_pushnil(L);
-        lua_pushfstring(L, "weft: cannot save graph '%s' to %s: %s%s%s", weft_graph_name(gp->g),
-                        path, weft_strerror(rc), why[0] ? ": " : "", why);
-        return 2;
-    }
-    lua_pushboolean(L, 1);
-    return 1;
-}
-
 static int c_graph_load(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     void **box = box_new(L, GRAPH_MT, NULL);
-    lw_graph *gp = calloc(1, sizeof *gp);
+    wlua_graph *gp = calloc(1, sizeof *gp);
     if (!gp)
         return fail_rc(L, WEFT_ENOMEM, "cannot load a graph");
     int rc = weft_graph_load_file(path, &gp->g);
@@ -829,7 +617,7 @@ static int c_graph_load(lua_State *L)
 static int c_graph_gc(lua_State *L)
 {
     void **box = luaL_checkudata(L, 1, GRAPH_MT);
-    lw_graph *gp = *box;
+    wlua_graph *gp = *box;
     if (gp) {
         *box = NULL;
         gp->boxed = 0;
@@ -840,7 +628,7 @@ static int c_graph_gc(lua_State *L)
 
 /* The progress callback, called by weft on the waiting (script) thread. */
 typedef struct progress_call {
-    lw_run *r;
+    wlua_run *r;
     const weft_progress_t *p;
 } progress_call;
 
@@ -860,7 +648,7 @@ static int progress_body(lua_State *L)
 
 static void progress_cb(void *data, const weft_progress_t *p)
 {
-    lw_run *r = data;
+    wlua_run *r = data;
     lua_State *L = r->L;
     if (!L || r->progress_ref == LUA_NOREF || r->progress_err[0] || !lua_checkstack(L, 4))
         return;
@@ -880,15 +668,15 @@ static void progress_cb(void *data, const weft_progress_t *p)
  *   -> run | nil, message, code */
 static int c_run_start(lua_State *L)
 {
-    lw_graph *gp = graph_check(L, 1);
-    lw_rt *rt = rt_check(L, 2);
+    wlua_graph *gp = graph_check(L, 1);
+    wlua_rt *rt = rt_check(L, 2);
     int record = lua_toboolean(L, 3), bar = lua_toboolean(L, 4);
     int has_progress = !lua_isnoneornil(L, 5);
     if (has_progress)
         luaL_checktype(L, 5, LUA_TFUNCTION);
     double interval = luaL_optnumber(L, 6, 0);
     void **box = box_new(L, RUN_MT, NULL);
-    lw_run *r = calloc(1, sizeof *r);
+    wlua_run *r = calloc(1, sizeof *r);
     if (!r)
         return fail_rc(L, WEFT_ENOMEM, "cannot run the graph");
     r->progress_ref = LUA_NOREF;
@@ -927,7 +715,7 @@ static int c_run_start(lua_State *L)
 /* run_wait(run, timeout|nil) -> code, progress error|nil */
 static int c_run_wait(lua_State *L)
 {
-    lw_run *r = run_check(L, 1);
+    wlua_run *r = run_check(L, 1);
     double timeout = luaL_optnumber(L, 2, -1);
     if (timeout > 1e9) /* about 32 years: as long as it takes */
         timeout = -1;
@@ -943,16 +731,10 @@ static int c_run_wait(lua_State *L)
     return 1;
 }
 
-static int c_run_cancel(lua_State *L)
-{
-    weft_run_cancel(run_check(L, 1)->run);
-    return 0;
-}
-
 static int c_run_close(lua_State *L)
 {
     void **box = luaL_checkudata(L, 1, RUN_MT);
-    lw_run *r = *box;
+    wlua_run *r = *box;
     if (r && r->L) /* its progress callback is running, inside run_wait */
         return luaL_error(L, "weft: cannot close a run from its own progress callback");
     if (r) {
@@ -963,17 +745,11 @@ static int c_run_close(lua_State *L)
     return 0;
 }
 
-static int c_run_status(lua_State *L)
-{
-    lua_pushinteger(L, weft_run_node_status(run_check(L, 1)->run, node_arg(L, 2)));
-    return 1;
-}
-
 /* run_result(run, node) -> {n=..., values} | raw string | nil, or
  * nil, message, code */
 static int c_run_result(lua_State *L)
 {
-    lw_run *r = run_check(L, 1);
+    wlua_run *r = run_check(L, 1);
     const void *data;
     size_t len;
     int rc = weft_run_result(r->run, node_arg(L, 2), &data, &len);
@@ -983,13 +759,13 @@ static int c_run_result(lua_State *L)
         lua_pushnil(L);
         return 1;
     }
-    if (!lw_is_encoded(data, len)) {
+    if (!wlua_is_encoded(data, len)) {
         lua_pushlstring(L, data, len);
         return 1;
     }
-    char err[LW_ERRMAX];
+    char err[WLUA_ERRMAX];
     int top = lua_gettop(L);
-    int n = lw_decode(L, data, len, err, sizeof err);
+    int n = wlua_decode(L, data, len, err, sizeof err);
     if (n < 0)
         return fail(L, "weft: cannot read the node's result: %s", err);
     lua_createtable(L, n, 1);
@@ -1000,90 +776,26 @@ static int c_run_result(lua_State *L)
     return 1;
 }
 
-static int c_run_code(lua_State *L)
-{
-    int code = 0;
-    int rc = weft_run_node_code(run_check(L, 1)->run, node_arg(L, 2), &code);
-    lua_pushinteger(L, rc != 0 ? rc : code);
-    return 1;
-}
-
-/* run_time(run, node) -> start, end, worker | nil */
-static int c_run_time(lua_State *L)
-{
-    double s, e;
-    int w;
-    if (weft_run_node_time(run_check(L, 1)->run, node_arg(L, 2), &s, &e, &w) != 0)
-        return 0;
-    lua_pushnumber(L, s);
-    lua_pushnumber(L, e);
-    lua_pushinteger(L, w);
-    return 3;
-}
-
-static int c_run_counts(lua_State *L)
-{
-    lw_run *r = run_check(L, 1);
-    weft_run_counts_t c;
-    int rc = weft_run_counts(r->run, &c);
-    if (rc != 0)
-        return fail_rc(L, rc, "cannot read the run's counts");
-    lua_createtable(L, 0, 8);
-    set_int(L, "total", (lua_Integer)c.total);
-    set_int(L, "done", (lua_Integer)c.done);
-    set_int(L, "failed", (lua_Integer)c.failed);
-    set_int(L, "skipped", (lua_Integer)c.skipped);
-    set_int(L, "cancelled", (lua_Integer)c.cancelled);
-    if (c.first_failed != WEFT_NODE_NONE) {
-        set_int(L, "first_failed", c.first_failed);
-        set_int(L, "first_code", c.first_code);
-    }
-    set_num(L, "wall_s", c.wall_s);
-    return 1;
-}
-
-static int c_run_print_stats(lua_State *L)
-{
-    lw_run *r = run_check(L, 1);
-    int rc = weft_run_print_stats(r->run, opt_file(L, 2));
-    if (rc != 0)
-        return fail_rc(L, rc, "cannot print the run's statistics");
-    lua_pushboolean(L, 1);
-    return 1;
-}
-
-static int trace_writer(const void *run, const void *unused, FILE *f)
-{
-    (void)unused;
-    return weft_run_trace(run, f);
-}
-
-static int c_run_trace(lua_State *L)
-{
-    lw_run *r = run_check(L, 1);
-    return push_written(L, trace_writer, r->run, NULL, "cannot write the trace");
-}
-
 /* ------------------------------------------------------------------ */
 /* Values                                                              */
 
 static int c_clock(lua_State *L)
 {
-    lua_pushnumber(L, lw_clock());
+    lua_pushnumber(L, wlua_clock());
     return 1;
 }
 
 /* serialize(...) -> bytes | nil, message */
 static int c_serialize(lua_State *L)
 {
-    lw_buf b = {0};
-    char err[LW_ERRMAX];
-    if (lw_encode(L, 1, lua_gettop(L), "value", 1, LW_TO_WORKER, &b, err, sizeof err)) {
-        lw_buf_free(&b);
+    wlua_buf b = {0};
+    char err[WLUA_ERRMAX];
+    if (wlua_encode(L, 1, lua_gettop(L), "value", 1, WLUA_TO_WORKER, &b, err, sizeof err)) {
+        wlua_buf_free(&b);
         return fail(L, "weft: %s", err);
     }
     lua_pushlstring(L, b.data, b.len);
-    lw_buf_free(&b);
+    wlua_buf_free(&b);
     return 1;
 }
 
@@ -1092,9 +804,9 @@ static int c_deserialize(lua_State *L)
 {
     size_t len;
     const char *p = luaL_checklstring(L, 1, &len);
-    char err[LW_ERRMAX];
+    char err[WLUA_ERRMAX];
     int top = lua_gettop(L);
-    int n = lw_decode(L, p, len, err, sizeof err);
+    int n = wlua_decode(L, p, len, err, sizeof err);
     if (n < 0)
         return luaL_error(L, "weft: %s", err);
     return lua_gettop(L) - top;
@@ -1115,31 +827,17 @@ static const luaL_Reg core_fns[] = {
     {"rt_inflight", c_rt_inflight},
     {"rt_take", c_rt_take},
     {"rt_stats", c_rt_stats},
-    {"rt_print_stats", c_rt_print_stats},
+    {"rt_stats_text", c_rt_stats_text},
     {"rt_reset_stats", c_rt_reset_stats},
     {"graph_new", c_graph_new},
     {"graph_close", c_graph_close},
     {"graph_add", c_graph_add},
     {"graph_add_subgraph", c_graph_add_subgraph},
-    {"graph_precede", c_graph_precede},
-    {"graph_info", c_graph_info},
-    {"graph_node_name", c_graph_node_name},
-    {"graph_find", c_graph_find},
-    {"graph_check", c_graph_check},
-    {"graph_dot", c_graph_dot},
-    {"graph_save", c_graph_save},
     {"graph_load", c_graph_load},
     {"run_start", c_run_start},
     {"run_wait", c_run_wait},
-    {"run_cancel", c_run_cancel},
     {"run_close", c_run_close},
-    {"run_status", c_run_status},
     {"run_result", c_run_result},
-    {"run_code", c_run_code},
-    {"run_time", c_run_time},
-    {"run_counts", c_run_counts},
-    {"run_print_stats", c_run_print_stats},
-    {"run_trace", c_run_trace},
     {"clock", c_clock},
     {"serialize", c_serialize},
     {"deserialize", c_deserialize},
@@ -1159,35 +857,43 @@ static void new_mt(lua_State *L, const char *name, lua_CFunction gc)
 /* Keeps this module loaded until the process ends, although Lua unloads
  * C modules when the state that loaded them closes: worker threads run its
  * code and its thread-key destructor, and libweft's process-wide task
- * registry now holds a pointer to lw_node_run. Best effort: if it fails,
+ * registry now holds a pointer to wlua_node_run. Best effort: if it fails,
  * unloading happens only after every runtime has stopped its threads. */
 static void pin_module(void)
 {
     Dl_info info;
-    if (dladdr((void *)lw_open, &info) && info.dli_fname)
+    if (dladdr((void *)wlua_open, &info) && info.dli_fname)
         dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
 }
 
-int lw_open(lua_State *L, int mod)
+weft_graph_t *wlua_graph_of(lua_State *L, int i) { return graph_check(L, i)->g; }
+
+weft_run_t *wlua_run_of(lua_State *L, int i) { return run_check(L, i)->run; }
+
+int wlua_open(lua_State *L, int mod, const luaL_Reg *more)
 {
     mod = lua_absindex(L, mod);
     pin_module();
-    int rc = weft_task_register(LW_NODE_TASK, lw_node_run, NULL);
+    int rc = weft_task_register(WLUA_NODE_TASK, wlua_node_run, NULL);
     if (rc != 0)
-        return luaL_error(L, "weft: cannot register the task '%s': %s", LW_NODE_TASK,
+        return luaL_error(L, "weft: cannot register the task '%s': %s", WLUA_NODE_TASK,
                           weft_strerror(rc));
+    /* weft.echo, weft.sum_primes, weft.sum: the same names as in Python */
+    if ((rc = weft_tasks_register_builtin()) != 0)
+        return luaL_error(L, "weft: cannot register weft's built-in tasks: %s", weft_strerror(rc));
     new_mt(L, RT_MT, c_rt_close);
     new_mt(L, CODE_MT, c_code_gc);
     new_mt(L, GRAPH_MT, c_graph_gc);
     new_mt(L, RUN_MT, c_run_close);
     lua_pushvalue(L, mod); /* weft_mask upvalues: this table */
-    lua_setfield(L, LUA_REGISTRYINDEX, LW_MODULE_KEY);
-    lw_task_api(L, mod);
-    if (luaL_loadbufferx(L, (const char *)lw_layer, sizeof lw_layer, "=weft.lua", "t") != LUA_OK)
+    lua_setfield(L, LUA_REGISTRYINDEX, WLUA_MODULE_KEY);
+    wlua_task_api(L, mod);
+    if (luaL_loadbufferx(L, (const char *)wlua_layer, sizeof wlua_layer, "=weft.lua", "t") != LUA_OK)
         return lua_error(L);
     lua_pushvalue(L, mod);
     luaL_newlib(L, core_fns);
-    lua_pushinteger(L, LW_MAX_DEPTH);
+    luaL_setfuncs(L, more, 0);
+    lua_pushinteger(L, WLUA_MAX_DEPTH);
     lua_setfield(L, -2, "MAX_DEPTH");
     lua_call(L, 2, 0);
     return 0;

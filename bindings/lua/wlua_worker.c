@@ -1,4 +1,4 @@
-/* lw_worker.c: running Lua tasks on weft's worker threads, and tasks that
+/* wlua_worker.c: running Lua tasks on weft's worker threads, and tasks that
  * spawn and wait for tasks (fork-join from Lua).
  *
  * States. A lua_State belongs to one thread, so each worker thread owns
@@ -14,7 +14,7 @@
  * keyed by their bytecode (pp's function caching): a function submitted
  * many times is loaded once per worker. Upvalues that held the sender's
  * global table, the function itself or the weft module are pointed at the
- * worker's own (lw.h, lw_code). Everything that touches the state runs
+ * worker's own (wlua.h, wlua_code). Everything that touches the state runs
  * under lua_pcall, so no Lua error unwinds through weft's frames; an error
  * becomes the task's result, the message encoded as a value.
  *
@@ -23,7 +23,7 @@
  * in the worker's state), encodes the arguments and submits a child task
  * with weft_submit from inside the running task, so weft's completion rule
  * makes the child part of the parent's spawn tree. The child's record
- * (lw_child) is held by the Lua handle and, until it is settled (waited
+ * (wlua_child) is held by the Lua handle and, until it is settled (waited
  * for), by the spawning task's frame. h:wait() calls weft_job_wait, which
  * runs other tasks while the child is not complete; a frame that returns
  * first waits for its children that nobody waited for (an implicit sync,
@@ -39,12 +39,12 @@
  * registry; depth 0 uses the main thread): the suspended frame's stack is
  * never written by the nested task, and Lua's per-thread count of C calls
  * does not grow with the depth. The "current task" of the thread is a
- * chain of lw_frame structs on the C stack (w->frame): pushed when a task
+ * chain of wlua_frame structs on the C stack (w->frame): pushed when a task
  * starts, popped when it ends, so a nested task never sees its waiter's
  * node context, children or identity, and the waiter gets its own back.
  * The C stack does grow with the depth (weft's workers have 16 MiB): a
  * nested Lua task is refused with a clear error, rather than overflowing
- * the stack, when less than LW_STACK_RESERVE is left.
+ * the stack, when less than WLUA_STACK_RESERVE is left.
  *
  * Who may wait for a child: only the frame that spawned it, while the
  * child is not settled. A handle reached from another task (through a
@@ -63,37 +63,37 @@
 
 #include <lualib.h>
 
-#include "lw.h"
+#include "wlua.h"
 
 /* Most functions kept per worker before the cache starts over. */
-#define LW_CACHE_MAX 256
-#define LW_CACHE_KEY "weft.fncache"
-#define LW_CACHE_COUNT "weft.fncount"
-#define LW_THREADS_KEY "weft.threads" /* depth -> the Lua thread of that depth */
-#define LW_CODES_KEY "weft.codes"     /* function -> code box (weak keys) */
+#define WLUA_CACHE_MAX 256
+#define WLUA_CACHE_KEY "weft.fncache"
+#define WLUA_CACHE_COUNT "weft.fncount"
+#define WLUA_THREADS_KEY "weft.threads" /* depth -> the Lua thread of that depth */
+#define WLUA_CODES_KEY "weft.codes"     /* function -> code box (weak keys) */
 #define HANDLE_MT "weft.handle"
 #define WCODE_MT "weft.worker.code"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define LW_SANITIZED 1
+#define WLUA_SANITIZED 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define LW_SANITIZED 1
+#define WLUA_SANITIZED 1
 #endif
 #endif
 
 /* C stack kept free below a nested task: enough for Lua code that recurses
  * through C functions to Lua's own limit (LUAI_MAXCCALLS levels) and for
  * weft's frames. Sanitizers make frames several times larger. */
-#ifdef LW_SANITIZED
-#define LW_STACK_RESERVE ((size_t)4 << 20)
+#ifdef WLUA_SANITIZED
+#define WLUA_STACK_RESERVE ((size_t)4 << 20)
 #else
-#define LW_STACK_RESERVE ((size_t)1 << 20)
+#define WLUA_STACK_RESERVE ((size_t)1 << 20)
 #endif
 /* Deepest nesting when the stack's bounds are unknown. */
-#define LW_MAX_NEST 100
+#define WLUA_MAX_NEST 100
 
-double lw_clock(void)
+double wlua_clock(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -103,32 +103,30 @@ double lw_clock(void)
 /* ------------------------------------------------------------------ */
 /* Frames, children, the worker                                        */
 
-typedef struct lw_child lw_child;
+typedef struct wlua_child wlua_child;
 
 /* A Lua task running on this thread: one per nesting level, on the C
  * stack of run_protected. Owner thread only. */
-typedef struct lw_frame {
-    struct lw_frame *prev; /* the task waiting below this one, or NULL */
-    int depth;             /* 0: the main thread; d: threads[d] */
-    uint64_t id;           /* unique on this worker: who spawned a child */
-    weft_node_ctx_t *node; /* a graph node's context, or NULL */
-    weft_run_t *run;       /* the run of the node it is or was spawned by */
-    lw_child *head, *tail; /* children not yet settled, in spawn order */
-} lw_frame;
+typedef struct wlua_frame {
+    struct wlua_frame *prev; /* the task waiting below this one, or NULL */
+    int depth;               /* 0: the main thread; d: threads[d] */
+    uint64_t id;             /* unique on this worker: who spawned a child */
+    weft_node_ctx_t *node;   /* a graph node's context, or NULL */
+    wlua_child *head, *tail; /* children not yet settled, in spawn order */
+} wlua_frame;
 
 /* A spawned child. Made, settled and freed by the spawning thread (all
  * fields but res, res_len and status); the worker that runs it writes
  * those, and the spawner reads them only after weft says the job is
  * complete (which orders the writes before). */
-struct lw_child {
-    lw_child *prev, *next; /* in frame's list while not settled */
-    lw_frame *frame;       /* the spawner's frame while listed, else NULL */
-    uint64_t spawner;      /* the spawner frame's id */
-    weft_run_t *run;       /* the spawner's run (weft.cancelled), or NULL */
-    int refs;              /* the handle's, and the frame's while listed */
-    int seen;              /* its failure reached Lua code (a wait raised it) */
-    weft_job_t *job;       /* NULL once settled (complete, and the job freed) */
-    lw_code *code;
+struct wlua_child {
+    wlua_child *prev, *next; /* in frame's list while not settled */
+    wlua_frame *frame;       /* the spawner's frame while listed, else NULL */
+    uint64_t spawner;        /* the spawner frame's id */
+    int refs;                /* the handle's, and the frame's while listed */
+    int seen;                /* its failure reached Lua code (a wait raised it) */
+    weft_job_t *job;         /* NULL once settled (complete, and the job freed) */
+    wlua_code *code;
     char *args;
     size_t args_len;
     char *res; /* encoded results, or the encoded message */
@@ -136,15 +134,15 @@ struct lw_child {
     int status; /* 0 or WEFT_ETASK */
 };
 
-typedef struct lw_worker {
+typedef struct wlua_worker {
     lua_State *L;
-    lw_frame *frame;     /* the innermost task running, or NULL */
+    wlua_frame *frame;   /* the innermost task running, or NULL */
     uint64_t next_id;    /* frame ids */
     lua_State **threads; /* threads[d] for depth d >= 1 (anchored in the registry) */
     int nthreads;        /* entries of threads */
     uintptr_t stack_lo;  /* this thread's stack: [stack_lo, stack_hi), 0 if unknown */
     uintptr_t stack_hi;
-} lw_worker;
+} wlua_worker;
 
 static pthread_key_t worker_key;
 static pthread_once_t worker_once = PTHREAD_ONCE_INIT;
@@ -155,7 +153,7 @@ static int worker_key_ok;
  * drops the handles' references. */
 static void worker_free(void *p)
 {
-    lw_worker *w = p;
+    wlua_worker *w = p;
     if (w->L)
         lua_close(w->L);
     free(w->threads);
@@ -164,17 +162,17 @@ static void worker_free(void *p)
 
 static void make_key(void) { worker_key_ok = pthread_key_create(&worker_key, worker_free) == 0; }
 
-static void child_free(lw_child *c)
+static void child_free(wlua_child *c)
 {
     if (c->job)
         weft_job_free(c->job); /* only on a failed submit or teardown: complete */
-    lw_code_release(c->code);
+    wlua_code_release(c->code);
     free(c->args);
     free(c->res);
     free(c);
 }
 
-static void child_unref(lw_child *c)
+static void child_unref(wlua_child *c)
 {
     if (--c->refs == 0)
         child_free(c);
@@ -183,13 +181,13 @@ static void child_unref(lw_child *c)
 /* Once the child's job is complete: frees the job and takes the child off
  * its frame's list (dropping the frame's reference). Spawner only; the
  * caller holds a reference of its own. */
-static void child_settle(lw_child *c)
+static void child_settle(wlua_child *c)
 {
     if (c->job) {
         weft_job_free(c->job);
         c->job = NULL;
     }
-    lw_frame *f = c->frame;
+    wlua_frame *f = c->frame;
     if (f) {
         if (c->prev)
             c->prev->next = c->next;
@@ -209,14 +207,14 @@ static void child_settle(lw_child *c)
 /* The worker's state                                                  */
 
 typedef struct hbox {
-    lw_child *c; /* NULL until spawned */
-    lw_buf args; /* the encoded arguments, until they move into the child */
+    wlua_child *c; /* NULL until spawned */
+    wlua_buf args; /* the encoded arguments, until they move into the child */
 } hbox;
 
 static int h_gc(lua_State *L)
 {
     hbox *hb = luaL_checkudata(L, 1, HANDLE_MT);
-    lw_buf_free(&hb->args);
+    wlua_buf_free(&hb->args);
     if (hb->c)
         child_unref(hb->c);
     hb->c = NULL;
@@ -225,8 +223,8 @@ static int h_gc(lua_State *L)
 
 static int wcode_gc(lua_State *L)
 {
-    lw_code **box = luaL_checkudata(L, 1, WCODE_MT);
-    lw_code_release(*box);
+    wlua_code **box = luaL_checkudata(L, 1, WCODE_MT);
+    wlua_code_release(*box);
     *box = NULL;
     return 0;
 }
@@ -237,7 +235,7 @@ static int h_tostring(lua_State *L);
 
 static int w_clock(lua_State *L)
 {
-    lua_pushnumber(L, lw_clock());
+    lua_pushnumber(L, wlua_clock());
     return 1;
 }
 
@@ -245,15 +243,15 @@ static int open_state(lua_State *L)
 {
     luaL_openlibs(L);
     lua_newtable(L);
-    lua_setfield(L, LUA_REGISTRYINDEX, LW_CACHE_KEY);
+    lua_setfield(L, LUA_REGISTRYINDEX, WLUA_CACHE_KEY);
     lua_newtable(L);
-    lua_setfield(L, LUA_REGISTRYINDEX, LW_THREADS_KEY);
+    lua_setfield(L, LUA_REGISTRYINDEX, WLUA_THREADS_KEY);
     lua_newtable(L); /* function -> code box, forgotten with the function */
     lua_createtable(L, 0, 1);
     lua_pushliteral(L, "k");
     lua_setfield(L, -2, "__mode");
     lua_setmetatable(L, -2);
-    lua_setfield(L, LUA_REGISTRYINDEX, LW_CODES_KEY);
+    lua_setfield(L, LUA_REGISTRYINDEX, WLUA_CODES_KEY);
     luaL_newmetatable(L, WCODE_MT);
     lua_pushcfunction(L, wcode_gc);
     lua_setfield(L, -2, "__gc");
@@ -274,11 +272,11 @@ static int open_state(lua_State *L)
     /* the worker's weft: global, require "weft", and weft-module upvalues */
     lua_createtable(L, 0, 6);
     int t = lua_gettop(L);
-    lw_task_api(L, t);
+    wlua_task_api(L, t);
     lua_pushcfunction(L, w_clock);
     lua_setfield(L, t, "clock");
     lua_pushvalue(L, t);
-    lua_setfield(L, LUA_REGISTRYINDEX, LW_MODULE_KEY);
+    lua_setfield(L, LUA_REGISTRYINDEX, WLUA_MODULE_KEY);
     lua_pushvalue(L, t);
     lua_setglobal(L, "weft");
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
@@ -303,12 +301,12 @@ static lua_State *new_state(void)
 
 /* The calling thread's worker record and state, made on first use; NULL
  * when out of memory. */
-static lw_worker *worker_get(void)
+static wlua_worker *worker_get(void)
 {
     pthread_once(&worker_once, make_key);
     if (!worker_key_ok)
         return NULL;
-    lw_worker *w = pthread_getspecific(worker_key);
+    wlua_worker *w = pthread_getspecific(worker_key);
     if (w)
         return w;
     if (!(w = calloc(1, sizeof *w)))
@@ -331,22 +329,22 @@ static lw_worker *worker_get(void)
 }
 
 /* Whether a task at this depth would leave too little C stack. */
-static int too_deep(const lw_worker *w, int depth)
+static int too_deep(const wlua_worker *w, int depth)
 {
     if (depth == 0)
         return 0;
     uintptr_t here = (uintptr_t)__builtin_frame_address(0);
     if (here <= w->stack_lo || here >= w->stack_hi) /* bounds unknown */
-        return depth > LW_MAX_NEST;
-    return here - w->stack_lo < LW_STACK_RESERVE;
+        return depth > WLUA_MAX_NEST;
+    return here - w->stack_lo < WLUA_STACK_RESERVE;
 }
 
 /* The innermost task running on this thread, when L is a thread of this
  * worker's state; NULL elsewhere (the script's thread, another state). */
-static lw_frame *task_frame(lua_State *L)
+static wlua_frame *task_frame(lua_State *L)
 {
     pthread_once(&worker_once, make_key);
-    lw_worker *w = worker_key_ok ? pthread_getspecific(worker_key) : NULL;
+    wlua_worker *w = worker_key_ok ? pthread_getspecific(worker_key) : NULL;
     if (!w || !w->frame)
         return NULL;
     lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
@@ -355,9 +353,9 @@ static lw_frame *task_frame(lua_State *L)
     return mine ? w->frame : NULL;
 }
 
-static lw_frame *need_task(lua_State *L, const char *fname)
+static wlua_frame *need_task(lua_State *L, const char *fname)
 {
-    lw_frame *f = task_frame(L);
+    wlua_frame *f = task_frame(L);
     if (!f)
         luaL_error(L, "weft.%s works only inside a task or graph node running on a worker "
                       "(on the script's thread, use rt:submit)",
@@ -374,7 +372,7 @@ static lw_frame *need_task(lua_State *L, const char *fname)
 static void push_function(lua_State *L, const char *code, size_t len, uint64_t genv,
                           uint64_t self, uint64_t mod, const char *where)
 {
-    lua_getfield(L, LUA_REGISTRYINDEX, LW_CACHE_KEY);
+    lua_getfield(L, LUA_REGISTRYINDEX, WLUA_CACHE_KEY);
     int cache = lua_gettop(L);
     /* the key: the bytecode, prefixed by the masks when they are more than
      * genv's (one proto may be sent with different upvalue kinds) */
@@ -411,7 +409,7 @@ static void push_function(lua_State *L, const char *code, size_t len, uint64_t g
         else if (self & bit)
             lua_pushvalue(L, fn);
         else if (mod & bit)
-            lua_getfield(L, LUA_REGISTRYINDEX, LW_MODULE_KEY);
+            lua_getfield(L, LUA_REGISTRYINDEX, WLUA_MODULE_KEY);
         else
             continue;
         if (!lua_setupvalue(L, fn, i + 1))
@@ -419,18 +417,18 @@ static void push_function(lua_State *L, const char *code, size_t len, uint64_t g
     }
     /* cache it; start over when full, so that a script making many
      * different functions does not grow every worker without bound */
-    lua_getfield(L, LUA_REGISTRYINDEX, LW_CACHE_COUNT);
+    lua_getfield(L, LUA_REGISTRYINDEX, WLUA_CACHE_COUNT);
     lua_Integer count = lua_tointeger(L, -1);
     lua_pop(L, 1);
-    if (count >= LW_CACHE_MAX) {
+    if (count >= WLUA_CACHE_MAX) {
         lua_newtable(L);
         lua_replace(L, cache);
         lua_pushvalue(L, cache);
-        lua_setfield(L, LUA_REGISTRYINDEX, LW_CACHE_KEY);
+        lua_setfield(L, LUA_REGISTRYINDEX, WLUA_CACHE_KEY);
         count = 0;
     }
     lua_pushinteger(L, count + 1);
-    lua_setfield(L, LUA_REGISTRYINDEX, LW_CACHE_COUNT);
+    lua_setfield(L, LUA_REGISTRYINDEX, WLUA_CACHE_COUNT);
     lua_pushvalue(L, key);
     lua_pushvalue(L, fn);
     lua_rawset(L, cache); /* cache[key] = fn */
@@ -457,38 +455,37 @@ static int msgh(lua_State *L)
 typedef struct body {
     const char *code;
     size_t code_len;
-    uint64_t genv, self, mod; /* upvalue masks (lw_code) */
+    uint64_t genv, self, mod; /* upvalue masks (wlua_code) */
     const char *where;
     const char *args;
     size_t args_len;
-    lw_kind kind;
+    wlua_kind kind;
     weft_node_ctx_t *node; /* graph nodes: inputs come from here */
-    weft_run_t *run;       /* the run of the node it is or was spawned by */
-    lw_worker *w;          /* set by run_protected */
+    wlua_worker *w;        /* set by run_protected */
     int depth;
-    lw_buf out;       /* encoded results (freed by the caller on error) */
+    wlua_buf out;     /* encoded results (freed by the caller on error) */
     lua_Integer elem; /* map: the element running, for messages */
 } body;
 
 static void decode_or_fail(lua_State *L, const char *p, size_t len, const char *what, int *n)
 {
-    char err[LW_ERRMAX];
-    *n = lw_decode(L, p, len, err, sizeof err);
+    char err[WLUA_ERRMAX];
+    *n = wlua_decode(L, p, len, err, sizeof err);
     if (*n < 0)
         luaL_error(L, "cannot read the %s: %s", what, err);
 }
 
 static void encode_or_fail(lua_State *L, body *b, int first, int n)
 {
-    char err[LW_ERRMAX];
-    if (lw_encode(L, first, n, "result", 1, LW_FROM_WORKER, &b->out, err, sizeof err))
+    char err[WLUA_ERRMAX];
+    if (wlua_encode(L, first, n, "result", 1, WLUA_FROM_WORKER, &b->out, err, sizeof err))
         luaL_error(L, "%s", err);
 }
 
 /* Makes sure the Lua thread for the next depth exists, so that a task
  * nested inside a wait of this one has a stack of its own: made here,
  * where a memory error is an ordinary error of this task. */
-static void ensure_next_thread(lua_State *L, lw_worker *w, int depth)
+static void ensure_next_thread(lua_State *L, wlua_worker *w, int depth)
 {
     int d = depth + 1;
     if (d < w->nthreads && w->threads[d])
@@ -504,7 +501,7 @@ static void ensure_next_thread(lua_State *L, lw_worker *w, int depth)
         w->threads = t;
         w->nthreads = n;
     }
-    lua_getfield(L, LUA_REGISTRYINDEX, LW_THREADS_KEY);
+    lua_getfield(L, LUA_REGISTRYINDEX, WLUA_THREADS_KEY);
     lua_State *T = lua_newthread(L);
     lua_rawseti(L, -2, d); /* anchored: registry.threads[d] */
     lua_pop(L, 1);
@@ -527,7 +524,7 @@ static int run_body(lua_State *L)
         for (size_t i = 0; i < nin; i++) {
             size_t len;
             const char *p = weft_node_input(b->node, i, &len);
-            if (lw_is_encoded(p, len)) {
+            if (wlua_is_encoded(p, len)) {
                 int top = lua_gettop(L), k;
                 decode_or_fail(L, p, len, "input", &k);
                 if (k == 0)
@@ -541,7 +538,7 @@ static int run_body(lua_State *L)
             n++;
         }
     }
-    if (b->kind == LW_MAP) {
+    if (b->kind == WLUA_MAP) {
         /* the arguments are the elements: results[i] = fn(element i) */
         luaL_checkstack(L, 4, "map");
         lua_createtable(L, n, 0);
@@ -564,22 +561,22 @@ static int run_body(lua_State *L)
 
 /* Encodes an error result: the message and, for a map, the element. Uses
  * no Lua call, so it cannot raise. */
-static void encode_error(lw_buf *out, const char *msg, size_t len, lua_Integer elem)
+static void encode_error(wlua_buf *out, const char *msg, size_t len, lua_Integer elem)
 {
     unsigned char tag_str = 5, tag_int = 3, le[8];
-    lw_buf_free(out);
+    wlua_buf_free(out);
     if (len > 4096)
         len = 4096;
-    lw_buf_put(out, LW_MAGIC, LW_MAGIC_LEN);
-    lw_put_varint(out, elem ? 2 : 1);
-    lw_buf_put(out, &tag_str, 1);
-    lw_put_varint(out, len);
-    lw_buf_put(out, msg, len);
+    wlua_buf_put(out, WLUA_MAGIC, WLUA_MAGIC_LEN);
+    wlua_put_varint(out, elem ? 2 : 1);
+    wlua_buf_put(out, &tag_str, 1);
+    wlua_put_varint(out, len);
+    wlua_buf_put(out, msg, len);
     if (elem) {
         for (int i = 0; i < 8; i++)
             le[i] = (unsigned char)((uint64_t)elem >> (8 * i));
-        lw_buf_put(out, &tag_int, 1);
-        lw_buf_put(out, le, 8);
+        wlua_buf_put(out, &tag_int, 1);
+        wlua_buf_put(out, le, 8);
     }
 }
 
@@ -588,13 +585,13 @@ static int error_text(const char *p, size_t len, const char **msg, size_t *mlen)
 {
     const char *end = p + len;
     uint64_t n, slen;
-    if (!lw_is_encoded(p, len))
+    if (!wlua_is_encoded(p, len))
         return -1;
-    p += LW_MAGIC_LEN;
-    if (lw_get_varint(&p, end, &n) || n < 1 || p >= end || *p != 5)
+    p += WLUA_MAGIC_LEN;
+    if (wlua_get_varint(&p, end, &n) || n < 1 || p >= end || *p != 5)
         return -1;
     p++;
-    if (lw_get_varint(&p, end, &slen) || slen > (uint64_t)(end - p))
+    if (wlua_get_varint(&p, end, &slen) || slen > (uint64_t)(end - p))
         return -1;
     *msg = p;
     *mlen = (size_t)slen;
@@ -607,7 +604,7 @@ static const char spawned_prefix[] = "weft: spawned task (";
  * <its message>", or its message alone when that already names a spawned
  * task (a failure passed up a chain of waits keeps one prefix and the
  * root cause). Written into buf; returns the length. */
-static size_t child_message(const lw_child *c, const char *how, char *buf, size_t size)
+static size_t child_message(const wlua_child *c, const char *how, char *buf, size_t size)
 {
     const char *msg;
     size_t len;
@@ -631,10 +628,10 @@ static size_t child_message(const lw_child *c, const char *how, char *buf, size_
  * settled (helping meanwhile), settles it, and fails the task (status,
  * out) with the first failure that no wait reported, unless the task
  * failed by itself. */
-static void frame_sync(lw_frame *f, int *status, lw_buf *out)
+static void frame_sync(wlua_frame *f, int *status, wlua_buf *out)
 {
     while (f->head) {
-        lw_child *c = f->head;
+        wlua_child *c = f->head;
         c->refs++; /* ours, across the wait and the settling */
         weft_job_wait(c->job, NULL, NULL); /* 0 or ETASK: c->status says which */
         child_settle(c);
@@ -653,16 +650,16 @@ static void frame_sync(lw_frame *f, int *status, lw_buf *out)
  * on the Lua thread of its depth, under a frame of its own. */
 static int run_protected(body *b)
 {
-    lw_worker *w = worker_get();
+    wlua_worker *w = worker_get();
     if (!w) {
         static const char oom[] = "cannot create a Lua state for the worker (out of memory)";
         encode_error(&b->out, oom, sizeof oom - 1, 0);
         return WEFT_ETASK;
     }
-    lw_frame *up = w->frame;
+    wlua_frame *up = w->frame;
     int depth = up ? up->depth + 1 : 0;
     if (too_deep(w, depth)) {
-        char msg[LW_ERRMAX];
+        char msg[WLUA_ERRMAX];
         int n = snprintf(msg, sizeof msg,
                          "weft: cannot start this Lua task: %d Lua tasks already wait below it on "
                          "this worker thread and its stack is nearly full (spawned tasks nested "
@@ -678,8 +675,7 @@ static int run_protected(body *b)
         encode_error(&b->out, msg, sizeof msg - 1, 0);
         return WEFT_ETASK;
     }
-    lw_frame f = {.prev = up, .depth = depth, .id = ++w->next_id, .node = b->node,
-                 .run = b->node ? weft_node_run(b->node) : b->run};
+    wlua_frame f = {.prev = up, .depth = depth, .id = ++w->next_id, .node = b->node};
     b->w = w;
     b->depth = depth;
     w->frame = &f;
@@ -708,7 +704,7 @@ static int run_protected(body *b)
 /* weft task functions                                                 */
 
 /* The body that runs code with encoded arguments args. */
-static body code_body(const lw_code *code, const char *args, size_t args_len, lw_kind kind)
+static body code_body(const wlua_code *code, const char *args, size_t args_len, wlua_kind kind)
 {
     return (body){.code = code->bytes,
                   .code_len = code->len,
@@ -721,28 +717,28 @@ static body code_body(const lw_code *code, const char *args, size_t args_len, lw
                   .kind = kind};
 }
 
-int lw_task_run(void *arg, void **result)
+int wlua_task_run(void *arg, void **result)
 {
     (void)result;
-    lw_task *t = arg;
+    wlua_task *t = arg;
     t->worker = weft_current_worker();
-    t->t0 = lw_clock();
+    t->t0 = wlua_clock();
     body b = code_body(t->code, t->args, t->args_len, t->kind);
     int status = run_protected(&b);
     t->res = b.out.data;
     t->res_len = b.out.len;
     t->status = status;
-    t->t1 = lw_clock();
+    t->t1 = wlua_clock();
     return status;
 }
 
-void lw_task_done(void *data, int status, void *result)
+void wlua_task_done(void *data, int status, void *result)
 {
     (void)status;
     (void)result;
-    lw_task *t = data;
+    wlua_task *t = data;
     /* hand the record back; from here on it belongs to the script */
-    lw_rt *rt = t->owner;
+    wlua_rt *rt = t->owner;
     pthread_mutex_lock(&rt->mu);
     if (rt->tail)
         rt->tail->next = t;
@@ -754,12 +750,11 @@ void lw_task_done(void *data, int status, void *result)
 }
 
 /* A spawned child, on whichever worker took it. */
-static int lw_child_run(void *arg, void **result)
+static int wlua_child_run(void *arg, void **result)
 {
     (void)result;
-    lw_child *c = arg;
-    body b = code_body(c->code, c->args, c->args_len, LW_JOB);
-    b.run = c->run;
+    wlua_child *c = arg;
+    body b = code_body(c->code, c->args, c->args_len, WLUA_JOB);
     int status = run_protected(&b);
     c->res = b.out.data;
     c->res_len = b.out.len;
@@ -775,13 +770,13 @@ static uint64_t get_mask(const char *p)
     return m;
 }
 
-/* Parses a node envelope (lw.h, version 1 or 2) into b; 0 or -1. */
+/* Parses a node envelope (wlua.h, version 1 or 2) into b; 0 or -1. */
 static int parse_envelope(const char *p, size_t len, body *b, char *where, size_t wsz)
 {
     const char *end = p + len;
     uint64_t n;
-    int v2 = len >= 3 && memcmp(p, LW_NODE_MAGIC2, 3) == 0;
-    if (len < (v2 ? 3 + 24 : 3 + 8) || (!v2 && memcmp(p, LW_NODE_MAGIC, 3) != 0))
+    int v2 = len >= 3 && memcmp(p, WLUA_NODE_MAGIC2, 3) == 0;
+    if (len < (v2 ? 3 + 24 : 3 + 8) || (!v2 && memcmp(p, WLUA_NODE_MAGIC, 3) != 0))
         return -1;
     p += 3;
     b->genv = get_mask(p);
@@ -792,11 +787,11 @@ static int parse_envelope(const char *p, size_t len, body *b, char *where, size_
         b->mod = get_mask(p + 8);
         p += 16;
     }
-    if (lw_get_varint(&p, end, &n) || n > (uint64_t)(end - p))
+    if (wlua_get_varint(&p, end, &n) || n > (uint64_t)(end - p))
         return -1;
     snprintf(where, wsz, "%.*s", (int)(n < wsz - 1 ? n : wsz - 1), p);
     p += n;
-    if (lw_get_varint(&p, end, &n) || n > (uint64_t)(end - p))
+    if (wlua_get_varint(&p, end, &n) || n > (uint64_t)(end - p))
         return -1;
     b->code = p;
     b->code_len = (size_t)n;
@@ -806,13 +801,13 @@ static int parse_envelope(const char *p, size_t len, body *b, char *where, size_
     return 0;
 }
 
-int lw_node_run(weft_node_ctx_t *ctx, void *arg)
+int wlua_node_run(weft_node_ctx_t *ctx, void *arg)
 {
     (void)arg;
     size_t len;
     const char *p = weft_node_arg(ctx, &len);
     char where[160];
-    body b = {.kind = LW_JOB, .node = ctx};
+    body b = {.kind = WLUA_JOB, .node = ctx};
     int status;
     if (parse_envelope(p, len, &b, where, sizeof where) != 0) {
         static const char msg[] = "not a Lua node: its argument bytes are not a weft Lua task";
@@ -823,7 +818,7 @@ int lw_node_run(weft_node_ctx_t *ctx, void *arg)
         status = run_protected(&b);
     }
     int rc = weft_node_set_result(ctx, b.out.data, b.out.len);
-    lw_buf_free(&b.out);
+    wlua_buf_free(&b.out);
     if (rc != 0 && status == 0)
         status = rc;
     return status;
@@ -835,21 +830,21 @@ int lw_node_run(weft_node_ctx_t *ctx, void *arg)
 /* The code of the function at idx, prepared once per function (a weak
  * cache in the registry); raises the message of rt:submit when it cannot
  * be sent. The cache keeps it while the function lives. */
-static lw_code *code_for(lua_State *L, int idx)
+static wlua_code *code_for(lua_State *L, int idx)
 {
-    lua_getfield(L, LUA_REGISTRYINDEX, LW_CODES_KEY);
+    lua_getfield(L, LUA_REGISTRYINDEX, WLUA_CODES_KEY);
     lua_pushvalue(L, idx);
     if (lua_rawget(L, -2) == LUA_TUSERDATA) {
-        lw_code *c = *(lw_code **)lua_touserdata(L, -1);
+        wlua_code *c = *(wlua_code **)lua_touserdata(L, -1);
         lua_pop(L, 2);
         return c;
     }
     lua_pop(L, 1);
-    lw_code **box = lua_newuserdatauv(L, sizeof *box, 0);
+    wlua_code **box = lua_newuserdatauv(L, sizeof *box, 0);
     *box = NULL;
     luaL_setmetatable(L, WCODE_MT);
-    char err[LW_ERRMAX];
-    lw_code *c = lw_code_prepare(L, idx, err, sizeof err);
+    char err[WLUA_ERRMAX];
+    wlua_code *c = wlua_code_prepare(L, idx, err, sizeof err);
     if (!c)
         luaL_error(L, "%s", err);
     *box = c;
@@ -866,27 +861,26 @@ static hbox *new_handle(lua_State *L)
 {
     hbox *hb = lua_newuserdatauv(L, sizeof *hb, 0);
     hb->c = NULL;
-    hb->args = (lw_buf){0};
+    hb->args = (wlua_buf){0};
     luaL_setmetatable(L, HANDLE_MT);
     return hb;
 }
 
 /* Spawns the child of handle hb (its arguments already in hb->args) from
  * frame f, running code. Raises if weft refuses. */
-static void spawn_handle(lua_State *L, lw_frame *f, lw_code *code, hbox *hb)
+static void spawn_handle(lua_State *L, wlua_frame *f, wlua_code *code, hbox *hb)
 {
-    lw_child *c = calloc(1, sizeof *c);
+    wlua_child *c = calloc(1, sizeof *c);
     if (!c)
         luaL_error(L, "weft: cannot spawn a task: out of memory");
     c->code = code;
     code->refs++;
     c->args = hb->args.data;
     c->args_len = hb->args.len;
-    hb->args = (lw_buf){0};
+    hb->args = (wlua_buf){0};
     c->spawner = f->id;
-    c->run = f->run; /* alive: the run completes only after its nodes' children */
     /* from inside a task: the child joins the running task's spawn tree */
-    int rc = weft_submit(weft_current_runtime(), lw_child_run, c, NULL, &c->job);
+    int rc = weft_submit(weft_current_runtime(), wlua_child_run, c, NULL, &c->job);
     if (rc != 0) {
         c->job = NULL;
         child_free(c);
@@ -906,13 +900,13 @@ static void spawn_handle(lua_State *L, lw_frame *f, lw_code *code, hbox *hb)
 /* weft.spawn(fn, ...) -> handle */
 static int w_spawn(lua_State *L)
 {
-    lw_frame *f = need_task(L, "spawn");
+    wlua_frame *f = need_task(L, "spawn");
     luaL_checktype(L, 1, LUA_TFUNCTION);
     int n = lua_gettop(L) - 1;
-    lw_code *code = code_for(L, 1);
+    wlua_code *code = code_for(L, 1);
     hbox *hb = new_handle(L);
-    char err[LW_ERRMAX];
-    if (lw_encode(L, 2, n, "argument", 2, LW_TO_WORKER, &hb->args, err, sizeof err))
+    char err[WLUA_ERRMAX];
+    if (wlua_encode(L, 2, n, "argument", 2, WLUA_TO_WORKER, &hb->args, err, sizeof err))
         return luaL_error(L, "weft: %s", err);
     spawn_handle(L, f, code, hb);
     return 1;
@@ -923,19 +917,19 @@ static int w_spawn(lua_State *L)
  * cannot be copied spawns nothing. */
 static int w_spawn_all(lua_State *L)
 {
-    lw_frame *f = need_task(L, "spawn_all");
+    wlua_frame *f = need_task(L, "spawn_all");
     luaL_checktype(L, 1, LUA_TFUNCTION);
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
     lua_Integer n = luaL_len(L, 2);
-    luaL_argcheck(L, n <= LW_MAX_VALUES, 2, "more than 100000 elements at once");
-    lw_code *code = code_for(L, 1);
+    luaL_argcheck(L, n <= WLUA_MAX_VALUES, 2, "more than 100000 elements at once");
+    wlua_code *code = code_for(L, 1);
     lua_createtable(L, (int)(n > 0 ? n : 0), 0);
-    char err[LW_ERRMAX];
+    char err[WLUA_ERRMAX];
     for (lua_Integer i = 1; i <= n; i++) {
         hbox *hb = new_handle(L);
         lua_geti(L, 2, i);
-        if (lw_encode(L, -1, 1, "element", (int)i, LW_TO_WORKER, &hb->args, err, sizeof err))
+        if (wlua_encode(L, -1, 1, "element", (int)i, WLUA_TO_WORKER, &hb->args, err, sizeof err))
             return luaL_error(L, "weft: %s", err);
         lua_pop(L, 1);
         lua_rawseti(L, 3, i);
@@ -948,7 +942,7 @@ static int w_spawn_all(lua_State *L)
     return 1;
 }
 
-static lw_child *handle_child(lua_State *L, int i)
+static wlua_child *handle_child(lua_State *L, int i)
 {
     hbox *hb = luaL_checkudata(L, i, HANDLE_MT);
     if (!hb->c)
@@ -957,11 +951,11 @@ static lw_child *handle_child(lua_State *L, int i)
 }
 
 /* Raises unless the calling task may wait for c now. */
-static void check_waiter(lua_State *L, lw_child *c)
+static void check_waiter(lua_State *L, wlua_child *c)
 {
     if (!c->job)
         return; /* settled: its results are there for anyone */
-    lw_frame *f = task_frame(L);
+    wlua_frame *f = task_frame(L);
     if (!f || f->id != c->spawner)
         luaL_error(L, "weft: cannot wait for spawned task (%s) here: only the task that spawned "
                       "it can wait for it, until that task has finished",
@@ -969,7 +963,7 @@ static void check_waiter(lua_State *L, lw_child *c)
 }
 
 /* Waits for c (helping) and settles it; 0, or WEFT_ETIMEDOUT. */
-static int child_wait(lua_State *L, lw_child *c, double timeout)
+static int child_wait(lua_State *L, wlua_child *c, double timeout)
 {
     if (!c->job)
         return 0;
@@ -985,7 +979,7 @@ static int child_wait(lua_State *L, lw_child *c, double timeout)
 }
 
 /* Raises c's failure; more: how many other failures it stands for. */
-static int raise_child(lua_State *L, lw_child *c, int more)
+static int raise_child(lua_State *L, wlua_child *c, int more)
 {
     char msg[4200];
     size_t len = child_message(c, "", msg, sizeof msg);
@@ -999,11 +993,11 @@ static int raise_child(lua_State *L, lw_child *c, int more)
 
 /* Pushes c's first result (nil if none) or, with all, every result;
  * returns how many were pushed. */
-static int push_results(lua_State *L, lw_child *c, int all)
+static int push_results(lua_State *L, wlua_child *c, int all)
 {
-    char err[LW_ERRMAX];
+    char err[WLUA_ERRMAX];
     int top = lua_gettop(L);
-    int n = lw_decode(L, c->res, c->res_len, err, sizeof err);
+    int n = wlua_decode(L, c->res, c->res_len, err, sizeof err);
     if (n < 0)
         return luaL_error(L, "weft: cannot read the results of spawned task (%s): %s",
                           c->code->where, err);
@@ -1034,7 +1028,7 @@ static double opt_timeout(lua_State *L, int i)
  * child's failure. */
 static int h_wait(lua_State *L)
 {
-    lw_child *c = handle_child(L, 1);
+    wlua_child *c = handle_child(L, 1);
     int timed = !lua_isnoneornil(L, 2);
     double timeout = opt_timeout(L, 2);
     lua_settop(L, 1);
@@ -1055,7 +1049,7 @@ static int h_wait(lua_State *L)
 /* h:done() -> whether the child has finished (never blocks) */
 static int h_done(lua_State *L)
 {
-    lw_child *c = handle_child(L, 1);
+    wlua_child *c = handle_child(L, 1);
     lua_pushboolean(L, !c->job || weft_job_done(c->job) == 1);
     return 1;
 }
@@ -1063,7 +1057,7 @@ static int h_done(lua_State *L)
 static int h_tostring(lua_State *L)
 {
     hbox *hb = luaL_checkudata(L, 1, HANDLE_MT);
-    lw_child *c = hb->c;
+    wlua_child *c = hb->c;
     if (!c) {
         lua_pushliteral(L, "weft.handle (not spawned)");
         return 1;
@@ -1088,7 +1082,7 @@ static int w_wait_all(lua_State *L)
     int base = 1, n = lua_gettop(L);
     if (list) {
         lua_Integer len = luaL_len(L, 1);
-        luaL_argcheck(L, len <= LW_MAX_VALUES, 1, "more than 100000 handles at once");
+        luaL_argcheck(L, len <= WLUA_MAX_VALUES, 1, "more than 100000 handles at once");
         n = len > 0 ? (int)len : 0;
         base = 2;
     }
@@ -1106,10 +1100,10 @@ static int w_wait_all(lua_State *L)
     /* check every one before waiting for any */
     for (int i = 0; i < n; i++)
         check_waiter(L, handle_child(L, base + i));
-    lw_child *first = NULL;
+    wlua_child *first = NULL;
     int failed = 0;
     for (int i = 0; i < n; i++) {
-        lw_child *c = handle_child(L, base + i);
+        wlua_child *c = handle_child(L, base + i);
         child_wait(L, c, -1);
         if (c->status != 0) {
             c->seen = 1;
@@ -1133,17 +1127,18 @@ static int w_wait_all(lua_State *L)
     return n;
 }
 
-/* weft.cancelled() -> true inside a graph node whose run was cancelled,
- * and in the tasks such a node spawned (at any depth); false in any other
- * node, task or place. */
+/* weft.cancelled() -> weft_run_cancelled(weft_current_run()): true once
+ * the run the calling thread works for was cancelled: inside a graph node,
+ * and in the tasks such a node spawned (at any depth); false anywhere
+ * else (the script, a job submitted from the script). The same C answer
+ * as Python's weft.cancelled(). */
 static int w_cancelled(lua_State *L)
 {
-    lw_frame *f = task_frame(L);
-    lua_pushboolean(L, f && f->run && weft_run_cancelled(f->run) == 1);
+    lua_pushboolean(L, weft_run_cancelled(weft_current_run()) == 1);
     return 1;
 }
 
-void lw_task_api(lua_State *L, int t)
+void wlua_task_api(lua_State *L, int t)
 {
     static const luaL_Reg fns[] = {{"spawn", w_spawn},
                                    {"spawn_all", w_spawn_all},

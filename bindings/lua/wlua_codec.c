@@ -1,4 +1,4 @@
-/* lw_codec.c: Lua values to bytes and back (format in lw.h).
+/* wlua_codec.c: Lua values to bytes and back (format in wlua.h).
  *
  * Values cross between lua_States as bytes, never as pointers: a worker's
  * state and the script's share nothing. The same bytes are what a graph
@@ -9,7 +9,7 @@
  * What is copied: nil, booleans, integers and floats (exactly: an integer
  * stays an integer, a float keeps every bit, NaN and -0.0 included),
  * strings (any bytes, embedded zeros included) and tables of these, nested
- * up to LW_MAX_DEPTH levels. Keys may be any copyable value but nil/NaN.
+ * up to WLUA_MAX_DEPTH levels. Keys may be any copyable value but nil/NaN.
  * Refused, with a message naming the value and where it sits: functions,
  * userdata, threads, tables with a metatable (their behaviour would not
  * travel), cyclic tables. A table reached twice without a cycle is copied
@@ -20,16 +20,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lw.h"
+#include "wlua.h"
 
 enum { T_NIL = 0, T_FALSE = 1, T_TRUE = 2, T_INT = 3, T_FLT = 4, T_STR = 5, T_TAB = 6 };
 
 /* ------------------------------------------------------------------ */
 /* Buffers and varints                                                 */
 
-int lw_buf_put(lw_buf *b, const void *p, size_t n)
+int wlua_buf_put(wlua_buf *b, const void *p, size_t n)
 {
-    if (n > LW_MAX_BYTES - b->len)
+    if (n > WLUA_MAX_BYTES - b->len)
         return -1;
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
@@ -47,14 +47,14 @@ int lw_buf_put(lw_buf *b, const void *p, size_t n)
     return 0;
 }
 
-void lw_buf_free(lw_buf *b)
+void wlua_buf_free(wlua_buf *b)
 {
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
 }
 
-int lw_put_varint(lw_buf *b, uint64_t v)
+int wlua_put_varint(wlua_buf *b, uint64_t v)
 {
     unsigned char tmp[10];
     int n = 0;
@@ -63,10 +63,10 @@ int lw_put_varint(lw_buf *b, uint64_t v)
         v >>= 7;
         tmp[n++] = (unsigned char)(byte | (v ? 0x80 : 0));
     } while (v);
-    return lw_buf_put(b, tmp, (size_t)n);
+    return wlua_buf_put(b, tmp, (size_t)n);
 }
 
-int lw_get_varint(const char **p, const char *end, uint64_t *v)
+int wlua_get_varint(const char **p, const char *end, uint64_t *v)
 {
     uint64_t r = 0;
     for (int shift = 0; shift < 70; shift += 7) {
@@ -84,12 +84,12 @@ int lw_get_varint(const char **p, const char *end, uint64_t *v)
     return -1;
 }
 
-static int put_u64(lw_buf *b, uint64_t v)
+static int put_u64(wlua_buf *b, uint64_t v)
 {
     unsigned char tmp[8];
     for (int i = 0; i < 8; i++)
         tmp[i] = (unsigned char)(v >> (8 * i));
-    return lw_buf_put(b, tmp, 8);
+    return wlua_buf_put(b, tmp, 8);
 }
 
 static uint64_t get_u64(const char *p)
@@ -106,8 +106,8 @@ static uint64_t get_u64(const char *p)
 typedef struct enc {
     lua_State *L;
     int visiting; /* stack slot of the table {t = true} of tables on the path */
-    lw_dir dir;
-    lw_buf *out;
+    wlua_dir dir;
+    wlua_buf *out;
     char path[200]; /* where the bad value sits, built while unwinding */
     char why[200];
     int depth;
@@ -189,10 +189,10 @@ static int enc_table(enc *e, int idx)
     if (lua_getmetatable(L, idx)) {
         lua_pop(L, 1);
         return fail(e, "tables with a metatable cannot be %s (only plain data is copied)",
-                    e->dir == LW_TO_WORKER ? "sent to a worker" : "sent back from a worker");
+                    e->dir == WLUA_TO_WORKER ? "sent to a worker" : "sent back from a worker");
     }
-    if (e->depth >= LW_MAX_DEPTH)
-        return fail(e, "tables nested deeper than %d levels cannot be copied", LW_MAX_DEPTH);
+    if (e->depth >= WLUA_MAX_DEPTH)
+        return fail(e, "tables nested deeper than %d levels cannot be copied", WLUA_MAX_DEPTH);
     lua_pushvalue(L, idx);
     if (lua_rawget(L, e->visiting) != LUA_TNIL) {
         lua_pop(L, 1);
@@ -222,8 +222,8 @@ static int enc_table(enc *e, int idx)
             m++;
     }
     unsigned char tag = T_TAB;
-    if (lw_buf_put(e->out, &tag, 1) || lw_put_varint(e->out, (uint64_t)n))
-        return fail(e, "the encoded value is too large (over %zu bytes)", (size_t)LW_MAX_BYTES);
+    if (wlua_buf_put(e->out, &tag, 1) || wlua_put_varint(e->out, (uint64_t)n))
+        return fail(e, "the encoded value is too large (over %zu bytes)", (size_t)WLUA_MAX_BYTES);
     for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, idx, i);
         int rc = enc_value(e, lua_gettop(L));
@@ -235,8 +235,8 @@ static int enc_table(enc *e, int idx)
             return -1;
         }
     }
-    if (lw_put_varint(e->out, m))
-        return fail(e, "the encoded value is too large (over %zu bytes)", (size_t)LW_MAX_BYTES);
+    if (wlua_put_varint(e->out, m))
+        return fail(e, "the encoded value is too large (over %zu bytes)", (size_t)WLUA_MAX_BYTES);
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         int key = lua_gettop(L) - 1, val = key + 1;
@@ -271,41 +271,41 @@ static int enc_value(enc *e, int idx)
     lua_State *L = e->L;
     unsigned char tag;
     int rc = 0;
-    const char *dest = e->dir == LW_TO_WORKER ? "sent to a worker" : "sent back from a worker";
+    const char *dest = e->dir == WLUA_TO_WORKER ? "sent to a worker" : "sent back from a worker";
     switch (lua_type(L, idx)) {
     case LUA_TNIL:
         tag = T_NIL;
-        rc = lw_buf_put(e->out, &tag, 1);
+        rc = wlua_buf_put(e->out, &tag, 1);
         break;
     case LUA_TBOOLEAN:
         tag = lua_toboolean(L, idx) ? T_TRUE : T_FALSE;
-        rc = lw_buf_put(e->out, &tag, 1);
+        rc = wlua_buf_put(e->out, &tag, 1);
         break;
     case LUA_TNUMBER:
         if (lua_isinteger(L, idx)) {
             tag = T_INT;
-            rc = lw_buf_put(e->out, &tag, 1) || put_u64(e->out, (uint64_t)lua_tointeger(L, idx));
+            rc = wlua_buf_put(e->out, &tag, 1) || put_u64(e->out, (uint64_t)lua_tointeger(L, idx));
         } else {
             double d = (double)lua_tonumber(L, idx);
             uint64_t bits;
             memcpy(&bits, &d, 8);
             tag = T_FLT;
-            rc = lw_buf_put(e->out, &tag, 1) || put_u64(e->out, bits);
+            rc = wlua_buf_put(e->out, &tag, 1) || put_u64(e->out, bits);
         }
         break;
     case LUA_TSTRING: {
         size_t len;
         const char *s = lua_tolstring(L, idx, &len);
         tag = T_STR;
-        rc = lw_buf_put(e->out, &tag, 1) || lw_put_varint(e->out, len) ||
-             lw_buf_put(e->out, s, len);
+        rc = wlua_buf_put(e->out, &tag, 1) || wlua_put_varint(e->out, len) ||
+             wlua_buf_put(e->out, s, len);
         break;
     }
     case LUA_TTABLE:
         return enc_table(e, idx);
     case LUA_TFUNCTION:
         return fail(e, "function values cannot be %s%s", dest,
-                    e->dir == LW_TO_WORKER ? " (define functions inside the task)" : "");
+                    e->dir == WLUA_TO_WORKER ? " (define functions inside the task)" : "");
     case LUA_TUSERDATA:
     case LUA_TLIGHTUSERDATA:
         return fail(e, "userdata values cannot be %s", dest);
@@ -315,17 +315,17 @@ static int enc_value(enc *e, int idx)
         return fail(e, "%s values cannot be %s", luaL_typename(L, idx), dest);
     }
     if (rc)
-        return fail(e, "the encoded value is too large (over %zu bytes)", (size_t)LW_MAX_BYTES);
+        return fail(e, "the encoded value is too large (over %zu bytes)", (size_t)WLUA_MAX_BYTES);
     return 0;
 }
 
-int lw_encode(lua_State *L, int first, int n, const char *what, int base, lw_dir dir,
-              lw_buf *out, char *err, size_t errsz)
+int wlua_encode(lua_State *L, int first, int n, const char *what, int base, wlua_dir dir,
+              wlua_buf *out, char *err, size_t errsz)
 {
     first = lua_absindex(L, first);
-    if (n > LW_MAX_VALUES) {
+    if (n > WLUA_MAX_VALUES) {
         snprintf(err, errsz, "cannot copy %d %ss: at most %d travel together", n, what,
-                 LW_MAX_VALUES);
+                 WLUA_MAX_VALUES);
         return -1;
     }
     if (!lua_checkstack(L, 16)) {
@@ -334,7 +334,7 @@ int lw_encode(lua_State *L, int first, int n, const char *what, int base, lw_dir
     }
     lua_newtable(L);
     enc e = {.L = L, .visiting = lua_gettop(L), .dir = dir, .out = out};
-    if (lw_buf_put(out, LW_MAGIC, LW_MAGIC_LEN) || lw_put_varint(out, (uint64_t)n)) {
+    if (wlua_buf_put(out, WLUA_MAGIC, WLUA_MAGIC_LEN) || wlua_put_varint(out, (uint64_t)n)) {
         lua_pop(L, 1);
         snprintf(err, errsz, "cannot copy %ss: out of memory", what);
         return -1;
@@ -406,7 +406,7 @@ static int dec_value(dec *d)
         return 0;
     case T_STR: {
         uint64_t len;
-        if (lw_get_varint(&d->p, d->end, &len) || len > (uint64_t)(d->end - d->p))
+        if (wlua_get_varint(&d->p, d->end, &len) || len > (uint64_t)(d->end - d->p))
             return bad(d, "string longer than the bytes left");
         lua_pushlstring(L, d->p, (size_t)len);
         d->p += len;
@@ -414,11 +414,11 @@ static int dec_value(dec *d)
     }
     case T_TAB: {
         uint64_t n, m;
-        if (d->depth >= LW_MAX_DEPTH)
+        if (d->depth >= WLUA_MAX_DEPTH)
             return bad(d, "tables nested too deep");
         /* every value takes at least one byte: a count larger than the
          * bytes left is malformed, checked before allocating */
-        if (lw_get_varint(&d->p, d->end, &n) || n > (uint64_t)(d->end - d->p))
+        if (wlua_get_varint(&d->p, d->end, &n) || n > (uint64_t)(d->end - d->p))
             return bad(d, "array longer than the bytes left");
         lua_createtable(L, n > INT32_MAX ? 0 : (int)n, 0);
         d->depth++;
@@ -427,7 +427,7 @@ static int dec_value(dec *d)
                 return -1;
             lua_rawseti(L, -2, (lua_Integer)i);
         }
-        if (lw_get_varint(&d->p, d->end, &m) || m > (uint64_t)(d->end - d->p) / 2)
+        if (wlua_get_varint(&d->p, d->end, &m) || m > (uint64_t)(d->end - d->p) / 2)
             return bad(d, "more keys than the bytes left");
         for (uint64_t i = 0; i < m; i++) {
             if (dec_value(d))
@@ -447,22 +447,22 @@ static int dec_value(dec *d)
     }
 }
 
-int lw_is_encoded(const char *p, size_t len)
+int wlua_is_encoded(const char *p, size_t len)
 {
-    return p && len >= LW_MAGIC_LEN && memcmp(p, LW_MAGIC, LW_MAGIC_LEN) == 0;
+    return p && len >= WLUA_MAGIC_LEN && memcmp(p, WLUA_MAGIC, WLUA_MAGIC_LEN) == 0;
 }
 
-int lw_decode(lua_State *L, const char *p, size_t len, char *err, size_t errsz)
+int wlua_decode(lua_State *L, const char *p, size_t len, char *err, size_t errsz)
 {
     int top = lua_gettop(L);
     dec d = {.L = L, .p = p, .end = p + len, .err = err, .errsz = errsz};
     uint64_t n;
-    if (!lw_is_encoded(p, len)) {
+    if (!wlua_is_encoded(p, len)) {
         snprintf(err, errsz, "malformed value bytes: not weft's Lua value format (version 1)");
         return -1;
     }
-    d.p += LW_MAGIC_LEN;
-    if (lw_get_varint(&d.p, d.end, &n) || n > (uint64_t)(d.end - d.p) || n > LW_MAX_VALUES) {
+    d.p += WLUA_MAGIC_LEN;
+    if (wlua_get_varint(&d.p, d.end, &n) || n > (uint64_t)(d.end - d.p) || n > WLUA_MAX_VALUES) {
         snprintf(err, errsz, "malformed value bytes: bad value count");
         return -1;
     }

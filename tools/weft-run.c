@@ -1,0 +1,333 @@
+/* weft-run: runs a weft graph file on this machine's workers.
+ *
+ *   weft-run [options] GRAPH-FILE
+ *
+ * Loads the graph file (weft_graph_load), the plugins named with --load
+ * (weft_plugin_load) and weft's built-in tasks, runs the graph on a runtime
+ * of --workers workers, and writes what was asked for: the run file
+ * (--run-out), the Chrome trace (--trace), the picture of the run (--dot:
+ * dot text, or SVG/PNG through graphviz) and the statistics (--stats).
+ * Ctrl-C cancels the run (nodes not yet started are cancelled); a second
+ * Ctrl-C exits at once. See --help. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "draw.h"
+#include "weft.h"
+
+enum { EXIT_OK = 0, EXIT_TASK = 1, EXIT_USAGE = 2, EXIT_INPUT = 3, EXIT_SYSTEM = 4 };
+
+static const char *prog = "weft-run";
+
+#define RUN_LIST_MAX 256 /* --load and --print options, each */
+#define RUN_LIST_MAX_S "256"
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: weft-run [options] GRAPH-FILE\n"
+            "\n"
+            "Runs a weft graph file (graph/FORMAT.md) on this machine: its named-task\n"
+            "nodes run the tasks that weft has built in (weft.echo, weft.sum_primes,\n"
+            "weft.sum) and those that plugins given with --load register.\n"
+            "\n"
+            "Options:\n"
+            "  -l, --load PLUGIN      load a plugin: a shared library whose\n"
+            "                         weft_plugin_init() registers tasks (repeatable;\n"
+            "                         loaded in the order given, before the run)\n"
+            "  -w, --workers N        worker threads (default 0: as many as the CPUs this\n"
+            "                         process may use, or $WEFT_NUM_THREADS)\n"
+            "  -p, --progress         draw a progress bar on stderr (default: when stderr\n"
+            "                         is a terminal)\n"
+            "  -q, --quiet            no progress bar and no summary line\n"
+            "  -r, --run-out FILE     write the run file (per node: status, code, start,\n"
+            "                         end, worker), for weft-dot\n"
+            "  -t, --trace FILE       write the run as Chrome trace-event JSON\n"
+            "                         (chrome://tracing, Perfetto)\n"
+            "  -d, --dot FILE         draw the run: FILE.dot or .gv dot text, .svg or\n"
+            "                         .png rendered by graphviz (nodes coloured by how\n"
+            "                         they ran, labelled with duration and worker)\n"
+            "      --dot-program PROG graphviz program for .svg and .png (default: $WEFT_DOT\n"
+            "                         if set, else dot, found in PATH)\n"
+            "  -s, --stats            print the run's statistics (pp's print_stats) on\n"
+            "                         stderr\n"
+            "  -P, --print NODE       write the result bytes of node NODE to standard\n"
+            "                         output, followed by a newline (repeatable, in order;\n"
+            "                         a node that did not succeed prints nothing)\n"
+            "  -h, --help             show this help and exit\n"
+            "  -V, --version          show the weft version and exit\n"
+            "\n"
+            "GRAPH-FILE may be - for standard input. Outputs are written after the run\n"
+            "ends, also when a node failed or the run was cancelled (they show how).\n"
+            "Ctrl-C cancels the run: nodes not yet started are cancelled, running ones\n"
+            "finish; a second Ctrl-C exits at once.\n"
+            "\n"
+            "Exit status:\n"
+            "  0  every node succeeded\n"
+            "  1  a node failed (its descendants were skipped) or the run was cancelled:\n"
+            "     the summary names the first failed node and what it returned\n"
+            "  2  usage error (bad option or value, no GRAPH-FILE)\n"
+            "  3  bad input: the graph file is unreadable or malformed (the message names\n"
+            "     the line), a plugin failed to load, a task is not registered, the graph\n"
+            "     has a cycle\n"
+            "  4  system failure: out of memory, threads could not start, an output file\n"
+            "     could not be written, graphviz failed\n"
+            "\n"
+            "Examples:\n"
+            "  weft-run pipeline.wg\n"
+            "  weft-run -l ./libmytasks.so -w 8 -r pipeline.run -d pipeline.svg pipeline.wg\n"
+            "  weft-run -t pipeline.trace.json -s pipeline.wg\n");
+}
+
+static int usage_error(const char *fmt, const char *arg) {
+    fprintf(stderr, "%s: ", prog);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry '%s --help' for more information.\n", prog);
+    return EXIT_USAGE;
+}
+
+/* What the last failing weft call said: its detail, else its code's text. */
+static const char *why(int rc) {
+    const char *d = weft_error_detail();
+    return d && *d ? d : weft_strerror(rc);
+}
+
+static volatile sig_atomic_t interrupts;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    if (++interrupts >= 2) _exit(128 + SIGINT); /* the second Ctrl-C: at once */
+}
+
+/* Writes a file with writer(obj, f): 0, or EXIT_SYSTEM with a message. */
+static int write_file(const char *path, const char *what, int (*writer)(const weft_run_t *, FILE *),
+                      const weft_run_t *run) {
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "%s: cannot write %s '%s': %s\n", prog, what, path, strerror(errno));
+        return EXIT_SYSTEM;
+    }
+    int rc = writer(run, f);
+    if (fclose(f) != 0 && !rc) rc = WEFT_EIO;
+    if (rc) {
+        fprintf(stderr, "%s: writing %s '%s': %s\n", prog, what, path, weft_strerror(rc));
+        return EXIT_SYSTEM;
+    }
+    return 0;
+}
+
+static int save_run(const weft_run_t *run, FILE *f) { return weft_run_save(run, f); }
+static int save_trace(const weft_run_t *run, FILE *f) { return weft_run_trace(run, f); }
+
+int main(int argc, char **argv) {
+    const char *run_out = NULL, *trace_out = NULL, *dot_out = NULL;
+    const char *dotprog = getenv("WEFT_DOT");
+    if (!dotprog || !*dotprog) dotprog = "dot";
+    int workers = 0, progress = -1, quiet = 0, stats = 0, dot_fmt = DRAW_NONE;
+    static const char *plugins[RUN_LIST_MAX], *prints[RUN_LIST_MAX];
+    size_t nplugins = 0, nprints = 0;
+    static const struct option longopts[] = {
+        {"load", required_argument, NULL, 'l'},     {"workers", required_argument, NULL, 'w'},
+        {"progress", no_argument, NULL, 'p'},       {"quiet", no_argument, NULL, 'q'},
+        {"run-out", required_argument, NULL, 'r'},  {"trace", required_argument, NULL, 't'},
+        {"dot", required_argument, NULL, 'd'},      {"dot-program", required_argument, NULL, 'D'},
+        {"stats", no_argument, NULL, 's'},          {"print", required_argument, NULL, 'P'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},        {NULL, 0, NULL, 0},
+    };
+    opterr = 0;
+    int c, status = EXIT_OK;
+    while ((c = getopt_long(argc, argv, ":l:w:pqr:t:d:sP:hV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            if (nplugins == RUN_LIST_MAX) return usage_error("more than %s plugins", RUN_LIST_MAX_S);
+            plugins[nplugins++] = optarg;
+            break;
+        case 'w': {
+            char *end;
+            errno = 0;
+            long n = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || n < 0 || n > WEFT_MAX_WORKERS) {
+                char range[64];
+                snprintf(range, sizeof range, "%s", optarg);
+                fprintf(stderr, "%s: --workers takes 0..%d, not '%s'\n", prog, WEFT_MAX_WORKERS,
+                        range);
+                fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+                return EXIT_USAGE;
+            }
+            workers = (int)n;
+            break;
+        }
+        case 'p': progress = 1; break;
+        case 'q': quiet = 1; break;
+        case 'r': run_out = optarg; break;
+        case 't': trace_out = optarg; break;
+        case 'd':
+            dot_out = optarg;
+            if ((dot_fmt = draw_format_of_path(optarg)) == DRAW_NONE) {
+                return usage_error("cannot tell the format of '%s': name it .dot, .gv, .svg "
+                                   "or .png", optarg);
+            }
+            break;
+        case 'D': dotprog = optarg; break;
+        case 's': stats = 1; break;
+        case 'P':
+            if (nprints == RUN_LIST_MAX) return usage_error("more than %s --print", RUN_LIST_MAX_S);
+            prints[nprints++] = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return ferror(stdout) ? EXIT_SYSTEM : EXIT_OK;
+        case 'V':
+            printf("weft-run (weft %s)\n", weft_version());
+            return EXIT_OK;
+        case ':': return usage_error("option '%s' needs an argument", argv[optind - 1]);
+        default:
+            if (optopt) {
+                char opt[3] = {'-', (char)optopt, 0};
+                return usage_error("unknown option '%s'", opt);
+            }
+            return usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (argc - optind < 1) {
+        return usage_error("%s", "missing GRAPH-FILE");
+    }
+    if (argc - optind > 1) {
+        return usage_error("too many arguments ('%s' and more)", argv[optind + 1]);
+    }
+    const char *graph_path = argv[optind];
+    const char *graph_name = strcmp(graph_path, "-") ? graph_path : "(stdin)";
+    if (quiet) progress = 0;
+    if (progress < 0) progress = isatty(STDERR_FILENO);
+
+    /* tasks: built in, then the plugins in order */
+    int rc = weft_tasks_register_builtin();
+    for (size_t i = 0; !rc && i < nplugins; i++) {
+        rc = weft_plugin_load(plugins[i]);
+        if (rc) {
+            fprintf(stderr, "%s: %s\n", prog, why(rc));
+            return EXIT_INPUT;
+        }
+    }
+    if (rc) {
+        fprintf(stderr, "%s: cannot register the built-in tasks: %s\n", prog, weft_strerror(rc));
+        return EXIT_SYSTEM;
+    }
+
+    /* the graph */
+    weft_graph_t *g;
+    FILE *gin = strcmp(graph_path, "-") == 0 ? stdin : fopen(graph_path, "r");
+    if (!gin) {
+        fprintf(stderr, "%s: cannot open '%s': %s\n", prog, graph_path, strerror(errno));
+        return EXIT_INPUT;
+    }
+    rc = weft_graph_load(gin, &g);
+    if (gin != stdin) fclose(gin);
+    if (rc) {
+        fprintf(stderr, "%s: %s: %s\n", prog, graph_name, why(rc));
+        return rc == WEFT_ENOMEM ? EXIT_SYSTEM : EXIT_INPUT;
+    }
+
+    weft_runtime_t *rt;
+    rc = weft_runtime_create(workers, &rt);
+    if (rc) {
+        fprintf(stderr, "%s: cannot start %d workers: %s\n", prog, workers, weft_strerror(rc));
+        weft_graph_free(g);
+        return EXIT_SYSTEM;
+    }
+
+    /* run: asynchronously, so that Ctrl-C can cancel it */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    weft_run_opts_t opts = {.record = 1, .progress_bar = progress};
+    weft_run_t *run = NULL;
+    rc = weft_graph_run_async(g, rt, &opts, &run);
+    if (rc) {
+        fprintf(stderr, "%s: %s: %s\n", prog, graph_name, why(rc));
+        status = rc == WEFT_ENOMEM || rc == WEFT_ESYSTEM ? EXIT_SYSTEM : EXIT_INPUT;
+        weft_runtime_destroy(rt);
+        weft_graph_free(g);
+        return status;
+    }
+    int cancelled = 0;
+    for (;;) {
+        rc = weft_run_wait_timeout(run, 0.1);
+        if (rc != WEFT_ETIMEDOUT) break;
+        if (interrupts && !cancelled) {
+            cancelled = 1;
+            if (progress) fputc('\n', stderr);
+            fprintf(stderr, "%s: interrupted: cancelling the run (Ctrl-C again to exit now)\n",
+                    prog);
+            weft_run_cancel(run);
+        }
+    }
+    weft_run_counts_t counts;
+    weft_run_counts(run, &counts);
+    if (rc == 0) {
+        status = EXIT_OK;
+    } else if (rc == WEFT_ETASK || rc == WEFT_ECANCELED) {
+        status = EXIT_TASK;
+    } else {
+        fprintf(stderr, "%s: %s: %s\n", prog, graph_name, why(rc));
+        status = rc == WEFT_ENOMEM || rc == WEFT_ESYSTEM ? EXIT_SYSTEM : EXIT_INPUT;
+    }
+    if (!quiet) {
+        fprintf(stderr, "%s: %s: %llu done, %llu failed, %llu skipped, %llu cancelled of %llu "
+                        "nodes in %.3f s",
+                prog, weft_graph_name(g), (unsigned long long)counts.done,
+                (unsigned long long)counts.failed, (unsigned long long)counts.skipped,
+                (unsigned long long)counts.cancelled, (unsigned long long)counts.total,
+                counts.wall_s);
+        if (counts.first_failed != WEFT_NODE_NONE)
+            fprintf(stderr, "; first failure: node '%s' returned %d (%s)",
+                    weft_graph_node_name(g, counts.first_failed), counts.first_code,
+                    weft_strerror(counts.first_code));
+        fputc('\n', stderr);
+    }
+
+    /* outputs: each tried even if another failed */
+    int out_status = 0;
+    for (size_t i = 0; i < nprints; i++) {
+        weft_node_t v;
+        const void *data = NULL;
+        size_t len = 0;
+        if (weft_graph_find(g, prints[i], &v) != 0) {
+            fprintf(stderr, "%s: --print: no node '%s' in graph '%s'\n", prog, prints[i],
+                    weft_graph_name(g));
+            out_status = EXIT_INPUT;
+            continue;
+        }
+        if (weft_run_node_status(run, v) != WEFT_NODE_DONE) continue;
+        if (weft_run_result(run, v, &data, &len) == 0 && len) fwrite(data, 1, len, stdout);
+        putchar('\n');
+    }
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "%s: writing standard output: %s\n", prog, strerror(errno));
+        out_status = EXIT_SYSTEM;
+    }
+    if (run_out && write_file(run_out, "the run file", save_run, run)) out_status = EXIT_SYSTEM;
+    if (trace_out && write_file(trace_out, "the trace", save_trace, run)) out_status = EXIT_SYSTEM;
+    if (dot_out && draw_graph(prog, dotprog, g, run, dot_fmt, dot_out)) out_status = EXIT_SYSTEM;
+    if (stats) {
+        fflush(stderr);
+        rc = weft_run_print_stats(run, stderr);
+        if (rc) {
+            fprintf(stderr, "%s: statistics: %s\n", prog, weft_strerror(rc));
+            out_status = EXIT_SYSTEM;
+        }
+    }
+    if (out_status && status == EXIT_OK) status = out_status;
+    weft_run_free(run);
+    weft_runtime_destroy(rt);
+    weft_graph_free(g);
+    return status;
+}

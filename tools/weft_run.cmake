@@ -1,0 +1,67 @@
+# weft-run: runs graph files. Included by tools/CMakeLists.txt.
+
+add_executable(weft-run ${CMAKE_CURRENT_SOURCE_DIR}/weft-run.c ${CMAKE_CURRENT_SOURCE_DIR}/draw.c)
+target_link_libraries(weft-run PRIVATE weft weft_options)
+install(TARGETS weft-run RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+
+if(NOT BUILD_TESTING)
+  return()
+endif()
+
+# The tests' plugin, and one whose init fails.
+set(tools_tests ${PROJECT_SOURCE_DIR}/tests/tools)
+add_library(weft_test_plugin MODULE ${tools_tests}/test_plugin.c)
+target_link_libraries(weft_test_plugin PRIVATE weft weft_options)
+add_library(weft_test_plugin_bad MODULE ${tools_tests}/test_plugin.c)
+target_compile_definitions(weft_test_plugin_bad PRIVATE TEST_PLUGIN_BAD_INIT)
+target_link_libraries(weft_test_plugin_bad PRIVATE weft weft_options)
+
+# Exit codes are checked as weft-dot's tests do: "exit=N" after the output.
+set(weft_run_sh sh -c "\"$0\" \"$@\" 2>&1 && echo exit=0 || echo \"exit=$?\"" $<TARGET_FILE:weft-run>)
+set(plugin $<TARGET_FILE:weft_test_plugin>)
+
+add_test(NAME weft_run_help COMMAND weft-run --help)
+set_tests_properties(weft_run_help PROPERTIES
+  PASS_REGULAR_EXPRESSION "usage: weft-run \\[options\\] GRAPH-FILE.*-l, --load PLUGIN.*--run-out FILE.*--trace FILE.*--dot FILE.*Exit status.*4  system failure")
+
+add_test(NAME weft_run_ok COMMAND ${weft_run_sh} -q -w 2 -l ${plugin} ${tools_tests}/ok.wg)
+set_tests_properties(weft_run_ok PROPERTIES PASS_REGULAR_EXPRESSION "^exit=0\n$")
+
+add_test(NAME weft_run_summary COMMAND ${weft_run_sh} -w 1 -l ${plugin} ${tools_tests}/fail.wg)
+set_tests_properties(weft_run_summary PROPERTIES
+  PASS_REGULAR_EXPRESSION "^weft-run: breaks: 2 done, 1 failed, 1 skipped, 0 cancelled of 4 nodes in [0-9.]+ s. first failure: node 'broken' returned 3 \\(unknown error\\)\nexit=1\n$")
+
+add_test(NAME weft_run_unregistered COMMAND ${weft_run_sh} -q ${tools_tests}/unknown.wg)
+set_tests_properties(weft_run_unregistered PROPERTIES
+  PASS_REGULAR_EXPRESSION "^weft-run: .*unknown.wg: node 'b': task 'no.such.task' is not registered\nexit=3\n$")
+
+add_test(NAME weft_run_bad_plugin COMMAND ${weft_run_sh} -l ${CMAKE_CURRENT_BINARY_DIR}/no-such-plugin.so ${tools_tests}/ok.wg)
+set_tests_properties(weft_run_bad_plugin PROPERTIES
+  PASS_REGULAR_EXPRESSION "^weft-run: plugin '[^']*no-such-plugin.so': cannot load: [^\n]*No such file or directory\nexit=3\n$")
+
+add_test(NAME weft_run_failing_plugin COMMAND ${weft_run_sh} -l $<TARGET_FILE:weft_test_plugin_bad> ${tools_tests}/ok.wg)
+set_tests_properties(weft_run_failing_plugin PROPERTIES
+  PASS_REGULAR_EXPRESSION "^weft-run: plugin '[^']*': weft_plugin_init returned -2 \\(out of memory\\)\nexit=3\n$")
+
+add_test(NAME weft_run_no_init COMMAND ${weft_run_sh} -l $<TARGET_FILE:weft> ${tools_tests}/ok.wg)
+set_tests_properties(weft_run_no_init PROPERTIES
+  PASS_REGULAR_EXPRESSION "^weft-run: plugin '[^']*' has no function weft_plugin_init\nexit=3\n$")
+
+add_test(NAME weft_run_bad_graph COMMAND ${weft_run_sh} ${PROJECT_SOURCE_DIR}/tests/data/bad_edge.wg)
+set_tests_properties(weft_run_bad_graph PROPERTIES
+  PASS_REGULAR_EXPRESSION "^weft-run: [^\n]*bad_edge.wg: line 6: edge to unknown node 'merge'\nexit=3\n$")
+
+add_test(NAME weft_run_usage COMMAND ${weft_run_sh} -w many ${tools_tests}/ok.wg)
+set_tests_properties(weft_run_usage PROPERTIES
+  PASS_REGULAR_EXPRESSION "--workers takes 0\\.\\.[0-9]+, not 'many'.*exit=2")
+
+# Outputs: run file, trace and dot of one run, checked by a script (exact
+# statuses and results, weft-dot reads the run file back).
+add_test(NAME weft_run_outputs
+  COMMAND bash ${tools_tests}/weft_run_outputs.sh $<TARGET_FILE:weft-run> $<TARGET_FILE:weft-dot>
+          ${plugin} ${tools_tests} ${CMAKE_CURRENT_BINARY_DIR}/weft-run-outputs)
+set_tests_properties(weft_run_outputs PROPERTIES PASS_REGULAR_EXPRESSION "weft-run outputs: 9 passed, 0 failed")
+
+set_tests_properties(weft_run_help weft_run_ok weft_run_summary weft_run_unregistered
+  weft_run_bad_plugin weft_run_failing_plugin weft_run_no_init weft_run_bad_graph weft_run_usage
+  weft_run_outputs PROPERTIES LABELS "unit" TIMEOUT 60)
