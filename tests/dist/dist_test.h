@@ -1,7 +1,8 @@
 /* dist_test.h: helpers of the dist suites: weftd processes on loopback
  * (port 0, the daemon prints the port it got), each in its own process
- * group, always stopped by the test (also when it fails: an atexit hook
- * and Check's fork mode end the group), and a key file per test. */
+ * group, always stopped by the test (at its end, by an atexit hook, and,
+ * when the test process dies any other way, by PR_SET_PDEATHSIG), and a
+ * key file per test. */
 #ifndef DIST_TEST_H
 #define DIST_TEST_H
 
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -68,10 +70,15 @@ static inline void dt_setup_key(void) {
 static inline int dt_start(dt_proc_t *p, const char *const *extra) {
     int fds[2];
     if (pipe(fds)) return -1;
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) return -1;
     if (pid == 0) {
         setpgid(0, 0);
+        /* the daemon dies with the test process, however that ends (a
+         * failed Check test leaves by _exit, past the atexit hook) */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(127); /* it died before prctl */
         dup2(fds[1], 1);
         close(fds[0]);
         close(fds[1]);

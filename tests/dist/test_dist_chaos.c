@@ -41,7 +41,9 @@ static void run_chaos(int use_stop) {
     weft_cluster_t *c;
     ck_assert_int_eq(weft_cluster_create(names, NODES, &o, &c), 0);
     ck_assert_int_eq(weft_cluster_wait_nodes(c, NODES, 20), 0);
+    /* scaled down (sanitizers), still at least 4 s of work: kills happen */
     int n = (int)(10000 * dt_scale());
+    if (n < 4000) n = 4000;
     weft_djob_t **jobs = malloc((size_t)n * sizeof *jobs);
     for (int i = 0; i < n; i++) {
         unsigned char arg[12];
