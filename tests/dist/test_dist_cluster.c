@@ -370,6 +370,90 @@ START_TEST(bad_node_strings) {
 }
 END_TEST
 
+
+static void sleep_arg(unsigned char *arg, unsigned us, uint64_t v) {
+    arg[0] = (unsigned char)us;
+    arg[1] = (unsigned char)(us >> 8);
+    arg[2] = (unsigned char)(us >> 16);
+    arg[3] = 0;
+    memcpy(arg + 4, &v, 8);
+}
+
+START_TEST(client_gone_cancels_its_tasks) {
+    dt_setup_key();
+    dt_proc_t p[1];
+    const char *args[] = {"--workers", "1", "--load", PLUGIN_PATH, NULL};
+    ck_assert_int_eq(dt_start(&p[0], args), 0);
+    /* client A queues 5 s of work on the node's one worker, then goes */
+    weft_cluster_t *a = cluster_of(p, 1, NULL);
+    ck_assert_int_eq(weft_cluster_wait_nodes(a, 1, 20), 0);
+    for (int i = 0; i < 250; i++) {
+        unsigned char arg[12];
+        sleep_arg(arg, 20000, (uint64_t)i);
+        ck_assert_int_eq(weft_cluster_submit(a, "example.sleep_echo", arg, 12, NULL, NULL), 0);
+    }
+    usleep(200000);
+    ck_assert_int_eq(weft_cluster_free(a), 0);
+    /* client B is served at once: A's queued tasks were cancelled */
+    weft_cluster_t *b = cluster_of(p, 1, NULL);
+    weft_djob_t *j;
+    double t0 = dt_now();
+    ck_assert_int_eq(weft_cluster_submit(b, "example.upper", "abc", 3, NULL, &j), 0);
+    ck_assert_int_eq(weft_djob_wait(j, 30, NULL), 0);
+    ck_assert_double_lt(dt_now() - t0, 1.5);
+    const void *d;
+    size_t len;
+    ck_assert_int_eq(weft_djob_result(j, &d, &len), 0);
+    ck_assert_uint_eq(len, 3);
+    ck_assert_int_eq(memcmp(d, "ABC", 3), 0);
+    weft_djob_free(j);
+    weft_cluster_free(b);
+    dt_kill_all();
+}
+END_TEST
+
+START_TEST(sigterm_drains) {
+    dt_setup_key();
+    dt_proc_t p[2];
+    const char *args[] = {"--workers", "2", "--load", PLUGIN_PATH, NULL};
+    for (int i = 0; i < 2; i++) ck_assert_int_eq(dt_start(&p[i], args), 0);
+    weft_cluster_t *c = cluster_of(p, 2, NULL);
+    ck_assert_int_eq(weft_cluster_wait_nodes(c, 2, 20), 0);
+    weft_djob_t *j[40];
+    for (int i = 0; i < 40; i++) {
+        unsigned char arg[12];
+        sleep_arg(arg, 100000, (uint64_t)i * 31);
+        ck_assert_int_eq(weft_cluster_submit(c, "example.sleep_echo", arg, 12, NULL, &j[i]), 0);
+    }
+    usleep(150000);
+    kill(p[0].pid, SIGTERM); /* drains: its running tasks finish and answer */
+    int status = -1;
+    ck_assert_int_eq(waitpid(p[0].pid, &status, 0), p[0].pid);
+    dt_forget(p[0].pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    for (int i = 0; i < 40; i++) {
+        ck_assert_int_eq(weft_djob_wait(j[i], 60, NULL), 0);
+        const void *d;
+        size_t len;
+        uint64_t got;
+        weft_djob_result(j[i], &d, &len);
+        ck_assert_uint_eq(len, 12);
+        memcpy(&got, (const char *)d + 4, 8);
+        ck_assert_uint_eq(got, (uint64_t)i * 31);
+        weft_djob_free(j[i]);
+    }
+    weft_node_stats_t *st;
+    size_t k;
+    weft_cluster_stats(c, &st, &k);
+    ck_assert_uint_gt(st[0].jobs, 0); /* the drained node delivered its results */
+    ck_assert_uint_eq(st[0].retries, 0); /* none lost: drained, not dropped */
+    free(st);
+    weft_cluster_free(c);
+    dt_kill_all();
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("dist_cluster");
     /* one case per test, so that CK_RUN_CASE=name runs one */
@@ -419,6 +503,18 @@ int main(void) {
         TCase *tc = tcase_create("all_nodes_gone_grace");
         tcase_set_timeout(tc, 240);
         tcase_add_test(tc, all_nodes_gone_grace);
+        suite_add_tcase(s, tc);
+    }
+    {
+        TCase *tc = tcase_create("client_gone_cancels_its_tasks");
+        tcase_set_timeout(tc, 240);
+        tcase_add_test(tc, client_gone_cancels_its_tasks);
+        suite_add_tcase(s, tc);
+    }
+    {
+        TCase *tc = tcase_create("sigterm_drains");
+        tcase_set_timeout(tc, 240);
+        tcase_add_test(tc, sigterm_drains);
         suite_add_tcase(s, tc);
     }
     {
