@@ -14,6 +14,7 @@ static pthread_mutex_t ev_mu = PTHREAD_MUTEX_INITIALIZER;
 static double lost_at[NODES][256];
 static int nlost[NODES];
 static dt_proc_t procs[NODES];
+static char names[NODES][64]; /* fixed at the start: the callback reads them, restarts rewrite procs */
 
 static void on_node(void *data, const char *node, int up, int err, const char *detail) {
     (void)data;
@@ -23,7 +24,7 @@ static void on_node(void *data, const char *node, int up, int err, const char *d
     double now = dt_now();
     pthread_mutex_lock(&ev_mu);
     for (int i = 0; i < NODES; i++)
-        if (!strcmp(node, procs[i].addr) && nlost[i] < 256) lost_at[i][nlost[i]++] = now;
+        if (!strcmp(node, names[i]) && nlost[i] < 256) lost_at[i][nlost[i]++] = now;
     pthread_mutex_unlock(&ev_mu);
 }
 
@@ -31,15 +32,18 @@ static const char *plugin_args[] = {"--load", PLUGIN_PATH, "--workers", "2", NUL
 
 static void run_chaos(int use_stop) {
     dt_setup_key();
-    for (int i = 0; i < NODES; i++) ck_assert_int_eq(dt_start(&procs[i], plugin_args), 0);
+    for (int i = 0; i < NODES; i++) {
+        ck_assert_int_eq(dt_start(&procs[i], plugin_args), 0);
+        snprintf(names[i], sizeof names[i], "%s", procs[i].addr);
+    }
     weft_cluster_opts_t o;
     weft_cluster_opts_init(&o);
     o.on_node = on_node;
     o.max_losses = 50; /* a node holds up to its credit of queued tasks: under
                           a kill every 1-2 s one task can be lost many times */
-    const char *names[NODES] = {procs[0].addr, procs[1].addr, procs[2].addr};
+    const char *list[NODES] = {names[0], names[1], names[2]};
     weft_cluster_t *c;
-    ck_assert_int_eq(weft_cluster_create(names, NODES, &o, &c), 0);
+    ck_assert_int_eq(weft_cluster_create(list, NODES, &o, &c), 0);
     ck_assert_int_eq(weft_cluster_wait_nodes(c, NODES, 20), 0);
     /* scaled down (sanitizers), still at least 4 s of work: kills happen */
     int n = (int)(10000 * dt_scale());
