@@ -295,6 +295,22 @@ static wf_task *task_alloc(wf_worker *w) {
     return wf_malloc(sizeof(wf_task));
 }
 
+/* A task's fields before it is queued (parent and counts are the
+ * caller's). Owner of t. */
+static inline void task_init(wf_task *t, weft_task_fn fn, void *arg, void *seed, weft_group_t *g,
+                             weft_job_t *job, weft_callback_fn cb, void *cbdata) {
+    t->fn = fn;
+    t->arg = arg;
+    t->result = seed;
+    t->group = g;
+    t->job = job;
+    t->cb = cb;
+    t->cbdata = cbdata;
+    t->status = 0;
+    t->stolen = 0;
+    atomic_init(&t->refs, 1);
+}
+
 static void task_release(wf_worker *w, wf_task *t) {
     if (w && w->ncache < WF_TASK_CACHE) {
         t->next = w->cache;
@@ -1015,16 +1031,7 @@ submit_task(weft_runtime_t *rt, wf_worker *w, weft_task_fn fn, void *arg, weft_g
         }
         return WEFT_ENOMEM;
     }
-    t->fn = fn;
-    t->arg = arg;
-    t->result = seed;
-    t->group = g;
-    t->job = job;
-    t->cb = cb;
-    t->cbdata = cbdata;
-    t->status = 0;
-    t->stolen = 0;
-    atomic_init(&t->refs, 1);
+    task_init(t, fn, arg, seed, g, job, cb, cbdata);
     wf_task *parent = w ? w->current : NULL;
     t->parent = parent;
     if (g) {
@@ -1084,16 +1091,7 @@ wf_hold_t *wf_task_hold(void) {
     if (!w || !w->current) return NULL; /* only inside a task */
     wf_task *t = task_alloc(w);
     if (!t) return NULL;
-    t->fn = NULL;
-    t->arg = NULL;
-    t->result = NULL;
-    t->group = NULL;
-    t->job = NULL;
-    t->cb = NULL;
-    t->cbdata = NULL;
-    t->status = 0;
-    t->stolen = 0;
-    atomic_init(&t->refs, 1);
+    task_init(t, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
     t->parent = w->current;
     /* relaxed: as a submit's; the parent runs on this thread now */
     atomic_fetch_add_explicit(&w->current->refs, 1, memory_order_relaxed);
