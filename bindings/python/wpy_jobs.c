@@ -88,7 +88,11 @@ struct wpy_core {
     atomic_int waiters;
     atomic_int users;    /* threads inside wait_for: the core outlives them */
     /* statistics: changed only with the GIL held */
-    uint64_t submitted, failed;
+    uint64_t submitted, failed, cancelled;
+    /* failures nobody can retrieve any more (see "Lost failures"), of jobs
+     * without a group (a group keeps its own): GIL */
+    uint64_t lost_n, lost_total;
+    PyObject *lost; /* (name, exception) of the first of them, or NULL */
     int64_t t0;
     struct {
         uint64_t jobs;
@@ -97,7 +101,7 @@ struct wpy_core {
     wpy_core *next_dead; /* list of cores to destroy later (see defer_destroy) */
 };
 
-enum { J_QUEUED = 0, J_RUNNING = 1, J_DONE = 2, J_FAILED = 3 };
+enum { J_QUEUED = 0, J_RUNNING = 1, J_DONE = 2, J_FAILED = 3, J_CANCELLED = 4 };
 
 struct WpyJob {
     PyObject_VAR_HEAD    /* ob_size: number of arguments */
@@ -109,8 +113,16 @@ struct WpyJob {
     PyObject *cbargs;    /* tuple, or NULL */
     PyObject *result;    /* set once done */
     PyObject *exc;       /* set once failed */
+    /* concurrent.futures' protocol, made on first use (GIL): the Condition
+     * and waiter list that as_completed() and wait() use, and the
+     * add_done_callback() callables; all NULL for a plain job */
+    PyObject *cond, *waiters, *done_cbs;
+    int64_t t_submit, t_start, t_end; /* CLOCK_MONOTONIC ns; 0: not yet */
     atomic_int state;
     int direct;          /* submitted from inside a run: a weft task of its own */
+    int seen;            /* its exception was retrieved or reported (GIL) */
+    int raw;             /* made by weft.Executor: result() raises the task's
+                          * own exception, as concurrent.futures does */
     PyObject *args[1];   /* ob_size arguments */
 };
 
@@ -120,6 +132,8 @@ struct WpyGroup {
     PyObject *name;
     atomic_long pending;
     uint64_t submitted, failed; /* GIL */
+    uint64_t lost_n;            /* lost failures of the group since its last wait (GIL) */
+    PyObject *lost;             /* (name, exception) of the first of them, or NULL */
 };
 
 struct WpyRuntime {
@@ -157,6 +171,32 @@ static int64_t now_ns(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
+
+/* CPU time of the calling thread: what busy time counts, so that a thread
+ * that waits for the GIL (or sleeps inside a job) is not busy meanwhile. A
+ * system call (some 400 ns), so read once per run of jobs, not per job. */
+static int64_t cpu_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Set by _setup_jobs (weft/__init__.py), GIL: hook_done(job, condition,
+ * waiters, callbacks) wakes concurrent.futures' waiters and calls
+ * add_done_callback's callables; hook_lost(name, exception) logs a lost
+ * failure; make_condition() is threading.Condition; cancelled_error is
+ * concurrent.futures.CancelledError. */
+static PyObject *hook_done, *hook_lost, *make_condition, *cancelled_error;
+
+#if PY_VERSION_HEX >= 0x030C0000
+#define WPY_SAVE_ERROR(e) PyObject *e = PyErr_GetRaisedException()
+#define WPY_RESTORE_ERROR(e) PyErr_SetRaisedException(e)
+#else
+#define WPY_SAVE_ERROR(e) \
+    PyObject *e##_t, *e##_v, *e##_tb; \
+    PyErr_Fetch(&e##_t, &e##_v, &e##_tb)
+#define WPY_RESTORE_ERROR(e) PyErr_Restore(e##_t, e##_v, e##_tb)
+#endif
 
 /* Raises a stored exception object again (its traceback comes with it). */
 static void reraise(PyObject *exc) {
@@ -230,6 +270,7 @@ static int core_destroy(wpy_core *c) {
     }
     Py_END_ALLOW_THREADS
     if (rc) return rc;
+    Py_CLEAR(c->lost);
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);
     PyMem_RawFree(c);
@@ -294,18 +335,80 @@ static void notify(wpy_core *c) {
 }
 
 static int stats_slot(const wpy_core *c) {
+    if (!on_worker_thread()) return WPY_OTHER;
     int w = weft_current_worker();
     return w >= 0 && weft_current_runtime() == c->rt ? w : WPY_OTHER;
 }
 
+static PyObject *job_name(WpyJob *j);
+
+/* Lost failures
+ * -------------
+ * A job that raised and whose exception nobody retrieved (job(),
+ * result(), exception()) is lost once nobody can retrieve it any more:
+ * when it completes with no reference left but the runtime's own (a
+ * fire-and-forget submit), or when its last handle goes (tp_finalize).
+ * Then it is logged once (logger "weft", with its traceback), counted
+ * (stats()["jobs_failed_unseen"]), and kept for the next wait() of its
+ * group, or of the whole runtime, which raises TaskError for it: each lost
+ * failure is raised by one wait. Never raises; GIL held. */
+static void lost_record(WpyJob *j) {
+    j->seen = 1;
+    wpy_core *c = j->rt ? j->rt->c : NULL;
+    if (!c) return; /* closed: only logged */
+    c->lost_total++;
+    uint64_t *n = j->group ? &j->group->lost_n : &c->lost_n;
+    PyObject **first = j->group ? &j->group->lost : &c->lost;
+    (*n)++;
+    if (!*first) {
+        PyObject *name = job_name(j);
+        *first = name ? PyTuple_Pack(2, name, j->exc) : NULL;
+        Py_XDECREF(name);
+        if (!*first) PyErr_Clear();
+    }
+}
+
+static void lost_log(WpyJob *j) {
+    if (!hook_lost || wpy_finalizing()) return;
+    PyObject *name = job_name(j);
+    PyObject *r = name ? PyObject_CallFunctionObjArgs(hook_lost, name, j->exc, NULL) : NULL;
+    if (!r) PyErr_WriteUnraisable(hook_lost);
+    Py_XDECREF(r);
+    Py_XDECREF(name);
+}
+
+/* After a job completed (done, failed or cancelled): wakes the waiters of
+ * concurrent.futures.wait/as_completed and calls the done callbacks (each
+ * once: the list is dropped). Python code: the GIL may be released
+ * meanwhile. Never raises. */
+static void fire_done(WpyJob *j) {
+    if (!j->cond && !j->done_cbs) return;
+    if (!hook_done || wpy_finalizing()) return;
+    PyObject *cbs = j->done_cbs;
+    j->done_cbs = NULL;
+    PyObject *r = PyObject_CallFunctionObjArgs(hook_done, (PyObject *)j,
+                                               j->cond ? j->cond : Py_None,
+                                               j->waiters ? j->waiters : Py_None,
+                                               cbs ? cbs : Py_None, NULL);
+    if (!r) PyErr_WriteUnraisable(hook_done);
+    Py_XDECREF(r);
+    Py_XDECREF(cbs);
+}
+
 /* Runs a popped job and completes it; consumes the queue's reference.
+ * `internal`: the references the binding itself holds on j (the queue's,
+ * a runner's, a direct job's task's): more than that means a handle
+ * exists. *clock: the time the job starts (ns), set to when it ended.
+ * wall_busy: count the job's wall time as busy (a waiting thread's jobs;
+ * drain tasks count their thread's CPU time per run of jobs instead).
  * Returns 1 when the job was stopped by KeyboardInterrupt (Ctrl-C reaching
  * a job that the waiting main thread ran itself): that thread passes it on
  * to its caller. GIL held. */
-static int run_job(wpy_core *c, WpyJob *j, int slot) {
+static int run_job(wpy_core *c, WpyJob *j, int slot, Py_ssize_t internal, int64_t *clock,
+                   int wall_busy) {
     WpyJob *outer = tl_current;
     tl_current = j;
-    int64_t t0 = now_ns();
+    j->t_start = *clock;
     PyObject *res = PyObject_Vectorcall(j->fn, j->args, (size_t)Py_SIZE(j), NULL);
     if (res && j->callback) {
         /* callback(result, *callbackargs); an exception in it fails the job */
@@ -324,7 +427,8 @@ static int run_job(wpy_core *c, WpyJob *j, int slot) {
         if (r) Py_DECREF(r);
         else Py_CLEAR(res);
     }
-    int interrupted = 0, final;
+    int interrupted = 0, final, lost = 0;
+    j->t_end = *clock = now_ns();
     if (res) {
         j->result = res;
         final = J_DONE;
@@ -334,16 +438,38 @@ static int run_job(wpy_core *c, WpyJob *j, int slot) {
         c->failed++;
         if (j->group) j->group->failed++;
         final = J_FAILED;
+        /* nobody holds the job, and nobody will be handed it: lost now */
+        lost = !interrupted && Py_REFCNT(j) <= internal && !j->cond && !j->done_cbs;
+        if (lost) lost_record(j); /* before the waiters can see it complete */
     }
     c->ws[slot].jobs++;
-    c->ws[slot].busy_ns += now_ns() - t0;
+    if (wall_busy) c->ws[slot].busy_ns += j->t_end - j->t_start;
     tl_current = outer;
     if (j->group) atomic_fetch_sub(&j->group->pending, 1);
     atomic_fetch_sub(&c->pending, 1);
     atomic_store(&j->state, final); /* seq_cst: then read waiters in notify */
     notify(c);
+    if (j->cond || j->done_cbs || lost) {
+        fire_done(j);
+        if (lost) lost_log(j);
+        *clock = now_ns(); /* Python code ran: the next job starts now */
+    }
     Py_DECREF(j); /* the queue's reference: may free the job */
     return interrupted;
+}
+
+/* Cancels queued job j: out of its queue, complete as cancelled, its
+ * waiters woken and done callbacks called. GIL held. */
+static void cancel_queued(wpy_core *c, WpyJob *j) {
+    queue_take(c, j); /* the queue's reference passes to us */
+    j->t_end = now_ns();
+    c->cancelled++;
+    if (j->group) atomic_fetch_sub(&j->group->pending, 1);
+    atomic_fetch_sub(&c->pending, 1);
+    atomic_store(&j->state, J_CANCELLED); /* seq_cst: then read waiters */
+    notify(c);
+    fire_done(j);
+    Py_DECREF(j);
 }
 
 /* A job submitted from inside a run (a graph node, or work a node
@@ -360,7 +486,10 @@ static int direct_fn(void *arg, void **result) {
     if (atomic_load_explicit(&j->state, memory_order_relaxed) == J_QUEUED) {
         wpy_core *c = j->rt->c;
         queue_take(c, j);
-        run_job(c, j, stats_slot(c));
+        int slot = stats_slot(c);
+        int64_t cpu0 = cpu_ns(), t = now_ns();
+        run_job(c, j, slot, 2, &t, 0);
+        c->ws[slot].busy_ns += cpu_ns() - cpu0;
     }
     Py_DECREF(j); /* the task's reference */
     wpy_gil_release(st);
@@ -376,8 +505,10 @@ static int token_fn(void *arg, void **result) {
         if (atomic_load(&c->queued) > 0 && !wpy_finalizing()) {
             PyGILState_STATE st = wpy_gil_ensure();
             int slot = stats_slot(c);
+            int64_t cpu0 = cpu_ns(), t = now_ns();
             WpyJob *j;
-            while ((j = queue_pop(c)) != NULL) run_job(c, j, slot);
+            while ((j = queue_pop(c)) != NULL) run_job(c, j, slot, 1, &t, 0);
+            c->ws[slot].busy_ns += cpu_ns() - cpu0; /* CPU: not the GIL waits */
             wpy_gil_release(st);
             continue;
         }
@@ -426,8 +557,13 @@ static int target_done(wpy_core *c, const wait_target *w) {
  * 0. */
 static int run_here(wpy_core *c, WpyJob *h, int slot) {
     Py_INCREF(h); /* keep it to re-raise its exception */
-    int interrupted = run_job(c, h, slot);
-    if (interrupted) reraise(h->exc);
+    int64_t t = now_ns();
+    /* internal references: the queue's and ours, and a direct job's task's */
+    int interrupted = run_job(c, h, slot, h->direct ? 3 : 2, &t, 1);
+    if (interrupted) {
+        h->seen = 1;
+        reraise(h->exc);
+    }
     Py_DECREF(h);
     return interrupted ? -1 : 0;
 }
@@ -440,7 +576,11 @@ static int run_here(wpy_core *c, WpyJob *h, int slot) {
  * own); a wait for every job runs any queued job. A group wait only sleeps:
  * running another group's job could keep it busy far beyond its group. Only
  * the awaited job is ever run by a job waiter, so nesting follows the
- * program's own dependencies and never piles up. */
+ * program's own dependencies and never piles up.
+ *
+ * A wait with a timeout never helps: a job run here could not be stopped
+ * when the time is up (result(0.01) of a queued job that takes 0.5 s would
+ * return after 0.5 s). It only sleeps, and the workers run the jobs. */
 static int wait_for_in(wpy_core *c, const wait_target *w, double timeout_s);
 
 static int wait_for(wpy_core *c, const wait_target *w, double timeout_s) {
@@ -452,10 +592,12 @@ static int wait_for(wpy_core *c, const wait_target *w, double timeout_s) {
 
 static int wait_for_in(wpy_core *c, const wait_target *w, double timeout_s) {
     int64_t deadline = timeout_s >= 0 ? now_ns() + (int64_t)(timeout_s * 1e9) : 0;
-    int slot = stats_slot(c);
+    int help = timeout_s < 0, slot = stats_slot(c);
     for (;;) {
         if (target_done(c, w)) return 1;
-        if (w->job) {
+        if (!help) {
+            /* only sleeps: see above */
+        } else if (w->job) {
             if (atomic_load_explicit(&w->job->state, memory_order_relaxed) == J_QUEUED) {
                 queue_take(c, w->job);
                 if (run_here(c, w->job, slot) < 0) return -1;
@@ -504,6 +646,9 @@ static int job_traverse(WpyJob *j, visitproc visit, void *arg) {
     Py_VISIT(j->cbargs);
     Py_VISIT(j->result);
     Py_VISIT(j->exc);
+    Py_VISIT(j->cond);
+    Py_VISIT(j->waiters);
+    Py_VISIT(j->done_cbs);
     for (Py_ssize_t i = 0; i < Py_SIZE(j); i++) Py_VISIT(j->args[i]);
     return 0;
 }
@@ -519,11 +664,27 @@ static int job_clear(WpyJob *j) {
     Py_CLEAR(j->cbargs);
     Py_CLEAR(j->result);
     Py_CLEAR(j->exc);
+    Py_CLEAR(j->cond);
+    Py_CLEAR(j->waiters);
+    Py_CLEAR(j->done_cbs);
     for (Py_ssize_t i = 0; i < Py_SIZE(j); i++) Py_CLEAR(j->args[i]);
     return 0;
 }
 
+/* The last handle of a failed job went before anyone retrieved its
+ * exception: a lost failure (see "Lost failures"). Runs once per job,
+ * before tp_clear for garbage cycles. */
+static void job_finalize(WpyJob *j) {
+    if (j->seen || !j->exc || atomic_load(&j->state) != J_FAILED) return;
+    if (wpy_finalizing()) return;
+    WPY_SAVE_ERROR(saved);
+    lost_record(j);
+    lost_log(j);
+    WPY_RESTORE_ERROR(saved);
+}
+
 static void job_dealloc(WpyJob *j) {
+    if (PyObject_CallFinalizerFromDealloc((PyObject *)j) < 0) return; /* resurrected */
     PyObject_GC_UnTrack(j);
     job_clear(j);
     PyObject_GC_Del(j);
@@ -540,7 +701,17 @@ static PyObject *job_name(WpyJob *j) {
 
 /* The outcome of a complete job: its result, or TaskError. */
 static PyObject *job_outcome(WpyJob *j) {
-    if (atomic_load(&j->state) == J_DONE) return Py_NewRef(j->result);
+    int st = atomic_load(&j->state);
+    if (st == J_DONE) return Py_NewRef(j->result);
+    if (st == J_CANCELLED) {
+        PyErr_SetNone(cancelled_error ? cancelled_error : PyExc_RuntimeError);
+        return NULL;
+    }
+    j->seen = 1;
+    if (j->raw) {
+        reraise(j->exc);
+        return NULL;
+    }
     PyObject *name = job_name(j);
     if (!name) return NULL;
     PyObject *what = PyObject_Str(j->exc);
@@ -632,6 +803,11 @@ static PyObject *job_exception(WpyJob *j, PyObject *args, PyObject *kw) {
         PyErr_SetString(PyExc_TimeoutError, "the job did not complete in time");
         return NULL;
     }
+    if (atomic_load(&j->state) == J_CANCELLED) {
+        PyErr_SetNone(cancelled_error ? cancelled_error : PyExc_RuntimeError);
+        return NULL;
+    }
+    j->seen = 1;
     return Py_NewRef(j->exc ? j->exc : Py_None);
 }
 
@@ -642,8 +818,143 @@ static PyObject *job_done(WpyJob *j, PyObject *unused) {
 
 static PyObject *job_get_status(WpyJob *j, void *unused) {
     (void)unused;
-    static const char *names[] = {"queued", "running", "done", "failed"};
-    return PyUnicode_FromString(names[atomic_load(&j->state) & 3]);
+    static const char *names[] = {"queued", "running", "done", "failed", "cancelled"};
+    int st = atomic_load(&j->state);
+    return PyUnicode_FromString(names[st >= 0 && st <= J_CANCELLED ? st : 0]);
+}
+
+/* cancel(): a queued job is taken out of the queue and completes as
+ * cancelled (True); a running or complete one is left alone (False),
+ * unless it was cancelled already (True). */
+static PyObject *job_cancel(WpyJob *j, PyObject *unused) {
+    (void)unused;
+    int st = atomic_load(&j->state);
+    if (st == J_QUEUED && j->rt && j->rt->c) {
+        cancel_queued(j->rt->c, j);
+        Py_RETURN_TRUE;
+    }
+    return PyBool_FromLong(st == J_CANCELLED);
+}
+
+static PyObject *job_set_raw(WpyJob *j, PyObject *unused) {
+    (void)unused;
+    j->raw = 1;
+    Py_RETURN_NONE;
+}
+
+static PyObject *job_cancelled(WpyJob *j, PyObject *unused) {
+    (void)unused;
+    return PyBool_FromLong(atomic_load(&j->state) == J_CANCELLED);
+}
+
+static PyObject *job_running(WpyJob *j, PyObject *unused) {
+    (void)unused;
+    return PyBool_FromLong(atomic_load(&j->state) == J_RUNNING);
+}
+
+/* add_done_callback(fn): fn(job) once the job is complete (done, failed or
+ * cancelled), on the thread that completed it; at once, here, if it is
+ * complete already. An exception in fn is logged (logger "weft") and
+ * ignored. The job holds fn until it has called it. */
+static PyObject *job_add_done_callback(WpyJob *j, PyObject *fn) {
+    if (!PyCallable_Check(fn)) {
+        PyErr_Format(PyExc_TypeError, "add_done_callback: fn must be callable, not %.100s",
+                     Py_TYPE(fn)->tp_name);
+        return NULL;
+    }
+    if (atomic_load(&j->state) >= J_DONE) {
+        PyObject *one = PyList_New(1);
+        if (!one) return NULL;
+        PyList_SET_ITEM(one, 0, Py_NewRef(fn));
+        PyObject *r = hook_done ? PyObject_CallFunctionObjArgs(hook_done, (PyObject *)j, Py_None,
+                                                               Py_None, one, NULL)
+                                : PyObject_CallOneArg(fn, (PyObject *)j);
+        Py_DECREF(one);
+        if (!r) return NULL;
+        Py_DECREF(r);
+        Py_RETURN_NONE;
+    }
+    if (!j->done_cbs && !(j->done_cbs = PyList_New(0))) return NULL;
+    if (PyList_Append(j->done_cbs, fn) < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+/* concurrent.futures' protocol, read by its wait() and as_completed():
+ * _condition, _waiters, _state. */
+static PyObject *job_get_condition(WpyJob *j, void *unused) {
+    (void)unused;
+    if (!j->cond) {
+        if (!make_condition) return wpy_raise(WEFT_EINVAL, "weft is not set up");
+        if (!(j->cond = PyObject_CallNoArgs(make_condition))) return NULL;
+    }
+    return Py_NewRef(j->cond);
+}
+
+static PyObject *job_get_waiters(WpyJob *j, void *unused) {
+    (void)unused;
+    if (!j->waiters && !(j->waiters = PyList_New(0))) return NULL;
+    return Py_NewRef(j->waiters);
+}
+
+static PyObject *job_get_state(WpyJob *j, void *unused) {
+    (void)unused;
+    switch (atomic_load(&j->state)) {
+    case J_QUEUED: return PyUnicode_FromString("PENDING");
+    case J_RUNNING: return PyUnicode_FromString("RUNNING");
+    case J_CANCELLED: return PyUnicode_FromString("CANCELLED_AND_NOTIFIED");
+    default: return PyUnicode_FromString("FINISHED");
+    }
+}
+
+/* ipyparallel's timings: elapsed (from submit to completion, or to now),
+ * serial_time (the time the job ran; 0 before it started). */
+static PyObject *job_get_elapsed(WpyJob *j, void *unused) {
+    (void)unused;
+    int64_t end = atomic_load(&j->state) >= J_DONE ? j->t_end : now_ns();
+    return PyFloat_FromDouble((double)(end - j->t_submit) / 1e9);
+}
+
+/* (submitted, started, ended) on time.monotonic()'s clock (CLOCK_MONOTONIC
+ * on Linux), None for what did not happen yet. */
+static PyObject *job_get_times(WpyJob *j, void *unused) {
+    (void)unused;
+    int st = atomic_load(&j->state);
+    PyObject *a = PyFloat_FromDouble((double)j->t_submit / 1e9);
+    PyObject *b = st != J_QUEUED && j->t_start ? PyFloat_FromDouble((double)j->t_start / 1e9)
+                                               : Py_NewRef(Py_None);
+    PyObject *c = st >= J_DONE ? PyFloat_FromDouble((double)j->t_end / 1e9) : Py_NewRef(Py_None);
+    if (!a || !b || !c) {
+        Py_XDECREF(a);
+        Py_XDECREF(b);
+        Py_XDECREF(c);
+        return NULL;
+    }
+    PyObject *t = PyTuple_Pack(3, a, b, c);
+    Py_DECREF(a);
+    Py_DECREF(b);
+    Py_DECREF(c);
+    return t;
+}
+
+/* _wait(timeout=None) -> bool: waits like result() without retrieving
+ * anything (the failure stays unseen). */
+static PyObject *job_wait_m(WpyJob *j, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"timeout", NULL};
+    PyObject *t = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:_wait", kwlist, &t)) return NULL;
+    double timeout;
+    if (parse_timeout(t, &timeout) < 0) return NULL;
+    int r = job_wait(j, timeout);
+    if (r < 0) return NULL;
+    return PyBool_FromLong(r);
+}
+
+static PyObject *job_get_serial_time(WpyJob *j, void *unused) {
+    (void)unused;
+    int st = atomic_load(&j->state);
+    if (st == J_QUEUED || !j->t_start) return PyFloat_FromDouble(0.0);
+    int64_t end = st >= J_DONE ? j->t_end : now_ns();
+    return PyFloat_FromDouble((double)(end - j->t_start) / 1e9);
 }
 
 static PyObject *job_get_fn(WpyJob *j, void *unused) {
@@ -675,19 +986,53 @@ static PyObject *job_repr(WpyJob *j) {
 
 static PyMethodDef job_methods[] = {
     {"result", (PyCFunction)(void (*)(void))job_result, METH_FASTCALL | METH_KEYWORDS,
-     "result(timeout=None): waits for the job and returns its result, or raises\n"
-     "weft.TaskError (its __cause__ is the task's exception); TimeoutError if\n"
-     "the timeout passed first."},
+     "result($self, /, timeout=None)\n--\n\n"
+     "Waits for the job and returns its result, or raises weft.TaskError (its\n"
+     "__cause__ is the task's exception); TimeoutError if the timeout passed\n"
+     "first; concurrent.futures.CancelledError if it was cancelled. A wait\n"
+     "without a timeout runs a job not yet started right here; with one, it\n"
+     "only sleeps (the workers run it), so the timeout holds."},
     {"exception", (PyCFunction)(void (*)(void))job_exception, METH_VARARGS | METH_KEYWORDS,
-     "exception(timeout=None): waits; the exception the task raised, or None."},
-    {"done", (PyCFunction)job_done, METH_NOARGS, "done(): True once the job is complete."},
+     "exception($self, /, timeout=None)\n--\n\n"
+     "Waits; the exception the task raised, or None (CancelledError if the\n"
+     "job was cancelled)."},
+    {"done", (PyCFunction)job_done, METH_NOARGS,
+     "done($self, /)\n--\n\nTrue once the job is complete (done, failed or cancelled)."},
+    {"cancel", (PyCFunction)job_cancel, METH_NOARGS,
+     "cancel($self, /)\n--\n\n"
+     "Cancels the job if it has not started: True (also if it was cancelled\n"
+     "before); False if it runs or ran."},
+    {"_wait", (PyCFunction)(void (*)(void))job_wait_m, METH_VARARGS | METH_KEYWORDS,
+     "_wait($self, /, timeout=None)\n--\n\n"
+     "Waits; True once complete, False on timeout (retrieves nothing)."},
+    {"_raw_errors", (PyCFunction)job_set_raw, METH_NOARGS,
+     "_raw_errors($self, /)\n--\n\n"
+     "result() and job() raise the task's own exception (weft.Executor's jobs)."},
+    {"cancelled", (PyCFunction)job_cancelled, METH_NOARGS,
+     "cancelled($self, /)\n--\n\nTrue if the job was cancelled."},
+    {"running", (PyCFunction)job_running, METH_NOARGS,
+     "running($self, /)\n--\n\nTrue while the job runs."},
+    {"add_done_callback", (PyCFunction)job_add_done_callback, METH_O,
+     "add_done_callback($self, fn, /)\n--\n\n"
+     "fn(job) once the job is complete (at once if it is), on the thread that\n"
+     "completed it; an exception in fn is logged and ignored."},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef job_getset[] = {
-    {"status", (getter)job_get_status, NULL, "'queued', 'running', 'done' or 'failed'", NULL},
+    {"status", (getter)job_get_status, NULL,
+     "'queued', 'running', 'done', 'failed' or 'cancelled'", NULL},
     {"fn", (getter)job_get_fn, NULL, "the function the job runs", NULL},
     {"args", (getter)job_get_args, NULL, "the arguments it runs with (a tuple)", NULL},
     {"group", (getter)job_get_group, NULL, "the job's Group, or None", NULL},
+    {"elapsed", (getter)job_get_elapsed, NULL,
+     "seconds from submit to completion (to now while not complete)", NULL},
+    {"serial_time", (getter)job_get_serial_time, NULL,
+     "seconds the job ran (so far; 0 before it started)", NULL},
+    {"_condition", (getter)job_get_condition, NULL, "concurrent.futures' protocol", NULL},
+    {"_waiters", (getter)job_get_waiters, NULL, "concurrent.futures' protocol", NULL},
+    {"_state", (getter)job_get_state, NULL, "concurrent.futures' protocol", NULL},
+    {"_times", (getter)job_get_times, NULL,
+     "(submitted, started, ended) on time.monotonic()'s clock, None if not yet", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
 static PyTypeObject JobType = {
@@ -703,6 +1048,7 @@ static PyTypeObject JobType = {
               "a task that raised makes it raise weft.TaskError.",
     .tp_traverse = (traverseproc)job_traverse,
     .tp_clear = (inquiry)job_clear,
+    .tp_finalize = (destructor)job_finalize,
     .tp_methods = job_methods,
     .tp_getset = job_getset,
 };
@@ -712,11 +1058,13 @@ static PyTypeObject JobType = {
 
 static int group_traverse(WpyGroup *g, visitproc visit, void *arg) {
     Py_VISIT(g->rt);
+    Py_VISIT(g->lost);
     return 0;
 }
 
 static int group_clear(WpyGroup *g) {
     Py_CLEAR(g->rt);
+    Py_CLEAR(g->lost);
     return 0;
 }
 
@@ -734,11 +1082,38 @@ static WpyGroup *group_new(WpyRuntime *rt, PyObject *name) {
     g->name = Py_NewRef(name);
     atomic_init(&g->pending, 0);
     g->submitted = g->failed = 0;
+    g->lost_n = 0;
+    g->lost = NULL;
     PyObject_GC_Track(g);
     return g;
 }
 
 static int runtime_wait_target(WpyRuntime *self, wait_target *w, double timeout);
+
+/* Cancels every queued job of group g (NULL: of the runtime); returns how
+ * many, or -1 with an exception. The jobs are listed first: cancelling
+ * calls done callbacks, Python code during which the queue may change. */
+static Py_ssize_t cancel_all(wpy_core *c, WpyGroup *g) {
+    PyObject *list = PyList_New(0);
+    if (!list) return -1;
+    WpyJob *heads[2] = {c->head, c->dhead};
+    for (int q = 0; q < 2; q++)
+        for (WpyJob *j = heads[q]; j; j = j->next)
+            if ((!g || j->group == g) && PyList_Append(list, (PyObject *)j) < 0) {
+                Py_DECREF(list);
+                return -1;
+            }
+    Py_ssize_t n = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); i++) {
+        WpyJob *j = (WpyJob *)PyList_GET_ITEM(list, i);
+        if (atomic_load(&j->state) == J_QUEUED && j->rt->c == c) {
+            cancel_queued(c, j);
+            n++;
+        }
+    }
+    Py_DECREF(list);
+    return n;
+}
 
 static PyObject *group_wait(WpyGroup *g, PyObject *args, PyObject *kw) {
     static char *kwlist[] = {"timeout", NULL};
@@ -750,6 +1125,16 @@ static PyObject *group_wait(WpyGroup *g, PyObject *args, PyObject *kw) {
     int r = runtime_wait_target(g->rt, &w, timeout);
     if (r < 0) return NULL;
     return PyBool_FromLong(r);
+}
+
+static wpy_core *live_core(WpyRuntime *self);
+
+static PyObject *group_cancel(WpyGroup *g, PyObject *unused) {
+    (void)unused;
+    wpy_core *c = g->rt ? live_core(g->rt) : NULL;
+    if (!c) return g->rt ? NULL : PyLong_FromLong(0);
+    Py_ssize_t n = cancel_all(c, g);
+    return n < 0 ? NULL : PyLong_FromSsize_t(n);
 }
 
 static PyObject *group_get_pending(WpyGroup *g, void *u) {
@@ -780,9 +1165,14 @@ static PyObject *group_repr(WpyGroup *g) {
 
 static PyMethodDef group_methods[] = {
     {"wait", (PyCFunction)(void (*)(void))group_wait, METH_VARARGS | METH_KEYWORDS,
-     "wait(timeout=None): waits until no job of the group is pending; True, or\n"
-     "False if the timeout passed first. Failed jobs do not make it raise:\n"
-     "see .failed and each job."},
+     "wait($self, /, timeout=None)\n--\n\n"
+     "Waits until no job of the group is pending; True, or False if the\n"
+     "timeout passed first. Failed jobs whose handles are kept do not make it\n"
+     "raise (see .failed and each job); a lost failure (a job that raised and\n"
+     "was dropped unretrieved) makes it raise TaskError, once."},
+    {"cancel", (PyCFunction)group_cancel, METH_NOARGS,
+     "cancel($self, /)\n--\n\n"
+     "Cancels every job of the group not yet started; returns how many."},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef group_getset[] = {
@@ -1010,8 +1400,13 @@ static PyObject *runtime_submit(WpyRuntime *self, PyObject *const *args, Py_ssiz
     j->callback = callback ? Py_NewRef(callback) : NULL;
     j->cbargs = cbargs && PyTuple_GET_SIZE(cbargs) ? Py_NewRef(cbargs) : NULL;
     j->result = j->exc = NULL;
+    j->cond = j->waiters = j->done_cbs = NULL;
+    j->t_submit = now_ns();
+    j->t_start = j->t_end = 0;
     atomic_init(&j->state, J_QUEUED);
     j->direct = 0;
+    j->seen = 0;
+    j->raw = 0;
     for (Py_ssize_t i = 0; i < na; i++) j->args[i] = Py_NewRef(args[i + 1]);
     PyObject_GC_Track(j);
 
@@ -1036,6 +1431,53 @@ static PyObject *runtime_submit(WpyRuntime *self, PyObject *const *args, Py_ssiz
     return (PyObject *)j;
 }
 
+/* After a complete wait for group g (NULL: every job): raises TaskError
+ * for the lost failures of that scope not raised before (then forgets
+ * them) and returns -1; 0 when there are none. */
+static int raise_lost(WpyRuntime *self, wpy_core *c, WpyGroup *g) {
+    uint64_t n = g ? g->lost_n : c->lost_n;
+    PyObject *first = g ? g->lost : c->lost; /* borrowed */
+    if (!g) {
+        Py_ssize_t pos = 0;
+        PyObject *k, *v;
+        while (PyDict_Next(self->groups, &pos, &k, &v)) {
+            WpyGroup *og = (WpyGroup *)v;
+            n += og->lost_n;
+            if (!first) first = og->lost;
+        }
+    }
+    if (n == 0) return 0;
+    Py_XINCREF(first);
+    if (g) {
+        g->lost_n = 0;
+        Py_CLEAR(g->lost);
+    } else {
+        c->lost_n = 0;
+        Py_CLEAR(c->lost);
+        Py_ssize_t pos = 0;
+        PyObject *k, *v;
+        while (PyDict_Next(self->groups, &pos, &k, &v)) {
+            ((WpyGroup *)v)->lost_n = 0;
+            Py_CLEAR(((WpyGroup *)v)->lost);
+        }
+    }
+    PyObject *name = first ? PyTuple_GET_ITEM(first, 0) : Py_None;
+    PyObject *exc = first ? PyTuple_GET_ITEM(first, 1) : NULL;
+    PyObject *what = exc ? PyObject_Str(exc) : PyUnicode_FromString("?");
+    PyObject *msg = what ? PyUnicode_FromFormat(
+                               "%llu job%s raised and nobody retrieved the exception; the "
+                               "first, job %S, raised %s: %U",
+                               (unsigned long long)n, n == 1 ? "" : "s", name,
+                               exc ? Py_TYPE(exc)->tp_name : "?", what)
+                         : NULL;
+    const char *m = msg ? PyUnicode_AsUTF8(msg) : NULL;
+    if (m) wpy_raise_task_error(m, name, exc);
+    Py_XDECREF(what);
+    Py_XDECREF(msg);
+    Py_XDECREF(first);
+    return -1;
+}
+
 static int runtime_wait_target(WpyRuntime *self, wait_target *w, double timeout) {
     wpy_core *c = live_core(self);
     if (!c) return -1;
@@ -1048,6 +1490,7 @@ static int runtime_wait_target(WpyRuntime *self, wait_target *w, double timeout)
     Py_INCREF(self);
     int r = wait_for(c, w, timeout);
     Py_DECREF(self);
+    if (r == 1 && raise_lost(self, c, w->group) < 0) return -1;
     return r;
 }
 
@@ -1064,7 +1507,11 @@ static PyObject *runtime_wait(WpyRuntime *self, PyObject *args, PyObject *kw) {
             g = (WpyGroup *)PyDict_GetItemWithError(self->groups, go);
             if (!g) {
                 if (PyErr_Occurred()) return NULL;
-                Py_RETURN_TRUE; /* a group never used has nothing pending */
+                PyObject *d = PyUnicode_FromFormat("no group named %R in this Runtime", go);
+                const char *m = d ? PyUnicode_AsUTF8(d) : NULL;
+                if (m) wpy_raise(WEFT_ENOENT, m);
+                Py_XDECREF(d);
+                return NULL;
             }
         } else if (resolve_group(self, go, &g) < 0) {
             return NULL;
@@ -1211,6 +1658,8 @@ static PyObject *runtime_stats(WpyRuntime *self, PyObject *unused) {
     }
     if (put(d, "jobs_submitted", WPY_U64(c->submitted)) < 0 ||
         put(d, "jobs_run", WPY_U64(run)) < 0 || put(d, "jobs_failed", WPY_U64(c->failed)) < 0 ||
+        put(d, "jobs_cancelled", WPY_U64(c->cancelled)) < 0 ||
+        put(d, "jobs_failed_unseen", WPY_U64(c->lost_total)) < 0 ||
         put(d, "jobs_pending", WPY_U64(atomic_load(&c->pending))) < 0 ||
         put(d, "jobs_busy_s", WPY_DBL((double)busy / 1e9)) < 0 ||
         put(d, "jobs_wall_s", WPY_DBL((double)(now_ns() - c->t0) / 1e9)) < 0 ||
@@ -1236,31 +1685,47 @@ static PyObject *runtime_reset_stats(WpyRuntime *self, PyObject *unused) {
     int rc = weft_stats_reset(c->rt);
     if (rc) return wpy_raise(rc, NULL);
     memset(c->ws, 0, sizeof c->ws);
-    c->submitted = c->failed = 0;
+    c->submitted = c->failed = c->cancelled = c->lost_total = 0;
     c->t0 = now_ns();
     Py_RETURN_NONE;
 }
 
+static PyObject *runtime_cancel(WpyRuntime *self, PyObject *unused) {
+    (void)unused;
+    wpy_core *c = live_core(self);
+    if (!c) return NULL;
+    Py_ssize_t n = cancel_all(c, NULL);
+    return n < 0 ? NULL : PyLong_FromSsize_t(n);
+}
+
 static PyMethodDef runtime_methods[] = {
     {"submit", (PyCFunction)(void (*)(void))runtime_submit, METH_FASTCALL | METH_KEYWORDS,
-     "submit(fn, *args, callback=None, callbackargs=(), group=None) -> Job\n\n"
+     "submit($self, fn, /, *args, callback=None, callbackargs=(), group=None)\n--\n\n"
      "Queues fn(*args) and returns its Job at once. callback(result,\n"
      "*callbackargs) runs once fn succeeded, before waiters of the job are\n"
      "released (an exception in it fails the job). group: a name or a Group."},
     {"wait", (PyCFunction)(void (*)(void))runtime_wait, METH_VARARGS | METH_KEYWORDS,
-     "wait(group=None, timeout=None) -> bool\n\n"
+     "wait($self, /, group=None, timeout=None)\n--\n\n"
      "Waits for every job submitted so far (or those of one group: a name or\n"
-     "a Group). True once complete, False if the timeout passed first. Failed\n"
-     "jobs do not make it raise. A wait for every job runs queued jobs meanwhile;\n"
-     "Ctrl-C raises "
-     "KeyboardInterrupt and leaves the runtime usable."},
+     "a Group; a name never used is weft.Error ENOENT). True once complete,\n"
+     "False if the timeout passed first. Failed jobs whose handles are kept\n"
+     "do not make it raise; lost failures (jobs that raised and were dropped\n"
+     "unretrieved: logged, counted in jobs_failed_unseen) make it raise\n"
+     "TaskError, each once. A wait for every job without a timeout runs\n"
+     "queued jobs meanwhile; Ctrl-C raises KeyboardInterrupt and leaves the\n"
+     "runtime usable."},
     {"close", (PyCFunction)runtime_close, METH_NOARGS,
-     "close(): waits for every job, then stops the workers. Idempotent."},
+     "close($self, /)\n--\n\nWaits for every job, then stops the workers. Idempotent."},
+    {"cancel", (PyCFunction)runtime_cancel, METH_NOARGS,
+     "cancel($self, /)\n--\n\n"
+     "Cancels every job not yet started; returns how many."},
     {"group", (PyCFunction)runtime_group, METH_O,
-     "group(name) -> Group: the runtime's group of that name, made on first use."},
-    {"_stats", (PyCFunction)runtime_stats, METH_NOARGS, "statistics as a dict"},
+     "group($self, name, /)\n--\n\n"
+     "The runtime's Group of that name, made on first use."},
+    {"_stats", (PyCFunction)runtime_stats, METH_NOARGS,
+     "_stats($self, /)\n--\n\nstatistics as a dict"},
     {"reset_stats", (PyCFunction)runtime_reset_stats, METH_NOARGS,
-     "reset_stats(): zeroes the counters and restarts the wall clock."},
+     "reset_stats($self, /)\n--\n\nZeroes the counters and restarts the wall clock."},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef runtime_getset[] = {
@@ -1293,6 +1758,28 @@ static PyTypeObject RuntimeType = {
  * destroy_dead_cores). */
 void wpy_jobs_shutdown(void) { destroy_dead_cores(); }
 
+/* _setup_jobs(done_hook, lost_hook, Condition, CancelledError): see
+ * hook_done and friends. */
+static PyObject *mod_setup_jobs(PyObject *m, PyObject *args) {
+    (void)m;
+    PyObject *d, *l, *cond, *ce;
+    if (!PyArg_ParseTuple(args, "OOOO:_setup_jobs", &d, &l, &cond, &ce)) return NULL;
+    if (!PyCallable_Check(d) || !PyCallable_Check(l) || !PyCallable_Check(cond) ||
+        !PyExceptionClass_Check(ce)) {
+        PyErr_SetString(PyExc_TypeError, "_setup_jobs: three callables and an exception class");
+        return NULL;
+    }
+    Py_XSETREF(hook_done, Py_NewRef(d));
+    Py_XSETREF(hook_lost, Py_NewRef(l));
+    Py_XSETREF(make_condition, Py_NewRef(cond));
+    Py_XSETREF(cancelled_error, Py_NewRef(ce));
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef jobs_functions[] = {
+    {"_setup_jobs", mod_setup_jobs, METH_VARARGS, "registers the Python layer's hooks"},
+    {NULL, NULL, 0, NULL}};
+
 int wpy_jobs_init(PyObject *m) {
     if (!str_group && !(str_group = PyUnicode_InternFromString("group"))) return -1;
     if (!str_callback && !(str_callback = PyUnicode_InternFromString("callback"))) return -1;
@@ -1305,5 +1792,6 @@ int wpy_jobs_init(PyObject *m) {
         PyModule_AddObject(m, "Group", Py_NewRef(&GroupType)) < 0 ||
         PyModule_AddObject(m, "RuntimeBase", Py_NewRef(&RuntimeType)) < 0)
         return -1;
+    if (wpy_add_functions(m, jobs_functions) < 0) return -1;
     return PyModule_AddIntConstant(m, "MAX_WORKERS", WEFT_MAX_WORKERS);
 }
