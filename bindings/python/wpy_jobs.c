@@ -984,7 +984,21 @@ static PyObject *job_repr(WpyJob *j) {
     return r;
 }
 
+static PyObject *job_call_m(WpyJob *j, PyObject *unused) {
+    (void)unused;
+    PyObject *args = PyTuple_New(0);
+    if (!args) return NULL;
+    PyObject *r = job_call(j, args, NULL);
+    Py_DECREF(args);
+    return r;
+}
+
 static PyMethodDef job_methods[] = {
+    /* job() goes through tp_call; this entry gives __call__ its signature
+     * (inspect.signature(job)) */
+    {"__call__", (PyCFunction)job_call_m, METH_NOARGS | METH_COEXIST,
+     "__call__($self, /)\n--\n\n"
+     "job(): waits and returns the result (Parallel Python's job())."},
     {"result", (PyCFunction)(void (*)(void))job_result, METH_FASTCALL | METH_KEYWORDS,
      "result($self, /, timeout=None)\n--\n\n"
      "Waits for the job and returns its result, or raises weft.TaskError (its\n"
