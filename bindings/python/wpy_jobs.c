@@ -1704,6 +1704,13 @@ static PyObject *runtime_reset_stats(WpyRuntime *self, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
+/* _has_group(name): whether a group of that name was made. */
+static PyObject *runtime_has_group(WpyRuntime *self, PyObject *name) {
+    if (!live_core(self)) return NULL;
+    int r = PyDict_Contains(self->groups, name);
+    return r < 0 ? NULL : PyBool_FromLong(r);
+}
+
 static PyObject *runtime_cancel(WpyRuntime *self, PyObject *unused) {
     (void)unused;
     wpy_core *c = live_core(self);
@@ -1730,6 +1737,8 @@ static PyMethodDef runtime_methods[] = {
      "runtime usable."},
     {"close", (PyCFunction)runtime_close, METH_NOARGS,
      "close($self, /)\n--\n\nWaits for every job, then stops the workers. Idempotent."},
+    {"_has_group", (PyCFunction)runtime_has_group, METH_O,
+     "_has_group($self, name, /)\n--\n\nWhether a group of that name was made."},
     {"cancel", (PyCFunction)runtime_cancel, METH_NOARGS,
      "cancel($self, /)\n--\n\n"
      "Cancels every job not yet started; returns how many."},

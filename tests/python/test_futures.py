@@ -285,6 +285,10 @@ class LostFailureTest(unittest.TestCase):
             with self.assertRaises(weft.Error) as cm:
                 rt.wait("nosuch")
             self.assertEqual(cm.exception.code, weft.ENOENT)
+            with self.assertRaises(weft.Error) as cm:
+                rt.wait("nosuch", progress=lambda p: None)
+            self.assertEqual(cm.exception.code, weft.ENOENT)
+            self.assertFalse(rt._has_group("nosuch"))
             self.assertEqual(rt.submit(add, 1, 1)(), 2)
 
 

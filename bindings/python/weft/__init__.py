@@ -223,20 +223,29 @@ class Runtime(_c.RuntimeBase):
         exception as __cause__ and .exception, its traceback text as
         .traceback. callback(result, *callbackargs) runs once fn succeeded,
         before job() returns. group: a name or a Group (pp's group=).
-    wait(group=None, timeout=None) -> bool
-        Waits for every job (or a group's). Failed jobs do not raise here.
-    map(fn, *iterables) -> list
-        [fn(*a) for a in zip(*iterables)], run as jobs, results in order.
+    wait(group=None, timeout=None, progress=False) -> bool
+        Waits for every job (or a group's). Failed jobs whose handles are
+        kept do not raise here; lost failures (raised, dropped unretrieved:
+        logged by the logger "weft") raise TaskError, once.
+    map(fn, *iterables, chunksize=1) -> list
+        [fn(*a) for a in zip(*iterables)], run as jobs, results in order;
+        map_async, imap and imap_unordered are its other forms.
+    cancel()
+        Cancels every job not yet started (job.cancel() cancels one).
+    executor()
+        A concurrent.futures.Executor on this runtime (weft.Executor).
     stats() / print_stats(file=None)
-        Per worker: jobs run, busy seconds (pp's print_stats).
+        Per worker: jobs run, busy seconds (CPU time: not the GIL waits).
     close()
         Waits for every job, then stops the workers; `with Runtime() as rt:`
         does it on exit.
 
-    A thread that waits for a job that has not started yet runs it itself,
-    the way weft's workers help while they wait (wait() for every job runs
-    any queued job); Ctrl-C while waiting raises KeyboardInterrupt and leaves
-    the runtime usable.
+    Jobs are concurrent.futures Futures (as_completed, wait, cancel,
+    add_done_callback). A thread that waits without a timeout for a job
+    that has not started yet runs it itself, the way weft's workers help
+    while they wait (wait() for every job runs any queued job); a wait with
+    a timeout only sleeps, so that the timeout holds. Ctrl-C while waiting
+    raises KeyboardInterrupt, cancels nothing and leaves the runtime usable.
     """
 
     def __init__(self, workers=0):
@@ -268,6 +277,8 @@ class Runtime(_c.RuntimeBase):
         KeyboardInterrupt and cancels nothing."""
         if not progress:
             return super().wait(group, timeout)
+        if isinstance(group, str) and not self._has_group(group):
+            return super().wait(group, timeout)     # weft.Error ENOENT
         g = self.group(group) if isinstance(group, str) else group
         pending = g.pending if g is not None else self.pending
         base = (g.submitted if g is not None else self._stats()["jobs_submitted"]) - pending
@@ -565,6 +576,9 @@ class MapResult:
         return "<weft.MapResult %d/%d items done>" % (self.progress, self._n)
 
 
+_executor_ids = _itertools.count(1)
+
+
 class Executor(_cf.Executor):
     """A concurrent.futures.Executor on a weft Runtime: Executor(max_workers=None)
     makes and owns a Runtime (max_workers None or 0: automatic);
@@ -587,7 +601,7 @@ class Executor(_cf.Executor):
             raise TypeError("runtime must be a weft.Runtime, not %s" % type(runtime).__name__)
         self._own = runtime is None
         self._rt = Runtime(max_workers or 0) if runtime is None else runtime
-        self._group = self._rt.group("weft.Executor@%x" % id(self))
+        self._group = self._rt.group("weft.Executor-%d" % next(_executor_ids))
         self._shut = False
         self._lock = _threading.Lock()
 
