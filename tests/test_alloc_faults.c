@@ -1008,15 +1008,17 @@ static void fa_check_graph_load(const fa_text *file, int want, const char *what)
         saved = fa_written(fa_write_save, g, NULL);
         wt_graph_free(g);
     }
+    /* both forms: from a stream, and from memory (weft_graph_load_buf) */
+    for (int mem = 0; mem < 2; mem++)
     for (long n = 0;; n++) {
         int clean = 0;
         for (int sticky = 0; sticky < 2; sticky++) {
             weft_graph_t *g = (weft_graph_t *)&wt_bad;
-            FILE *f = fa_input(file);
+            FILE *f = mem ? NULL : fa_input(file);
             fa_arm(n, sticky);
-            int rc = weft_graph_load(f, &g);
+            int rc = mem ? weft_graph_load_buf(file->s, file->len, &g) : weft_graph_load(f, &g);
             long hits = fa_disarm();
-            fclose(f);
+            if (f) fclose(f);
             clean |= hits == 0;
             faults += hits > 0;
             if (!hits)
@@ -1187,15 +1189,17 @@ static void fa_check_run_load(weft_graph_t *g, const fa_text *text, const char *
         wt_run_free(run);
     }
     long live0 = fa_live_now(), faults = 0;
+    /* both forms: from a stream, and from memory (weft_run_load_buf) */
+    for (int mem = 0; mem < 2; mem++)
     for (long n = 0;; n++) {
         int clean = 0;
         for (int sticky = 0; sticky < 2; sticky++) {
             weft_run_t *run = (weft_run_t *)&wt_bad;
-            FILE *f = fa_input(&file);
+            FILE *f = mem ? NULL : fa_input(&file);
             fa_arm(n, sticky);
-            int rc = weft_run_load(g, f, &run);
+            int rc = mem ? weft_run_load_buf(g, file.s, file.len, &run) : weft_run_load(g, f, &run);
             long hits = fa_disarm();
-            fclose(f);
+            if (f) fclose(f);
             clean |= hits == 0;
             faults += hits > 0;
             if (!hits)
