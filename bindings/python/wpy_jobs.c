@@ -113,10 +113,11 @@ struct WpyJob {
     PyObject *cbargs;    /* tuple, or NULL */
     PyObject *result;    /* set once done */
     PyObject *exc;       /* set once failed */
-    /* concurrent.futures' protocol, made on first use (GIL): the Condition
-     * and waiter list that as_completed() and wait() use, and the
-     * add_done_callback() callables; all NULL for a plain job */
-    PyObject *cond, *waiters, *done_cbs;
+    /* concurrent.futures' protocol, made on first use (GIL): a list
+     * [Condition, waiters, done callbacks] (see FUT_*), each None until
+     * used: what as_completed() and wait() use, and add_done_callback()'s
+     * callables. NULL for a plain job: one field to visit and clear. */
+    PyObject *fut;
     int64_t t_submit, t_start, t_end; /* CLOCK_MONOTONIC ns; 0: not yet */
     atomic_int state;
     int direct;          /* submitted from inside a run: a weft task of its own */
@@ -342,6 +343,25 @@ static int stats_slot(const wpy_core *c) {
 
 static PyObject *job_name(WpyJob *j);
 
+enum { FUT_COND, FUT_WAITERS, FUT_CBS, FUT_N };
+
+/* Slot i of j's protocol list (borrowed; None when unused), or NULL with an
+ * exception. Makes the list on first use. */
+static PyObject *fut_get(WpyJob *j, int i) {
+    if (!j->fut) {
+        if (!(j->fut = PyList_New(FUT_N))) return NULL;
+        for (int k = 0; k < FUT_N; k++) PyList_SET_ITEM(j->fut, k, Py_NewRef(Py_None));
+    }
+    return PyList_GET_ITEM(j->fut, i);
+}
+
+/* Sets slot i to v (a new reference, stolen). */
+static void fut_set(WpyJob *j, int i, PyObject *v) {
+    PyObject *old = PyList_GET_ITEM(j->fut, i);
+    PyList_SET_ITEM(j->fut, i, v);
+    Py_DECREF(old);
+}
+
 /* Lost failures
  * -------------
  * A job that raised and whose exception nobody retrieved (job(),
@@ -382,17 +402,17 @@ static void lost_log(WpyJob *j) {
  * once: the list is dropped). Python code: the GIL may be released
  * meanwhile. Never raises. */
 static void fire_done(WpyJob *j) {
-    if (!j->cond && !j->done_cbs) return;
-    if (!hook_done || wpy_finalizing()) return;
-    PyObject *cbs = j->done_cbs;
-    j->done_cbs = NULL;
+    if (!j->fut || !hook_done || wpy_finalizing()) return;
+    PyObject *f = Py_NewRef(j->fut); /* the callbacks may drop the job's */
+    PyObject *cbs = Py_NewRef(PyList_GET_ITEM(f, FUT_CBS));
+    fut_set(j, FUT_CBS, Py_NewRef(Py_None)); /* each called once */
     PyObject *r = PyObject_CallFunctionObjArgs(hook_done, (PyObject *)j,
-                                               j->cond ? j->cond : Py_None,
-                                               j->waiters ? j->waiters : Py_None,
-                                               cbs ? cbs : Py_None, NULL);
+                                               PyList_GET_ITEM(f, FUT_COND),
+                                               PyList_GET_ITEM(f, FUT_WAITERS), cbs, NULL);
     if (!r) PyErr_WriteUnraisable(hook_done);
     Py_XDECREF(r);
-    Py_XDECREF(cbs);
+    Py_DECREF(cbs);
+    Py_DECREF(f);
 }
 
 /* Runs a popped job and completes it; consumes the queue's reference.
@@ -439,7 +459,7 @@ static int run_job(wpy_core *c, WpyJob *j, int slot, Py_ssize_t internal, int64_
         if (j->group) j->group->failed++;
         final = J_FAILED;
         /* nobody holds the job, and nobody will be handed it: lost now */
-        lost = !interrupted && Py_REFCNT(j) <= internal && !j->cond && !j->done_cbs;
+        lost = !interrupted && Py_REFCNT(j) <= internal && !j->fut;
         if (lost) lost_record(j); /* before the waiters can see it complete */
     }
     c->ws[slot].jobs++;
@@ -449,7 +469,7 @@ static int run_job(wpy_core *c, WpyJob *j, int slot, Py_ssize_t internal, int64_
     atomic_fetch_sub(&c->pending, 1);
     atomic_store(&j->state, final); /* seq_cst: then read waiters in notify */
     notify(c);
-    if (j->cond || j->done_cbs || lost) {
+    if (j->fut || lost) {
         fire_done(j);
         if (lost) lost_log(j);
         *clock = now_ns(); /* Python code ran: the next job starts now */
@@ -646,9 +666,7 @@ static int job_traverse(WpyJob *j, visitproc visit, void *arg) {
     Py_VISIT(j->cbargs);
     Py_VISIT(j->result);
     Py_VISIT(j->exc);
-    Py_VISIT(j->cond);
-    Py_VISIT(j->waiters);
-    Py_VISIT(j->done_cbs);
+    Py_VISIT(j->fut);
     for (Py_ssize_t i = 0; i < Py_SIZE(j); i++) Py_VISIT(j->args[i]);
     return 0;
 }
@@ -664,9 +682,7 @@ static int job_clear(WpyJob *j) {
     Py_CLEAR(j->cbargs);
     Py_CLEAR(j->result);
     Py_CLEAR(j->exc);
-    Py_CLEAR(j->cond);
-    Py_CLEAR(j->waiters);
-    Py_CLEAR(j->done_cbs);
+    Py_CLEAR(j->fut);
     for (Py_ssize_t i = 0; i < Py_SIZE(j); i++) Py_CLEAR(j->args[i]);
     return 0;
 }
@@ -684,7 +700,9 @@ static void job_finalize(WpyJob *j) {
 }
 
 static void job_dealloc(WpyJob *j) {
-    if (PyObject_CallFinalizerFromDealloc((PyObject *)j) < 0) return; /* resurrected */
+    /* the finalizer only has work for an unseen failure: the test first */
+    if (j->exc && !j->seen && PyObject_CallFinalizerFromDealloc((PyObject *)j) < 0)
+        return; /* resurrected */
     PyObject_GC_UnTrack(j);
     job_clear(j);
     PyObject_GC_Del(j);
@@ -874,8 +892,13 @@ static PyObject *job_add_done_callback(WpyJob *j, PyObject *fn) {
         Py_DECREF(r);
         Py_RETURN_NONE;
     }
-    if (!j->done_cbs && !(j->done_cbs = PyList_New(0))) return NULL;
-    if (PyList_Append(j->done_cbs, fn) < 0) return NULL;
+    PyObject *cbs = fut_get(j, FUT_CBS);
+    if (!cbs) return NULL;
+    if (cbs == Py_None) {
+        if (!(cbs = PyList_New(0))) return NULL;
+        fut_set(j, FUT_CBS, cbs);
+    }
+    if (PyList_Append(cbs, fn) < 0) return NULL;
     Py_RETURN_NONE;
 }
 
@@ -883,17 +906,25 @@ static PyObject *job_add_done_callback(WpyJob *j, PyObject *fn) {
  * _condition, _waiters, _state. */
 static PyObject *job_get_condition(WpyJob *j, void *unused) {
     (void)unused;
-    if (!j->cond) {
+    PyObject *cond = fut_get(j, FUT_COND);
+    if (!cond) return NULL;
+    if (cond == Py_None) {
         if (!make_condition) return wpy_raise(WEFT_EINVAL, "weft is not set up");
-        if (!(j->cond = PyObject_CallNoArgs(make_condition))) return NULL;
+        if (!(cond = PyObject_CallNoArgs(make_condition))) return NULL;
+        fut_set(j, FUT_COND, cond);
     }
-    return Py_NewRef(j->cond);
+    return Py_NewRef(cond);
 }
 
 static PyObject *job_get_waiters(WpyJob *j, void *unused) {
     (void)unused;
-    if (!j->waiters && !(j->waiters = PyList_New(0))) return NULL;
-    return Py_NewRef(j->waiters);
+    PyObject *w = fut_get(j, FUT_WAITERS);
+    if (!w) return NULL;
+    if (w == Py_None) {
+        if (!(w = PyList_New(0))) return NULL;
+        fut_set(j, FUT_WAITERS, w);
+    }
+    return Py_NewRef(w);
 }
 
 static PyObject *job_get_state(WpyJob *j, void *unused) {
@@ -1414,7 +1445,7 @@ static PyObject *runtime_submit(WpyRuntime *self, PyObject *const *args, Py_ssiz
     j->callback = callback ? Py_NewRef(callback) : NULL;
     j->cbargs = cbargs && PyTuple_GET_SIZE(cbargs) ? Py_NewRef(cbargs) : NULL;
     j->result = j->exc = NULL;
-    j->cond = j->waiters = j->done_cbs = NULL;
+    j->fut = NULL;
     j->t_submit = now_ns();
     j->t_start = j->t_end = 0;
     atomic_init(&j->state, J_QUEUED);
