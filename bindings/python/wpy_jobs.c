@@ -175,11 +175,49 @@ static int64_t now_ns(void) {
 
 /* CPU time of the calling thread: what busy time counts, so that a thread
  * that waits for the GIL (or sleeps inside a job) is not busy meanwhile. A
- * system call (some 400 ns), so read once per run of jobs, not per job. */
+ * system call (some 400 ns, more than a tiny job), so read once per run of
+ * jobs, and not for every run: see batch_begin. */
 static int64_t cpu_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Busy time of a run of jobs on a worker (a drain task's batch).
+ *
+ * A batch is timed by the thread's CPU clock when it may contain waits for
+ * the GIL: when the thread's previous batch was long (100 us or more: long
+ * jobs, where a thread loses the GIL to the switch interval), or when the
+ * clock was last read 1 ms ago or more. Other batches, short ones coming
+ * in quick succession (tiny jobs), are timed by the wall clock: reading the
+ * CPU clock at most once per millisecond there keeps its cost out of the
+ * tiny-job figures. Worker threads only; GIL held. */
+#define WPY_LONG_BATCH_NS 100000
+#define WPY_CPU_READ_NS 1000000
+static _Thread_local int64_t tl_cpu_read_at; /* wall time of the last CPU read */
+static _Thread_local int tl_prev_long;      /* the previous batch was long */
+
+typedef struct batch_clock {
+    int64_t wall0, cpu0; /* cpu0 < 0: timed by the wall clock */
+} batch_clock;
+
+static void batch_begin(batch_clock *b) {
+    b->wall0 = now_ns();
+    b->cpu0 = -1;
+    if (tl_prev_long || b->wall0 - tl_cpu_read_at >= WPY_CPU_READ_NS) {
+        b->cpu0 = cpu_ns();
+        tl_cpu_read_at = b->wall0;
+    }
+}
+
+/* The batch's busy nanoseconds. */
+static int64_t batch_end(const batch_clock *b) {
+    int64_t wall1 = now_ns(), wall = wall1 - b->wall0;
+    tl_prev_long = wall >= WPY_LONG_BATCH_NS;
+    if (b->cpu0 < 0) return wall;
+    int64_t cpu = cpu_ns() - b->cpu0;
+    tl_cpu_read_at = wall1;
+    return cpu < wall ? cpu : wall;
 }
 
 /* Set by _setup_jobs (weft/__init__.py), GIL: hook_done(job, condition,
@@ -507,9 +545,11 @@ static int direct_fn(void *arg, void **result) {
         wpy_core *c = j->rt->c;
         queue_take(c, j);
         int slot = stats_slot(c);
-        int64_t cpu0 = cpu_ns(), t = now_ns();
+        batch_clock b;
+        batch_begin(&b);
+        int64_t t = b.wall0;
         run_job(c, j, slot, 2, &t, 0);
-        c->ws[slot].busy_ns += cpu_ns() - cpu0;
+        c->ws[slot].busy_ns += batch_end(&b);
     }
     Py_DECREF(j); /* the task's reference */
     wpy_gil_release(st);
@@ -525,10 +565,12 @@ static int token_fn(void *arg, void **result) {
         if (atomic_load(&c->queued) > 0 && !wpy_finalizing()) {
             PyGILState_STATE st = wpy_gil_ensure();
             int slot = stats_slot(c);
-            int64_t cpu0 = cpu_ns(), t = now_ns();
+            batch_clock b;
+            batch_begin(&b);
+            int64_t t = b.wall0;
             WpyJob *j;
             while ((j = queue_pop(c)) != NULL) run_job(c, j, slot, 1, &t, 0);
-            c->ws[slot].busy_ns += cpu_ns() - cpu0; /* CPU: not the GIL waits */
+            c->ws[slot].busy_ns += batch_end(&b); /* not the GIL waits */
             wpy_gil_release(st);
             continue;
         }
