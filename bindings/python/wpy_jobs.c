@@ -496,9 +496,14 @@ static int run_job(wpy_core *c, WpyJob *j, int slot, Py_ssize_t internal, int64_
         c->failed++;
         if (j->group) j->group->failed++;
         final = J_FAILED;
-        /* nobody holds the job, and nobody will be handed it: lost now */
+        /* nobody holds the job, and nobody will be handed it: lost now,
+         * recorded and logged before waiters can see it complete (so that
+         * a wait() that returns has the log record and raises for it) */
         lost = !interrupted && Py_REFCNT(j) <= internal && !j->fut;
-        if (lost) lost_record(j); /* before the waiters can see it complete */
+        if (lost) {
+            lost_record(j);
+            lost_log(j);
+        }
     }
     c->ws[slot].jobs++;
     if (wall_busy) c->ws[slot].busy_ns += j->t_end - j->t_start;
@@ -507,11 +512,8 @@ static int run_job(wpy_core *c, WpyJob *j, int slot, Py_ssize_t internal, int64_
     atomic_fetch_sub(&c->pending, 1);
     atomic_store(&j->state, final); /* seq_cst: then read waiters in notify */
     notify(c);
-    if (j->fut || lost) {
-        fire_done(j);
-        if (lost) lost_log(j);
-        *clock = now_ns(); /* Python code ran: the next job starts now */
-    }
+    if (j->fut) fire_done(j);
+    if (j->fut || lost) *clock = now_ns(); /* Python code ran: the next job starts now */
     Py_DECREF(j); /* the queue's reference: may free the job */
     return interrupted;
 }
@@ -1351,11 +1353,13 @@ static int runtime_init(WpyRuntime *self, PyObject *args, PyObject *kw) {
 
 static int runtime_traverse(WpyRuntime *self, visitproc visit, void *arg) {
     Py_VISIT(self->groups);
+    if (self->c) Py_VISIT(self->c->lost); /* its traceback may lead back here */
     return 0;
 }
 
 static int runtime_clear(WpyRuntime *self) {
     Py_CLEAR(self->groups);
+    if (self->c) Py_CLEAR(self->c->lost);
     return 0;
 }
 

@@ -221,10 +221,14 @@ class DoneCallbackTest(unittest.TestCase):
             j = rt.submit(add, 1, 2)
             j.add_done_callback(cb)
             self.assertEqual(sys.getrefcount(cb), before + 1)
+            called = threading.Event()
+            j.add_done_callback(lambda job: called.set())   # runs after cb's log record
             with self.assertLogs("weft", logging.ERROR) as logs:
                 b.release()
                 self.assertEqual(j.result(timeout=10), 3)
-                rt.wait()
+                # done callbacks run after the waiters are released, as
+                # concurrent.futures runs them: wait for them
+                self.assertTrue(called.wait(10))
             self.assertEqual(len(logs.records), 1)
             self.assertIn("done callback", logs.output[0])
             self.assertIn("KeyError", logs.output[0])
