@@ -109,21 +109,22 @@ struct WpyJob {
     WpyRuntime *rt;      /* strong */
     WpyGroup *group;     /* strong, or NULL */
     PyObject *fn;
-    PyObject *callback;  /* or NULL */
-    PyObject *cbargs;    /* tuple, or NULL */
     PyObject *result;    /* set once done */
     PyObject *exc;       /* set once failed */
-    /* concurrent.futures' protocol, made on first use (GIL): a list
-     * [Condition, waiters, done callbacks] (see FUT_*), each None until
-     * used: what as_completed() and wait() use, and add_done_callback()'s
-     * callables. NULL for a plain job: one field to visit and clear. */
+    /* What a plain job does not use, made on first use (GIL): a list
+     * [Condition, waiters, done callbacks, callback, callbackargs] (see
+     * FUT_*), each None until used: what concurrent.futures' as_completed()
+     * and wait() use, add_done_callback()'s callables, and submit's
+     * callback= and callbackargs= (pp's). NULL for a plain job: the job
+     * stays small (a tiny job's cost is partly its memory) and the
+     * collector has one field to visit. */
     PyObject *fut;
     int64_t t_submit, t_start, t_end; /* CLOCK_MONOTONIC ns; 0: not yet */
     atomic_int state;
-    int direct;          /* submitted from inside a run: a weft task of its own */
-    int seen;            /* its exception was retrieved or reported (GIL) */
-    int raw;             /* made by weft.Executor: result() raises the task's
-                          * own exception, as concurrent.futures does */
+    unsigned char direct; /* submitted from inside a run: a weft task of its own */
+    unsigned char seen;   /* its exception was retrieved or reported (GIL) */
+    unsigned char raw;    /* made by weft.Executor: result() raises the task's
+                           * own exception, as concurrent.futures does */
     PyObject *args[1];   /* ob_size arguments */
 };
 
@@ -381,7 +382,7 @@ static int stats_slot(const wpy_core *c) {
 
 static PyObject *job_name(WpyJob *j);
 
-enum { FUT_COND, FUT_WAITERS, FUT_CBS, FUT_N };
+enum { FUT_COND, FUT_WAITERS, FUT_CBS, FUT_CALLBACK, FUT_CBARGS, FUT_N };
 
 /* Slot i of j's protocol list (borrowed; None when unused), or NULL with an
  * exception. Makes the list on first use. */
@@ -398,6 +399,13 @@ static void fut_set(WpyJob *j, int i, PyObject *v) {
     PyObject *old = PyList_GET_ITEM(j->fut, i);
     PyList_SET_ITEM(j->fut, i, v);
     Py_DECREF(old);
+}
+
+/* Someone watches the job's completion: concurrent.futures' waiters or
+ * done callbacks. */
+static int fut_watched(const WpyJob *j) {
+    return j->fut && (PyList_GET_ITEM(j->fut, FUT_COND) != Py_None ||
+                      PyList_GET_ITEM(j->fut, FUT_CBS) != Py_None);
 }
 
 /* Lost failures
@@ -440,7 +448,7 @@ static void lost_log(WpyJob *j) {
  * once: the list is dropped). Python code: the GIL may be released
  * meanwhile. Never raises. */
 static void fire_done(WpyJob *j) {
-    if (!j->fut || !hook_done || wpy_finalizing()) return;
+    if (!fut_watched(j) || !hook_done || wpy_finalizing()) return;
     PyObject *f = Py_NewRef(j->fut); /* the callbacks may drop the job's */
     PyObject *cbs = Py_NewRef(PyList_GET_ITEM(f, FUT_CBS));
     fut_set(j, FUT_CBS, Py_NewRef(Py_None)); /* each called once */
@@ -468,16 +476,18 @@ static int run_job(wpy_core *c, WpyJob *j, int slot, Py_ssize_t internal, int64_
     tl_current = j;
     j->t_start = *clock;
     PyObject *res = PyObject_Vectorcall(j->fn, j->args, (size_t)Py_SIZE(j), NULL);
-    if (res && j->callback) {
+    PyObject *cb = j->fut ? PyList_GET_ITEM(j->fut, FUT_CALLBACK) : Py_None;
+    if (res && cb != Py_None) {
         /* callback(result, *callbackargs); an exception in it fails the job */
-        Py_ssize_t nc = j->cbargs ? PyTuple_GET_SIZE(j->cbargs) : 0;
+        PyObject *cbargs = PyList_GET_ITEM(j->fut, FUT_CBARGS);
+        Py_ssize_t nc = cbargs != Py_None ? PyTuple_GET_SIZE(cbargs) : 0;
         PyObject *small[8], **cargv = small;
         if (nc + 1 > 8) cargv = PyMem_Malloc((size_t)(nc + 1) * sizeof *cargv);
         PyObject *r = NULL;
         if (cargv) {
             cargv[0] = res;
-            for (Py_ssize_t i = 0; i < nc; i++) cargv[i + 1] = PyTuple_GET_ITEM(j->cbargs, i);
-            r = PyObject_Vectorcall(j->callback, cargv, (size_t)nc + 1, NULL);
+            for (Py_ssize_t i = 0; i < nc; i++) cargv[i + 1] = PyTuple_GET_ITEM(cbargs, i);
+            r = PyObject_Vectorcall(cb, cargv, (size_t)nc + 1, NULL);
             if (cargv != small) PyMem_Free(cargv);
         } else {
             PyErr_NoMemory();
@@ -499,7 +509,7 @@ static int run_job(wpy_core *c, WpyJob *j, int slot, Py_ssize_t internal, int64_
         /* nobody holds the job, and nobody will be handed it: lost now,
          * recorded and logged before waiters can see it complete (so that
          * a wait() that returns has the log record and raises for it) */
-        lost = !interrupted && Py_REFCNT(j) <= internal && !j->fut;
+        lost = !interrupted && Py_REFCNT(j) <= internal && !fut_watched(j);
         if (lost) {
             lost_record(j);
             lost_log(j);
@@ -706,8 +716,6 @@ static int job_traverse(WpyJob *j, visitproc visit, void *arg) {
     Py_VISIT(j->rt);
     Py_VISIT(j->group);
     Py_VISIT(j->fn);
-    Py_VISIT(j->callback);
-    Py_VISIT(j->cbargs);
     Py_VISIT(j->result);
     Py_VISIT(j->exc);
     Py_VISIT(j->fut);
@@ -722,8 +730,6 @@ static int job_clear(WpyJob *j) {
     Py_CLEAR(j->rt);
     Py_CLEAR(j->group);
     Py_CLEAR(j->fn);
-    Py_CLEAR(j->callback);
-    Py_CLEAR(j->cbargs);
     Py_CLEAR(j->result);
     Py_CLEAR(j->exc);
     Py_CLEAR(j->fut);
@@ -1488,8 +1494,6 @@ static PyObject *runtime_submit(WpyRuntime *self, PyObject *const *args, Py_ssiz
     j->rt = (WpyRuntime *)Py_NewRef(self);
     j->group = g ? (WpyGroup *)Py_NewRef(g) : NULL;
     j->fn = Py_NewRef(fn);
-    j->callback = callback ? Py_NewRef(callback) : NULL;
-    j->cbargs = cbargs && PyTuple_GET_SIZE(cbargs) ? Py_NewRef(cbargs) : NULL;
     j->result = j->exc = NULL;
     j->fut = NULL;
     j->t_submit = now_ns();
@@ -1499,6 +1503,14 @@ static PyObject *runtime_submit(WpyRuntime *self, PyObject *const *args, Py_ssiz
     j->seen = 0;
     j->raw = 0;
     for (Py_ssize_t i = 0; i < na; i++) j->args[i] = Py_NewRef(args[i + 1]);
+    if (callback) {
+        if (!fut_get(j, FUT_CALLBACK)) {
+            Py_DECREF(j); /* complete but untracked: freed as it is */
+            return NULL;
+        }
+        fut_set(j, FUT_CALLBACK, Py_NewRef(callback));
+        if (cbargs && PyTuple_GET_SIZE(cbargs)) fut_set(j, FUT_CBARGS, Py_NewRef(cbargs));
+    }
     PyObject_GC_Track(j);
 
     c->submitted++;
