@@ -47,6 +47,20 @@
  * thread that waits for it (or for every job) takes it out and runs it
  * itself, and its task, finding it taken, only drops its reference.
  *
+ * Jobs are concurrent.futures Futures without being Future objects: a
+ * job answers cancel(), running(), add_done_callback() and the three
+ * attributes that the module's wait() and as_completed() read and write
+ * (_condition, _waiters, _state), all made on first use in the job's
+ * optional list (fut), so a plain job pays one NULL test. A completed job
+ * with a list calls the Python layer's hook (weft._job_done), which wakes
+ * those waiters under the Condition and calls the done callbacks, after
+ * the C waiters were woken, as a Future does. cancel() takes a queued job
+ * out of its queue (O(1)) and completes it as cancelled.
+ *
+ * A wait with a timeout never runs a job (see wait_for_in); failures that
+ * nobody can retrieve any more are logged, counted and raised by the next
+ * wait (see "Lost failures").
+ *
  * Lost wake-ups: a drain task leaving decrements the count of drain tasks
  * and re-reads the queue length; submit increments the queue length and
  * reads the count of drain tasks (all seq_cst). One of the two sees the
