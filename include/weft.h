@@ -5,5 +5,9 @@
 #include "weft/common.h"
 #include "weft/runtime.h"
 #include "weft/graph.h"
+#include "weft/config.h"
+#if WEFT_HAVE_DIST
+#include "weft/dist.h"
+#endif
 
 #endif

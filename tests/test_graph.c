@@ -21,6 +21,8 @@
 #include "weft_test.h"
 
 #include <fcntl.h>
+#include <float.h>
+#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/stat.h>
@@ -29,230 +31,11 @@
 #include "weft/graph.h"
 #include "weft_graph_test.h"
 
-/* ------------------------------------------------------------------ */
-/* Recording nodes                                                     */
-
-/* What the nodes of one graph did: calls, and the global sequence numbers
- * taken when each node started and when it finished (0: never). */
-typedef struct wt_rec {
-    size_t n;
-    atomic_int *calls;
-    atomic_uint *start, *end;
-    int *fail;               /* return value per node, set before a run */
-    atomic_int *saw_cancel;  /* weft_node_cancelled() at the node's end */
-} wt_rec;
-
-static atomic_uint wt_seq; /* 1, 2, 3... across all graphs of a test */
-
-static void wt_rec_init(wt_rec *r, size_t n)
-{
-    size_t nn = n ? n : 1;
-    r->n = n;
-    r->calls = calloc(nn, sizeof *r->calls);
-    r->start = calloc(nn, sizeof *r->start);
-    r->end = calloc(nn, sizeof *r->end);
-    r->fail = calloc(nn, sizeof *r->fail);
-    r->saw_cancel = calloc(nn, sizeof *r->saw_cancel);
-    ck_assert(r->calls && r->start && r->end && r->fail && r->saw_cancel);
-}
-
-/* Forgets what the last run did (fail codes stay). */
-static void wt_rec_reset(wt_rec *r)
-{
-    for (size_t i = 0; i < r->n; i++) {
-        atomic_store(&r->calls[i], 0);
-        atomic_store(&r->start[i], 0);
-        atomic_store(&r->end[i], 0);
-        atomic_store(&r->saw_cancel[i], 0);
-    }
-}
-
-static void wt_rec_free(wt_rec *r)
-{
-    free(r->calls);
-    free(r->start);
-    free(r->end);
-    free(r->fail);
-    free(r->saw_cancel);
-    memset(r, 0, sizeof *r);
-}
-
-static unsigned wt_tick(void)
-{
-    return atomic_fetch_add(&wt_seq, 1) + 1;
-}
-
-/* The recording node: arg is its graph's wt_rec, indexed by node id. */
-static int wt_rec_node(weft_node_ctx_t *ctx, void *arg)
-{
-    wt_rec *r = arg;
-    weft_node_t v = weft_node_id(ctx);
-    if (v >= r->n) {
-        atomic_fetch_add(&wt_bad, 1);
-        return 0;
-    }
-    atomic_fetch_add(&r->calls[v], 1);
-    atomic_store(&r->start[v], wt_tick());
-    atomic_store(&r->saw_cancel[v], weft_node_cancelled(ctx));
-    atomic_store(&r->end[v], wt_tick());
-    return r->fail[v];
-}
-
-/* Adds n recording nodes (names NULL: "n<id>"); asserts ids follow on. */
-static void wt_add_rec_nodes(weft_graph_t *g, wt_rec *r, size_t n)
-{
-    size_t first = weft_graph_node_count(g);
-    for (size_t i = 0; i < n; i++) {
-        weft_node_t v = WEFT_NODE_NONE;
-        int rc = weft_graph_add(g, NULL, wt_rec_node, r, &v);
-        if (rc != 0 || v != first + i)
-            ck_abort_msg("weft_graph_add #%zu: rc %d (%s), id %u, expected %zu", i, rc,
-                         weft_err_name(rc), v, first + i);
-    }
-}
-
-/* An edge list kept by the test, to check orders and walk cycles. */
-typedef struct wt_edges {
-    size_t m, cap;
-    uint32_t *src, *dst;
-} wt_edges;
-
-static void wt_edges_free(wt_edges *e)
-{
-    free(e->src);
-    free(e->dst);
-    memset(e, 0, sizeof *e);
-}
-
-/* Adds a -> b to g (by precede, or by succeed when `succeed`) and to e. */
-static void wt_edge_how(weft_graph_t *g, wt_edges *e, uint32_t a, uint32_t b, int succeed)
-{
-    int rc = succeed ? weft_graph_succeed(g, b, a) : weft_graph_precede(g, a, b);
-    if (rc != 0)
-        ck_abort_msg("edge %u -> %u: rc %d (%s)", a, b, rc, weft_err_name(rc));
-    if (e == NULL)
-        return;
-    if (e->m == e->cap) {
-        e->cap = e->cap ? 2 * e->cap : 64;
-        e->src = realloc(e->src, e->cap * sizeof *e->src);
-        e->dst = realloc(e->dst, e->cap * sizeof *e->dst);
-        ck_assert(e->src && e->dst);
-    }
-    e->src[e->m] = a;
-    e->dst[e->m] = b;
-    e->m++;
-}
-
-static void wt_edge(weft_graph_t *g, wt_edges *e, uint32_t a, uint32_t b)
-{
-    wt_edge_how(g, e, a, b, 0);
-}
-
-/* Every node ran exactly once, every edge's source finished before its
- * target started. */
-static void wt_assert_ran_once_in_order(const wt_rec *r, const wt_edges *e)
-{
-    size_t bad_calls = 0, bad_order = 0, first_node = 0, first_edge = 0;
-    for (size_t v = 0; v < r->n; v++)
-        if (atomic_load(&r->calls[v]) != 1 && bad_calls++ == 0)
-            first_node = v;
-    for (size_t i = 0; i < e->m; i++) {
-        unsigned a_end = atomic_load(&r->end[e->src[i]]);
-        unsigned b_start = atomic_load(&r->start[e->dst[i]]);
-        if ((a_end == 0 || b_start == 0 || a_end >= b_start) && bad_order++ == 0)
-            first_edge = i;
-    }
-    ck_assert_msg(bad_calls == 0, "%zu nodes did not run exactly once; first: node %zu ran %d times",
-                  bad_calls, first_node, bad_calls ? atomic_load(&r->calls[first_node]) : 0);
-    ck_assert_msg(bad_order == 0,
-                  "%zu edges ran out of order; first: %u -> %u (source ended at %u, target started at %u)",
-                  bad_order, bad_order ? e->src[first_edge] : 0, bad_order ? e->dst[first_edge] : 0,
-                  bad_order ? atomic_load(&r->end[e->src[first_edge]]) : 0,
-                  bad_order ? atomic_load(&r->start[e->dst[first_edge]]) : 0);
-}
-
-/* Frees a graph of recording nodes with its record and its edge list. */
-static void wt_rec_graph_free(weft_graph_t *g, wt_rec *r, wt_edges *e)
-{
-    wt_edges_free(e);
-    wt_rec_free(r);
-    wt_graph_free(g);
-}
-
-static int wt_total_calls(const wt_rec *r)
-{
-    int t = 0;
-    for (size_t v = 0; v < r->n; v++)
-        t += atomic_load(&r->calls[v]);
-    return t;
-}
-
-#define WT_ASSERT_COUNTS(c, tot, dn, fl, sk, cn)                                              \
-    do {                                                                                      \
-        ck_assert_uint_eq((c).total, (tot));                                                  \
-        ck_assert_uint_eq((c).done, (dn));                                                    \
-        ck_assert_uint_eq((c).failed, (fl));                                                  \
-        ck_assert_uint_eq((c).skipped, (sk));                                                 \
-        ck_assert_uint_eq((c).cancelled, (cn));                                               \
-    } while (0)
-
-/* A small deterministic PRNG (splitmix64 steps). */
-static uint64_t wt_rng_state;
-static uint64_t wt_rand(void)
-{
-    wt_rng_state += 0x9e3779b97f4a7c15ull;
-    return wt_mix64(wt_rng_state);
-}
-static uint32_t wt_below(uint32_t n)
-{
-    return (uint32_t)(wt_rand() % n);
-}
-
-/* A random DAG of n recording nodes: a random topological rank per node (so
- * ids are not in topological order) and each node gets up to maxin edges
- * from nodes of lower rank, some of them duplicated, some added by succeed. */
-static void wt_random_dag(weft_graph_t *g, wt_rec *r, wt_edges *e, size_t n, unsigned maxin,
-                          uint32_t **rank_out)
-{
-    uint32_t *perm = malloc(n * sizeof *perm); /* perm[k]: the node of rank k */
-    uint32_t *rank = malloc(n * sizeof *rank);
-    ck_assert(perm && rank);
-    wt_add_rec_nodes(g, r, n);
-    for (uint32_t i = 0; i < n; i++)
-        perm[i] = i;
-    for (uint32_t i = (uint32_t)n - 1; i > 0; i--) {
-        uint32_t j = wt_below(i + 1), t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
-    for (uint32_t k = 0; k < n; k++)
-        rank[perm[k]] = k;
-    for (uint32_t k = 1; k < n; k++) {
-        unsigned in = wt_below(maxin + 1);
-        for (unsigned i = 0; i < in; i++) {
-            uint32_t lo = k > 64 && wt_below(4) ? k - 64 : 0; /* mostly local: long chains */
-            uint32_t a = perm[lo + wt_below(k - lo)], b = perm[k];
-            wt_edge_how(g, e, a, b, (int)wt_below(2));
-            if (wt_below(50) == 0)
-                wt_edge(g, e, a, b); /* a duplicate: harmless */
-        }
-    }
-    free(perm);
-    if (rank_out)
-        *rank_out = rank;
-    else
-        free(rank);
-}
+/* The harness (recording nodes, edge lists, random DAGs, WT_ASSERT_COUNTS)
+ * is in weft_graph_test.h, shared with the other graph suites. */
 
 /* ------------------------------------------------------------------ */
 /* Building                                                            */
-
-static int wt_noop(weft_node_ctx_t *ctx, void *arg)
-{
-    (void)ctx;
-    (void)arg;
-    return 0;
-}
 
 START_TEST(test_create_and_auto_names)
 {
@@ -1242,6 +1025,90 @@ START_TEST(test_busy_while_running)
     wt_run_free(other);
     wt_finish_gated(g, run);
     wt_graph_free(sub);
+    wt_destroy(rt);
+}
+END_TEST
+
+/* Timed waits take any double (issue 7.7): NaN and negatives are
+ * WEFT_EINVAL, and infinity or a timeout too long for a nanosecond deadline
+ * waits for ever (here: until another thread opens the gate). */
+static void *wt_open_gate_later(void *arg)
+{
+    (void)arg;
+    wt_sleep_s(0.05);
+    wt_gate_open(&wt_gate);
+    return NULL;
+}
+
+START_TEST(test_wait_timeout_any_double)
+{
+    weft_runtime_t *rt = wt_runtime(2);
+    const double forever[] = {1e10, 1e300, INFINITY, DBL_MAX, 9.3e9};
+    for (size_t i = 0; i < sizeof forever / sizeof forever[0]; i++) {
+        weft_run_t *run = NULL;
+        atomic_store(&wt_gate, 0);
+        atomic_store(&wt_entered, 0);
+        weft_graph_t *g = wt_gated_graph(rt, &run);
+        WT_ASSERT_RC(weft_run_wait_timeout(run, NAN), WEFT_EINVAL);
+        WT_ASSERT_RC(weft_run_wait_timeout(run, -NAN), WEFT_EINVAL);
+        WT_ASSERT_RC(weft_run_wait_timeout(run, -1.0), WEFT_EINVAL);
+        WT_ASSERT_RC(weft_run_wait_timeout(run, -INFINITY), WEFT_EINVAL);
+        WT_ASSERT_RC(weft_run_wait_timeout(run, 0.0), WEFT_ETIMEDOUT);
+        WT_ASSERT_RC(weft_run_wait_timeout(run, 1e-12), WEFT_ETIMEDOUT);
+        pthread_t th;
+        ck_assert_int_eq(pthread_create(&th, NULL, wt_open_gate_later, NULL), 0);
+        double t0 = wt_now();
+        WT_ASSERT_RC(weft_run_wait_timeout(run, forever[i]), 0);
+        ck_assert_double_ge(wt_now() - t0, 0.04); /* it waited for the gate */
+        ck_assert_int_eq(pthread_join(th, NULL), 0);
+        WT_ASSERT_RC(weft_run_wait_timeout(run, forever[i]), 0); /* complete: at once */
+        wt_finish_gated(g, run);
+    }
+    wt_destroy(rt);
+}
+END_TEST
+
+/* weft_graph_check is a read that compiles under the gate: while the graph
+ * runs it answers 0 (never WEFT_EBUSY), from any thread (issue 7.8). */
+typedef struct wt_check_arg {
+    weft_graph_t *g;
+    int rc;
+    weft_node_t v;
+} wt_check_arg;
+
+static void *wt_check_thread(void *arg)
+{
+    wt_check_arg *a = arg;
+    a->rc = weft_graph_check(a->g, &a->v);
+    return NULL;
+}
+
+START_TEST(test_check_while_running)
+{
+    weft_runtime_t *rt = wt_runtime(2);
+    weft_run_t *run = NULL;
+    weft_graph_t *g = wt_gated_graph(rt, &run);
+    weft_node_t v = 0;
+    WT_ASSERT_RC(weft_graph_check(g, &v), 0);
+    ck_assert_uint_eq(v, WEFT_NODE_NONE);
+    wt_check_arg a = {g, -1, 0};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, wt_check_thread, &a), 0);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    WT_ASSERT_RC(a.rc, 0);
+    ck_assert_uint_eq(a.v, WEFT_NODE_NONE);
+    WT_ASSERT_RC(weft_graph_add(g, NULL, wt_noop, NULL, NULL), WEFT_EBUSY); /* still running */
+    wt_finish_gated(g, run);
+    /* a cyclic graph, checked from another thread: the cycle and its node */
+    weft_graph_t *c = wt_graph("cyclic");
+    WT_ASSERT_RC(weft_graph_add(c, NULL, wt_noop, NULL, NULL), 0);
+    WT_ASSERT_RC(weft_graph_precede(c, 0, 0), 0);
+    a = (wt_check_arg){c, -1, 7};
+    ck_assert_int_eq(pthread_create(&th, NULL, wt_check_thread, &a), 0);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    WT_ASSERT_RC(a.rc, WEFT_ECYCLE);
+    ck_assert_uint_eq(a.v, 0);
+    wt_graph_free(c);
     wt_destroy(rt);
 }
 END_TEST
@@ -2858,6 +2725,8 @@ static Suite *graph_suite(void)
     tcase_add_test(tc, test_counts_while_running);
     tcase_add_test(tc, test_busy_while_running);
     tcase_add_test(tc, test_busy_from_other_thread);
+    tcase_add_test(tc, test_wait_timeout_any_double);
+    tcase_add_test(tc, test_check_while_running);
     tcase_add_test(tc, test_busy_from_inside_node);
     tcase_add_test(tc, test_free_with_live_run);
     tcase_add_test(tc, test_node_context);

@@ -87,6 +87,17 @@ if ! ./build-fuzz/tests/fuzz/fuzz_files -max_total_time="$fuzz_seconds" -timeout
   exit 1
 fi
 grep -E "^Done|stat::number_of_executed_units|stat::new_units_added" build-fuzz/fuzz.log
+echo "== libFuzzer: discovery beacon parser, 15 s"
+cmake --build build-fuzz -j "$jobs" --target fuzz_beacon
+mkdir -p build-fuzz/corpus-beacon
+if ! ./build-fuzz/tests/fuzz/fuzz_beacon -max_total_time=15 -timeout=10 -artifact_prefix=build-fuzz/ \
+     -print_final_stats=1 build-fuzz/corpus-beacon tests/fuzz/corpus-beacon \
+     >build-fuzz/fuzz-beacon.log 2>&1; then
+  tail -n 40 build-fuzz/fuzz-beacon.log
+  echo "== the beacon fuzzer found a failing input: build-fuzz/crash-*" >&2
+  exit 1
+fi
+grep -E "^Done" build-fuzz/fuzz-beacon.log
 # --- end of fuzzing ---
 
 echo "== all test runs passed"

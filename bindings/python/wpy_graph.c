@@ -946,11 +946,10 @@ wpy_run *wpy_run_subrun(wpy_run *R, PyObject *node) {
     }
     wpy_run *S = sub_storage(sub, s);
     if (!S) return NULL;
-    if (!S->complete) { /* the top run is complete, and so is this one */
-        int code = 0;
-        weft_run_node_code(R->r, v, &code);
+    if (!S->complete) { /* the top run is complete, and so is this one: its own
+                         * outcome (ECANCELED for a cancelled one), at once */
         S->complete = 1;
-        S->rc = code;
+        S->rc = weft_run_wait(s);
     }
     S->root = R->is_sub ? R->root : R;
     S->root->refs++;

@@ -43,15 +43,31 @@ typedef struct gr_vec {
     size_t len, cap;
 } gr_vec;
 
+/* The graph's gate (weft_graph.gate): GR_GATE_RUN times the runs in flight
+ * (and the holds of weft_graph_run_n, which keeps the graph for all its
+ * runs), plus GR_GATE_EXCL while one thread changes the graph or compiles
+ * it. A change needs the whole word 0 -> EXCL (else WEFT_EBUSY); the first
+ * run start takes 0 -> EXCL, compiles, then stores its count; later starts
+ * add to a nonzero count, and wait while EXCL is set. So a change either
+ * is refused or happens entirely before the compile of the next run.
+ * The home thread's changes skip the locked instruction (graph.c, "fast
+ * changes"): `home` and `busy` below. */
+#define GR_GATE_EXCL 1u
+#define GR_GATE_RUN 2u
+#define GR_HOME_SHARED ((const void *)1) /* a run started on another thread */
+
 struct weft_graph {
     uint32_t magic;
-    atomic_int running;  /* runs in flight: the graph cannot change meanwhile */
-    atomic_int starting; /* lock: a run start compiles and resolves tasks */
+    atomic_uint gate;    /* see GR_GATE_EXCL: the graph cannot change while runs go */
+    _Atomic(const void *) home; /* the thread whose changes may go fast (graph.c),
+                                   or GR_HOME_SHARED: none any more */
+    atomic_int busy;     /* home is inside a fast change */
     atomic_int live_runs; /* run records not yet freed */
     int parents;         /* graphs holding this one as a subgraph node */
     weft_graph_t *owner; /* the loaded graph that owns this one, or NULL */
     gr_vec owned;        /* weft_graph_t *: graphs loaded with this one, freed with it */
-    uint64_t version;    /* bumped by every change */
+    _Atomic uint64_t version; /* bumped by every change (relaxed: one changer at
+                                 a time; run records read it from any thread) */
     char *name;
     gr_vec nodes;        /* gr_node */
     gr_vec extras;       /* gr_extra */
@@ -103,7 +119,19 @@ struct weft_run {
     int16_t *t_worker;
     _Atomic(weft_run_t *) *subruns; /* per extra: the subgraph's run */
     gr_wcount *wcount;            /* GR_NSLOTS entries */
+    /* the tree of runs (run.c, "runs inside runs"): set before the run
+     * starts, read-only while it goes */
+    weft_run_t *top;              /* root of the tree of sub-runs; holds tree_lock */
+    weft_run_t *up;               /* the run this one was started inside, or NULL */
+    weft_run_t *parent;           /* a child run: the run whose node it finishes */
+    uint32_t pnode;               /* ... and that node */
+    /* tree walks (cancel, free): under top->tree_lock, or by the owner of
+     * a detached tree */
+    weft_run_t *walk_up;
+    size_t walk_next;
+    atomic_int tree_lock;         /* top only: sub-runs attach, detach, cancel */
     _Alignas(64) atomic_int cancel; /* written once, read by every node */
+    atomic_uint left;             /* a child run: nodes not yet finished */
     _Alignas(64) atomic_uint first_failed;
     int first_code;
     int64_t t0;                   /* start (ns) */
@@ -123,8 +151,29 @@ typedef struct gr_sums {
 } gr_sums;
 void gr_run_sums(const weft_run_t *run, gr_sums *s);
 
-/* graph.c */
+/* graph.c: building and compiling; calls nothing of run.c or subrun.c. */
 int gr_vec_reserve(gr_vec *v, size_t item, size_t n);
+/* The change side of the gate (GR_GATE_EXCL): 1 (a fast change of the
+ * home thread) or 0 (the gate taken), or WEFT_EINVAL (bad g) or WEFT_EBUSY
+ * (runs in flight, a compile or another change). Every change runs between
+ * a gr_change_begin that returned fast >= 0 and gr_change_end(g, fast).
+ * Thread-safety: any thread; the gate makes changes exclusive. */
+int gr_change_begin(weft_graph_t *g);
+void gr_change_end(weft_graph_t *g, int fast);
+/* Called by a compile (a run start, weft_graph_check) once it holds the
+ * gate (EXCL or a run count): waits for a fast change of the home thread
+ * that did not see it, and ends fast changes when the caller is another
+ * thread. Thread-safety: any thread, holding the gate. */
+void gr_gate_settle(weft_graph_t *g);
+/* Inside the gate only: a node (fn, arg; name NULL for "n<id>"), a
+ * side-table entry for node v, and the undoing of the last gr_add_node to
+ * names_len and version as they were before it. */
+int gr_add_node(weft_graph_t *g, const char *name, weft_node_fn fn, void *arg, weft_node_t *node);
+int gr_add_extra(weft_graph_t *g, weft_node_t v, gr_extra **out);
+void gr_undo_add(weft_graph_t *g, size_t names_len, uint64_t version);
+/* Does g contain target, itself or through subgraphs at any depth? 1, 0 or
+ * WEFT_ENOMEM. Iterative: any depth. */
+int gr_contains(const weft_graph_t *g, const weft_graph_t *target);
 int gr_graph_valid(const weft_graph_t *g);
 int gr_compile(weft_graph_t *g);  /* CSR + cycle check; 0 or WEFT_ECYCLE/ENOMEM */
 const char *gr_name(const weft_graph_t *g, weft_node_t v);
@@ -141,11 +190,38 @@ int gr_graph_adopt(weft_graph_t *top, weft_graph_t **gs, size_t n);
 int gr_graph_rename(weft_graph_t *g, const char *name);
 static inline gr_node *gr_nodes(const weft_graph_t *g) { return (gr_node *)g->nodes.data; }
 
-/* run.c */
+/* run.c: runs; calls graph.c, never subrun.c. */
 int gr_run_valid(const weft_run_t *run); /* 0 or WEFT_EINVAL / WEFT_ESTALE */
 int gr_run_alloc(weft_graph_t *g, int record, weft_run_t **out);
-/* Runs sub inside the running node ctx (a subgraph node) and keeps the
- * sub-run in the parent run's record under the node's extra index. */
-int gr_run_sub(weft_node_ctx_t *ctx, weft_graph_t *sub, uint32_t extra);
+
+/* Deferred nodes: a node that finishes later than its function returns.
+ * A node function calls gr_node_defer(ctx) and returns (its return value
+ * is then ignored): the node stays RUNNING, its successors wait, and the
+ * run stays in flight until gr_node_finish(run, v, ...) is called for it,
+ * exactly once, from a task of the same run (the node's own task or one
+ * it spawned, at any depth), so that the run's job is still open.
+ * Thread-safety: gr_node_defer on the node's thread; gr_node_finish on a
+ * worker running such a task. */
+void gr_node_defer(weft_node_ctx_t *ctx);
+/* 1 once gr_node_defer was called for ctx. The node's thread. */
+int gr_node_deferred(const weft_node_ctx_t *ctx);
+/* Stores a copy of node v's result bytes in run (replacing any earlier
+ * one), as weft_node_set_result does: 0 or WEFT_ENOMEM. Any thread that
+ * owns node v's completion. */
+int gr_run_set_result(weft_run_t *run, uint32_t v, const void *data, size_t len);
+/* Finishes deferred node v of run with status st (WEFT_NODE_DONE, _FAILED
+ * with code, or _CANCELLED): counts it, spawns the successors it makes
+ * ready, and, when that was the last node of a child run, finishes the
+ * child run and its parent's node in turn (a loop: any depth). */
+void gr_node_finish(weft_run_t *run, uint32_t v, int st, int code);
+/* Starts a run of sub as the deferred completion of the running node ctx
+ * (call gr_node_defer first): the child run's record goes into slot
+ * `slot` of ctx's run's sub-runs; when its last node finishes, the node
+ * finishes with the child run's outcome (done, failed with WEFT_ETASK, or
+ * cancelled). The child is cancelled with its parent. Returns 0, or an
+ * error when it could not start (WEFT_EBUSY, WEFT_ECYCLE, WEFT_ENOENT,
+ * WEFT_ENOMEM): the node is then still the caller's to finish.
+ * Thread-safety: the node's thread. */
+int gr_run_child(weft_node_ctx_t *ctx, weft_graph_t *sub, uint32_t slot);
 
 #endif

@@ -9,10 +9,33 @@
  * find cycles. The compiled form is kept until the graph changes, and new
  * edges are merged into it, so a graph that is run again costs nothing to
  * prepare. */
+#define _GNU_SOURCE /* syscall */
+#include <linux/membarrier.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "gr.h"
+
+static int fast_mode(void);
+
+/* The calling thread's identity for a graph's `home` (see "fast changes"
+ * below): its thread pointer (one instruction), else the address of a
+ * per-thread byte. A dead thread's identity may be reused by a new one; a
+ * dead thread is in no change, so that is harmless. Any thread. */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_thread_pointer)
+#define GR_HAVE_THREAD_POINTER 1
+#endif
+#endif
+#ifdef GR_HAVE_THREAD_POINTER
+static inline const void *self_id(void) { return __builtin_thread_pointer(); }
+#else
+static _Thread_local char thread_token __attribute__((tls_model("initial-exec")));
+static inline const void *self_id(void) { return &thread_token; }
+#endif
 
 int gr_vec_reserve(gr_vec *v, size_t item, size_t n) {
     if (n <= v->cap) return 0;
@@ -80,7 +103,10 @@ int weft_graph_create(const char *name, weft_graph_t **out) {
         return WEFT_ENOMEM;
     }
     g->magic = GR_MAGIC_GRAPH;
-    g->version = 1;
+    atomic_store_explicit(&g->version, 1, memory_order_relaxed); /* published with *out */
+    /* likewise: without membarrier, no fast changes from the start */
+    atomic_store_explicit(&g->home, fast_mode() ? self_id() : GR_HOME_SHARED,
+                          memory_order_relaxed);
     *out = g;
     return 0;
 }
@@ -167,14 +193,19 @@ static size_t owned_holds(const weft_graph_t *g) {
 int weft_graph_free(weft_graph_t *g) {
     if (!gr_graph_valid(g)) return WEFT_EINVAL;
     if (g->owner) return WEFT_EBUSY; /* freed with the graph it was loaded with */
-    if (atomic_load(&g->running) || atomic_load(&g->live_runs) || g->parents) return WEFT_EBUSY;
+    /* acquire: pairs with the release of the last run's gate_leave */
+    if (atomic_load_explicit(&g->gate, memory_order_acquire) || atomic_load(&g->live_runs) ||
+        g->parents)
+        return WEFT_EBUSY;
     if (g->owned.len) {
         /* The owned graphs go too: none may be in use, nor held by a graph
          * outside the family (their parents are all accounted for). */
         weft_graph_t **own = g->owned.data;
         size_t parents = 0;
         for (size_t k = 0; k < g->owned.len; k++) {
-            if (atomic_load(&own[k]->running) || atomic_load(&own[k]->live_runs)) return WEFT_EBUSY;
+            if (atomic_load_explicit(&own[k]->gate, memory_order_acquire) ||
+                atomic_load(&own[k]->live_runs))
+                return WEFT_EBUSY;
             parents += (size_t)own[k]->parents;
         }
         if (parents != owned_holds(g)) return WEFT_EBUSY;
@@ -183,17 +214,134 @@ int weft_graph_free(weft_graph_t *g) {
     return 0;
 }
 
-static int check_mutable(weft_graph_t *g) {
+/* ---- the gate: changes against run starts ----
+ *
+ * A change takes the whole gate word from 0 to GR_GATE_EXCL for the time it
+ * takes, so it is refused (WEFT_EBUSY) while any run is in flight or held
+ * (run_n), while a run start compiles, and while another thread changes the
+ * graph (which the rules forbid anyway). A run start waits while EXCL is
+ * set (run.c, gate_enter), so a change it meets finishes before the compile.
+ *
+ * Fast changes. Ordering a change against a start on another thread needs
+ * each side to publish itself before it looks at the other (a store-load
+ * fence, a locked instruction: about 9 ns, as much as a whole edge costs).
+ * Graphs are mostly built and run by one thread, so the fence is made
+ * asymmetric: the graph's home thread (its creator, or the last thread
+ * that changed it the locked way) changes it with plain stores: busy = 1,
+ * then a look at the gate; and a compile on any other thread, once it
+ * holds the gate, first ends fast changes (home = GR_HOME_SHARED) and
+ * calls membarrier(2), which runs a full fence on every thread of the
+ * process, then waits for busy == 0. Either the home thread's look comes
+ * after the fence and sees the gate and goes the locked way, or its
+ * busy = 1 is seen and the compile waits for the change to end. That
+ * stays so: after the first run from another thread, every change of the
+ * graph takes the lock (one membarrier per graph, about a microsecond).
+ * Where membarrier is missing (old kernels, seccomp), every change takes
+ * the lock. */
+
+/* 1 when membarrier's private expedited command is registered for the
+ * process (fast changes allowed), 0 when it cannot be. Any thread; racing
+ * first callers both register, which is harmless. */
+static atomic_int fast_mode_state = -1;
+
+static __attribute__((noinline)) int fast_mode_init(void) {
+    int m;
+    long q = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    m = q >= 0 && (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+        syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+    atomic_store_explicit(&fast_mode_state, m, memory_order_release);
+    return m;
+}
+
+/* Registering with membarrier waits for the process's other threads (tens
+ * of milliseconds once a runtime's workers run): done when libweft loads,
+ * while a program has one thread, not in its first weft_graph_create. */
+__attribute__((constructor)) static void fast_mode_at_load(void) { (void)fast_mode_init(); }
+
+static int fast_mode(void) {
+    /* acquire: pairs with the release in fast_mode_init (registered) */
+    int m = atomic_load_explicit(&fast_mode_state, memory_order_acquire);
+    return m >= 0 ? m : fast_mode_init();
+}
+
+/* The locked way (see above). */
+static __attribute__((noinline)) int change_begin_locked(weft_graph_t *g) {
     if (!gr_graph_valid(g)) return WEFT_EINVAL;
-    if (atomic_load_explicit(&g->running, memory_order_acquire)) return WEFT_EBUSY;
+    unsigned z = 0;
+    /* acquire: pairs with the release in gate_leave (run.c) and
+     * gr_change_end, so the runs' reads of the graph, and earlier changes
+     * and compiles, happen before this change */
+    if (!atomic_compare_exchange_strong_explicit(&g->gate, &z, GR_GATE_EXCL, memory_order_acquire,
+                                                 memory_order_relaxed))
+        return WEFT_EBUSY;
+    /* this thread becomes home, unless fast changes have ended (published
+     * by the release of gr_change_end) */
+    if (atomic_load_explicit(&g->home, memory_order_relaxed) != GR_HOME_SHARED)
+        atomic_store_explicit(&g->home, self_id(), memory_order_relaxed);
     return 0;
 }
 
-static int add_node(weft_graph_t *g, const char *name, weft_node_fn fn, void *arg,
-                    weft_node_t *node) {
+/* The fast way, inlined into every change of this file. Returns 1 (a fast
+ * change: end it with change_end(g, 1)), 0 (the locked way) or an error. */
+static inline int change_begin(weft_graph_t *g) {
+    /* relaxed: home is set under EXCL (by this thread, if it is home) or
+     * to GR_HOME_SHARED by gr_gate_settle */
+    if (gr_graph_valid(g) && atomic_load_explicit(&g->home, memory_order_relaxed) == self_id()) {
+        atomic_store_explicit(&g->busy, 1, memory_order_relaxed);
+        /* the store-load fence of this side is the compile's membarrier */
+        atomic_signal_fence(memory_order_seq_cst);
+        /* acquire: pairs with gate_leave's release (the runs' reads of the
+         * graph happen before this change). A compile that starts now holds
+         * the gate before it settles, so a nonzero gate is all there is to
+         * see after the store (home was looked at before it). */
+        if (atomic_load_explicit(&g->gate, memory_order_acquire) == 0) return 1;
+        /* release: to gr_gate_settle's acquire, nothing changed */
+        atomic_store_explicit(&g->busy, 0, memory_order_release);
+    }
+    return change_begin_locked(g);
+}
+
+int gr_change_begin(weft_graph_t *g) { return change_begin(g); }
+
+static inline void change_end(weft_graph_t *g, int fast) {
+    if (fast) {
+        /* release: the change reaches gr_gate_settle's acquire */
+        atomic_store_explicit(&g->busy, 0, memory_order_release);
+        return;
+    }
+    /* release: publishes the change to the next gate_enter's acquire, which
+     * compiles it. Nobody else writes the word while EXCL is set. */
+    atomic_store_explicit(&g->gate, 0, memory_order_release);
+}
+
+void gr_change_end(weft_graph_t *g, int fast) { change_end(g, fast); }
+
+void gr_gate_settle(weft_graph_t *g) {
+    /* relaxed: home changes under EXCL only (the caller synchronised with
+     * that through the gate), or here, under the gate too */
+    const void *h = atomic_load_explicit(&g->home, memory_order_relaxed);
+    if (h == GR_HOME_SHARED || h == self_id()) return; /* settled before, or ours */
+    atomic_store_explicit(&g->home, GR_HOME_SHARED, memory_order_seq_cst);
+    /* a full fence on every thread: the home thread either sees that (and
+     * the gate) from now on, or its busy = 1 is visible below */
+    syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+    /* acquire: pairs with the release of gr_change_end's busy = 0, so the
+     * fast change is seen by the compile */
+    while (atomic_load_explicit(&g->busy, memory_order_acquire)) sched_yield();
+}
+
+/* Bumps the version: the change thread only, inside the gate. Relaxed:
+ * readers of run records compare it from any thread; the gate orders it
+ * against compiles. */
+static void bump_version(weft_graph_t *g) {
+    atomic_store_explicit(&g->version, atomic_load_explicit(&g->version, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+static inline int add_node(weft_graph_t *g, const char *name, weft_node_fn fn, void *arg,
+                           weft_node_t *node) {
+    int rc;
     if (node) *node = WEFT_NODE_NONE;
-    int rc = check_mutable(g);
-    if (rc) return rc;
     if (g->nodes.len >= WEFT_GRAPH_MAX_NODES) return WEFT_ERANGE;
     uint32_t id = (uint32_t)g->nodes.len;
     size_t len;
@@ -214,9 +362,14 @@ static int add_node(weft_graph_t *g, const char *name, weft_node_fn fn, void *ar
     n->name = off;
     n->extra = GR_NONE;
     g->nodes.len++;
-    g->version++;
+    bump_version(g);
     if (node) *node = id;
     return 0;
+}
+
+int gr_add_node(weft_graph_t *g, const char *name, weft_node_fn fn, void *arg,
+                weft_node_t *node) {
+    return add_node(g, name, fn, arg, node);
 }
 
 int weft_graph_add(weft_graph_t *g, const char *name, weft_node_fn fn, void *arg,
@@ -225,11 +378,17 @@ int weft_graph_add(weft_graph_t *g, const char *name, weft_node_fn fn, void *arg
         if (node) *node = WEFT_NODE_NONE;
         return WEFT_EINVAL;
     }
-    return add_node(g, name, fn, arg, node);
+    int fast = change_begin(g);
+    if (fast < 0) {
+        if (node) *node = WEFT_NODE_NONE;
+        return fast;
+    }
+    int rc = add_node(g, name, fn, arg, node);
+    change_end(g, fast);
+    return rc;
 }
 
-/* Attaches a fresh side-table entry to node v. */
-static int add_extra(weft_graph_t *g, weft_node_t v, gr_extra **out) {
+int gr_add_extra(weft_graph_t *g, weft_node_t v, gr_extra **out) {
     int rc = gr_vec_reserve(&g->extras, sizeof(gr_extra), g->extras.len + 1);
     if (rc) return rc;
     gr_extra *e = (gr_extra *)g->extras.data + g->extras.len;
@@ -244,10 +403,10 @@ static int add_extra(weft_graph_t *g, weft_node_t v, gr_extra **out) {
 /* Takes back the node that the failing call added last, and the names it
  * put in the arena: the graph is as it was before the call, version
  * included, so its run records stay valid. */
-static void undo_add(weft_graph_t *g, size_t names_len, uint64_t version) {
+void gr_undo_add(weft_graph_t *g, size_t names_len, uint64_t version) {
     g->nodes.len--;
     g->names.len = names_len;
-    g->version = version;
+    atomic_store_explicit(&g->version, version, memory_order_relaxed); /* inside the gate */
 }
 
 static int copy_bytes(const void *src, size_t len, void **dst) {
@@ -272,16 +431,17 @@ int weft_graph_add_task(weft_graph_t *g, const char *name, const char *task_name
     if (!task_name || !*task_name || (len && !arg)) return WEFT_EINVAL;
     size_t tlen = strlen(task_name);
     if (tlen > WEFT_NAME_MAX) return WEFT_ERANGE;
-    size_t names_len = gr_graph_valid(g) ? g->names.len : 0;
-    uint64_t version = gr_graph_valid(g) ? g->version : 0;
+    int fast = change_begin(g), rc;
+    if (fast < 0) return fast;
+    size_t names_len = g->names.len;
+    uint64_t version = atomic_load_explicit(&g->version, memory_order_relaxed);
     weft_node_t v;
-    int rc = add_node(g, name, unresolved_task, NULL, &v);
-    if (rc) return rc;
+    if ((rc = add_node(g, name, unresolved_task, NULL, &v))) goto out;
     gr_extra *e;
     uint32_t toff;
     void *bytes;
     if ((rc = copy_bytes(arg, len, &bytes))) goto undo;
-    if ((rc = arena_add(g, task_name, tlen, &toff)) || (rc = add_extra(g, v, &e))) {
+    if ((rc = arena_add(g, task_name, tlen, &toff)) || (rc = gr_add_extra(g, v, &e))) {
         wf_free(bytes);
         goto undo;
     }
@@ -291,19 +451,20 @@ int weft_graph_add_task(weft_graph_t *g, const char *name, const char *task_name
     e->bytes = bytes;
     e->len = len;
     if (node) *node = v;
-    return 0;
+    goto out;
 undo:
-    undo_add(g, names_len, version);
+    gr_undo_add(g, names_len, version);
+out:
+    change_end(g, fast);
     return rc;
 }
 
-/* Does graph g contain graph target, directly or through subgraphs? */
 /* Does graph g contain graph target, directly or through subgraphs? An
  * explicit depth-first walk that visits each graph once (a graph shared by
  * many subgraph nodes is not walked again), so neither deep nesting nor
  * heavy sharing costs more than the number of distinct graphs and nodes.
  * Returns 1, 0, or WEFT_ENOMEM. */
-static int contains(const weft_graph_t *g, const weft_graph_t *target) {
+int gr_contains(const weft_graph_t *g, const weft_graph_t *target) {
     gr_vec seen = {0}, stack = {0};
     int found = 0, rc = 0;
     const weft_graph_t *cur = g;
@@ -334,63 +495,33 @@ static int contains(const weft_graph_t *g, const weft_graph_t *target) {
     return rc ? rc : found;
 }
 
-static int run_subgraph(weft_node_ctx_t *ctx, void *arg);
-
-int weft_graph_add_subgraph(weft_graph_t *g, const char *name, weft_graph_t *sub,
-                            weft_node_t *node) {
-    if (node) *node = WEFT_NODE_NONE;
-    if (!gr_graph_valid(sub) || sub == g) return WEFT_EINVAL;
-    int rc = check_mutable(g);
-    if (rc) return rc;
-    int c = contains(sub, g);
-    if (c < 0) return c;
-    if (c) return WEFT_ECYCLE;
-    size_t names_len = g->names.len;
-    uint64_t version = g->version;
-    weft_node_t v;
-    if ((rc = add_node(g, name ? name : sub->name, run_subgraph, sub, &v))) return rc;
-    gr_extra *e;
-    if ((rc = add_extra(g, v, &e))) {
-        undo_add(g, names_len, version);
-        return rc;
-    }
-    e->kind = GR_SUB;
-    e->sub = sub;
-    sub->parents++;
-    if (node) *node = v;
-    return 0;
-}
-
-/* Runs the subgraph inside the node; the worker helps while it waits. */
-static int run_subgraph(weft_node_ctx_t *ctx, void *arg) {
-    (void)arg;
-    weft_graph_t *g = weft_node_graph(ctx);
-    weft_node_t v = weft_node_id(ctx);
-    const gr_extra *e = gr_extra_of(g, v);
-    return gr_run_sub(ctx, e->sub, gr_nodes(g)[v].extra);
-}
-
-int weft_graph_set_arg(weft_graph_t *g, weft_node_t v, const void *arg, size_t len) {
-    int rc = check_mutable(g);
-    if (rc) return rc;
+static int set_arg(weft_graph_t *g, weft_node_t v, const void *arg, size_t len) {
+    int rc;
     if (v >= g->nodes.len || (len && !arg)) return WEFT_EINVAL;
     void *bytes;
     if ((rc = copy_bytes(arg, len, &bytes))) return rc;
     gr_extra *e = (gr_extra *)gr_extra_of(g, v);
-    if (!e && (rc = add_extra(g, v, &e))) {
+    if (!e && (rc = gr_add_extra(g, v, &e))) {
         wf_free(bytes);
         return rc;
     }
     wf_free(e->bytes);
     e->bytes = bytes;
     e->len = len;
-    g->version++;
+    bump_version(g);
     return 0;
 }
 
-int weft_graph_precede(weft_graph_t *g, weft_node_t before, weft_node_t after) {
-    int rc = check_mutable(g);
-    if (rc) return rc;
+int weft_graph_set_arg(weft_graph_t *g, weft_node_t v, const void *arg, size_t len) {
+    int fast = change_begin(g);
+    if (fast < 0) return fast;
+    int rc = set_arg(g, v, arg, len);
+    change_end(g, fast);
+    return rc;
+}
+
+static int precede(weft_graph_t *g, weft_node_t before, weft_node_t after) {
+    int rc = 0;
     if (before >= g->nodes.len || after >= g->nodes.len) return WEFT_EINVAL;
     if (g->nedges >= UINT32_MAX - 1) return WEFT_ERANGE;
     size_t n = g->esrc.len;
@@ -401,8 +532,16 @@ int weft_graph_precede(weft_graph_t *g, weft_node_t before, weft_node_t after) {
     ((uint32_t *)g->edst.data)[n] = after;
     g->esrc.len = g->edst.len = n + 1;
     g->nedges++;
-    g->version++;
+    bump_version(g);
     return 0;
+}
+
+int weft_graph_precede(weft_graph_t *g, weft_node_t before, weft_node_t after) {
+    int fast = change_begin(g);
+    if (fast < 0) return fast;
+    int rc = precede(g, before, after);
+    change_end(g, fast);
+    return rc;
 }
 
 int weft_graph_succeed(weft_graph_t *g, weft_node_t after, weft_node_t before) {
@@ -425,6 +564,12 @@ int weft_graph_edge(const weft_graph_t *g, size_t i, weft_node_t *before, weft_n
 const char *weft_graph_node_name(const weft_graph_t *g, weft_node_t v) {
     if (!gr_graph_valid(g) || v >= g->nodes.len) return NULL;
     return gr_name(g, v);
+}
+
+weft_graph_t *weft_graph_node_subgraph(const weft_graph_t *g, weft_node_t node) {
+    if (!gr_graph_valid(g) || node >= g->nodes.len) return NULL;
+    const gr_extra *e = gr_extra_of(g, node);
+    return e && e->kind == GR_SUB ? e->sub : NULL;
 }
 
 const char *weft_graph_node_task(const weft_graph_t *g, weft_node_t v) {
@@ -516,7 +661,8 @@ static int find_cycle(weft_graph_t *g) {
 }
 
 int gr_compile(weft_graph_t *g) {
-    if (g->compiled == g->version) return g->checked ? 0 : WEFT_ECYCLE;
+    uint64_t version = atomic_load_explicit(&g->version, memory_order_relaxed);
+    if (g->compiled == version) return g->checked ? 0 : WEFT_ECYCLE;
     drop_compiled(g);
     size_t n = g->nodes.len, m = g->esrc.len;
     const uint32_t *src = g->esrc.data, *dst = g->edst.data;
@@ -556,15 +702,35 @@ int gr_compile(weft_graph_t *g) {
         return rc;
     }
     g->checked = rc == 0;
-    g->compiled = g->version;
+    g->compiled = version;
     return rc;
 }
 
+/* Compiles under the gate, as the first run start does (run.c), so that
+ * check fills the compiled form while no change and no other compile can
+ * go. While runs go the graph is compiled and acyclic (a run only starts
+ * on such a graph, and it cannot change meanwhile): check answers 0 at
+ * once. */
 int weft_graph_check(weft_graph_t *g, weft_node_t *node) {
     if (node) *node = WEFT_NODE_NONE;
-    int rc = check_mutable(g);
-    if (rc) return rc;
-    rc = gr_compile(g);
+    if (!gr_graph_valid(g)) return WEFT_EINVAL;
+    for (;;) {
+        /* acquire: pairs with the release of gr_change_end and of the
+         * store that ends a compile, so their writes are seen */
+        unsigned w = atomic_load_explicit(&g->gate, memory_order_acquire);
+        if (w & GR_GATE_EXCL) { /* a change or a compile: brief, never waits */
+            sched_yield();
+            continue;
+        }
+        if (w) return 0;
+        if (atomic_compare_exchange_weak_explicit(&g->gate, &w, GR_GATE_EXCL, memory_order_acquire,
+                                                  memory_order_relaxed))
+            break;
+    }
+    gr_gate_settle(g); /* a fast change of the home thread ends first */
+    int rc = gr_compile(g);
     if (rc == WEFT_ECYCLE && node) *node = g->cycle_node;
+    /* release: the compiled form, to the next gate user */
+    atomic_store_explicit(&g->gate, 0, memory_order_release);
     return rc;
 }

@@ -15,12 +15,45 @@
  * run's job completes only when every node, and anything the nodes spawned,
  * is complete (the runtime's completion rule). The job's callback then
  * stamps the end time, computes the outcome and releases the graph. Counts
- * are kept per chain and added to the run once per chain, not per node. */
+ * are kept per worker, each on its own cache line, and summed when read.
+ *
+ * Deferred nodes and child runs. A node may finish later than its function
+ * returns (gr_node_defer, gr_node_finish): its successors wait, and its
+ * worker is free meanwhile. A subgraph node (subrun.c) is such a node: it
+ * starts a child run of its subgraph (gr_run_child) and returns; the child
+ * run's root task is a child task of the node's task, so the parent run's
+ * job stays open. A child run has no job of its own: it counts its nodes
+ * down (`left`, once per chain of exec_chain, not per node), and the thread
+ * that finishes its last node completes it and finishes the parent's node,
+ * which may complete the parent run in turn, and so on up, in a loop. Depth
+ * of nesting thus costs heap (a run record and a root task per level; the
+ * record is about 33 KiB, most of it the per-worker counters, which the
+ * run-file writer reads for all WEFT_MAX_WORKERS workers), never stack,
+ * and no worker waits for a subgraph. (A child run completes
+ * when its nodes have; work they spawned without waiting for it is waited
+ * for by the top run, as for any node.) Rejected: a subgraph node that
+ * waits inside for its run (as weft did first): a worker held and a stack
+ * nested per level, so 100,000 levels overflowed the stack; and the child
+ * run's job callback as the continuation: the runtime makes a callback's
+ * submissions roots, outside the parent's job, which could then complete
+ * before the parent's successors ran.
+ *
+ * Runs inside runs. Each record knows the run it was started inside (`up`:
+ * the parent run of a child run, or weft_current_run() for a run started
+ * from a node or from work a node spawned), which finds a graph that would
+ * run inside its own run. Child runs form a tree under their top run;
+ * attaching a child record, detaching old ones (a rerun, a free) and
+ * cancelling walk it under the top's tree_lock, so a cancel from any thread
+ * never meets a freed record and never misses a child that is starting.
+ * Walks are iterative (walk_up, walk_next in each record): any depth.
+ *
+ * The graph's gate (gr.h, GR_GATE_EXCL) orders run starts against changes:
+ * the first start compiles under EXCL, later ones add to the count. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
 #include <unistd.h>
 
 #include "gr.h"
@@ -31,13 +64,82 @@ _Static_assert(sizeof(uintptr_t) >= 8, "node ranges are packed into a pointer");
 struct weft_node_ctx {
     weft_run_t *run;
     weft_node_t v;
+    int deferred; /* set by gr_node_defer: the node finishes later */
 };
+
+/* ---- the tree lock ---- */
+
+/* A spin lock held for a few pointer moves (attach, detach) or one walk of
+ * a tree of child runs (cancel); never while anything waits. Any thread. */
+static void tree_lock(weft_run_t *top) {
+    /* acquire: pairs with the release in tree_unlock */
+    while (atomic_exchange_explicit(&top->tree_lock, 1, memory_order_acquire)) sched_yield();
+}
+
+static void tree_unlock(weft_run_t *top) {
+    atomic_store_explicit(&top->tree_lock, 0, memory_order_release); /* to the next tree_lock */
+}
+
+/* ---- the gate, run side ---- */
+
+/* Counts `holds` runs of g in: the first (gate 0) compiles the graph and
+ * resolves its named tasks under GR_GATE_EXCL; later ones find both done,
+ * since nothing changes g while the count is nonzero. Waits (yielding)
+ * while a change or another start's compile holds EXCL: those never wait
+ * for anything. Any thread. */
+static int resolve_tasks(weft_graph_t *g);
+
+static int gate_enter(weft_graph_t *g, unsigned holds) {
+    for (;;) {
+        unsigned w = atomic_load_explicit(&g->gate, memory_order_relaxed);
+        if (w & GR_GATE_EXCL) {
+            sched_yield();
+            continue;
+        }
+        if (w) {
+            /* acquire: pairs with the release store that ended the first
+             * start's compile, so the compiled form is seen */
+            if (atomic_compare_exchange_weak_explicit(&g->gate, &w, w + holds * GR_GATE_RUN,
+                                                      memory_order_acquire, memory_order_relaxed)) {
+                gr_gate_settle(g); /* the first start settled it; cheap when so */
+                return 0;
+            }
+            continue;
+        }
+        /* acquire: pairs with gr_change_end's release (the change is seen) */
+        if (atomic_compare_exchange_weak_explicit(&g->gate, &w, GR_GATE_EXCL, memory_order_acquire,
+                                                  memory_order_relaxed))
+            break;
+    }
+    gr_gate_settle(g); /* a fast change of the home thread ends before the compile */
+    int rc = gr_compile(g);
+    if (!rc) rc = resolve_tasks(g);
+    if (rc == WEFT_ECYCLE) wf_set_detail("cycle through node '%s'", gr_name(g, g->cycle_node));
+    /* release: publishes the compiled form and resolved tasks to later
+     * starts (their acquire) and to the next change */
+    atomic_store_explicit(&g->gate, rc ? 0 : holds * GR_GATE_RUN, memory_order_release);
+    return rc;
+}
+
+/* Adds a run to a count that the caller holds above zero (run_n between
+ * its runs): no compile can be due. Relaxed: the holder already
+ * synchronised with the compile. */
+static void gate_add(weft_graph_t *g) {
+    atomic_fetch_add_explicit(&g->gate, GR_GATE_RUN, memory_order_relaxed);
+}
+
+/* A run (or a hold) of g ends. release: the run's reads of the graph
+ * happen before a change that the count reaching 0 lets in. Any thread. */
+static void gate_leave(weft_graph_t *g) {
+    atomic_fetch_sub_explicit(&g->gate, GR_GATE_RUN, memory_order_release);
+}
 
 /* ---- run records ---- */
 
 int gr_run_valid(const weft_run_t *run) {
     if (!run || run->magic != GR_MAGIC_RUN) return WEFT_EINVAL;
-    if (run->version != run->g->version) return WEFT_ESTALE;
+    if (run->version != atomic_load_explicit(&run->g->version, memory_order_relaxed))
+        return WEFT_ESTALE;
     return 0;
 }
 
@@ -48,12 +150,70 @@ static void free_results(weft_run_t *run) {
         wf_free((void *)res);
         atomic_store(&run->results, NULL);
     }
-    if (run->subruns) {
-        for (size_t i = 0; i < run->nextras; i++) {
-            weft_run_t *s = atomic_load(&run->subruns[i]);
-            if (s) weft_run_free(s);
-            atomic_store(&run->subruns[i], NULL);
+}
+
+/* Frees one record's own memory (its sub-runs were taken off before). */
+static void run_dealloc(weft_run_t *run) {
+    if (run->job) weft_job_free(run->job);
+    free_results(run);
+    wf_free((void *)run->join);
+    wf_free((void *)run->status);
+    wf_free(run->codes);
+    wf_aligned_free(run->wcount);
+    wf_free((void *)run->subruns);
+    wf_free(run->t_start);
+    wf_free(run->t_end);
+    wf_free(run->t_worker);
+    atomic_fetch_sub(&run->g->live_runs, 1);
+    run->magic = 0;
+    wf_aligned_free(run);
+}
+
+/* Frees root and every sub-run below it, depth first without recursion.
+ * The caller owns the tree: no walk under a lock can reach it (a detached
+ * tree, or a top record being freed). */
+static void tree_free(weft_run_t *root) {
+    weft_run_t *cur = root;
+    cur->walk_up = NULL;
+    cur->walk_next = 0;
+    for (;;) {
+        weft_run_t *child = NULL;
+        while (!child && cur->subruns && cur->walk_next < cur->nextras)
+            child = atomic_exchange_explicit(&cur->subruns[cur->walk_next++], NULL,
+                                             memory_order_relaxed); /* owned: no one else reads */
+        if (child) {
+            child->walk_up = cur;
+            child->walk_next = 0;
+            cur = child;
+            continue;
         }
+        weft_run_t *up = cur->walk_up;
+        int last = cur == root;
+        run_dealloc(cur);
+        if (last) return;
+        cur = up;
+    }
+}
+
+/* Takes run's sub-runs off it under the tree lock (so that a cancel walking
+ * the tree never meets a freed one) and frees them. Any thread that owns
+ * run between its runs. */
+static void drop_subruns(weft_run_t *run) {
+    if (!run->subruns) return;
+    weft_run_t *list = NULL;
+    tree_lock(run->top);
+    for (size_t i = 0; i < run->nextras; i++) {
+        weft_run_t *s = atomic_exchange_explicit(&run->subruns[i], NULL, memory_order_relaxed);
+        if (s) { /* under the lock: walks see the slot or not, never a freed record */
+            s->walk_up = list;
+            list = s;
+        }
+    }
+    tree_unlock(run->top);
+    while (list) {
+        weft_run_t *next = list->walk_up;
+        tree_free(list);
+        list = next;
     }
 }
 
@@ -65,9 +225,10 @@ int gr_run_alloc(weft_graph_t *g, int record, weft_run_t **out) {
     run->nextras = g->extras.len;
     run->magic = GR_MAGIC_RUN;
     run->g = g;
-    run->version = g->version;
+    run->version = atomic_load_explicit(&g->version, memory_order_relaxed);
     run->n = n;
     run->record = record;
+    run->top = run;
     run->join = wf_malloc(nn * sizeof *run->join);
     run->status = wf_calloc(nn, 1);
     /* made now, so that a failure never lacks room for its code; only a
@@ -83,7 +244,7 @@ int gr_run_alloc(weft_graph_t *g, int record, weft_run_t **out) {
     if (!run->join || !run->status || !run->codes || !run->wcount || (g->extras.len && !run->subruns) ||
         (record && (!run->t_start || !run->t_end || !run->t_worker))) {
         atomic_fetch_add(&g->live_runs, 1);
-        weft_run_free(run);
+        run_dealloc(run);
         return WEFT_ENOMEM;
     }
     memset(run->wcount, 0, GR_NSLOTS * sizeof(gr_wcount));
@@ -95,10 +256,13 @@ int gr_run_alloc(weft_graph_t *g, int record, weft_run_t **out) {
     return 0;
 }
 
-/* Clears a run record for another run of the same graph version. */
+/* Clears a run record for another run of the same graph version. The
+ * cancel flag stays: a cancel that came between two runs of run_n cancels
+ * the next one (and so stops run_n), rather than being lost. */
 static void run_reset(weft_run_t *run) {
     weft_graph_t *g = run->g;
     free_results(run);
+    drop_subruns(run);
     memcpy((void *)run->join, g->join0, run->n * sizeof(uint32_t));
     memset((void *)run->status, 0, run->n);
     if (run->record) {
@@ -107,30 +271,19 @@ static void run_reset(weft_run_t *run) {
         for (size_t i = 0; i < run->n; i++) run->t_worker[i] = -1;
     }
     memset(run->wcount, 0, GR_NSLOTS * sizeof(gr_wcount));
-    atomic_store(&run->cancel, 0);
     atomic_store(&run->first_failed, GR_NONE);
     run->first_code = 0;
     run->rc = 0;
     run->loaded = 0;
     run->reported = 0;
+    /* relaxed: published to the run's tasks by their submission */
+    atomic_store_explicit(&run->left, (unsigned)run->n, memory_order_relaxed);
 }
 
 int weft_run_free(weft_run_t *run) {
-    if (!run || run->magic != GR_MAGIC_RUN) return WEFT_EINVAL;
+    if (!run || run->magic != GR_MAGIC_RUN || run->parent) return WEFT_EINVAL;
     if (atomic_load_explicit(&run->state, memory_order_acquire) == 1) return WEFT_EBUSY;
-    if (run->job) weft_job_free(run->job);
-    free_results(run);
-    wf_free((void *)run->join);
-    wf_free((void *)run->status);
-    wf_free(run->codes);
-    wf_aligned_free(run->wcount);
-    wf_free((void *)run->subruns);
-    wf_free(run->t_start);
-    wf_free(run->t_end);
-    wf_free(run->t_worker);
-    atomic_fetch_sub(&run->g->live_runs, 1);
-    run->magic = 0;
-    wf_aligned_free(run);
+    tree_free(run);
     return 0;
 }
 
@@ -150,6 +303,15 @@ void gr_run_sums(const weft_run_t *run, gr_sums *s) {
         s->skipped = run->loaded_counts[2];
         s->cancelled = run->loaded_counts[3];
     }
+}
+
+/* The outcome of a complete run from its counts. */
+static int run_outcome(const weft_run_t *run) {
+    gr_sums s;
+    gr_run_sums(run, &s);
+    if (s.failed) return WEFT_ETASK;
+    if (s.cancelled) return WEFT_ECANCELED;
+    return 0;
 }
 
 /* ---- executing ---- */
@@ -180,6 +342,97 @@ static inline void slot_add(atomic_ullong *c, uint64_t v) {
                           memory_order_relaxed);
 }
 
+static inline gr_wcount *my_slot(weft_run_t *run, int wid) {
+    return &run->wcount[wid >= 0 ? wid : GR_OTHER];
+}
+
+/* Completes child run `run`, whose last node has finished (the caller
+ * brought `left` to 0 with acq_rel, so every node's counts and effects are
+ * seen): stamps it, sets its outcome, releases its graph. Returns the
+ * outcome. The record stays in its parent's slot. */
+static int child_complete(weft_run_t *run) {
+    atomic_store_explicit(&run->t1, wf_now_ns(), memory_order_relaxed);
+    run->rc = run_outcome(run);
+    weft_graph_t *g = run->g;
+    /* release: the record's statuses, results and counts reach readers
+     * that see state 2 (weft_run_result, dot, save) */
+    atomic_store_explicit(&run->state, 2, memory_order_release);
+    gate_leave(g);
+    return run->rc;
+}
+
+/* How a finished child run finishes its parent's node. */
+static void child_outcome(int rc, int *st, int *code) {
+    *code = 0;
+    if (rc == 0) *st = WEFT_NODE_DONE;
+    else if (rc == WEFT_ECANCELED) *st = WEFT_NODE_CANCELLED; /* cancelled at any depth */
+    else {
+        *st = WEFT_NODE_FAILED;
+        *code = rc;
+    }
+}
+
+/* fin nodes of child run `run` have finished: counts them down, and when
+ * they were the last, completes the run and finishes its parent's node. */
+static void child_nodes_done(weft_run_t *run, unsigned fin) {
+    /* acq_rel: each chain's counts and node effects are released to the
+     * chain that brings left to 0, which acquires all of them */
+    if (atomic_fetch_sub_explicit(&run->left, fin, memory_order_acq_rel) != fin) return;
+    weft_run_t *p = run->parent;
+    uint32_t pv = run->pnode;
+    int st, code;
+    child_outcome(child_complete(run), &st, &code);
+    gr_node_finish(p, pv, st, code);
+}
+
+void gr_node_defer(weft_node_ctx_t *ctx) { ctx->deferred = 1; }
+
+int gr_node_deferred(const weft_node_ctx_t *ctx) { return ctx->deferred; }
+
+void gr_node_finish(weft_run_t *run, uint32_t v, int st, int code) {
+    while (run) {
+        const weft_graph_t *g = run->g;
+        int wid = weft_current_worker();
+        gr_wcount *cnt = my_slot(run, wid);
+        if (run->record) {
+            int64_t t1 = wf_now_ns();
+            run->t_end[v] = t1;
+            slot_add(&cnt->busy_ns, (uint64_t)(t1 - run->t_start[v]));
+        }
+        if (st == WEFT_NODE_FAILED) {
+            record_failure(run, v, code);
+            slot_add(&cnt->failed, 1);
+        } else if (st == WEFT_NODE_CANCELLED) {
+            slot_add(&cnt->cancelled, 1);
+        } else {
+            slot_add(&cnt->done, 1);
+        }
+        /* release: the node's effects and result reach readers of status */
+        atomic_store_explicit(&run->status[v], (unsigned char)st, memory_order_release);
+        int bad = st != WEFT_NODE_DONE;
+        for (uint32_t i = g->succ_off[v]; i < g->succ_off[v + 1]; i++) {
+            uint32_t s = g->succ[i];
+            if (bad) atomic_fetch_or_explicit(&run->join[s], GR_POISON, memory_order_relaxed);
+            int ready;
+            if (atomic_load_explicit(&run->join[s], memory_order_relaxed) & GR_SINGLE) ready = 1;
+            else /* acq_rel: as in exec_chain */
+                ready = (atomic_fetch_sub_explicit(&run->join[s], 1, memory_order_acq_rel) &
+                         GR_COUNT) == 1;
+            /* always a task of its own, never run here: this thread runs a
+             * task of another run (a child run's), and a node must run in
+             * a task of its own run (weft_current_run) on a shallow stack */
+            if (ready) spawn_node(run, s);
+        }
+        if (!run->parent) return; /* a run with a job: the job completes it */
+        /* acq_rel: as in child_nodes_done */
+        if (atomic_fetch_sub_explicit(&run->left, 1, memory_order_acq_rel) != 1) return;
+        weft_run_t *p = run->parent; /* the run is complete: finish its node */
+        v = run->pnode;
+        child_outcome(child_complete(run), &st, &code);
+        run = p;
+    }
+}
+
 static void exec_chain(weft_run_t *run, uint32_t v) {
     const weft_graph_t *g = run->g;
     const gr_node *nodes = gr_nodes(g);
@@ -187,11 +440,15 @@ static void exec_chain(weft_run_t *run, uint32_t v) {
     int wid = weft_current_worker();
     /* this worker's own cache line: counted per node, so progress and
      * weft_run_counts see nodes as they finish, with no shared writes */
-    gr_wcount *cnt = &run->wcount[wid >= 0 ? wid : GR_OTHER];
+    gr_wcount *cnt = my_slot(run, wid);
+    unsigned fin = 0; /* nodes of this chain finished: counted down once, for child runs */
     while (v != GR_NONE) {
         uint32_t next = GR_NONE;
         unsigned char st;
-        if (atomic_load_explicit(&run->cancel, memory_order_relaxed)) {
+        /* acquire: pairs with the release stores of weft_run_cancel's walk,
+         * so a node that saw a child run's flag (and what it made ready)
+         * sees the flags set before it, up the tree (a plain load on x86) */
+        if (atomic_load_explicit(&run->cancel, memory_order_acquire)) {
             st = WEFT_NODE_CANCELLED;
             slot_add(&cnt->cancelled, 1);
         } else if (atomic_load_explicit(&run->join[v], memory_order_relaxed) & GR_POISON) {
@@ -199,14 +456,18 @@ static void exec_chain(weft_run_t *run, uint32_t v) {
             slot_add(&cnt->skipped, 1);
         } else {
             atomic_store_explicit(&run->status[v], WEFT_NODE_RUNNING, memory_order_relaxed);
-            weft_node_ctx_t ctx = {run, v};
-            int64_t t0 = run->record ? wf_now_ns() : 0;
+            weft_node_ctx_t ctx = {run, v, 0};
+            int64_t t0 = 0;
+            if (run->record) { /* before the call: a deferred node may finish inside it */
+                t0 = wf_now_ns();
+                run->t_start[v] = t0;
+                run->t_worker[v] = (int16_t)wid;
+            }
             int code = nodes[v].fn(&ctx, nodes[v].arg);
+            if (ctx.deferred) break; /* finished by gr_node_finish: the chain ends here */
             if (run->record) {
                 int64_t t1 = wf_now_ns();
-                run->t_start[v] = t0;
                 run->t_end[v] = t1;
-                run->t_worker[v] = (int16_t)wid;
                 slot_add(&cnt->busy_ns, (uint64_t)(t1 - t0));
             }
             if (code) {
@@ -220,6 +481,7 @@ static void exec_chain(weft_run_t *run, uint32_t v) {
         }
         /* release: the node's effects and result reach readers of status */
         atomic_store_explicit(&run->status[v], st, memory_order_release);
+        fin++;
         int bad = st != WEFT_NODE_DONE;
         for (uint32_t i = off[v]; i < off[v + 1]; i++) {
             uint32_t s = succ[i];
@@ -236,6 +498,7 @@ static void exec_chain(weft_run_t *run, uint32_t v) {
         }
         v = next;
     }
+    if (fin && run->parent) child_nodes_done(run, fin);
 }
 
 /* Sources [lo, hi): hands the upper halves out as tasks, runs the first. */
@@ -260,8 +523,8 @@ static void exec_sources(weft_run_t *run, uint32_t lo, uint32_t hi) {
 }
 
 static int root_task(void *arg, void **result) {
-    (void)result;
     weft_run_t *run = arg;
+    *result = NULL; /* also started seeded (child runs): clear the seed */
     if (run->g->nsources) exec_sources(run, 0, (uint32_t)run->g->nsources);
     return 0;
 }
@@ -272,17 +535,15 @@ static void run_finished(void *data, int status, void *result) {
     (void)result;
     weft_run_t *run = data;
     atomic_store_explicit(&run->t1, wf_now_ns(), memory_order_relaxed);
-    gr_sums s;
-    gr_run_sums(run, &s);
-    if (s.failed) run->rc = WEFT_ETASK;
-    else if (s.cancelled) run->rc = WEFT_ECANCELED;
-    else run->rc = 0;
+    run->rc = run_outcome(run);
     weft_graph_t *g = run->g;
+    /* release: the record's contents reach waiters that see state 2 */
     atomic_store_explicit(&run->state, 2, memory_order_release);
-    atomic_fetch_sub_explicit(&g->running, 1, memory_order_release);
+    gate_leave(g);
 }
 
-/* Resolves named-task nodes through the registry. */
+/* Resolves named-task nodes through the registry: the first start only,
+ * under GR_GATE_EXCL. */
 static int resolve_tasks(weft_graph_t *g) {
     if (!g->ntasks) return 0;
     const gr_extra *ex = g->extras.data;
@@ -298,62 +559,6 @@ static int resolve_tasks(weft_graph_t *g) {
     return 0;
 }
 
-/* Counts a run of g in. The first of the runs in flight compiles the graph
- * and resolves its named tasks; later ones find both done, since the graph
- * cannot change while any run goes. Runs of one graph may overlap (a
- * shared subgraph run by two nodes at once, or two runs started by the
- * user): each has its own record. The lock only orders starts, for the
- * time a compile takes; it is never held while anything waits. */
-static int run_enter(weft_graph_t *g) {
-    int z = 0;
-    while (!atomic_compare_exchange_weak_explicit(&g->starting, &z, 1, memory_order_acquire,
-                                                  memory_order_relaxed)) {
-        z = 0;
-        sched_yield();
-    }
-    int rc = 0;
-    if (atomic_load_explicit(&g->running, memory_order_acquire) == 0) {
-        rc = gr_compile(g);
-        if (!rc) rc = resolve_tasks(g);
-        if (rc == WEFT_ECYCLE) wf_set_detail("cycle through node '%s'", gr_name(g, g->cycle_node));
-    }
-    if (!rc) atomic_fetch_add_explicit(&g->running, 1, memory_order_relaxed);
-    atomic_store_explicit(&g->starting, 0, memory_order_release);
-    return rc;
-}
-
-/* Starts run (allocated for g's current version) on rt. */
-static int run_start(weft_run_t *run, weft_runtime_t *rt, const weft_run_opts_t *opts) {
-    weft_graph_t *g = run->g;
-    if (atomic_load_explicit(&run->state, memory_order_acquire) == 1) return WEFT_EBUSY;
-    int rc = run_enter(g);
-    if (rc) return rc;
-    run_reset(run);
-    run->rt = rt;
-    if (opts) run->opts = *opts;
-    else memset(&run->opts, 0, sizeof run->opts);
-    if (run->job) {
-        weft_job_free(run->job);
-        run->job = NULL;
-    }
-    run->t0 = wf_now_ns();
-    atomic_store(&run->t1, 0);
-    atomic_store(&run->state, 1);
-    weft_submit_opts_t so = {.callback = run_finished, .callback_data = run};
-    rc = weft_submit(rt, root_task, run, &so, &run->job);
-    if (rc) {
-        atomic_store(&run->state, 0);
-        atomic_fetch_sub(&g->running, 1);
-    }
-    return rc;
-}
-
-/* Is this task part of a run of graph data? */
-static int task_runs_graph(weft_task_fn fn, void *arg, void *data) {
-    return (fn == root_task || fn == sources_task || fn == node_task) &&
-           ((weft_run_t *)arg)->g == data;
-}
-
 /* Is this task part of a run? Stops the walk at the innermost one. */
 static int task_run(weft_task_fn fn, void *arg, void *data) {
     if (fn != root_task && fn != sources_task && fn != node_task) return 0;
@@ -367,21 +572,70 @@ weft_run_t *weft_current_run(void) {
     return run;
 }
 
-static int run_prepare(weft_graph_t *g, weft_runtime_t *rt, const weft_run_opts_t *opts,
-                       weft_run_t **out) {
-    if (out) *out = NULL;
-    if (!gr_graph_valid(g) || !rt || !out) return WEFT_EINVAL;
-    /* A node (or work it spawned) that runs its own graph would recurse
-     * without end; runs of g elsewhere are fine. */
-    if (wf_task_ancestry(task_runs_graph, g)) {
+/* Would a run of g started inside run `up` run inside one of g's own
+ * runs? Only a graph with runs in flight can be above us (if one of its
+ * runs is an ancestor, its start happened before this thread's task), so
+ * the walk up the runs is made only then. */
+static int inside_own_run(const weft_graph_t *g, const weft_run_t *up) {
+    if (atomic_load_explicit(&((weft_graph_t *)g)->gate, memory_order_relaxed) < GR_GATE_RUN)
+        return 0;
+    for (const weft_run_t *r = up; r; r = r->up)
+        if (r->g == g) return 1;
+    return 0;
+}
+
+/* Makes a record for a run of g started inside `up`, with the graph's gate
+ * entered for `holds` runs (the caller leaves them). Nothing runs yet. */
+static int run_make(weft_graph_t *g, int record, weft_run_t *up, unsigned holds,
+                    weft_run_t **out) {
+    if (inside_own_run(g, up)) {
         wf_set_detail("graph '%s' cannot run inside one of its own runs", g->name);
         return WEFT_EBUSY;
     }
-    weft_run_t *run;
-    int rc = gr_run_alloc(g, opts && opts->record, &run);
+    int rc = gate_enter(g, holds);
     if (rc) return rc;
-    rc = run_start(run, rt, opts);
+    /* inside the gate: the record matches the graph that was compiled */
+    if ((rc = gr_run_alloc(g, record, out))) {
+        for (unsigned i = 0; i < holds; i++) gate_leave(g);
+        return rc;
+    }
+    (*out)->up = up;
+    return 0;
+}
+
+/* Starts run as a job on rt; the gate is entered for it (run_make, or
+ * gate_add between runs of run_n), and left again on failure. */
+static int run_start(weft_run_t *run, weft_runtime_t *rt, const weft_run_opts_t *opts) {
+    weft_graph_t *g = run->g;
+    run_reset(run);
+    run->rt = rt;
+    if (opts) run->opts = *opts;
+    else memset(&run->opts, 0, sizeof run->opts);
+    if (run->job) {
+        weft_job_free(run->job);
+        run->job = NULL;
+    }
+    run->t0 = wf_now_ns();
+    atomic_store(&run->t1, 0);
+    atomic_store(&run->state, 1);
+    weft_submit_opts_t so = {.callback = run_finished, .callback_data = run};
+    int rc = weft_submit(rt, root_task, run, &so, &run->job);
     if (rc) {
+        atomic_store(&run->state, 0);
+        gate_leave(g);
+    }
+    return rc;
+}
+
+static int run_prepare(weft_graph_t *g, weft_runtime_t *rt, const weft_run_opts_t *opts,
+                       unsigned holds, weft_run_t **out) {
+    if (out) *out = NULL;
+    if (!gr_graph_valid(g) || !rt || !out) return WEFT_EINVAL;
+    weft_run_t *run;
+    int rc = run_make(g, opts && opts->record, weft_current_run(), holds, &run);
+    if (rc) return rc;
+    if ((rc = run_start(run, rt, opts))) {
+        for (unsigned i = 1; i < holds; i++) gate_leave(g); /* run_start left one */
         weft_run_free(run);
         return rc;
     }
@@ -389,10 +643,49 @@ static int run_prepare(weft_graph_t *g, weft_runtime_t *rt, const weft_run_opts_
     return 0;
 }
 
+int gr_run_child(weft_node_ctx_t *ctx, weft_graph_t *sub, uint32_t slot) {
+    weft_run_t *run = ctx->run, *sr;
+    int rc = run_make(sub, run->record, run, 1, &sr);
+    if (rc) return rc;
+    sr->parent = run;
+    sr->pnode = ctx->v;
+    sr->top = run->top;
+    sr->rt = run->rt;
+    run_reset(sr);
+    sr->t0 = wf_now_ns();
+    atomic_store_explicit(&sr->state, 1, memory_order_relaxed); /* published by the attach */
+    /* Attach under the tree lock: a cancel walking the tree either ran
+     * before (the parent's flag is set: copy it) or will find sr. */
+    tree_lock(run->top);
+    if (atomic_load_explicit(&run->cancel, memory_order_relaxed)) /* the lock orders it */
+        atomic_store_explicit(&sr->cancel, 1, memory_order_relaxed); /* published by the submit */
+    /* release: readers of the slot (weft_run_subrun) see a whole record */
+    atomic_store_explicit(&run->subruns[slot], sr, memory_order_release);
+    tree_unlock(run->top);
+    if (sr->n == 0) { /* nothing to run: complete now, and the node with it */
+        int st, code;
+        child_outcome(child_complete(sr), &st, &code);
+        gr_node_finish(run, ctx->v, st, code);
+        return 0;
+    }
+    /* a child task of the node's task: the parent run's job stays open */
+    if ((rc = wf_submit_seeded(sr->rt, root_task, sr, NULL)) != 0) {
+        tree_lock(run->top);
+        atomic_store_explicit(&run->subruns[slot], NULL, memory_order_relaxed);
+        tree_unlock(run->top);
+        atomic_store_explicit(&sr->state, 0, memory_order_relaxed);
+        gate_leave(sub);
+        sr->parent = NULL;
+        tree_free(sr);
+        return rc;
+    }
+    return 0;
+}
+
 int weft_graph_run_async(weft_graph_t *g, weft_runtime_t *rt, const weft_run_opts_t *opts,
                          weft_run_t **run) {
     if (!run) return WEFT_EINVAL;
-    return run_prepare(g, rt, opts, run);
+    return run_prepare(g, rt, opts, 1, run);
 }
 
 /* ---- waiting and progress ---- */
@@ -424,24 +717,36 @@ static void report_progress(weft_run_t *run, int final) {
     }
 }
 
+/* Longest single timed wait handed to the runtime: the loop goes round. */
+#define GR_SLICE_MAX_S 3600.0
+
+/* timeout_s: seconds, or a negative value for no limit (NaN never gets
+ * here). Any thread; one waiter. */
 static int run_wait_until(weft_run_t *run, double timeout_s) {
-    if (!run || run->magic != GR_MAGIC_RUN || !run->job) return WEFT_EINVAL;
+    if (!run || run->magic != GR_MAGIC_RUN) return WEFT_EINVAL;
+    if (run->parent) /* a child run has no job: its outcome once its node finished */
+        return atomic_load_explicit(&run->state, memory_order_acquire) == 2 ? run->rc : WEFT_EBUSY;
+    if (!run->job) return WEFT_EINVAL;
     if (atomic_load_explicit(&run->state, memory_order_acquire) != 2) {
         int progress = run->opts.progress || run->opts.progress_bar;
         double interval = run->opts.progress_interval_s > 0 ? run->opts.progress_interval_s : 0.1;
-        int64_t deadline = timeout_s >= 0 ? wf_now_ns() + (int64_t)(timeout_s * 1e9) : 0;
+        if (interval > GR_SLICE_MAX_S) interval = GR_SLICE_MAX_S; /* also NaN-free: > 0 above */
+        int64_t deadline = 0; /* 0: none (no timeout, infinity, or too long to count) */
+        if (timeout_s >= 0 && wf_deadline_ns(timeout_s, &deadline) != 0) return WEFT_EINVAL;
+        int forever = deadline == 0;
         for (;;) {
-            double slice = progress ? interval : timeout_s >= 0 ? timeout_s : -1;
-            if (deadline) {
+            double slice = progress ? interval : -1;
+            if (!forever) {
                 double left = (double)(deadline - wf_now_ns()) / 1e9;
                 if (left < 0) left = 0;
                 if (slice < 0 || left < slice) slice = left;
+                if (slice > GR_SLICE_MAX_S) slice = GR_SLICE_MAX_S;
             }
             int rc = slice < 0 ? weft_job_wait(run->job, NULL, NULL)
                                : weft_job_wait_timeout(run->job, slice, NULL, NULL);
             if (rc == WEFT_ETIMEDOUT) {
                 if (progress) report_progress(run, 0);
-                if (deadline && wf_now_ns() >= deadline) return WEFT_ETIMEDOUT;
+                if (!forever && wf_now_ns() >= deadline) return WEFT_ETIMEDOUT;
                 continue;
             }
             if (rc == WEFT_EPERM || rc == WEFT_EINVAL) return rc;
@@ -459,7 +764,7 @@ static int run_wait_until(weft_run_t *run, double timeout_s) {
 int weft_run_wait(weft_run_t *run) { return run_wait_until(run, -1); }
 
 int weft_run_wait_timeout(weft_run_t *run, double timeout_s) {
-    if (!(timeout_s >= 0)) return WEFT_EINVAL;
+    if (isnan(timeout_s) || timeout_s < 0) return WEFT_EINVAL;
     return run_wait_until(run, timeout_s);
 }
 
@@ -467,7 +772,7 @@ int weft_graph_run(weft_graph_t *g, weft_runtime_t *rt, const weft_run_opts_t *o
                    weft_run_t **out) {
     if (out) *out = NULL;
     weft_run_t *run;
-    int rc = run_prepare(g, rt, opts, &run);
+    int rc = run_prepare(g, rt, opts, 1, &run);
     if (rc) return rc;
     rc = weft_run_wait(run);
     if (out) *out = run;
@@ -475,62 +780,57 @@ int weft_graph_run(weft_graph_t *g, weft_runtime_t *rt, const weft_run_opts_t *o
     return rc;
 }
 
+/* The graph is held (one count of its gate beyond the runs') from the first
+ * start to the return, so no change gets in between two runs and the one
+ * record always fits the graph. */
 int weft_graph_run_n(weft_graph_t *g, weft_runtime_t *rt, uint64_t n, const weft_run_opts_t *opts,
                      weft_run_t **out) {
     if (out) *out = NULL;
     if (n == 0) return gr_graph_valid(g) && rt ? 0 : WEFT_EINVAL;
     weft_run_t *run;
-    int rc = run_prepare(g, rt, opts, &run);
+    int rc = run_prepare(g, rt, opts, 2, &run); /* this run, and the hold */
     if (rc) return rc;
     rc = weft_run_wait(run);
     for (uint64_t i = 1; i < n && rc == 0; i++) {
-        rc = run_start(run, rt, opts); /* the graph cannot change between runs */
+        gate_add(g);
+        rc = run_start(run, rt, opts);
         if (rc == 0) rc = weft_run_wait(run);
     }
+    gate_leave(g); /* the hold */
     if (out) *out = run;
     else weft_run_free(run);
     return rc;
 }
 
+/* Sets the cancel flag of run and of every child run below it, walking the
+ * tree under its top's lock (so no record in it is freed meanwhile, and a
+ * child run attaching meanwhile copies the flag). */
 int weft_run_cancel(weft_run_t *run) {
     if (!run || run->magic != GR_MAGIC_RUN) return WEFT_EINVAL;
-    atomic_store_explicit(&run->cancel, 1, memory_order_relaxed);
-    if (run->subruns)
-        for (size_t i = 0; i < run->nextras; i++) {
-            weft_run_t *s = atomic_load(&run->subruns[i]);
-            if (s) weft_run_cancel(s);
+    weft_run_t *top = run->top;
+    tree_lock(top);
+    weft_run_t *cur = run;
+    cur->walk_up = NULL;
+    cur->walk_next = 0;
+    /* release, here and below: top down, so whoever sees a child's flag
+     * (exec_chain's acquire) sees its parents' too, and a subgraph node
+     * cancelled below finds its own run cancelled above */
+    atomic_store_explicit(&cur->cancel, 1, memory_order_release);
+    for (;;) {
+        weft_run_t *child = NULL;
+        while (!child && cur->subruns && cur->walk_next < cur->nextras)
+            child = atomic_load_explicit(&cur->subruns[cur->walk_next++], memory_order_relaxed);
+        if (child) { /* slots change only under the lock we hold */
+            child->walk_up = cur;
+            child->walk_next = 0;
+            atomic_store_explicit(&child->cancel, 1, memory_order_release);
+            cur = child;
+            continue;
         }
-    return 0;
-}
-
-/* A subgraph node: runs sub inside the node and keeps its run record. */
-int gr_run_sub(weft_node_ctx_t *ctx, weft_graph_t *sub, uint32_t extra) {
-    weft_run_t *run = ctx->run;
-    weft_run_opts_t o = {.record = run->record};
-    weft_run_t *sr;
-    int rc = run_prepare(sub, run->rt, &o, &sr);
-    if (rc) return rc;
-    atomic_store(&run->subruns[extra], sr);
-    if (atomic_load(&run->cancel)) weft_run_cancel(sr);
-    return weft_run_wait(sr);
-}
-
-weft_graph_t *weft_graph_node_subgraph(const weft_graph_t *g, weft_node_t node) {
-    if (!gr_graph_valid(g) || node >= g->nodes.len) return NULL;
-    const gr_extra *e = gr_extra_of(g, node);
-    return e && e->kind == GR_SUB ? e->sub : NULL;
-}
-
-int weft_run_subrun(const weft_run_t *run, weft_node_t node, weft_run_t **sub) {
-    if (sub) *sub = NULL;
-    if (!run || run->magic != GR_MAGIC_RUN || !sub || node >= run->n || !run->subruns)
-        return WEFT_EINVAL;
-    const gr_extra *e = gr_extra_of(run->g, node);
-    uint32_t x = gr_nodes(run->g)[node].extra;
-    if (!e || e->kind != GR_SUB || x >= run->nextras) return WEFT_EINVAL;
-    weft_run_t *s = atomic_load(&((weft_run_t *)run)->subruns[x]);
-    if (!s) return WEFT_ENOENT;
-    *sub = s;
+        if (cur == run) break;
+        cur = cur->walk_up;
+    }
+    tree_unlock(top);
     return 0;
 }
 
@@ -547,7 +847,10 @@ const void *weft_node_arg(const weft_node_ctx_t *ctx, size_t *len) {
 
 int weft_node_set_result(weft_node_ctx_t *ctx, const void *data, size_t len) {
     if (!ctx || (len && !data)) return WEFT_EINVAL;
-    weft_run_t *run = ctx->run;
+    return gr_run_set_result(ctx->run, ctx->v, data, len);
+}
+
+int gr_run_set_result(weft_run_t *run, uint32_t v, const void *data, size_t len) {
     _Atomic(gr_result *) *res = atomic_load_explicit(&run->results, memory_order_acquire);
     if (!res) {
         _Atomic(gr_result *) *fresh = wf_calloc(run->n, sizeof *fresh);
@@ -559,7 +862,7 @@ int weft_node_set_result(weft_node_ctx_t *ctx, const void *data, size_t len) {
     if (!r) return WEFT_ENOMEM;
     r->len = len;
     if (len) memcpy(r->data, data, len);
-    gr_result *old = atomic_exchange(&res[ctx->v], r);
+    gr_result *old = atomic_exchange(&res[v], r);
     wf_free(old);
     return 0;
 }

@@ -17,6 +17,20 @@
  * Errors: WEFT_EINVAL, WEFT_ENOMEM. Thread-safety: any thread. */
 int wf_submit_seeded(weft_runtime_t *rt, weft_task_fn fn, void *arg, void *seed);
 
+/* A task's completion held open for work that finishes elsewhere (an
+ * asynchronous graph node, a remote task): wf_task_hold, called inside a
+ * task on a worker, makes a child of that task that is not queued yet, so
+ * the task (and its job, group count and every ancestor) stays incomplete;
+ * wf_task_release later queues it with fn(arg) to run on a worker as that
+ * child: its completion completes the hold. Every hold must be released
+ * exactly once (until then runs and weft_runtime_destroy wait for it).
+ * wf_task_hold returns NULL outside a task or out of memory.
+ * Thread-safety: hold on the task's own thread; release from any thread,
+ * also after destroy has begun (the hold is already counted). */
+typedef struct wf_hold wf_hold_t;
+wf_hold_t *wf_task_hold(void);
+void wf_task_release(weft_runtime_t *rt, wf_hold_t *hold, weft_task_fn fn, void *arg);
+
 /* Calls visit(fn, arg, data) for the task the calling worker thread runs
  * and then for each of its ancestors (the tasks it was spawned from,
  * which complete only after it), innermost first, until visit returns

@@ -295,6 +295,22 @@ static wf_task *task_alloc(wf_worker *w) {
     return wf_malloc(sizeof(wf_task));
 }
 
+/* A task's fields before it is queued (parent and counts are the
+ * caller's). Owner of t. */
+static inline void task_init(wf_task *t, weft_task_fn fn, void *arg, void *seed, weft_group_t *g,
+                             weft_job_t *job, weft_callback_fn cb, void *cbdata) {
+    t->fn = fn;
+    t->arg = arg;
+    t->result = seed;
+    t->group = g;
+    t->job = job;
+    t->cb = cb;
+    t->cbdata = cbdata;
+    t->status = 0;
+    t->stolen = 0;
+    atomic_init(&t->refs, 1);
+}
+
 static void task_release(wf_worker *w, wf_task *t) {
     if (w && w->ncache < WF_TASK_CACHE) {
         t->next = w->cache;
@@ -1015,16 +1031,7 @@ submit_task(weft_runtime_t *rt, wf_worker *w, weft_task_fn fn, void *arg, weft_g
         }
         return WEFT_ENOMEM;
     }
-    t->fn = fn;
-    t->arg = arg;
-    t->result = seed;
-    t->group = g;
-    t->job = job;
-    t->cb = cb;
-    t->cbdata = cbdata;
-    t->status = 0;
-    t->stolen = 0;
-    atomic_init(&t->refs, 1);
+    task_init(t, fn, arg, seed, g, job, cb, cbdata);
     wf_task *parent = w ? w->current : NULL;
     t->parent = parent;
     if (g) {
@@ -1072,6 +1079,38 @@ int weft_spawn(weft_group_t *g, weft_task_fn fn, void *arg) {
 int wf_submit_seeded(weft_runtime_t *rt, weft_task_fn fn, void *arg, void *seed) {
     if (!fn || !wf_rt_valid(rt)) return WEFT_EINVAL;
     return submit(rt, fn, arg, NULL, NULL, NULL, NULL, seed);
+}
+
+/* A hold is a child task of the calling task that is made now and queued
+ * later: until then its parent, and every ancestor and job above it,
+ * cannot complete, exactly as with a child still running. Queueing it
+ * (wf_task_release) goes through the normal path, so its completion is an
+ * ordinary child's. Owner: the calling worker. */
+wf_hold_t *wf_task_hold(void) {
+    wf_worker *w = tls_worker;
+    if (!w || !w->current) return NULL; /* only inside a task */
+    wf_task *t = task_alloc(w);
+    if (!t) return NULL;
+    task_init(t, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+    t->parent = w->current;
+    /* relaxed: as a submit's; the parent runs on this thread now */
+    atomic_fetch_add_explicit(&w->current->refs, 1, memory_order_relaxed);
+    stat_add(&w->st.submitted, 1);
+    return (wf_hold_t *)t;
+}
+
+void wf_task_release(weft_runtime_t *rt, wf_hold_t *hold, weft_task_fn fn, void *arg) {
+    wf_task *t = (wf_task *)hold;
+    t->fn = fn;
+    t->arg = arg;
+    wf_worker *w = tls_worker;
+    /* No destroy check: the hold's root is counted in rt->all, so destroy
+     * still waits for it. */
+    if (w && w->rt == rt && deque_push(&w->dq, t) == 0) {
+        ec_notify(&rt->ec, 1);
+        return;
+    }
+    inject_push(rt, t); /* any other thread; notifies */
 }
 
 /* ------------------------------------------------------------------ */

@@ -26,12 +26,28 @@
  *   failed node with its status, and how many nodes were done, failed,
  *   skipped and cancelled.
  * - weft_run_cancel: nodes not yet started are cancelled (not run); nodes
- *   running finish.
+ *   running finish. It reaches the runs of subgraph nodes at every depth: a
+ *   subgraph node whose run was cancelled counts as cancelled, and the
+ *   cancelled run returns WEFT_ECANCELED (WEFT_ETASK only if a node failed).
+ * - A subgraph node does not hold a worker while its subgraph runs, and
+ *   nesting costs memory, not stack: graphs may nest to any depth memory
+ *   allows.
  * Thread-safety, for every function below unless its comment says more:
- * - Changing a graph (add, precede, set_arg, free): one thread at a time per
- *   graph, never while it runs (refused with WEFT_EBUSY).
- * - Reading a graph (counts, names, find, check, save, dot): any thread,
- *   while no thread changes it.
+ * - Changing a graph (add, add_task, add_subgraph, precede, succeed,
+ *   set_arg): refused with WEFT_EBUSY while the graph runs, that is from
+ *   the moment a run of it starts (weft_graph_run, _async, or a subgraph
+ *   node's run) until that run completes, and for weft_graph_run_n from its
+ *   call until it returns; also while another thread is changing it, or a
+ *   run start or weft_graph_check is compiling it. A change that is not
+ *   refused happens entirely before the compile of every run that starts
+ *   after it: never between a run's start and its compile, so each run
+ *   runs exactly the graph as it was when it started. Changes from two
+ *   threads at once are not an error to rely on: one graph has one
+ *   building thread at a time. weft_graph_free: no other call on g.
+ * - Reading a graph (counts, names, find, save, dot): any thread, while no
+ *   thread changes it. weft_graph_check compiles (it fills the compiled
+ *   form that runs use) under the same exclusion as a run start, so it may
+ *   be called from any thread, also while the graph runs.
  * - weft_node_*: only inside the node's function, on the thread running it.
  * - Run records (status, counts, results, cancel, wait): any thread; while
  *   the run goes they give snapshots, and results wait for its end.
@@ -114,9 +130,16 @@ WEFT_API int weft_graph_add(weft_graph_t *g, const char *name, weft_node_fn fn, 
 WEFT_API int weft_graph_add_task(weft_graph_t *g, const char *name, const char *task_name,
                                  const void *arg, size_t len, weft_node_t *node);
 
-/* Adds a node that runs the whole graph sub (blocking inside the node, the
- * worker helping meanwhile) and fails if sub's run fails. Dot export draws
- * sub as a cluster. sub must outlive g; sub may not contain g.
+/* Adds a node that runs the whole graph sub. When the node starts, it
+ * starts a run of sub and its worker goes on with other work (nothing
+ * waits inside the node); the node finishes, and its successors may start,
+ * when every node of that run has finished: done if the run succeeded,
+ * failed with code WEFT_ETASK if a node of sub failed (or with the error
+ * that kept sub's run from starting: WEFT_ECYCLE, WEFT_ENOENT, WEFT_EBUSY,
+ * WEFT_ENOMEM), cancelled if the run was cancelled. Work that sub's nodes
+ * spawned without waiting for it is waited for by the whole run, as for
+ * any node. Dot export draws sub as a cluster. sub must outlive g; sub may
+ * not contain g. Nesting depth is limited by memory only.
  * Errors: as weft_graph_add, WEFT_EINVAL (sub NULL or sub == g),
  * WEFT_ECYCLE (sub contains g). */
 WEFT_API int weft_graph_add_subgraph(weft_graph_t *g, const char *name, weft_graph_t *sub,
@@ -154,7 +177,10 @@ WEFT_API const char *weft_graph_node_task(const weft_graph_t *g, weft_node_t nod
 WEFT_API int weft_graph_find(const weft_graph_t *g, const char *name, weft_node_t *node);
 
 /* Checks the graph without running it: 0, or WEFT_ECYCLE with *node (may
- * be NULL) set to a node on a cycle. Errors: WEFT_EINVAL, WEFT_ENOMEM. */
+ * be NULL) set to a node on a cycle. While a run of g goes, 0 at once (a
+ * running graph is compiled and acyclic). Errors: WEFT_EINVAL, WEFT_ENOMEM.
+ * Thread-safety: any thread, also while g runs, not while g is changed; it
+ * compiles under the exclusion that run starts use (see above). */
 WEFT_API int weft_graph_check(weft_graph_t *g, weft_node_t *node);
 
 /* ------------------------------------------------------------------ */
@@ -180,6 +206,52 @@ WEFT_API weft_runtime_t *weft_node_runtime(const weft_node_ctx_t *ctx);
 WEFT_API weft_run_t *weft_node_run(const weft_node_ctx_t *ctx);
 /* 1 once the run has been cancelled: long nodes may poll it and stop. */
 WEFT_API int weft_node_cancelled(const weft_node_ctx_t *ctx);
+
+/* ------------------------------------------------------------------ */
+/* Asynchronous nodes                                                  */
+
+/* A node can finish later than its function returns (oneTBB's
+ * async_node: I/O, remote work, a device): the function calls
+ * weft_node_defer and returns (its return value is then ignored), and any
+ * thread later calls weft_node_async_complete with the handle. Meanwhile
+ * the node is RUNNING, its successors wait, the run is in flight, and no
+ * worker is held: 10,000 deferred nodes cost 10,000 small handles, not
+ * threads. Completion gives the node exactly an ordinary node's outcome:
+ * status 0 makes it done (its result bytes are its successors' input),
+ * nonzero fails it with that code (descendants skipped, the run's first
+ * failure, WEFT_ETASK), and WEFT_ECANCELED after the run was cancelled
+ * counts it cancelled. Timings (start to completion), progress, counts and
+ * statistics are those of ordinary nodes. A cancelled run does not cancel
+ * deferred nodes: like running nodes they finish (the completer may look at
+ * weft_node_async_cancelled and stop early). Every deferred node must be
+ * completed exactly once: until then its run, and weft_runtime_destroy,
+ * wait for it. */
+typedef struct weft_node_async weft_node_async_t;
+
+/* Defers the running node's completion; *h gets the handle that completes
+ * it. Errors: WEFT_EINVAL (NULL ctx or h; the node deferred already),
+ * WEFT_ENOMEM (the node then finishes as usual, with its function's return
+ * value). Thread-safety: only inside the node's function, on its thread. */
+WEFT_API int weft_node_defer(weft_node_ctx_t *ctx, weft_node_async_t **h);
+
+/* Completes a deferred node with status (0: done) and a copy of the result
+ * bytes [data, data+len) (data NULL: no result, or the one the node's
+ * function stored). The handle is consumed: it is invalid once this call
+ * returns 0 or WEFT_ENOMEM. Returns 0; WEFT_ENOMEM (no memory to copy the
+ * result: the node fails with WEFT_ENOMEM); WEFT_EINVAL (NULL or bad
+ * handle, len without data, or the node completed already, where
+ * detectable: a handle is freed once its completion has been processed).
+ * Thread-safety: any thread, once per handle; also from inside the node's
+ * own function. */
+WEFT_API int weft_node_async_complete(weft_node_async_t *h, int status, const void *data,
+                                      size_t len);
+
+/* 1 once the deferred node's run (or a run above it) was cancelled.
+ * The node's id and its run record (for per-run state). Valid until the
+ * handle is completed. Thread-safety: any thread. */
+WEFT_API int weft_node_async_cancelled(const weft_node_async_t *h);
+WEFT_API weft_node_t weft_node_async_id(const weft_node_async_t *h);
+WEFT_API weft_run_t *weft_node_async_run(const weft_node_async_t *h);
 
 /* ------------------------------------------------------------------ */
 /* Running                                                             */
@@ -225,19 +297,30 @@ WEFT_API int weft_graph_run_async(weft_graph_t *g, weft_runtime_t *rt,
  * return 0, and returns its code). *run, if not NULL, gets the last run:
  * one record serves every run. When a run after the first cannot start
  * (WEFT_ENOMEM), the record holds no run (every node pending, no results)
- * and that code is returned. */
+ * and that code is returned. g counts as running from the call until the
+ * return, between its runs too: changes are refused with WEFT_EBUSY all
+ * that time. weft_run_cancel on the record (weft_current_run() gives it to
+ * a node) stops run_n: the run in flight is cancelled, or, when the cancel
+ * comes between two runs, the next one, and WEFT_ECANCELED is returned.
+ * Errors: as weft_graph_run. Thread-safety: any thread. */
 WEFT_API int weft_graph_run_n(weft_graph_t *g, weft_runtime_t *rt, uint64_t n,
                               const weft_run_opts_t *opts, weft_run_t **run);
 
 /* Waits for an async run; returns what weft_graph_run would have.
  * Thread-safety: any thread; one waiter. */
 WEFT_API int weft_run_wait(weft_run_t *run);
-/* As weft_run_wait, giving up after timeout_s with WEFT_ETIMEDOUT. */
+/* As weft_run_wait, giving up after timeout_s seconds with WEFT_ETIMEDOUT
+ * (0: just look). Any double: NaN or negative is WEFT_EINVAL; INFINITY, and
+ * a timeout too long for the clock to count (about 292 years), waits for
+ * ever, as weft_job_wait_timeout does. */
 WEFT_API int weft_run_wait_timeout(weft_run_t *run, double timeout_s);
 
-/* Asks the run to stop: nodes not yet started are cancelled. Returns 0
- * (also when the run already finished). Thread-safety: any thread, also
- * from inside a node. */
+/* Asks the run to stop: nodes not yet started are cancelled, in it and in
+ * the runs of its subgraph nodes at every depth (also those starting at
+ * the same time). Returns 0 (also when the run already finished), or
+ * WEFT_EINVAL for a bad record. Thread-safety: any thread, at any time
+ * while the record lives (also while weft_graph_run_n moves from one run
+ * to the next), also from inside a node. */
 WEFT_API int weft_run_cancel(weft_run_t *run);
 
 /* 1 once weft_run_cancel was called on run (or on a run it is a sub-run
@@ -256,7 +339,9 @@ WEFT_API int weft_run_cancelled(const weft_run_t *run);
  * Thread-safety: any thread, about itself. */
 WEFT_API weft_run_t *weft_current_run(void);
 
-/* Frees a run record. Errors: WEFT_EINVAL, WEFT_EBUSY (still running). */
+/* Frees a run record and the sub-runs in it (any depth). Errors:
+ * WEFT_EINVAL (also for a sub-run, which its run frees), WEFT_EBUSY
+ * (still running). */
 WEFT_API int weft_run_free(weft_run_t *run);
 
 typedef enum weft_node_status {
@@ -300,8 +385,11 @@ WEFT_API weft_graph_t *weft_run_graph(const weft_run_t *run);
 /* The run record of the subgraph that subgraph node `node` ran in `run`
  * (its statuses, results, counts; dot draws it inside the cluster). It
  * belongs to run: valid until run is freed or runs again, never freed by
- * the caller. Also answers for a stale run. Errors: WEFT_EINVAL (bad run or
- * node, or not a subgraph node), WEFT_ENOENT (the node has not started the
+ * the caller (weft_run_free: WEFT_EINVAL). It has no job: it is complete
+ * when the node has finished; weft_run_wait on it returns its outcome then
+ * (0, WEFT_ETASK, WEFT_ECANCELED) and WEFT_EBUSY before, without waiting.
+ * Also answers for a stale run. Errors: WEFT_EINVAL (bad run or node, or
+ * not a subgraph node), WEFT_ENOENT (the node has not started the
  * subgraph: pending, skipped, cancelled). */
 WEFT_API int weft_run_subrun(const weft_run_t *run, weft_node_t node, weft_run_t **sub);
 

@@ -42,7 +42,11 @@ extern "C" {
     X(EIO, -14, "input/output error")                                         \
     X(ENOTSUP, -15, "operation not supported")                               \
     X(ETIMEDOUT, -16, "timed out")                                            \
-    X(ESTALE, -17, "the graph changed since this run")
+    X(ESTALE, -17, "the graph changed since this run")                        \
+    X(ENODE, -18, "node lost")                                                \
+    X(EAUTH, -19, "authentication failed")                                    \
+    X(EPROTO, -20, "protocol error")                                          \
+    X(ECONNREFUSED, -21, "connection refused")
 
 typedef enum weft_errno {
 #define WEFT_ERR_ENUM_(name, val, msg) WEFT_##name = (val),

@@ -1,0 +1,133 @@
+/* ds_exec.c: running a batch of named tasks on a runtime, for a node and
+ * for a client's local workers.
+ *
+ * A registered task is a graph node function (weft_node_fn): it reads its
+ * argument and stores its result through a node context, which only a
+ * graph run makes. So a batch becomes one graph of independent nodes (one
+ * per task; no edges), run from a weft task: the worker that runs it
+ * helps with the nodes, the others steal them. One graph per batch rather
+ * than per task keeps the graph bookkeeping off the per-task cost.
+ *
+ * Each node runs ds_exec_node, which skips a task that was cancelled (or
+ * whose connection is gone) before it starts, and times the task. The
+ * argument bytes are copied into the graph (weft_graph_set_arg) and our
+ * copy freed at once, so for a moment the node holds them twice: the
+ * graph API has no way to hand a buffer over. The results stay in the run
+ * record until the I/O thread has sealed them into frames
+ * (ds_exec_release), so result bytes are never copied on the node. */
+#include "ds.h"
+
+static int ds_exec_node(weft_node_ctx_t *ctx, void *arg) {
+    ds_exec_task_t *t = arg;
+    if (atomic_load_explicit(&t->cancel, memory_order_relaxed) ||
+        (t->dead && atomic_load_explicit(t->dead, memory_order_relaxed))) {
+        t->outcome = DS_OUT_CANCELLED;
+        return WEFT_ECANCELED;
+    }
+    int64_t t0 = wf_now_ns();
+    int rc = t->fn(ctx, t->fn_arg);
+    t->run_ns = (uint64_t)(wf_now_ns() - t0);
+    t->outcome = rc ? DS_OUT_FAILED : DS_OUT_OK;
+    t->code = rc;
+    return rc;
+}
+
+/* Runs on a worker: builds the graph, runs it, collects outcomes. */
+static int batch_task(void *arg, void **result) {
+    ds_exec_batch_t *b = arg;
+    *result = NULL;
+    weft_graph_t *g = NULL;
+    int rc = weft_graph_create("dist", &g);
+    const char *last_name = NULL;
+    weft_node_fn last_fn = NULL;
+    void *last_arg = NULL;
+    size_t added = 0;
+    weft_node_t *ids = NULL;
+    if (!rc && !(ids = wf_malloc(sizeof *ids * (b->count ? b->count : 1)))) rc = WEFT_ENOMEM;
+    for (size_t i = 0; i < b->count; i++) {
+        ds_exec_task_t *t = b->tasks[i];
+        t->result = NULL;
+        t->result_len = 0;
+        t->run_ns = 0;
+        t->code = 0;
+        if (rc) {
+            t->outcome = DS_OUT_NODE_ERROR;
+            t->code = rc;
+            continue;
+        }
+        if (!last_name || strcmp(last_name, t->name) != 0) {
+            if (weft_task_lookup(t->name, &last_fn, &last_arg)) {
+                last_name = NULL;
+                t->outcome = DS_OUT_NOTASK;
+                t->code = WEFT_ENOENT;
+                ids[i] = WEFT_NODE_NONE;
+                wf_free(t->arg);
+                t->arg = NULL;
+                continue;
+            }
+            last_name = t->name;
+        }
+        t->fn = last_fn;
+        t->fn_arg = last_arg;
+        t->outcome = DS_OUT_CANCELLED; /* until the node runs */
+        int r = weft_graph_add(g, NULL, ds_exec_node, t, &ids[i]);
+        if (!r && t->arg_len) r = weft_graph_set_arg(g, ids[i], t->arg, t->arg_len);
+        wf_free(t->arg);
+        t->arg = NULL;
+        if (r) {
+            /* a node added without its argument is told to skip itself */
+            atomic_store_explicit(&t->cancel, 1, memory_order_relaxed);
+            t->outcome = DS_OUT_NODE_ERROR;
+            t->code = r;
+            ids[i] = WEFT_NODE_NONE;
+            continue;
+        }
+        added++;
+    }
+    weft_run_t *run = NULL;
+    if (g && added) {
+        int r = weft_graph_run(g, weft_current_runtime(), NULL, &run);
+        if (r == WEFT_ENOMEM && !run) {
+            for (size_t i = 0; i < b->count; i++)
+                if (ids[i] != WEFT_NODE_NONE) {
+                    b->tasks[i]->outcome = DS_OUT_NODE_ERROR;
+                    b->tasks[i]->code = WEFT_ENOMEM;
+                }
+        }
+    }
+    if (run) {
+        for (size_t i = 0; i < b->count; i++) {
+            ds_exec_task_t *t = b->tasks[i];
+            if (ids[i] == WEFT_NODE_NONE) {
+                if (t->outcome == DS_OUT_CANCELLED && t->code) t->outcome = DS_OUT_NODE_ERROR;
+                continue;
+            }
+            if (t->outcome == DS_OUT_OK) {
+                const void *d = NULL;
+                size_t n = 0;
+                if (weft_run_result(run, ids[i], &d, &n) == 0) {
+                    t->result = d;
+                    t->result_len = n;
+                }
+            }
+        }
+    }
+    wf_free(ids);
+    b->graph = g;
+    b->run = run;
+    b->done(b);
+    return 0;
+}
+
+int ds_exec_submit(weft_runtime_t *rt, ds_exec_batch_t *b) {
+    b->graph = NULL;
+    b->run = NULL;
+    return weft_submit(rt, batch_task, b, NULL, NULL);
+}
+
+void ds_exec_release(ds_exec_batch_t *b) {
+    if (b->run) weft_run_free(b->run);
+    if (b->graph) weft_graph_free(b->graph);
+    b->run = NULL;
+    b->graph = NULL;
+}
