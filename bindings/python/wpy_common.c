@@ -155,7 +155,8 @@ static PyObject *mod_cancelled(PyObject *m, PyObject *unused) {
 static PyMethodDef common_methods[] = {
     {"_setup", mod_setup, METH_VARARGS, "registers weft's exception classes"},
     {"cancelled", mod_cancelled, METH_NOARGS,
-     "cancelled(): True once the run the calling thread works for was\n"
+     "cancelled()\n--\n\n"
+     "True once the run the calling thread works for was\n"
      "cancelled: inside a graph node's Python code, in a job that such a node\n"
      "submitted and in the work those spawned, at any depth (for a node of a\n"
      "subgraph, the subgraph's run, which cancelling its parent cancels).\n"

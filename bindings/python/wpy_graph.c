@@ -1061,12 +1061,14 @@ static PyObject *mod_task_registered(PyObject *m, PyObject *args) {
 
 static PyMethodDef graph_mod_methods[] = {
     {"register_task", mod_register_task, METH_VARARGS,
-     "register_task(name, fn): registers a Python function as the named task\n"
+     "register_task(name, fn, /)\n--\n\n"
+     "Registers a Python function as the named task\n"
      "`name` (process-wide). Nodes added with Graph.add_task(name, arg) then\n"
      "call fn(arg, *inputs) with bytes and store the bytes (or str) it returns.\n"
      "Such graphs can be saved to graph files and loaded again."},
     {"task_registered", mod_task_registered, METH_VARARGS,
-     "task_registered(name): True if a task of that name is registered."},
+     "task_registered(name, /)\n--\n\n"
+     "True if a task of that name is registered."},
     {NULL, NULL, 0, NULL}};
 
 int wpy_graph_init(PyObject *m) {

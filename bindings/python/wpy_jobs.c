@@ -47,6 +47,20 @@
  * thread that waits for it (or for every job) takes it out and runs it
  * itself, and its task, finding it taken, only drops its reference.
  *
+ * Jobs are concurrent.futures Futures without being Future objects: a
+ * job answers cancel(), running(), add_done_callback() and the three
+ * attributes that the module's wait() and as_completed() read and write
+ * (_condition, _waiters, _state), all made on first use in the job's
+ * optional list (fut), so a plain job pays one NULL test. A completed job
+ * with a list calls the Python layer's hook (weft._job_done), which wakes
+ * those waiters under the Condition and calls the done callbacks, after
+ * the C waiters were woken, as a Future does. cancel() takes a queued job
+ * out of its queue (O(1)) and completes it as cancelled.
+ *
+ * A wait with a timeout never runs a job (see wait_for_in); failures that
+ * nobody can retrieve any more are logged, counted and raised by the next
+ * wait (see "Lost failures").
+ *
  * Lost wake-ups: a drain task leaving decrements the count of drain tasks
  * and re-reads the queue length; submit increments the queue length and
  * reads the count of drain tasks (all seq_cst). One of the two sees the
@@ -88,7 +102,11 @@ struct wpy_core {
     atomic_int waiters;
     atomic_int users;    /* threads inside wait_for: the core outlives them */
     /* statistics: changed only with the GIL held */
-    uint64_t submitted, failed;
+    uint64_t submitted, failed, cancelled;
+    /* failures nobody can retrieve any more (see "Lost failures"), of jobs
+     * without a group (a group keeps its own): GIL */
+    uint64_t lost_n, lost_total;
+    PyObject *lost; /* (name, exception) of the first of them, or NULL */
     int64_t t0;
     struct {
         uint64_t jobs;
@@ -97,7 +115,7 @@ struct wpy_core {
     wpy_core *next_dead; /* list of cores to destroy later (see defer_destroy) */
 };
 
-enum { J_QUEUED = 0, J_RUNNING = 1, J_DONE = 2, J_FAILED = 3 };
+enum { J_QUEUED = 0, J_RUNNING = 1, J_DONE = 2, J_FAILED = 3, J_CANCELLED = 4 };
 
 struct WpyJob {
     PyObject_VAR_HEAD    /* ob_size: number of arguments */
@@ -105,12 +123,22 @@ struct WpyJob {
     WpyRuntime *rt;      /* strong */
     WpyGroup *group;     /* strong, or NULL */
     PyObject *fn;
-    PyObject *callback;  /* or NULL */
-    PyObject *cbargs;    /* tuple, or NULL */
     PyObject *result;    /* set once done */
     PyObject *exc;       /* set once failed */
+    /* What a plain job does not use, made on first use (GIL): a list
+     * [Condition, waiters, done callbacks, callback, callbackargs] (see
+     * FUT_*), each None until used: what concurrent.futures' as_completed()
+     * and wait() use, add_done_callback()'s callables, and submit's
+     * callback= and callbackargs= (pp's). NULL for a plain job: the job
+     * stays small (a tiny job's cost is partly its memory) and the
+     * collector has one field to visit. */
+    PyObject *fut;
+    int64_t t_submit, t_start, t_end; /* CLOCK_MONOTONIC ns; 0: not yet */
     atomic_int state;
-    int direct;          /* submitted from inside a run: a weft task of its own */
+    unsigned char direct; /* submitted from inside a run: a weft task of its own */
+    unsigned char seen;   /* its exception was retrieved or reported (GIL) */
+    unsigned char raw;    /* made by weft.Executor: result() raises the task's
+                           * own exception, as concurrent.futures does */
     PyObject *args[1];   /* ob_size arguments */
 };
 
@@ -120,6 +148,8 @@ struct WpyGroup {
     PyObject *name;
     atomic_long pending;
     uint64_t submitted, failed; /* GIL */
+    uint64_t lost_n;            /* lost failures of the group since its last wait (GIL) */
+    PyObject *lost;             /* (name, exception) of the first of them, or NULL */
 };
 
 struct WpyRuntime {
@@ -157,6 +187,70 @@ static int64_t now_ns(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
+
+/* CPU time of the calling thread: what busy time counts, so that a thread
+ * that waits for the GIL (or sleeps inside a job) is not busy meanwhile. A
+ * system call (some 400 ns, more than a tiny job), so read once per run of
+ * jobs, and not for every run: see batch_begin. */
+static int64_t cpu_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Busy time of a run of jobs on a worker (a drain task's batch).
+ *
+ * A batch is timed by the thread's CPU clock when it may contain waits for
+ * the GIL: when the thread's previous batch was long (100 us or more: long
+ * jobs, where a thread loses the GIL to the switch interval), or when the
+ * clock was last read 1 ms ago or more. Other batches, short ones coming
+ * in quick succession (tiny jobs), are timed by the wall clock: reading the
+ * CPU clock at most once per millisecond there keeps its cost out of the
+ * tiny-job figures. Worker threads only; GIL held. */
+#define WPY_LONG_BATCH_NS 100000
+#define WPY_CPU_READ_NS 1000000
+static _Thread_local int64_t tl_cpu_read_at; /* wall time of the last CPU read */
+static _Thread_local int tl_prev_long;      /* the previous batch was long */
+
+typedef struct batch_clock {
+    int64_t wall0, cpu0; /* cpu0 < 0: timed by the wall clock */
+} batch_clock;
+
+static void batch_begin(batch_clock *b) {
+    b->wall0 = now_ns();
+    b->cpu0 = -1;
+    if (tl_prev_long || b->wall0 - tl_cpu_read_at >= WPY_CPU_READ_NS) {
+        b->cpu0 = cpu_ns();
+        tl_cpu_read_at = b->wall0;
+    }
+}
+
+/* The batch's busy nanoseconds. */
+static int64_t batch_end(const batch_clock *b) {
+    int64_t wall1 = now_ns(), wall = wall1 - b->wall0;
+    tl_prev_long = wall >= WPY_LONG_BATCH_NS;
+    if (b->cpu0 < 0) return wall;
+    int64_t cpu = cpu_ns() - b->cpu0;
+    tl_cpu_read_at = wall1;
+    return cpu < wall ? cpu : wall;
+}
+
+/* Set by _setup_jobs (weft/__init__.py), GIL: hook_done(job, condition,
+ * waiters, callbacks) wakes concurrent.futures' waiters and calls
+ * add_done_callback's callables; hook_lost(name, exception) logs a lost
+ * failure; make_condition() is threading.Condition; cancelled_error is
+ * concurrent.futures.CancelledError. */
+static PyObject *hook_done, *hook_lost, *make_condition, *cancelled_error;
+
+#if PY_VERSION_HEX >= 0x030C0000
+#define WPY_SAVE_ERROR(e) PyObject *e = PyErr_GetRaisedException()
+#define WPY_RESTORE_ERROR(e) PyErr_SetRaisedException(e)
+#else
+#define WPY_SAVE_ERROR(e) \
+    PyObject *e##_t, *e##_v, *e##_tb; \
+    PyErr_Fetch(&e##_t, &e##_v, &e##_tb)
+#define WPY_RESTORE_ERROR(e) PyErr_Restore(e##_t, e##_v, e##_tb)
+#endif
 
 /* Raises a stored exception object again (its traceback comes with it). */
 static void reraise(PyObject *exc) {
@@ -230,6 +324,7 @@ static int core_destroy(wpy_core *c) {
     }
     Py_END_ALLOW_THREADS
     if (rc) return rc;
+    Py_CLEAR(c->lost);
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);
     PyMem_RawFree(c);
@@ -294,29 +389,119 @@ static void notify(wpy_core *c) {
 }
 
 static int stats_slot(const wpy_core *c) {
+    if (!on_worker_thread()) return WPY_OTHER;
     int w = weft_current_worker();
     return w >= 0 && weft_current_runtime() == c->rt ? w : WPY_OTHER;
 }
 
+static PyObject *job_name(WpyJob *j);
+
+enum { FUT_COND, FUT_WAITERS, FUT_CBS, FUT_CALLBACK, FUT_CBARGS, FUT_N };
+
+/* Slot i of j's protocol list (borrowed; None when unused), or NULL with an
+ * exception. Makes the list on first use. */
+static PyObject *fut_get(WpyJob *j, int i) {
+    if (!j->fut) {
+        if (!(j->fut = PyList_New(FUT_N))) return NULL;
+        for (int k = 0; k < FUT_N; k++) PyList_SET_ITEM(j->fut, k, Py_NewRef(Py_None));
+    }
+    return PyList_GET_ITEM(j->fut, i);
+}
+
+/* Sets slot i to v (a new reference, stolen). */
+static void fut_set(WpyJob *j, int i, PyObject *v) {
+    PyObject *old = PyList_GET_ITEM(j->fut, i);
+    PyList_SET_ITEM(j->fut, i, v);
+    Py_DECREF(old);
+}
+
+/* Someone watches the job's completion: concurrent.futures' waiters or
+ * done callbacks. */
+static int fut_watched(const WpyJob *j) {
+    return j->fut && (PyList_GET_ITEM(j->fut, FUT_COND) != Py_None ||
+                      PyList_GET_ITEM(j->fut, FUT_CBS) != Py_None);
+}
+
+/* Lost failures
+ * -------------
+ * A job that raised and whose exception nobody retrieved (job(),
+ * result(), exception()) is lost once nobody can retrieve it any more:
+ * when it completes with no reference left but the runtime's own (a
+ * fire-and-forget submit), or when its last handle goes (tp_finalize).
+ * Then it is logged once (logger "weft", with its traceback), counted
+ * (stats()["jobs_failed_unseen"]), and kept for the next wait() of its
+ * group, or of the whole runtime, which raises TaskError for it: each lost
+ * failure is raised by one wait. Never raises; GIL held. */
+static void lost_record(WpyJob *j) {
+    j->seen = 1;
+    wpy_core *c = j->rt ? j->rt->c : NULL;
+    if (!c) return; /* closed: only logged */
+    c->lost_total++;
+    uint64_t *n = j->group ? &j->group->lost_n : &c->lost_n;
+    PyObject **first = j->group ? &j->group->lost : &c->lost;
+    (*n)++;
+    if (!*first) {
+        PyObject *name = job_name(j);
+        *first = name ? PyTuple_Pack(2, name, j->exc) : NULL;
+        Py_XDECREF(name);
+        if (!*first) PyErr_Clear();
+    }
+}
+
+static void lost_log(WpyJob *j) {
+    if (!hook_lost || wpy_finalizing()) return;
+    PyObject *name = job_name(j);
+    PyObject *r = name ? PyObject_CallFunctionObjArgs(hook_lost, name, j->exc, NULL) : NULL;
+    if (!r) PyErr_WriteUnraisable(hook_lost);
+    Py_XDECREF(r);
+    Py_XDECREF(name);
+}
+
+/* After a job completed (done, failed or cancelled): wakes the waiters of
+ * concurrent.futures.wait/as_completed and calls the done callbacks (each
+ * once: the list is dropped). Python code: the GIL may be released
+ * meanwhile. Never raises. */
+static void fire_done(WpyJob *j) {
+    if (!fut_watched(j) || !hook_done || wpy_finalizing()) return;
+    PyObject *f = Py_NewRef(j->fut); /* the callbacks may drop the job's */
+    PyObject *cbs = Py_NewRef(PyList_GET_ITEM(f, FUT_CBS));
+    fut_set(j, FUT_CBS, Py_NewRef(Py_None)); /* each called once */
+    PyObject *r = PyObject_CallFunctionObjArgs(hook_done, (PyObject *)j,
+                                               PyList_GET_ITEM(f, FUT_COND),
+                                               PyList_GET_ITEM(f, FUT_WAITERS), cbs, NULL);
+    if (!r) PyErr_WriteUnraisable(hook_done);
+    Py_XDECREF(r);
+    Py_DECREF(cbs);
+    Py_DECREF(f);
+}
+
 /* Runs a popped job and completes it; consumes the queue's reference.
+ * `internal`: the references the binding itself holds on j (the queue's,
+ * a runner's, a direct job's task's): more than that means a handle
+ * exists. *clock: the time the job starts (ns), set to when it ended.
+ * wall_busy: count the job's wall time as busy (a waiting thread's jobs;
+ * drain tasks count their thread's CPU time per run of jobs instead).
  * Returns 1 when the job was stopped by KeyboardInterrupt (Ctrl-C reaching
  * a job that the waiting main thread ran itself): that thread passes it on
  * to its caller. GIL held. */
-static int run_job(wpy_core *c, WpyJob *j, int slot) {
+static int run_job(wpy_core *c, WpyJob *j, int slot, Py_ssize_t internal, int64_t *clock,
+                   int wall_busy) {
     WpyJob *outer = tl_current;
     tl_current = j;
-    int64_t t0 = now_ns();
+    j->t_start = *clock;
     PyObject *res = PyObject_Vectorcall(j->fn, j->args, (size_t)Py_SIZE(j), NULL);
-    if (res && j->callback) {
+    PyObject *cb = j->fut ? PyList_GET_ITEM(j->fut, FUT_CALLBACK) : Py_None;
+    if (res && cb != Py_None) {
         /* callback(result, *callbackargs); an exception in it fails the job */
-        Py_ssize_t nc = j->cbargs ? PyTuple_GET_SIZE(j->cbargs) : 0;
+        PyObject *cbargs = PyList_GET_ITEM(j->fut, FUT_CBARGS);
+        Py_ssize_t nc = cbargs != Py_None ? PyTuple_GET_SIZE(cbargs) : 0;
         PyObject *small[8], **cargv = small;
         if (nc + 1 > 8) cargv = PyMem_Malloc((size_t)(nc + 1) * sizeof *cargv);
         PyObject *r = NULL;
         if (cargv) {
             cargv[0] = res;
-            for (Py_ssize_t i = 0; i < nc; i++) cargv[i + 1] = PyTuple_GET_ITEM(j->cbargs, i);
-            r = PyObject_Vectorcall(j->callback, cargv, (size_t)nc + 1, NULL);
+            for (Py_ssize_t i = 0; i < nc; i++) cargv[i + 1] = PyTuple_GET_ITEM(cbargs, i);
+            r = PyObject_Vectorcall(cb, cargv, (size_t)nc + 1, NULL);
             if (cargv != small) PyMem_Free(cargv);
         } else {
             PyErr_NoMemory();
@@ -324,7 +509,8 @@ static int run_job(wpy_core *c, WpyJob *j, int slot) {
         if (r) Py_DECREF(r);
         else Py_CLEAR(res);
     }
-    int interrupted = 0, final;
+    int interrupted = 0, final, lost = 0;
+    j->t_end = *clock = now_ns();
     if (res) {
         j->result = res;
         final = J_DONE;
@@ -334,16 +520,40 @@ static int run_job(wpy_core *c, WpyJob *j, int slot) {
         c->failed++;
         if (j->group) j->group->failed++;
         final = J_FAILED;
+        /* nobody holds the job, and nobody will be handed it: lost now,
+         * recorded and logged before waiters can see it complete (so that
+         * a wait() that returns has the log record and raises for it) */
+        lost = !interrupted && Py_REFCNT(j) <= internal && !fut_watched(j);
+        if (lost) {
+            lost_record(j);
+            lost_log(j);
+        }
     }
     c->ws[slot].jobs++;
-    c->ws[slot].busy_ns += now_ns() - t0;
+    if (wall_busy) c->ws[slot].busy_ns += j->t_end - j->t_start;
     tl_current = outer;
     if (j->group) atomic_fetch_sub(&j->group->pending, 1);
     atomic_fetch_sub(&c->pending, 1);
     atomic_store(&j->state, final); /* seq_cst: then read waiters in notify */
     notify(c);
+    if (j->fut) fire_done(j);
+    if (j->fut || lost) *clock = now_ns(); /* Python code ran: the next job starts now */
     Py_DECREF(j); /* the queue's reference: may free the job */
     return interrupted;
+}
+
+/* Cancels queued job j: out of its queue, complete as cancelled, its
+ * waiters woken and done callbacks called. GIL held. */
+static void cancel_queued(wpy_core *c, WpyJob *j) {
+    queue_take(c, j); /* the queue's reference passes to us */
+    j->t_end = now_ns();
+    c->cancelled++;
+    if (j->group) atomic_fetch_sub(&j->group->pending, 1);
+    atomic_fetch_sub(&c->pending, 1);
+    atomic_store(&j->state, J_CANCELLED); /* seq_cst: then read waiters */
+    notify(c);
+    fire_done(j);
+    Py_DECREF(j);
 }
 
 /* A job submitted from inside a run (a graph node, or work a node
@@ -360,7 +570,12 @@ static int direct_fn(void *arg, void **result) {
     if (atomic_load_explicit(&j->state, memory_order_relaxed) == J_QUEUED) {
         wpy_core *c = j->rt->c;
         queue_take(c, j);
-        run_job(c, j, stats_slot(c));
+        int slot = stats_slot(c);
+        batch_clock b;
+        batch_begin(&b);
+        int64_t t = b.wall0;
+        run_job(c, j, slot, 2, &t, 0);
+        c->ws[slot].busy_ns += batch_end(&b);
     }
     Py_DECREF(j); /* the task's reference */
     wpy_gil_release(st);
@@ -376,8 +591,12 @@ static int token_fn(void *arg, void **result) {
         if (atomic_load(&c->queued) > 0 && !wpy_finalizing()) {
             PyGILState_STATE st = wpy_gil_ensure();
             int slot = stats_slot(c);
+            batch_clock b;
+            batch_begin(&b);
+            int64_t t = b.wall0;
             WpyJob *j;
-            while ((j = queue_pop(c)) != NULL) run_job(c, j, slot);
+            while ((j = queue_pop(c)) != NULL) run_job(c, j, slot, 1, &t, 0);
+            c->ws[slot].busy_ns += batch_end(&b); /* not the GIL waits */
             wpy_gil_release(st);
             continue;
         }
@@ -426,8 +645,13 @@ static int target_done(wpy_core *c, const wait_target *w) {
  * 0. */
 static int run_here(wpy_core *c, WpyJob *h, int slot) {
     Py_INCREF(h); /* keep it to re-raise its exception */
-    int interrupted = run_job(c, h, slot);
-    if (interrupted) reraise(h->exc);
+    int64_t t = now_ns();
+    /* internal references: the queue's and ours, and a direct job's task's */
+    int interrupted = run_job(c, h, slot, h->direct ? 3 : 2, &t, 1);
+    if (interrupted) {
+        h->seen = 1;
+        reraise(h->exc);
+    }
     Py_DECREF(h);
     return interrupted ? -1 : 0;
 }
@@ -440,7 +664,11 @@ static int run_here(wpy_core *c, WpyJob *h, int slot) {
  * own); a wait for every job runs any queued job. A group wait only sleeps:
  * running another group's job could keep it busy far beyond its group. Only
  * the awaited job is ever run by a job waiter, so nesting follows the
- * program's own dependencies and never piles up. */
+ * program's own dependencies and never piles up.
+ *
+ * A wait with a timeout never helps: a job run here could not be stopped
+ * when the time is up (result(0.01) of a queued job that takes 0.5 s would
+ * return after 0.5 s). It only sleeps, and the workers run the jobs. */
 static int wait_for_in(wpy_core *c, const wait_target *w, double timeout_s);
 
 static int wait_for(wpy_core *c, const wait_target *w, double timeout_s) {
@@ -452,10 +680,12 @@ static int wait_for(wpy_core *c, const wait_target *w, double timeout_s) {
 
 static int wait_for_in(wpy_core *c, const wait_target *w, double timeout_s) {
     int64_t deadline = timeout_s >= 0 ? now_ns() + (int64_t)(timeout_s * 1e9) : 0;
-    int slot = stats_slot(c);
+    int help = timeout_s < 0, slot = stats_slot(c);
     for (;;) {
         if (target_done(c, w)) return 1;
-        if (w->job) {
+        if (!help) {
+            /* only sleeps: see above */
+        } else if (w->job) {
             if (atomic_load_explicit(&w->job->state, memory_order_relaxed) == J_QUEUED) {
                 queue_take(c, w->job);
                 if (run_here(c, w->job, slot) < 0) return -1;
@@ -500,10 +730,9 @@ static int job_traverse(WpyJob *j, visitproc visit, void *arg) {
     Py_VISIT(j->rt);
     Py_VISIT(j->group);
     Py_VISIT(j->fn);
-    Py_VISIT(j->callback);
-    Py_VISIT(j->cbargs);
     Py_VISIT(j->result);
     Py_VISIT(j->exc);
+    Py_VISIT(j->fut);
     for (Py_ssize_t i = 0; i < Py_SIZE(j); i++) Py_VISIT(j->args[i]);
     return 0;
 }
@@ -515,15 +744,29 @@ static int job_clear(WpyJob *j) {
     Py_CLEAR(j->rt);
     Py_CLEAR(j->group);
     Py_CLEAR(j->fn);
-    Py_CLEAR(j->callback);
-    Py_CLEAR(j->cbargs);
     Py_CLEAR(j->result);
     Py_CLEAR(j->exc);
+    Py_CLEAR(j->fut);
     for (Py_ssize_t i = 0; i < Py_SIZE(j); i++) Py_CLEAR(j->args[i]);
     return 0;
 }
 
+/* The last handle of a failed job went before anyone retrieved its
+ * exception: a lost failure (see "Lost failures"). Runs once per job,
+ * before tp_clear for garbage cycles. */
+static void job_finalize(WpyJob *j) {
+    if (j->seen || !j->exc || atomic_load(&j->state) != J_FAILED) return;
+    if (wpy_finalizing()) return;
+    WPY_SAVE_ERROR(saved);
+    lost_record(j);
+    lost_log(j);
+    WPY_RESTORE_ERROR(saved);
+}
+
 static void job_dealloc(WpyJob *j) {
+    /* the finalizer only has work for an unseen failure: the test first */
+    if (j->exc && !j->seen && PyObject_CallFinalizerFromDealloc((PyObject *)j) < 0)
+        return; /* resurrected */
     PyObject_GC_UnTrack(j);
     job_clear(j);
     PyObject_GC_Del(j);
@@ -540,7 +783,17 @@ static PyObject *job_name(WpyJob *j) {
 
 /* The outcome of a complete job: its result, or TaskError. */
 static PyObject *job_outcome(WpyJob *j) {
-    if (atomic_load(&j->state) == J_DONE) return Py_NewRef(j->result);
+    int st = atomic_load(&j->state);
+    if (st == J_DONE) return Py_NewRef(j->result);
+    if (st == J_CANCELLED) {
+        PyErr_SetNone(cancelled_error ? cancelled_error : PyExc_RuntimeError);
+        return NULL;
+    }
+    j->seen = 1;
+    if (j->raw) {
+        reraise(j->exc);
+        return NULL;
+    }
     PyObject *name = job_name(j);
     if (!name) return NULL;
     PyObject *what = PyObject_Str(j->exc);
@@ -632,6 +885,11 @@ static PyObject *job_exception(WpyJob *j, PyObject *args, PyObject *kw) {
         PyErr_SetString(PyExc_TimeoutError, "the job did not complete in time");
         return NULL;
     }
+    if (atomic_load(&j->state) == J_CANCELLED) {
+        PyErr_SetNone(cancelled_error ? cancelled_error : PyExc_RuntimeError);
+        return NULL;
+    }
+    j->seen = 1;
     return Py_NewRef(j->exc ? j->exc : Py_None);
 }
 
@@ -642,8 +900,156 @@ static PyObject *job_done(WpyJob *j, PyObject *unused) {
 
 static PyObject *job_get_status(WpyJob *j, void *unused) {
     (void)unused;
-    static const char *names[] = {"queued", "running", "done", "failed"};
-    return PyUnicode_FromString(names[atomic_load(&j->state) & 3]);
+    static const char *names[] = {"queued", "running", "done", "failed", "cancelled"};
+    int st = atomic_load(&j->state);
+    return PyUnicode_FromString(names[st >= 0 && st <= J_CANCELLED ? st : 0]);
+}
+
+/* cancel(): a queued job is taken out of the queue and completes as
+ * cancelled (True); a running or complete one is left alone (False),
+ * unless it was cancelled already (True). */
+static PyObject *job_cancel(WpyJob *j, PyObject *unused) {
+    (void)unused;
+    int st = atomic_load(&j->state);
+    if (st == J_QUEUED && j->rt && j->rt->c) {
+        cancel_queued(j->rt->c, j);
+        Py_RETURN_TRUE;
+    }
+    return PyBool_FromLong(st == J_CANCELLED);
+}
+
+static PyObject *job_set_raw(WpyJob *j, PyObject *unused) {
+    (void)unused;
+    j->raw = 1;
+    Py_RETURN_NONE;
+}
+
+static PyObject *job_cancelled(WpyJob *j, PyObject *unused) {
+    (void)unused;
+    return PyBool_FromLong(atomic_load(&j->state) == J_CANCELLED);
+}
+
+static PyObject *job_running(WpyJob *j, PyObject *unused) {
+    (void)unused;
+    return PyBool_FromLong(atomic_load(&j->state) == J_RUNNING);
+}
+
+/* add_done_callback(fn): fn(job) once the job is complete (done, failed or
+ * cancelled), on the thread that completed it; at once, here, if it is
+ * complete already. An exception in fn is logged (logger "weft") and
+ * ignored. The job holds fn until it has called it. */
+static PyObject *job_add_done_callback(WpyJob *j, PyObject *fn) {
+    if (!PyCallable_Check(fn)) {
+        PyErr_Format(PyExc_TypeError, "add_done_callback: fn must be callable, not %.100s",
+                     Py_TYPE(fn)->tp_name);
+        return NULL;
+    }
+    if (atomic_load(&j->state) >= J_DONE) {
+        PyObject *one = PyList_New(1);
+        if (!one) return NULL;
+        PyList_SET_ITEM(one, 0, Py_NewRef(fn));
+        PyObject *r = hook_done ? PyObject_CallFunctionObjArgs(hook_done, (PyObject *)j, Py_None,
+                                                               Py_None, one, NULL)
+                                : PyObject_CallOneArg(fn, (PyObject *)j);
+        Py_DECREF(one);
+        if (!r) return NULL;
+        Py_DECREF(r);
+        Py_RETURN_NONE;
+    }
+    PyObject *cbs = fut_get(j, FUT_CBS);
+    if (!cbs) return NULL;
+    if (cbs == Py_None) {
+        if (!(cbs = PyList_New(0))) return NULL;
+        fut_set(j, FUT_CBS, cbs);
+    }
+    if (PyList_Append(cbs, fn) < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+/* concurrent.futures' protocol, read by its wait() and as_completed():
+ * _condition, _waiters, _state. */
+static PyObject *job_get_condition(WpyJob *j, void *unused) {
+    (void)unused;
+    PyObject *cond = fut_get(j, FUT_COND);
+    if (!cond) return NULL;
+    if (cond == Py_None) {
+        if (!make_condition) return wpy_raise(WEFT_EINVAL, "weft is not set up");
+        if (!(cond = PyObject_CallNoArgs(make_condition))) return NULL;
+        fut_set(j, FUT_COND, cond);
+    }
+    return Py_NewRef(cond);
+}
+
+static PyObject *job_get_waiters(WpyJob *j, void *unused) {
+    (void)unused;
+    PyObject *w = fut_get(j, FUT_WAITERS);
+    if (!w) return NULL;
+    if (w == Py_None) {
+        if (!(w = PyList_New(0))) return NULL;
+        fut_set(j, FUT_WAITERS, w);
+    }
+    return Py_NewRef(w);
+}
+
+static PyObject *job_get_state(WpyJob *j, void *unused) {
+    (void)unused;
+    switch (atomic_load(&j->state)) {
+    case J_QUEUED: return PyUnicode_FromString("PENDING");
+    case J_RUNNING: return PyUnicode_FromString("RUNNING");
+    case J_CANCELLED: return PyUnicode_FromString("CANCELLED_AND_NOTIFIED");
+    default: return PyUnicode_FromString("FINISHED");
+    }
+}
+
+/* ipyparallel's timings: elapsed (from submit to completion, or to now),
+ * serial_time (the time the job ran; 0 before it started). */
+static PyObject *job_get_elapsed(WpyJob *j, void *unused) {
+    (void)unused;
+    int64_t end = atomic_load(&j->state) >= J_DONE ? j->t_end : now_ns();
+    return PyFloat_FromDouble((double)(end - j->t_submit) / 1e9);
+}
+
+/* (submitted, started, ended) on time.monotonic()'s clock (CLOCK_MONOTONIC
+ * on Linux), None for what did not happen yet. */
+static PyObject *job_get_times(WpyJob *j, void *unused) {
+    (void)unused;
+    int st = atomic_load(&j->state);
+    PyObject *a = PyFloat_FromDouble((double)j->t_submit / 1e9);
+    PyObject *b = st != J_QUEUED && j->t_start ? PyFloat_FromDouble((double)j->t_start / 1e9)
+                                               : Py_NewRef(Py_None);
+    PyObject *c = st >= J_DONE ? PyFloat_FromDouble((double)j->t_end / 1e9) : Py_NewRef(Py_None);
+    if (!a || !b || !c) {
+        Py_XDECREF(a);
+        Py_XDECREF(b);
+        Py_XDECREF(c);
+        return NULL;
+    }
+    PyObject *t = PyTuple_Pack(3, a, b, c);
+    Py_DECREF(a);
+    Py_DECREF(b);
+    Py_DECREF(c);
+    return t;
+}
+
+/* _wait(timeout=None) -> bool: waits like result() without retrieving
+ * anything (the failure stays unseen). */
+static PyObject *job_wait_m(WpyJob *j, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"timeout", NULL};
+    PyObject *t = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:_wait", kwlist, &t)) return NULL;
+    double timeout;
+    if (parse_timeout(t, &timeout) < 0) return NULL;
+    int r = job_wait(j, timeout);
+    if (r < 0) return NULL;
+    return PyBool_FromLong(r);
+}
+
+static PyObject *job_get_serial_time(WpyJob *j, void *unused) {
+    (void)unused;
+    int st = atomic_load(&j->state);
+    if (st == J_QUEUED || !j->t_start) return PyFloat_FromDouble(0.0);
+    int64_t end = st >= J_DONE ? j->t_end : now_ns();
+    return PyFloat_FromDouble((double)(end - j->t_start) / 1e9);
 }
 
 static PyObject *job_get_fn(WpyJob *j, void *unused) {
@@ -673,21 +1079,69 @@ static PyObject *job_repr(WpyJob *j) {
     return r;
 }
 
+static PyObject *job_call_m(WpyJob *j, PyObject *unused) {
+    (void)unused;
+    PyObject *args = PyTuple_New(0);
+    if (!args) return NULL;
+    PyObject *r = job_call(j, args, NULL);
+    Py_DECREF(args);
+    return r;
+}
+
 static PyMethodDef job_methods[] = {
+    /* job() goes through tp_call; this entry gives __call__ its signature
+     * (inspect.signature(job)) */
+    {"__call__", (PyCFunction)job_call_m, METH_NOARGS | METH_COEXIST,
+     "__call__($self, /)\n--\n\n"
+     "job(): waits and returns the result (Parallel Python's job())."},
     {"result", (PyCFunction)(void (*)(void))job_result, METH_FASTCALL | METH_KEYWORDS,
-     "result(timeout=None): waits for the job and returns its result, or raises\n"
-     "weft.TaskError (its __cause__ is the task's exception); TimeoutError if\n"
-     "the timeout passed first."},
+     "result($self, /, timeout=None)\n--\n\n"
+     "Waits for the job and returns its result, or raises weft.TaskError (its\n"
+     "__cause__ is the task's exception); TimeoutError if the timeout passed\n"
+     "first; concurrent.futures.CancelledError if it was cancelled. A wait\n"
+     "without a timeout runs a job not yet started right here; with one, it\n"
+     "only sleeps (the workers run it), so the timeout holds."},
     {"exception", (PyCFunction)(void (*)(void))job_exception, METH_VARARGS | METH_KEYWORDS,
-     "exception(timeout=None): waits; the exception the task raised, or None."},
-    {"done", (PyCFunction)job_done, METH_NOARGS, "done(): True once the job is complete."},
+     "exception($self, /, timeout=None)\n--\n\n"
+     "Waits; the exception the task raised, or None (CancelledError if the\n"
+     "job was cancelled)."},
+    {"done", (PyCFunction)job_done, METH_NOARGS,
+     "done($self, /)\n--\n\nTrue once the job is complete (done, failed or cancelled)."},
+    {"cancel", (PyCFunction)job_cancel, METH_NOARGS,
+     "cancel($self, /)\n--\n\n"
+     "Cancels the job if it has not started: True (also if it was cancelled\n"
+     "before); False if it runs or ran."},
+    {"_wait", (PyCFunction)(void (*)(void))job_wait_m, METH_VARARGS | METH_KEYWORDS,
+     "_wait($self, /, timeout=None)\n--\n\n"
+     "Waits; True once complete, False on timeout (retrieves nothing)."},
+    {"_raw_errors", (PyCFunction)job_set_raw, METH_NOARGS,
+     "_raw_errors($self, /)\n--\n\n"
+     "result() and job() raise the task's own exception (weft.Executor's jobs)."},
+    {"cancelled", (PyCFunction)job_cancelled, METH_NOARGS,
+     "cancelled($self, /)\n--\n\nTrue if the job was cancelled."},
+    {"running", (PyCFunction)job_running, METH_NOARGS,
+     "running($self, /)\n--\n\nTrue while the job runs."},
+    {"add_done_callback", (PyCFunction)job_add_done_callback, METH_O,
+     "add_done_callback($self, fn, /)\n--\n\n"
+     "fn(job) once the job is complete (at once if it is), on the thread that\n"
+     "completed it; an exception in fn is logged and ignored."},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef job_getset[] = {
-    {"status", (getter)job_get_status, NULL, "'queued', 'running', 'done' or 'failed'", NULL},
+    {"status", (getter)job_get_status, NULL,
+     "'queued', 'running', 'done', 'failed' or 'cancelled'", NULL},
     {"fn", (getter)job_get_fn, NULL, "the function the job runs", NULL},
     {"args", (getter)job_get_args, NULL, "the arguments it runs with (a tuple)", NULL},
     {"group", (getter)job_get_group, NULL, "the job's Group, or None", NULL},
+    {"elapsed", (getter)job_get_elapsed, NULL,
+     "seconds from submit to completion (to now while not complete)", NULL},
+    {"serial_time", (getter)job_get_serial_time, NULL,
+     "seconds the job ran (so far; 0 before it started)", NULL},
+    {"_condition", (getter)job_get_condition, NULL, "concurrent.futures' protocol", NULL},
+    {"_waiters", (getter)job_get_waiters, NULL, "concurrent.futures' protocol", NULL},
+    {"_state", (getter)job_get_state, NULL, "concurrent.futures' protocol", NULL},
+    {"_times", (getter)job_get_times, NULL,
+     "(submitted, started, ended) on time.monotonic()'s clock, None if not yet", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
 static PyTypeObject JobType = {
@@ -703,6 +1157,7 @@ static PyTypeObject JobType = {
               "a task that raised makes it raise weft.TaskError.",
     .tp_traverse = (traverseproc)job_traverse,
     .tp_clear = (inquiry)job_clear,
+    .tp_finalize = (destructor)job_finalize,
     .tp_methods = job_methods,
     .tp_getset = job_getset,
 };
@@ -712,11 +1167,13 @@ static PyTypeObject JobType = {
 
 static int group_traverse(WpyGroup *g, visitproc visit, void *arg) {
     Py_VISIT(g->rt);
+    Py_VISIT(g->lost);
     return 0;
 }
 
 static int group_clear(WpyGroup *g) {
     Py_CLEAR(g->rt);
+    Py_CLEAR(g->lost);
     return 0;
 }
 
@@ -734,11 +1191,38 @@ static WpyGroup *group_new(WpyRuntime *rt, PyObject *name) {
     g->name = Py_NewRef(name);
     atomic_init(&g->pending, 0);
     g->submitted = g->failed = 0;
+    g->lost_n = 0;
+    g->lost = NULL;
     PyObject_GC_Track(g);
     return g;
 }
 
 static int runtime_wait_target(WpyRuntime *self, wait_target *w, double timeout);
+
+/* Cancels every queued job of group g (NULL: of the runtime); returns how
+ * many, or -1 with an exception. The jobs are listed first: cancelling
+ * calls done callbacks, Python code during which the queue may change. */
+static Py_ssize_t cancel_all(wpy_core *c, WpyGroup *g) {
+    PyObject *list = PyList_New(0);
+    if (!list) return -1;
+    WpyJob *heads[2] = {c->head, c->dhead};
+    for (int q = 0; q < 2; q++)
+        for (WpyJob *j = heads[q]; j; j = j->next)
+            if ((!g || j->group == g) && PyList_Append(list, (PyObject *)j) < 0) {
+                Py_DECREF(list);
+                return -1;
+            }
+    Py_ssize_t n = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); i++) {
+        WpyJob *j = (WpyJob *)PyList_GET_ITEM(list, i);
+        if (atomic_load(&j->state) == J_QUEUED && j->rt->c == c) {
+            cancel_queued(c, j);
+            n++;
+        }
+    }
+    Py_DECREF(list);
+    return n;
+}
 
 static PyObject *group_wait(WpyGroup *g, PyObject *args, PyObject *kw) {
     static char *kwlist[] = {"timeout", NULL};
@@ -750,6 +1234,16 @@ static PyObject *group_wait(WpyGroup *g, PyObject *args, PyObject *kw) {
     int r = runtime_wait_target(g->rt, &w, timeout);
     if (r < 0) return NULL;
     return PyBool_FromLong(r);
+}
+
+static wpy_core *live_core(WpyRuntime *self);
+
+static PyObject *group_cancel(WpyGroup *g, PyObject *unused) {
+    (void)unused;
+    wpy_core *c = g->rt ? live_core(g->rt) : NULL;
+    if (!c) return g->rt ? NULL : PyLong_FromLong(0);
+    Py_ssize_t n = cancel_all(c, g);
+    return n < 0 ? NULL : PyLong_FromSsize_t(n);
 }
 
 static PyObject *group_get_pending(WpyGroup *g, void *u) {
@@ -780,9 +1274,14 @@ static PyObject *group_repr(WpyGroup *g) {
 
 static PyMethodDef group_methods[] = {
     {"wait", (PyCFunction)(void (*)(void))group_wait, METH_VARARGS | METH_KEYWORDS,
-     "wait(timeout=None): waits until no job of the group is pending; True, or\n"
-     "False if the timeout passed first. Failed jobs do not make it raise:\n"
-     "see .failed and each job."},
+     "wait($self, /, timeout=None)\n--\n\n"
+     "Waits until no job of the group is pending; True, or False if the\n"
+     "timeout passed first. Failed jobs whose handles are kept do not make it\n"
+     "raise (see .failed and each job); a lost failure (a job that raised and\n"
+     "was dropped unretrieved) makes it raise TaskError, once."},
+    {"cancel", (PyCFunction)group_cancel, METH_NOARGS,
+     "cancel($self, /)\n--\n\n"
+     "Cancels every job of the group not yet started; returns how many."},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef group_getset[] = {
@@ -874,11 +1373,13 @@ static int runtime_init(WpyRuntime *self, PyObject *args, PyObject *kw) {
 
 static int runtime_traverse(WpyRuntime *self, visitproc visit, void *arg) {
     Py_VISIT(self->groups);
+    if (self->c) Py_VISIT(self->c->lost); /* its traceback may lead back here */
     return 0;
 }
 
 static int runtime_clear(WpyRuntime *self) {
     Py_CLEAR(self->groups);
+    if (self->c) Py_CLEAR(self->c->lost);
     return 0;
 }
 
@@ -1007,12 +1508,23 @@ static PyObject *runtime_submit(WpyRuntime *self, PyObject *const *args, Py_ssiz
     j->rt = (WpyRuntime *)Py_NewRef(self);
     j->group = g ? (WpyGroup *)Py_NewRef(g) : NULL;
     j->fn = Py_NewRef(fn);
-    j->callback = callback ? Py_NewRef(callback) : NULL;
-    j->cbargs = cbargs && PyTuple_GET_SIZE(cbargs) ? Py_NewRef(cbargs) : NULL;
     j->result = j->exc = NULL;
+    j->fut = NULL;
+    j->t_submit = now_ns();
+    j->t_start = j->t_end = 0;
     atomic_init(&j->state, J_QUEUED);
     j->direct = 0;
+    j->seen = 0;
+    j->raw = 0;
     for (Py_ssize_t i = 0; i < na; i++) j->args[i] = Py_NewRef(args[i + 1]);
+    if (callback) {
+        if (!fut_get(j, FUT_CALLBACK)) {
+            Py_DECREF(j); /* complete but untracked: freed as it is */
+            return NULL;
+        }
+        fut_set(j, FUT_CALLBACK, Py_NewRef(callback));
+        if (cbargs && PyTuple_GET_SIZE(cbargs)) fut_set(j, FUT_CBARGS, Py_NewRef(cbargs));
+    }
     PyObject_GC_Track(j);
 
     c->submitted++;
@@ -1036,6 +1548,53 @@ static PyObject *runtime_submit(WpyRuntime *self, PyObject *const *args, Py_ssiz
     return (PyObject *)j;
 }
 
+/* After a complete wait for group g (NULL: every job): raises TaskError
+ * for the lost failures of that scope not raised before (then forgets
+ * them) and returns -1; 0 when there are none. */
+static int raise_lost(WpyRuntime *self, wpy_core *c, WpyGroup *g) {
+    uint64_t n = g ? g->lost_n : c->lost_n;
+    PyObject *first = g ? g->lost : c->lost; /* borrowed */
+    if (!g) {
+        Py_ssize_t pos = 0;
+        PyObject *k, *v;
+        while (PyDict_Next(self->groups, &pos, &k, &v)) {
+            WpyGroup *og = (WpyGroup *)v;
+            n += og->lost_n;
+            if (!first) first = og->lost;
+        }
+    }
+    if (n == 0) return 0;
+    Py_XINCREF(first);
+    if (g) {
+        g->lost_n = 0;
+        Py_CLEAR(g->lost);
+    } else {
+        c->lost_n = 0;
+        Py_CLEAR(c->lost);
+        Py_ssize_t pos = 0;
+        PyObject *k, *v;
+        while (PyDict_Next(self->groups, &pos, &k, &v)) {
+            ((WpyGroup *)v)->lost_n = 0;
+            Py_CLEAR(((WpyGroup *)v)->lost);
+        }
+    }
+    PyObject *name = first ? PyTuple_GET_ITEM(first, 0) : Py_None;
+    PyObject *exc = first ? PyTuple_GET_ITEM(first, 1) : NULL;
+    PyObject *what = exc ? PyObject_Str(exc) : PyUnicode_FromString("?");
+    PyObject *msg = what ? PyUnicode_FromFormat(
+                               "%llu job%s raised and nobody retrieved the exception; the "
+                               "first, job %S, raised %s: %U",
+                               (unsigned long long)n, n == 1 ? "" : "s", name,
+                               exc ? Py_TYPE(exc)->tp_name : "?", what)
+                         : NULL;
+    const char *m = msg ? PyUnicode_AsUTF8(msg) : NULL;
+    if (m) wpy_raise_task_error(m, name, exc);
+    Py_XDECREF(what);
+    Py_XDECREF(msg);
+    Py_XDECREF(first);
+    return -1;
+}
+
 static int runtime_wait_target(WpyRuntime *self, wait_target *w, double timeout) {
     wpy_core *c = live_core(self);
     if (!c) return -1;
@@ -1048,6 +1607,7 @@ static int runtime_wait_target(WpyRuntime *self, wait_target *w, double timeout)
     Py_INCREF(self);
     int r = wait_for(c, w, timeout);
     Py_DECREF(self);
+    if (r == 1 && raise_lost(self, c, w->group) < 0) return -1;
     return r;
 }
 
@@ -1064,7 +1624,11 @@ static PyObject *runtime_wait(WpyRuntime *self, PyObject *args, PyObject *kw) {
             g = (WpyGroup *)PyDict_GetItemWithError(self->groups, go);
             if (!g) {
                 if (PyErr_Occurred()) return NULL;
-                Py_RETURN_TRUE; /* a group never used has nothing pending */
+                PyObject *d = PyUnicode_FromFormat("no group named %R in this Runtime", go);
+                const char *m = d ? PyUnicode_AsUTF8(d) : NULL;
+                if (m) wpy_raise(WEFT_ENOENT, m);
+                Py_XDECREF(d);
+                return NULL;
             }
         } else if (resolve_group(self, go, &g) < 0) {
             return NULL;
@@ -1211,6 +1775,8 @@ static PyObject *runtime_stats(WpyRuntime *self, PyObject *unused) {
     }
     if (put(d, "jobs_submitted", WPY_U64(c->submitted)) < 0 ||
         put(d, "jobs_run", WPY_U64(run)) < 0 || put(d, "jobs_failed", WPY_U64(c->failed)) < 0 ||
+        put(d, "jobs_cancelled", WPY_U64(c->cancelled)) < 0 ||
+        put(d, "jobs_failed_unseen", WPY_U64(c->lost_total)) < 0 ||
         put(d, "jobs_pending", WPY_U64(atomic_load(&c->pending))) < 0 ||
         put(d, "jobs_busy_s", WPY_DBL((double)busy / 1e9)) < 0 ||
         put(d, "jobs_wall_s", WPY_DBL((double)(now_ns() - c->t0) / 1e9)) < 0 ||
@@ -1236,31 +1802,56 @@ static PyObject *runtime_reset_stats(WpyRuntime *self, PyObject *unused) {
     int rc = weft_stats_reset(c->rt);
     if (rc) return wpy_raise(rc, NULL);
     memset(c->ws, 0, sizeof c->ws);
-    c->submitted = c->failed = 0;
+    c->submitted = c->failed = c->cancelled = c->lost_total = 0;
     c->t0 = now_ns();
     Py_RETURN_NONE;
 }
 
+/* _has_group(name): whether a group of that name was made. */
+static PyObject *runtime_has_group(WpyRuntime *self, PyObject *name) {
+    if (!live_core(self)) return NULL;
+    int r = PyDict_Contains(self->groups, name);
+    return r < 0 ? NULL : PyBool_FromLong(r);
+}
+
+static PyObject *runtime_cancel(WpyRuntime *self, PyObject *unused) {
+    (void)unused;
+    wpy_core *c = live_core(self);
+    if (!c) return NULL;
+    Py_ssize_t n = cancel_all(c, NULL);
+    return n < 0 ? NULL : PyLong_FromSsize_t(n);
+}
+
 static PyMethodDef runtime_methods[] = {
     {"submit", (PyCFunction)(void (*)(void))runtime_submit, METH_FASTCALL | METH_KEYWORDS,
-     "submit(fn, *args, callback=None, callbackargs=(), group=None) -> Job\n\n"
+     "submit($self, fn, /, *args, callback=None, callbackargs=(), group=None)\n--\n\n"
      "Queues fn(*args) and returns its Job at once. callback(result,\n"
      "*callbackargs) runs once fn succeeded, before waiters of the job are\n"
      "released (an exception in it fails the job). group: a name or a Group."},
     {"wait", (PyCFunction)(void (*)(void))runtime_wait, METH_VARARGS | METH_KEYWORDS,
-     "wait(group=None, timeout=None) -> bool\n\n"
+     "wait($self, /, group=None, timeout=None)\n--\n\n"
      "Waits for every job submitted so far (or those of one group: a name or\n"
-     "a Group). True once complete, False if the timeout passed first. Failed\n"
-     "jobs do not make it raise. A wait for every job runs queued jobs meanwhile;\n"
-     "Ctrl-C raises "
-     "KeyboardInterrupt and leaves the runtime usable."},
+     "a Group; a name never used is weft.Error ENOENT). True once complete,\n"
+     "False if the timeout passed first. Failed jobs whose handles are kept\n"
+     "do not make it raise; lost failures (jobs that raised and were dropped\n"
+     "unretrieved: logged, counted in jobs_failed_unseen) make it raise\n"
+     "TaskError, each once. A wait for every job without a timeout runs\n"
+     "queued jobs meanwhile; Ctrl-C raises KeyboardInterrupt and leaves the\n"
+     "runtime usable."},
     {"close", (PyCFunction)runtime_close, METH_NOARGS,
-     "close(): waits for every job, then stops the workers. Idempotent."},
+     "close($self, /)\n--\n\nWaits for every job, then stops the workers. Idempotent."},
+    {"_has_group", (PyCFunction)runtime_has_group, METH_O,
+     "_has_group($self, name, /)\n--\n\nWhether a group of that name was made."},
+    {"cancel", (PyCFunction)runtime_cancel, METH_NOARGS,
+     "cancel($self, /)\n--\n\n"
+     "Cancels every job not yet started; returns how many."},
     {"group", (PyCFunction)runtime_group, METH_O,
-     "group(name) -> Group: the runtime's group of that name, made on first use."},
-    {"_stats", (PyCFunction)runtime_stats, METH_NOARGS, "statistics as a dict"},
+     "group($self, name, /)\n--\n\n"
+     "The runtime's Group of that name, made on first use."},
+    {"_stats", (PyCFunction)runtime_stats, METH_NOARGS,
+     "_stats($self, /)\n--\n\nstatistics as a dict"},
     {"reset_stats", (PyCFunction)runtime_reset_stats, METH_NOARGS,
-     "reset_stats(): zeroes the counters and restarts the wall clock."},
+     "reset_stats($self, /)\n--\n\nZeroes the counters and restarts the wall clock."},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef runtime_getset[] = {
@@ -1293,6 +1884,28 @@ static PyTypeObject RuntimeType = {
  * destroy_dead_cores). */
 void wpy_jobs_shutdown(void) { destroy_dead_cores(); }
 
+/* _setup_jobs(done_hook, lost_hook, Condition, CancelledError): see
+ * hook_done and friends. */
+static PyObject *mod_setup_jobs(PyObject *m, PyObject *args) {
+    (void)m;
+    PyObject *d, *l, *cond, *ce;
+    if (!PyArg_ParseTuple(args, "OOOO:_setup_jobs", &d, &l, &cond, &ce)) return NULL;
+    if (!PyCallable_Check(d) || !PyCallable_Check(l) || !PyCallable_Check(cond) ||
+        !PyExceptionClass_Check(ce)) {
+        PyErr_SetString(PyExc_TypeError, "_setup_jobs: three callables and an exception class");
+        return NULL;
+    }
+    Py_XSETREF(hook_done, Py_NewRef(d));
+    Py_XSETREF(hook_lost, Py_NewRef(l));
+    Py_XSETREF(make_condition, Py_NewRef(cond));
+    Py_XSETREF(cancelled_error, Py_NewRef(ce));
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef jobs_functions[] = {
+    {"_setup_jobs", mod_setup_jobs, METH_VARARGS, "registers the Python layer's hooks"},
+    {NULL, NULL, 0, NULL}};
+
 int wpy_jobs_init(PyObject *m) {
     if (!str_group && !(str_group = PyUnicode_InternFromString("group"))) return -1;
     if (!str_callback && !(str_callback = PyUnicode_InternFromString("callback"))) return -1;
@@ -1305,5 +1918,6 @@ int wpy_jobs_init(PyObject *m) {
         PyModule_AddObject(m, "Group", Py_NewRef(&GroupType)) < 0 ||
         PyModule_AddObject(m, "RuntimeBase", Py_NewRef(&RuntimeType)) < 0)
         return -1;
+    if (wpy_add_functions(m, jobs_functions) < 0) return -1;
     return PyModule_AddIntConstant(m, "MAX_WORKERS", WEFT_MAX_WORKERS);
 }

@@ -84,6 +84,41 @@ class InterruptTest(unittest.TestCase):
             self.assertTrue(rt.wait())
             self.assertEqual(job(), "finished")
 
+    def test_new_waits(self):
+        # concurrent.futures' waits on jobs, the Executor's map, map results,
+        # imap_unordered and waits with progress: Ctrl-C raises promptly,
+        # cancels nothing, and the runtime stays usable
+        import concurrent.futures as cf
+        with weft.Runtime(2) as rt:
+            ex = rt.executor()
+            started, stop = threading.Event(), threading.Event()
+            job = rt.submit(long_task, started, stop, group="long")
+            self.assertTrue(started.wait(10))
+            waits = [
+                lambda: next(cf.as_completed([job])),
+                lambda: cf.wait([job], return_when=cf.FIRST_COMPLETED),
+                lambda: list(ex.map(lambda j: j(), [job])),
+                lambda: rt.map_async(lambda j: j(), [job]).get(),
+                lambda: list(rt.imap_unordered(lambda j: j(), [job])),
+                lambda: rt.wait("long", progress=lambda p: None),
+                lambda: job.result(timeout=30),
+            ]
+            for i, wait in enumerate(waits):
+                timer = sigint_after(0.2)
+                t0 = time.monotonic()
+                with self.assertRaises(KeyboardInterrupt, msg="wait %d" % i):
+                    wait()
+                timer.join()
+                self.assertLess(time.monotonic() - t0, 5, "wait %d" % i)
+                self.assertFalse(job.done())
+                self.assertFalse(job.cancelled())
+            self.assertEqual(rt.submit(abs, -8)(), 8)
+            self.assertEqual(ex.submit(abs, -9).result(), 9)
+            stop.set()
+            self.assertEqual(job(), "finished")
+            self.assertTrue(rt.wait())
+            self.assertEqual(rt.stats()["jobs_cancelled"], 0)
+
     def test_graph_run(self):
         with weft.Runtime(2) as rt:
             started, stop = threading.Event(), threading.Event()

@@ -157,7 +157,13 @@ class RuntimeTest(unittest.TestCase):
             self.assertEqual(other.failed, 1)
             self.assertEqual(j2(), 2)
             self.assertIsInstance(j1.exception(), ValueError)
-            self.assertTrue(rt.wait("never used"))      # nothing pending there
+            # a name never used is an error (issue 11: it was True), an
+            # empty group made by rt.group() waits at once
+            with self.assertRaises(weft.Error) as cm:
+                rt.wait("never used")
+            self.assertEqual(cm.exception.code, weft.ENOENT)
+            self.assertIn("no group named 'never used'", str(cm.exception))
+            self.assertTrue(rt.wait(rt.group("empty")))
             self.assertIn("other", repr(other))
 
     def test_group_wait_waits_only_for_its_group(self):
@@ -254,7 +260,7 @@ class RuntimeTest(unittest.TestCase):
 
             waiters = [threading.Thread(target=j) for j in jobs]
             waiters.append(threading.Thread(target=wait_quietly))
-            waiters.append(threading.Thread(target=wait_quietly, args=("g",)))
+            waiters.append(threading.Thread(target=wait_quietly, args=(rt.group("g"),)))
             for t in waiters:
                 t.start()
             rt.close()
@@ -385,7 +391,7 @@ class RuntimeTest(unittest.TestCase):
             [j() for j in [rt.submit(abs, -i) for i in range(20)]]
             s = rt.stats()
             jobs = {"jobs_submitted", "jobs_run", "jobs_failed", "jobs_pending", "jobs_busy_s",
-                    "jobs_wall_s", "per_worker"}
+                    "jobs_wall_s", "per_worker", "jobs_cancelled", "jobs_failed_unseen"}
             self.assertEqual(set(s), top | {"active_workers"} | jobs)
             self.assertEqual(s["nworkers"], len(s["workers"]))
             self.assertGreaterEqual(s["nworkers"], 2)

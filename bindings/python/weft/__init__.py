@@ -31,8 +31,13 @@ guide: errors, the GIL, named tasks, graph files, traces.
 
 import atexit as _atexit
 import collections as _collections
+import concurrent.futures as _cf
+import itertools as _itertools
+import logging as _logging
 import os as _os
 import sys as _sys
+import threading as _threading
+import time as _time
 import traceback as _traceback
 import weakref as _weakref
 
@@ -140,6 +145,44 @@ MAX_WORKERS = _c.MAX_WORKERS
 Job = _c.Job
 Group = _c.Group
 
+_log = _logging.getLogger("weft")
+
+
+def _job_done(job, cond, waiters, callbacks):
+    # Called by the C layer once a job is complete (done, failed or
+    # cancelled), on the thread that completed it: wakes the waiters that
+    # concurrent.futures.wait() and as_completed() installed, then calls the
+    # add_done_callback() callables, as concurrent.futures.Future does.
+    if cond is not None:
+        with cond:
+            if waiters:
+                if job.cancelled():
+                    for w in list(waiters):
+                        w.add_cancelled(job)
+                elif job.status == "failed":
+                    for w in list(waiters):
+                        w.add_exception(job)
+                else:
+                    for w in list(waiters):
+                        w.add_result(job)
+            cond.notify_all()
+    if callbacks:
+        for fn in callbacks:
+            try:
+                fn(job)
+            except Exception:
+                _log.exception("exception calling the done callback %r of %r", fn, job)
+
+
+def _job_lost(name, exc):
+    # A job raised and nobody retrieved its exception, and nobody can any
+    # more (its handle was dropped): logged once, here.
+    _log.error("job %s raised %s: %s (nobody retrieved the exception)", name,
+               type(exc).__name__, exc, exc_info=(type(exc), exc, exc.__traceback__))
+
+
+_c._setup_jobs(_job_done, _job_lost, _threading.Condition, _cf.CancelledError)
+
 # Named tasks (process-wide): C tasks this module registers, and Python
 # functions registered by the user.
 SUM_PRIMES_TASK = "weft.sum_primes"   # arg or first input: N in ASCII; result: the sum of primes < N
@@ -180,20 +223,29 @@ class Runtime(_c.RuntimeBase):
         exception as __cause__ and .exception, its traceback text as
         .traceback. callback(result, *callbackargs) runs once fn succeeded,
         before job() returns. group: a name or a Group (pp's group=).
-    wait(group=None, timeout=None) -> bool
-        Waits for every job (or a group's). Failed jobs do not raise here.
-    map(fn, *iterables) -> list
-        [fn(*a) for a in zip(*iterables)], run as jobs, results in order.
+    wait(group=None, timeout=None, progress=False) -> bool
+        Waits for every job (or a group's). Failed jobs whose handles are
+        kept do not raise here; lost failures (raised, dropped unretrieved:
+        logged by the logger "weft") raise TaskError, once.
+    map(fn, *iterables, chunksize=1) -> list
+        [fn(*a) for a in zip(*iterables)], run as jobs, results in order;
+        map_async, imap and imap_unordered are its other forms.
+    cancel()
+        Cancels every job not yet started (job.cancel() cancels one).
+    executor()
+        A concurrent.futures.Executor on this runtime (weft.Executor).
     stats() / print_stats(file=None)
-        Per worker: jobs run, busy seconds (pp's print_stats).
+        Per worker: jobs run, busy seconds (CPU time: not the GIL waits).
     close()
         Waits for every job, then stops the workers; `with Runtime() as rt:`
         does it on exit.
 
-    A thread that waits for a job that has not started yet runs it itself,
-    the way weft's workers help while they wait (wait() for every job runs
-    any queued job); Ctrl-C while waiting raises KeyboardInterrupt and leaves
-    the runtime usable.
+    Jobs are concurrent.futures Futures (as_completed, wait, cancel,
+    add_done_callback). A thread that waits without a timeout for a job
+    that has not started yet runs it itself, the way weft's workers help
+    while they wait (wait() for every job runs any queued job); a wait with
+    a timeout only sleeps, so that the timeout holds. Ctrl-C while waiting
+    raises KeyboardInterrupt, cancels nothing and leaves the runtime usable.
     """
 
     def __init__(self, workers=0):
@@ -212,15 +264,69 @@ class Runtime(_c.RuntimeBase):
             return "<weft.Runtime closed>"
         return "<weft.Runtime workers=%d pending=%d>" % (self.workers, self.pending)
 
-    def map(self, fn, *iterables, group=None):
+    def wait(self, group=None, timeout=None, progress=False, progress_interval=0.1):
+        """Waits for every job (or a group's: a name or a Group; a name never
+        used is weft.Error ENOENT). True once complete, False if the timeout
+        passed first. Failed jobs whose handles are kept do not make it
+        raise; a lost failure (a job that raised and was dropped with its
+        exception unretrieved, which is logged once through the logger
+        "weft" and counted in stats()["jobs_failed_unseen"]) makes the next
+        wait covering it raise TaskError. progress: True draws a progress
+        bar on stderr when it is a terminal; a callable gets a Progress
+        every progress_interval seconds and once at the end. Ctrl-C raises
+        KeyboardInterrupt and cancels nothing."""
+        if not progress:
+            return super().wait(group, timeout)
+        if isinstance(group, str) and not self._has_group(group):
+            return super().wait(group, timeout)     # weft.Error ENOENT
+        g = self.group(group) if isinstance(group, str) else group
+        pending = g.pending if g is not None else self.pending
+        base = (g.submitted if g is not None else self._stats()["jobs_submitted"]) - pending
+
+        def count():
+            p = g.pending if g is not None else self.pending
+            sub = g.submitted if g is not None else self._stats()["jobs_submitted"]
+            return sub - p - base, sub - base
+        return _watch(_reporter(progress), count, lambda t: super(Runtime, self).wait(g, t),
+                      timeout, progress_interval, _time.monotonic())
+
+    def map(self, fn, *iterables, group=None, chunksize=1, progress=False):
         """Runs fn on each element (or on zipped elements of several
         iterables) as jobs; returns the results in order. Raises TaskError
-        for the first (in order) job that raised, after all have run."""
+        for the first (in order) job that raised, after all have run.
+        chunksize: items per job (fewer, larger jobs). progress: as for
+        wait()."""
         if not iterables:
             raise TypeError("map() needs at least one iterable")
-        submit = self.submit
-        jobs = [submit(fn, *a, group=group) for a in zip(*iterables)]
-        return [job() for job in jobs]
+        if chunksize == 1 and not progress:
+            submit = self.submit
+            jobs = [submit(fn, *a, group=group) for a in zip(*iterables)]
+            return [job() for job in jobs]
+        return self.map_async(fn, *iterables, group=group, chunksize=chunksize).get(
+            progress=progress)
+
+    def map_async(self, fn, *iterables, group=None, chunksize=1):
+        """Submits fn over the (zipped) iterables, chunksize items per job,
+        and returns a MapResult at once (wait, get, iterate, progress,
+        elapsed, serial_time, cancel)."""
+        if not iterables:
+            raise TypeError("map_async() needs at least one iterable")
+        return MapResult(self, fn, iterables, group, chunksize)
+
+    def imap(self, fn, *iterables, group=None, chunksize=1):
+        """Like map() but an iterator: every job is submitted at once and the
+        results come in order, each as soon as it is ready (TaskError where
+        a job raised)."""
+        return iter(self.map_async(fn, *iterables, group=group, chunksize=chunksize))
+
+    def imap_unordered(self, fn, *iterables, group=None, chunksize=1):
+        """Like imap() but the results come in the order they complete."""
+        return self.map_async(fn, *iterables, group=group, chunksize=chunksize).unordered()
+
+    def executor(self):
+        """A concurrent.futures.Executor running on this runtime (weft.Executor):
+        its shutdown() leaves the runtime open."""
+        return Executor(runtime=self)
 
     def stats(self):
         """The statistics as a dict, in the one schema of every weft binding
@@ -241,8 +347,14 @@ class Runtime(_c.RuntimeBase):
         """The statistics table print_stats() prints, as a str."""
         s = self._stats()
         run = s["jobs_run"]
-        lines = ["weft job statistics: %d workers, %.3f s wall time" % (s["active_workers"],
-                                                                       s["jobs_wall_s"]),
+        active = s["active_workers"]
+        rows = sum(1 for w in s["per_worker"] if w["worker"] != "caller")
+        # rows: every worker slot that ran jobs or is active; after the count
+        # went down, more rows than active workers
+        head = "%d worker%s" % (active, "" if active == 1 else "s")
+        if rows > active:
+            head = "%d worker rows, %d active now" % (rows, active)
+        lines = ["weft job statistics: %s, %.3f s wall time" % (head, s["jobs_wall_s"]),
                  " worker |     jobs run | % of all |   busy s | time per job"]
         for w in s["per_worker"]:
             n = w["jobs"]
@@ -254,12 +366,303 @@ class Runtime(_c.RuntimeBase):
             1e6 * s["jobs_busy_s"] / run if run else 0.0))
         lines.append("jobs submitted: %d, failed: %d, pending: %d" % (
             s["jobs_submitted"], s["jobs_failed"], s["jobs_pending"]))
+        if s["jobs_cancelled"] or s["jobs_failed_unseen"]:
+            lines.append("jobs cancelled: %d, failures nobody retrieved: %d" % (
+                s["jobs_cancelled"], s["jobs_failed_unseen"]))
         return "\n".join(lines) + "\n"
 
     def print_stats(self, file=None):
         """Prints the statistics table (pp's print_stats) to file (default
         sys.stdout)."""
         (file or _sys.stdout).write(self.stats_text())
+
+
+def _run_chunk(fn, chunk):
+    return [fn(*a) for a in chunk]
+
+
+def _chunks(iterables, size):
+    it = zip(*iterables)
+    while True:
+        chunk = tuple(_itertools.islice(it, size))
+        if not chunk:
+            return
+        yield chunk
+
+
+def _fmt_s(s):
+    s = int(s + 0.5)
+    return "%d:%02d:%02d" % (s // 3600, s // 60 % 60, s % 60)
+
+
+class ProgressBar:
+    """A text progress bar: finished/total, percent, rate, time left, drawn
+    on one line of `file` (default sys.stderr) only when it is a terminal.
+    Call it with a Progress; `unit` names what is counted."""
+
+    def __init__(self, file=None, unit="jobs", width=30):
+        self.file = file if file is not None else _sys.stderr
+        self.unit = unit
+        self.width = width
+        isatty = getattr(self.file, "isatty", None)
+        self.enabled = bool(isatty and isatty())
+        self._ended = False
+
+    def line(self, p):
+        """The bar's text for Progress p."""
+        frac = p.finished / p.total if p.total else 1.0
+        n = int(self.width * min(max(frac, 0.0), 1.0))
+        left = "?" if p.eta_s < 0 else _fmt_s(p.eta_s)
+        return "[%s%s] %d/%d %s %5.1f%% %.1f/s, %s elapsed, %s left" % (
+            "#" * n, "." * (self.width - n), p.finished, p.total, self.unit, 100.0 * frac,
+            p.rate, _fmt_s(p.elapsed_s), left)
+
+    def __call__(self, p):
+        if not self.enabled or self._ended:
+            return
+        self.file.write("\r" + self.line(p))
+        if p.total and p.finished >= p.total:
+            self.file.write("\n")
+            self._ended = True
+        self.file.flush()
+
+
+def _reporter(progress):
+    if progress is True:
+        return ProgressBar()
+    if callable(progress):
+        return progress
+    raise TypeError("progress must be True, False or a callable, not %s"
+                    % type(progress).__name__)
+
+
+def _watch(report, count, wait_slice, timeout, interval, t0):
+    """Waits in slices of `interval` (wait_slice(seconds) -> complete?),
+    calling report(Progress) after each and once at the end; count() ->
+    (finished, total). True once complete, False at the timeout."""
+    if timeout is not None and timeout < 0:
+        raise ValueError("timeout must be >= 0 (or None for no limit)")
+    if not interval > 0:
+        raise ValueError("progress_interval must be > 0")
+    deadline = None if timeout is None else _time.monotonic() + timeout
+    while True:
+        left = interval if deadline is None else max(0.0, min(interval,
+                                                              deadline - _time.monotonic()))
+        ok = wait_slice(left)
+        n, total = count()
+        el = _time.monotonic() - t0
+        rate = n / el if el > 0 else 0.0
+        eta = 0.0 if n >= total else ((total - n) / rate if rate > 0 else -1.0)
+        report(Progress(n, total, el, rate, eta))
+        if ok:
+            return True
+        if deadline is not None and _time.monotonic() >= deadline:
+            return False
+
+
+class MapResult:
+    """The jobs of one map_async(): every item submitted at once, chunksize
+    items per job. len() is the item count; wait(), get(), iteration (in
+    order), unordered() (in completion order), done(), cancel(), progress
+    (items complete), elapsed (ipyparallel's: seconds from the first
+    submit to the last completion, or to now) and serial_time (the sum of
+    the jobs' run times)."""
+
+    def __init__(self, rt, fn, iterables, group, chunksize):
+        if not isinstance(chunksize, int) or isinstance(chunksize, bool) or chunksize < 1:
+            raise ValueError("chunksize must be an int >= 1")
+        self.runtime = rt
+        self.chunksize = chunksize
+        self._t0 = _time.monotonic()
+        submit = rt.submit
+        if chunksize == 1:
+            self._jobs = [submit(fn, *a, group=group) for a in zip(*iterables)]
+            self._sizes = None
+            self._n = len(self._jobs)
+        else:
+            chunks = list(_chunks(iterables, chunksize))
+            self._jobs = [submit(_run_chunk, fn, c, group=group) for c in chunks]
+            self._sizes = [len(c) for c in chunks]
+            self._n = sum(self._sizes)
+
+    def __len__(self):
+        return self._n
+
+    @property
+    def jobs(self):
+        """The jobs (one per chunk), in order."""
+        return list(self._jobs)
+
+    def done(self):
+        return all(j.done() for j in self._jobs)
+
+    ready = done
+
+    @property
+    def progress(self):
+        """Items whose job is complete."""
+        if self._sizes is None:
+            return sum(1 for j in self._jobs if j.done())
+        return sum(n for j, n in zip(self._jobs, self._sizes) if j.done())
+
+    @property
+    def elapsed(self):
+        ends = [j._times[2] for j in self._jobs]
+        if not ends:
+            return 0.0
+        end = max(ends) if None not in ends else _time.monotonic()
+        return end - min(j._times[0] for j in self._jobs)
+
+    @property
+    def serial_time(self):
+        return sum(j.serial_time for j in self._jobs)
+
+    def cancel(self):
+        """Cancels the jobs not yet started; returns how many."""
+        return sum(1 for j in self._jobs if j.cancel())
+
+    def _wait_all(self, timeout):
+        deadline = None if timeout is None else _time.monotonic() + timeout
+        for j in self._jobs:
+            if deadline is None:
+                j._wait()
+            elif not j._wait(max(0.0, deadline - _time.monotonic())):
+                return False
+        return True
+
+    def wait(self, timeout=None, progress=False, progress_interval=0.1):
+        """True once every job is complete, False if the timeout passed
+        first. progress: as for Runtime.wait()."""
+        if timeout is not None and timeout < 0:
+            raise ValueError("timeout must be >= 0 (or None for no limit)")
+        if not progress:
+            return self._wait_all(timeout)
+        return _watch(_reporter(progress), lambda: (self.progress, self._n), self._wait_all,
+                      timeout, progress_interval, self._t0)
+
+    def get(self, timeout=None, progress=False):
+        """The results in order (waiting first): TaskError for the first job
+        (in order) that raised; TimeoutError if the timeout passed first."""
+        if not self.wait(timeout, progress):
+            raise TimeoutError("the map did not complete in time")
+        if self._sizes is None:
+            return [j() for j in self._jobs]
+        out = []
+        for j in self._jobs:
+            out.extend(j())
+        return out
+
+    def __iter__(self):
+        for j in self._jobs:
+            if self._sizes is None:
+                yield j()
+            else:
+                yield from j()
+
+    def unordered(self):
+        """An iterator over the results in the order their jobs complete."""
+        import queue
+        q = queue.SimpleQueue()
+        for j in self._jobs:
+            j.add_done_callback(q.put)
+        for _ in range(len(self._jobs)):
+            j = q.get()
+            if self._sizes is None:
+                yield j()
+            else:
+                yield from j()
+
+    def __repr__(self):
+        return "<weft.MapResult %d/%d items done>" % (self.progress, self._n)
+
+
+_executor_ids = _itertools.count(1)
+
+
+class Executor(_cf.Executor):
+    """A concurrent.futures.Executor on a weft Runtime: Executor(max_workers=None)
+    makes and owns a Runtime (max_workers None or 0: automatic);
+    Executor(runtime=rt) (or rt.executor()) uses rt and leaves it open.
+
+    submit(fn, /, *args, **kwargs) returns a weft.Job, a Future as
+    concurrent.futures.wait() and as_completed() accept; its result() and
+    exception() raise the task's own exception, as a Future's do.
+    map(fn, *iterables, timeout=None, chunksize=1) is concurrent.futures'
+    map, but Ctrl-C while it waits cancels nothing (the jobs go on); only
+    closing the iterator early cancels the jobs not yet started.
+    shutdown(wait=True, *, cancel_futures=False): cancel_futures cancels
+    this executor's jobs not yet started; wait waits for the others (and
+    closes an owned Runtime)."""
+
+    def __init__(self, max_workers=None, runtime=None):
+        if runtime is not None and max_workers is not None:
+            raise ValueError("give max_workers or runtime, not both")
+        if runtime is not None and not isinstance(runtime, Runtime):
+            raise TypeError("runtime must be a weft.Runtime, not %s" % type(runtime).__name__)
+        self._own = runtime is None
+        self._rt = Runtime(max_workers or 0) if runtime is None else runtime
+        self._group = self._rt.group("weft.Executor-%d" % next(_executor_ids))
+        self._shut = False
+        self._lock = _threading.Lock()
+
+    @property
+    def runtime(self):
+        return self._rt
+
+    def submit(self, fn, /, *args, **kwargs):
+        with self._lock:
+            if self._shut:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+        if kwargs:
+            import functools
+            fn = functools.partial(fn, **kwargs)
+        job = self._rt.submit(fn, *args, group=self._group)
+        job._raw_errors()
+        return job
+
+    submit.__doc__ = _cf.Executor.submit.__doc__
+
+    def map(self, fn, *iterables, timeout=None, chunksize=1):
+        if not isinstance(chunksize, int) or isinstance(chunksize, bool) or chunksize < 1:
+            raise ValueError("chunksize must be an int >= 1")
+        end = None if timeout is None else _time.monotonic() + timeout
+        if chunksize == 1:
+            jobs = [self.submit(fn, *a) for a in zip(*iterables)]
+        else:
+            jobs = [self.submit(_run_chunk, fn, c) for c in _chunks(iterables, chunksize)]
+
+        def results():
+            i = 0
+            try:
+                while i < len(jobs):
+                    j = jobs[i]
+                    r = j.result() if end is None else j.result(max(0.0, end - _time.monotonic()))
+                    jobs[i] = None          # drop it, as concurrent.futures does
+                    i += 1
+                    if chunksize == 1:
+                        yield r
+                    else:
+                        yield from r
+            except GeneratorExit:
+                for j in jobs[i:]:
+                    j.cancel()
+                raise
+        return results()
+
+    def shutdown(self, wait=True, *, cancel_futures=False):
+        with self._lock:
+            self._shut = True
+        if cancel_futures:
+            self._group.cancel()
+        if wait:
+            try:
+                self._rt.wait(self._group)
+            except TaskError:
+                pass            # lost failures: logged already; shutdown does not raise
+            if self._own:
+                self._rt.close()
+
+    shutdown.__doc__ = _cf.Executor.shutdown.__doc__
 
 
 _default_runtime = None
@@ -800,7 +1203,7 @@ class Run:
             self.graph.name, c["done"], c["failed"], c["skipped"], c["cancelled"])
 
 
-__all__ = ["Runtime", "Job", "Group", "Graph", "Node", "Run", "Progress", "Error",
+__all__ = ["Runtime", "Job", "Group", "MapResult", "Executor", "ProgressBar", "Graph", "Node", "Run", "Progress", "Error",
            "InvalidArgument", "OutOfMemory", "Timeout", "TaskError", "ERRORS", "EXCEPTIONS",
            "error_class", "cancelled", "default_runtime",
            "register_task", "unregister_task", "task_registered", "load_plugin", "SUM_PRIMES_TASK",
