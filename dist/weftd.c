@@ -2,7 +2,7 @@
  * tasks of its plugins and weft's built-in tasks to authenticated clients
  * (dist/PROTOCOL.md). See `weftd --help` and dist/README.md.
  *
- * Plugins: --load FILE.so dlopens FILE and calls its
+ * Plugins: --load FILE.so loads FILE (weft_plugin_load) and calls its
  *     int weft_plugin_init(void);
  * which registers tasks with weft_task_register and returns 0 (nonzero
  * stops weftd with an error). examples/plugin/ is one.
@@ -11,7 +11,6 @@
  * results go out, new ones are refused so clients send them elsewhere)
  * and exit 0; a second one exits at once. SIGHUP reopens the log file. */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -289,21 +288,10 @@ int main(int argc, char **argv) {
     }
     weft_tasks_register_builtin();
     for (int i = 0; i < c->nplugins; i++) {
-        void *h = dlopen(c->plugins[i], RTLD_NOW | RTLD_LOCAL);
-        if (!h) {
-            fprintf(stderr, "weftd: plugin %s: %s\n", c->plugins[i], dlerror());
-            return 1;
-        }
-        int (*init)(void);
-        *(void **)&init = dlsym(h, "weft_plugin_init");
-        if (!init) {
-            fprintf(stderr, "weftd: plugin %s has no weft_plugin_init function\n", c->plugins[i]);
-            return 1;
-        }
-        int rc = init();
+        int rc = weft_plugin_load(c->plugins[i]); /* the loader every tool shares */
         if (rc) {
-            fprintf(stderr, "weftd: plugin %s: weft_plugin_init returned %d (%s)\n", c->plugins[i],
-                    rc, weft_strerror(rc));
+            const char *why = weft_error_detail();
+            fprintf(stderr, "weftd: %s\n", *why ? why : weft_strerror(rc));
             return 1;
         }
     }
