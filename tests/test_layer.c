@@ -263,6 +263,54 @@ START_TEST(test_current_run)
 }
 END_TEST
 
+/* ---- borrowed argument bytes (weft_graph_set_arg_ref) ---- */
+
+static _Atomic(const void *) arg_seen;
+
+static int arg_node(weft_node_ctx_t *ctx, void *arg)
+{
+    (void)arg;
+    size_t len;
+    const void *a = weft_node_arg(ctx, &len);
+    atomic_store(&arg_seen, a);
+    return weft_node_set_result(ctx, a, len);
+}
+
+START_TEST(test_arg_ref_borrows)
+{
+    weft_runtime_t *rt = wt_runtime(2);
+    char *buf = malloc(1 << 20);
+    memset(buf, 'q', 1 << 20);
+    weft_graph_t *g = wt_graph("ref");
+    weft_node_t v;
+    WT_ASSERT_RC(weft_graph_add(g, "v", arg_node, NULL, &v), 0);
+    WT_ASSERT_RC(weft_graph_set_arg_ref(g, v, buf, 1 << 20), 0);
+    weft_run_t *run = NULL;
+    WT_ASSERT_RC(weft_graph_run(g, rt, NULL, &run), 0);
+    ck_assert_ptr_eq(atomic_load(&arg_seen), buf); /* the caller's bytes, not a copy */
+    const void *d;
+    size_t len;
+    WT_ASSERT_RC(weft_run_result(run, v, &d, &len), 0);
+    ck_assert_uint_eq(len, 1 << 20);
+    ck_assert(memcmp(d, buf, len) == 0);
+    wt_run_free(run);
+    /* replaced by a copied argument, then by an empty borrowed one */
+    WT_ASSERT_RC(weft_graph_set_arg(g, v, "abc", 3), 0);
+    WT_ASSERT_RC(weft_graph_run(g, rt, NULL, &run), 0);
+    ck_assert_ptr_ne(atomic_load(&arg_seen), buf);
+    WT_ASSERT_RC(weft_run_result(run, v, &d, &len), 0);
+    ck_assert_uint_eq(len, 3);
+    wt_run_free(run);
+    WT_ASSERT_RC(weft_graph_set_arg_ref(g, v, NULL, 0), 0);
+    WT_ASSERT_RC(weft_graph_set_arg_ref(g, v, NULL, 5), WEFT_EINVAL);
+    WT_ASSERT_RC(weft_graph_set_arg_ref(g, 7, buf, 5), WEFT_EINVAL);
+    WT_ASSERT_RC(weft_graph_set_arg_ref(g, v, buf, 4), 0);
+    wt_graph_free(g); /* does not free buf (ASan: no double free below) */
+    free(buf);
+    wt_destroy(rt);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("layer");
@@ -272,6 +320,8 @@ int main(void)
     tc = wt_tcase(s, "buf", 30);
     tcase_add_test(tc, test_buf_forms_match_file_forms);
     tcase_add_test(tc, test_buf_forms_errors);
+    tc = wt_tcase(s, "arg_ref", 30);
+    tcase_add_test(tc, test_arg_ref_borrows);
     tc = wt_tcase(s, "current_run", 30);
     tcase_add_test(tc, test_current_run);
     return wt_run_suite(s);

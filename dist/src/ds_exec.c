@@ -10,11 +10,12 @@
  *
  * Each node runs ds_exec_node, which skips a task that was cancelled (or
  * whose connection is gone) before it starts, and times the task. The
- * argument bytes are copied into the graph (weft_graph_set_arg) and our
- * copy freed at once, so for a moment the node holds them twice: the
- * graph API has no way to hand a buffer over. The results stay in the run
- * record until the I/O thread has sealed them into frames
- * (ds_exec_release), so result bytes are never copied on the node. */
+ * graph borrows the argument bytes where they arrived
+ * (weft_graph_set_arg_ref): their owner (the session's task record, or the
+ * local job) frees them with the task, after the graph stopped using them.
+ * The results stay in the run record until the I/O thread has sealed them
+ * into frames (ds_exec_release). So neither argument nor result bytes are
+ * ever copied on the node: each is held once. */
 #include "ds.h"
 
 static int ds_exec_node(weft_node_ctx_t *ctx, void *arg) {
@@ -71,10 +72,10 @@ static int batch_task(void *arg, void **result) {
         t->fn_arg = last_arg;
         t->outcome = DS_OUT_CANCELLED; /* until the node runs */
         int r = weft_graph_add(g, NULL, ds_exec_node, t, &ids[i]);
-        if (!r && t->arg_len) r = weft_graph_set_arg(g, ids[i], t->arg, t->arg_len);
-        wf_free(t->arg);
-        t->arg = NULL;
+        if (!r && t->arg_len) r = weft_graph_set_arg_ref(g, ids[i], t->arg, t->arg_len);
         if (r) {
+            wf_free(t->arg);
+            t->arg = NULL;
             /* a node added without its argument is told to skip itself */
             atomic_store_explicit(&t->cancel, 1, memory_order_relaxed);
             t->outcome = DS_OUT_NODE_ERROR;

@@ -32,8 +32,9 @@ typedef struct gr_extra {
     int kind;           /* GR_FN (arg bytes only), GR_TASK or GR_SUB */
     uint32_t node;      /* the node it belongs to */
     uint32_t task;      /* GR_TASK: offset of the task name, else GR_NONE */
-    void *bytes;        /* argument bytes (owned), or NULL */
+    void *bytes;        /* argument bytes (owned unless borrowed), or NULL */
     size_t len;
+    int borrowed;       /* bytes are the caller's (weft_graph_set_arg_ref) */
     weft_graph_t *sub;  /* GR_SUB */
 } gr_extra;
 

@@ -141,7 +141,7 @@ static void graph_dealloc(weft_graph_t *g) {
 static void drop_holds(weft_graph_t *g) {
     gr_extra *ex = g->extras.data;
     for (size_t i = 0; i < g->extras.len; i++) {
-        wf_free(ex[i].bytes);
+        if (!ex[i].borrowed) wf_free(ex[i].bytes);
         ex[i].bytes = NULL;
         if (ex[i].sub) ex[i].sub->parents--;
         ex[i].sub = NULL;
@@ -495,19 +495,22 @@ int gr_contains(const weft_graph_t *g, const weft_graph_t *target) {
     return rc ? rc : found;
 }
 
-static int set_arg(weft_graph_t *g, weft_node_t v, const void *arg, size_t len) {
+/* borrow: keep the caller's bytes instead of a copy. */
+static int set_arg(weft_graph_t *g, weft_node_t v, const void *arg, size_t len, int borrow) {
     int rc;
     if (v >= g->nodes.len || (len && !arg)) return WEFT_EINVAL;
-    void *bytes;
-    if ((rc = copy_bytes(arg, len, &bytes))) return rc;
+    void *bytes = (void *)arg;
+    if (!borrow && (rc = copy_bytes(arg, len, &bytes))) return rc;
+    if (borrow && !len) bytes = NULL;
     gr_extra *e = (gr_extra *)gr_extra_of(g, v);
     if (!e && (rc = gr_add_extra(g, v, &e))) {
-        wf_free(bytes);
+        if (!borrow) wf_free(bytes);
         return rc;
     }
-    wf_free(e->bytes);
+    if (!e->borrowed) wf_free(e->bytes);
     e->bytes = bytes;
     e->len = len;
+    e->borrowed = borrow && bytes;
     bump_version(g);
     return 0;
 }
@@ -515,7 +518,15 @@ static int set_arg(weft_graph_t *g, weft_node_t v, const void *arg, size_t len) 
 int weft_graph_set_arg(weft_graph_t *g, weft_node_t v, const void *arg, size_t len) {
     int fast = change_begin(g);
     if (fast < 0) return fast;
-    int rc = set_arg(g, v, arg, len);
+    int rc = set_arg(g, v, arg, len, 0);
+    change_end(g, fast);
+    return rc;
+}
+
+int weft_graph_set_arg_ref(weft_graph_t *g, weft_node_t v, const void *arg, size_t len) {
+    int fast = change_begin(g);
+    if (fast < 0) return fast;
+    int rc = set_arg(g, v, arg, len, 1);
     change_end(g, fast);
     return rc;
 }

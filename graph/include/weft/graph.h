@@ -153,6 +153,13 @@ WEFT_API weft_graph_t *weft_graph_node_subgraph(const weft_graph_t *g, weft_node
 /* Replaces a node's argument bytes with a copy of [arg, arg+len).
  * Errors: WEFT_EINVAL, WEFT_EBUSY, WEFT_ENOMEM. */
 WEFT_API int weft_graph_set_arg(weft_graph_t *g, weft_node_t node, const void *arg, size_t len);
+/* As weft_graph_set_arg, but without a copy: the node's argument is the
+ * caller's bytes [arg, arg+len), which must stay unchanged and alive until
+ * the graph is freed or the node's argument is set again (for large
+ * arguments that arrive in a buffer of their own, as on a weftd node).
+ * Errors: WEFT_EINVAL, WEFT_EBUSY, WEFT_ENOMEM. */
+WEFT_API int weft_graph_set_arg_ref(weft_graph_t *g, weft_node_t node, const void *arg,
+                                    size_t len);
 
 /* Edge: before precedes after (after succeeds before). Duplicate edges are
  * allowed and harmless. Errors: WEFT_EINVAL (unknown node), WEFT_EBUSY,
