@@ -365,6 +365,10 @@ void ds_conn_compact(ds_conn_t *c);
 /* Makes room for a record of payload n in the frame being filled, sealing
  * that frame first when the record would not fit. 0 or WEFT_ENOMEM. */
 int ds_conn_room(ds_conn_t *c, size_t n);
+/* Answers a PING record r with its PONG on c: 0, or -1 with *why set
+ * (malformed ping, out of memory). Both ends answer pings the same way,
+ * on their I/O thread. */
+int ds_conn_answer_ping(ds_conn_t *c, const ds_rec_t *r, const char **why);
 /* Seals the frame being filled (if it holds records). */
 int ds_conn_seal(ds_conn_t *c);
 /* Appends raw bytes (handshake frames) to the output. */

@@ -668,13 +668,7 @@ static void on_sealed(weft_cluster_t *c, dnode_t *n, const ds_frame_t *f) {
             }
             break;
         }
-        case DS_R_PING: {
-            uint64_t tok;
-            if (ds_u64_decode(&r, &tok)) rc = -1, why = "malformed ping";
-            else if (ds_conn_room(&n->conn, 8) || ds_put_u64(&n->conn.pt, DS_R_PONG, tok))
-                rc = -1, why = "out of memory";
-            break;
-        }
+        case DS_R_PING: rc = ds_conn_answer_ping(&n->conn, &r, &why); break;
         case DS_R_PONG: {
             uint64_t tok;
             if (ds_u64_decode(&r, &tok)) rc = -1, why = "malformed pong";

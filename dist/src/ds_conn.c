@@ -146,3 +146,16 @@ int ds_conn_flush(ds_conn_t *c, int *more) {
     }
     return 0;
 }
+
+int ds_conn_answer_ping(ds_conn_t *c, const ds_rec_t *r, const char **why) {
+    uint64_t tok;
+    if (ds_u64_decode(r, &tok)) {
+        *why = "malformed ping";
+        return -1;
+    }
+    if (ds_conn_room(c, 8) || ds_put_u64(&c->pt, DS_R_PONG, tok)) {
+        *why = "out of memory";
+        return -1;
+    }
+    return 0;
+}

@@ -401,13 +401,7 @@ static void on_sealed(srv_sess_t *ss, const ds_frame_t *f) {
         case DS_R_TASK: rc = on_task(ss, &r, &why); break;
         case DS_R_CHUNK: rc = on_chunk(ss, &r, &why); break;
         case DS_R_CANCEL: rc = on_cancel(ss, &r, &why); break;
-        case DS_R_PING: {
-            uint64_t tok;
-            if (ds_u64_decode(&r, &tok)) rc = -1, why = "malformed ping";
-            else if (ds_conn_room(&ss->c, 8) || ds_put_u64(&ss->c.pt, DS_R_PONG, tok))
-                rc = -1, why = "out of memory";
-            break;
-        }
+        case DS_R_PING: rc = ds_conn_answer_ping(&ss->c, &r, &why); break;
         case DS_R_PONG: {
             uint64_t tok;
             if (ds_u64_decode(&r, &tok)) rc = -1, why = "malformed pong";
