@@ -56,6 +56,7 @@
 
 #include "weft/common.h"
 #include "weft/runtime.h"
+#include "weft/graph.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -298,6 +299,18 @@ WEFT_API int weft_cluster_active_nodes(weft_cluster_t *c, char ***nodes, size_t 
  * memory. Errors: WEFT_EINVAL, WEFT_ENOMEM, WEFT_EIO. */
 WEFT_API int weft_cluster_print_stats(weft_cluster_t *c, FILE *out);
 WEFT_API int weft_cluster_print_stats_buf(weft_cluster_t *c, weft_buf_t *out);
+
+/* Graphs on a cluster: weft_run_opts_t.executor = weft_cluster_executor(c)
+ * makes a graph run (weft_graph_run, _async, _run_n) send its named-task
+ * nodes to the cluster's nodes (placement hints: weft_graph_set_place),
+ * each with its argument and its predecessors' result bytes; function and
+ * subgraph nodes run locally (the named-task nodes of subgraphs spread
+ * too). A node lost during the run costs time, not results: the client
+ * keeps every result the run needs, so only the lost node's running graph
+ * nodes are sent again. The run record says per node where it ran
+ * (weft_run_node_origin). The executor lives as long as c.
+ * Thread-safety: any thread. NULL for a bad c. */
+WEFT_API const weft_executor_t *weft_cluster_executor(weft_cluster_t *c);
 
 /* Discovery counts of a cluster (beacons; see opts.discover). Every
  * datagram received is counted once in received and in exactly one of

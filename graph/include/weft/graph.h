@@ -272,6 +272,92 @@ typedef struct weft_progress {
 } weft_progress_t;
 typedef void (*weft_progress_fn)(void *data, const weft_progress_t *p);
 
+/* ------------------------------------------------------------------ */
+/* Placement and executors: named-task nodes that run elsewhere        */
+
+/* Where a named-task node may run when its run has an executor (a
+ * cluster: weft_cluster_executor in weft/dist.h). Without an executor
+ * every node runs locally and placement is ignored. */
+typedef enum weft_place {
+    WEFT_PLACE_ANY = 0,   /* any machine of the cluster (the default) */
+    WEFT_PLACE_LOCAL = 1, /* only on this process's runtime */
+    WEFT_PLACE_NODE = 2   /* only on the node named by `where` ("host:port") */
+} weft_place_t;
+
+/* Sets named-task node `node`'s placement. where: the node's address for
+ * WEFT_PLACE_NODE (1..WEFT_NAME_MAX bytes, no whitespace), NULL otherwise.
+ * Saved in graph files (`place` lines, graph/FORMAT.md). Errors:
+ * WEFT_EINVAL (bad graph or node, not a named-task node, unknown place,
+ * where missing or given wrongly), WEFT_EBUSY (the graph runs),
+ * WEFT_ENOMEM. Thread-safety: as any change of the graph. */
+WEFT_API int weft_graph_set_place(weft_graph_t *g, weft_node_t node, int place,
+                                  const char *where);
+/* A node's placement (WEFT_PLACE_*, WEFT_PLACE_ANY for nodes that are not
+ * named tasks), or a negative error (WEFT_EINVAL). *where (may be NULL)
+ * gets the address for WEFT_PLACE_NODE, else NULL; valid while the graph
+ * lives. Thread-safety: as reading the graph. */
+WEFT_API int weft_graph_place(const weft_graph_t *g, weft_node_t node, const char **where);
+
+/* What an executor is given to run: one named-task node of a run. Every
+ * pointer is valid until the node's handle is completed. */
+typedef struct weft_remote_node {
+    weft_run_t *run;
+    weft_node_t node;
+    const char *name;              /* the node's name */
+    const char *task;              /* its registered task name */
+    const void *arg;               /* its argument bytes */
+    size_t arg_len;
+    size_t ninputs;                /* its predecessors, in weft_node_input order */
+    const void *const *inputs;     /* their result bytes (NULL where none) */
+    const size_t *input_lens;
+    const weft_node_t *input_nodes; /* which node each input came from */
+    int place;                     /* WEFT_PLACE_ANY or WEFT_PLACE_NODE */
+    const char *where;             /* WEFT_PLACE_NODE: the node's address */
+} weft_remote_node_t;
+
+/* An executor runs a run's named-task nodes (those not placed
+ * WEFT_PLACE_LOCAL) somewhere else: start is called on the worker that
+ * would have run the node, with the node already deferred (h is its
+ * handle, see weft_node_defer); it must not block, and completes h exactly
+ * once, from any thread, with weft_node_async_complete_at (or _complete),
+ * giving the node the outcome it would have had locally. A nonzero return
+ * means start took nothing on: the node fails with that code (h must then
+ * not be completed). Named tasks need not be registered locally when the
+ * run has an executor, unless placed WEFT_PLACE_LOCAL. */
+typedef struct weft_executor {
+    int (*start)(void *data, const weft_remote_node_t *node, weft_node_async_t *h);
+    void *data;
+} weft_executor_t;
+
+/* Where and how a node ran, as an executor reports it (all optional). */
+typedef struct weft_node_origin {
+    const char *machine; /* "host:port" of the machine that ran it; NULL or
+                            "local": this process */
+    int worker;          /* worker index on that machine, -1 unknown */
+    int attempts;        /* times it was sent (1 without failures; 0 unknown) */
+    double lost_s;       /* seconds lost to failures (attempts that were lost) */
+    double start_s, end_s; /* when it ran on that machine, on this process's
+                              clock (aligned), in seconds since the run began;
+                              both 0: unknown (the node's own times are used) */
+    uint64_t bytes_sent;     /* bytes sent to run it (argument, inputs) */
+    uint64_t bytes_received; /* bytes received back (its result) */
+} weft_node_origin_t;
+
+/* As weft_node_async_complete, also recording where and how the node ran
+ * (origin may be NULL). The run record keeps it (weft_run_node_origin),
+ * run files save it, traces draw one process track per machine, dot
+ * colours nodes by machine, print_stats sums per machine. */
+WEFT_API int weft_node_async_complete_at(weft_node_async_t *h, int status, const void *data,
+                                         size_t len, const weft_node_origin_t *origin);
+
+/* Where node `node` of a run ran: machine "local" for nodes run by this
+ * process (worker from the record when recorded, else -1; attempts 1).
+ * machine stays valid while the run record lives. Errors: WEFT_EINVAL,
+ * WEFT_ESTALE, WEFT_ENOENT (the node did not run: pending, skipped,
+ * cancelled). Thread-safety: any thread; a snapshot while the run goes. */
+WEFT_API int weft_run_node_origin(const weft_run_t *run, weft_node_t node,
+                                  weft_node_origin_t *origin);
+
 typedef struct weft_run_opts {
     int record;                 /* 1: record each node's start, end and worker
                                    (needed for timed dot labels, traces and
@@ -280,6 +366,9 @@ typedef struct weft_run_opts {
     weft_progress_fn progress;  /* called by the waiting thread, or NULL */
     void *progress_data;
     double progress_interval_s; /* between reports; 0 means 0.1 */
+    const weft_executor_t *executor; /* run named-task nodes there, or NULL:
+                                        all local (a cluster:
+                                        weft_cluster_executor) */
 } weft_run_opts_t;
 
 /* Runs g on rt and blocks until the run is complete (workers help; a
