@@ -56,6 +56,9 @@ PyObject *wpy_raise(int code, const char *detail);
  * __cause__ (exc may be NULL). Returns NULL. */
 PyObject *wpy_raise_task_error(const char *message, PyObject *name, PyObject *exc);
 
+/* weft.TaskError once _setup ran, else NULL (borrowed). */
+PyObject *wpy_task_error_class(void);
+
 /* Takes the raised exception (normalized, its traceback attached to it) and
  * clears the error indicator. Never NULL. */
 PyObject *wpy_fetch_exception(void);

@@ -799,6 +799,17 @@ static PyObject *job_outcome(WpyJob *j) {
         return NULL;
     }
     j->seen = 1;
+    PyObject *te = wpy_task_error_class();
+    if (j->remote && te && PyObject_TypeCheck(j->exc, (PyTypeObject *)te)) {
+        /* the report of a task that raised in a worker process: already a
+         * TaskError naming the job, the node and the worker. For an
+         * Executor's job, the task's own exception when it came back */
+        PyObject *orig = j->raw ? PyObject_GetAttrString(j->exc, "exception") : NULL;
+        if (!orig) PyErr_Clear();
+        reraise(orig && orig != Py_None ? orig : j->exc);
+        Py_XDECREF(orig);
+        return NULL;
+    }
     if (j->raw) {
         reraise(j->exc);
         return NULL;
@@ -899,6 +910,14 @@ static PyObject *job_exception(WpyJob *j, PyObject *args, PyObject *kw) {
         return NULL;
     }
     j->seen = 1;
+    PyObject *te = wpy_task_error_class();
+    if (j->remote && j->exc && te && PyObject_TypeCheck(j->exc, (PyTypeObject *)te)) {
+        /* a worker's report: the task's own exception when it came back */
+        PyObject *orig = PyObject_GetAttrString(j->exc, "exception");
+        if (orig && orig != Py_None) return orig;
+        Py_XDECREF(orig);
+        PyErr_Clear();
+    }
     return Py_NewRef(j->exc ? j->exc : Py_None);
 }
 
@@ -1254,6 +1273,7 @@ static PyObject *group_wait(WpyGroup *g, PyObject *args, PyObject *kw) {
 }
 
 static wpy_core *live_core(WpyRuntime *self);
+static int resolve_group(WpyRuntime *self, PyObject *o, WpyGroup **out);
 
 static PyObject *group_cancel(WpyGroup *g, PyObject *unused) {
     (void)unused;
@@ -1827,9 +1847,9 @@ static PyObject *runtime_close(WpyRuntime *self, PyObject *unused) {
         return NULL;
     }
     if (c->remote) { /* every remote job is complete: stop the processes */
-        void *r = c->remote;
+        void *eng = c->remote;
         c->remote = NULL;
-        wpy_remote_close(r);
+        wpy_remote_close(eng);
     }
     self->c = NULL;
     int rc = core_destroy(c);

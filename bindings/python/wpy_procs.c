@@ -349,18 +349,15 @@ static void rjob_process(rjob_t *x) {
         rjob_free(x);
         return;
     }
-    PyObject *mv = PyMemoryView_FromMemory((char *)d + 1, (Py_ssize_t)(n - 1), PyBUF_READ);
+    /* a copy: a decoded value may keep views into it (out-of-band
+     * buffers), and the job's bytes go with the record */
+    PyObject *mv = PyBytes_FromStringAndSize((const char *)d + 1, (Py_ssize_t)(n - 1));
     PyObject *node = PyUnicode_FromString(weft_djob_node(x->dj));
     PyObject *st = PyLong_FromLong(status);
     PyObject *v = mv && node && st ? PyObject_CallFunctionObjArgs(r->done_hook, st, mv, node,
                                                                   x->code_hash, NULL)
                                    : NULL;
     PyObject *exc = v ? NULL : wpy_fetch_exception();
-    if (mv) {
-        PyObject *rel = PyObject_CallMethod(mv, "release", NULL);
-        if (!rel) PyErr_Clear();
-        Py_XDECREF(rel);
-    }
     Py_XDECREF(mv);
     Py_XDECREF(node);
     Py_XDECREF(st);
