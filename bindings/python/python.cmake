@@ -132,7 +132,7 @@ foreach(t ${weft_py_tests})
     COMMAND ${Python3_EXECUTABLE} -m unittest -v ${tname}
     WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}/tests/python)
   set_tests_properties(python_${tname} PROPERTIES
-    ENVIRONMENT "${weft_py_env}" LABELS "python" TIMEOUT 600)
+    ENVIRONMENT "${weft_py_env};WEFT_WEFTD=$<TARGET_FILE:weftd>" LABELS "python" TIMEOUT 600)
 endforeach()
 
 # The examples, checked by their output.
