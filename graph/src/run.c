@@ -156,6 +156,7 @@ static void free_results(weft_run_t *run) {
 static void run_dealloc(weft_run_t *run) {
     if (run->job) weft_job_free(run->job);
     free_results(run);
+    gr_origins_free(run);
     wf_free((void *)run->join);
     wf_free((void *)run->status);
     wf_free(run->codes);
@@ -262,6 +263,7 @@ int gr_run_alloc(weft_graph_t *g, int record, weft_run_t **out) {
 static void run_reset(weft_run_t *run) {
     weft_graph_t *g = run->g;
     free_results(run);
+    gr_origins_free(run); /* this run's executor reports anew */
     drop_subruns(run);
     memcpy((void *)run->join, g->join0, run->n * sizeof(uint32_t));
     memset((void *)run->status, 0, run->n);
