@@ -219,9 +219,9 @@ START_TEST(test_origin_values)
     bad = (weft_node_origin_t){.machine = "m:1", .worker = -2};
     WT_ASSERT_RC(weft_node_async_complete_at(ot_handle[r0], 0, NULL, 0, &bad), WEFT_EINVAL);
     assert_detail("origin: worker -2 is out of range (-1 .. 32767)");
-    bad = (weft_node_origin_t){.machine = "m:1", .start_s = 2, .end_s = 1};
+    bad = (weft_node_origin_t){.machine = "m:1", .lost_s = -1};
     WT_ASSERT_RC(weft_node_async_complete_at(ot_handle[r0], 0, NULL, 0, &bad), WEFT_EINVAL);
-    assert_detail("origin: times must be finite, lost_s >= 0 and 0 <= start_s <= end_s");
+    assert_detail("origin: times must be finite and lost_s not negative");
     bad = (weft_node_origin_t){.machine = "m:1", .lost_s = NAN};
     WT_ASSERT_RC(weft_node_async_complete_at(ot_handle[r0], 0, NULL, 0, &bad), WEFT_EINVAL);
     bad = (weft_node_origin_t){.machine = "m:1", .end_s = INFINITY};
@@ -234,11 +234,12 @@ START_TEST(test_origin_values)
     /* the origin's strings need not outlive the call */
     char mach[32];
     snprintf(mach, sizeof mach, "%s", "10.1.0.2:7400");
-    weft_node_origin_t b = {.machine = mach, .worker = -1};
+    weft_node_origin_t b = {.machine = mach, .worker = -1, .start_s = 2.5, .end_s = 1};
     WT_ASSERT_RC(weft_node_async_complete_at(ot_handle[r1], 0, NULL, 0, &b), 0);
     memset(mach, 'x', sizeof mach - 1);
     /* machine "local" and NULL both mean this process */
-    weft_node_origin_t c = {.machine = NULL, .worker = 1, .attempts = 1};
+    weft_node_origin_t c = {.machine = NULL, .worker = 1, .attempts = 1, .start_s = -0.001,
+                            .end_s = 0.5};
     WT_ASSERT_RC(weft_node_async_complete_at(ot_handle[r2], 0, NULL, 0, &c), 0);
     weft_node_origin_t d = {.machine = "local", .worker = 0, .attempts = 3, .lost_s = 1.5};
     WT_ASSERT_RC(weft_node_async_complete_at(ot_handle[r3], 77, NULL, 0, &d), 0);
@@ -259,10 +260,11 @@ START_TEST(test_origin_values)
     ck_assert_ptr_eq(got.machine, m0); /* one string per machine */
     ck_assert_int_eq(got.worker, -1);
     ck_assert_int_eq(got.attempts, 0);
-    ck_assert(got.start_s == 0 && got.end_s == 0 && got.lost_s == 0);
+    ck_assert(got.start_s == 2.5 && got.end_s == 2.5 && got.lost_s == 0); /* clamped */
     WT_ASSERT_RC(weft_run_node_origin(run, r2, &got), 0);
     ck_assert_str_eq(got.machine, "local");
     ck_assert_int_eq(got.worker, 1);
+    ck_assert(got.start_s == 0 && got.end_s == 0.5); /* clamped */
     WT_ASSERT_RC(weft_run_node_origin(run, r3, &got), 0); /* failed: it ran */
     ck_assert_str_eq(got.machine, "local");
     ck_assert_int_eq(got.attempts, 3);
@@ -445,6 +447,166 @@ START_TEST(test_origin_concurrent_machines)
 }
 END_TEST
 
+/* ---- the run of the views: 5 nodes, 3 of them remote on 2 machines ---- */
+
+/* Runs graph "spread" (a b c d e; edge a->e) recorded, completing a, b, c,
+ * d with the given origins (NULL: a plain completion); e is local. */
+static weft_run_t *ot_spread_run(weft_runtime_t *rt, weft_graph_t **gp, const weft_node_origin_t *o[4],
+                                 int fail_d)
+{
+    ot_register();
+    weft_graph_t *g = wt_graph("spread");
+    static const char *names[] = {"a", "b", "c", "d"};
+    for (int i = 0; i < 4; i++)
+        WT_ASSERT_RC(weft_graph_add_task(g, names[i], "ot-remote", NULL, 0, NULL), 0);
+    weft_node_t e;
+    WT_ASSERT_RC(weft_graph_add_task(g, "e", "ot-local", NULL, 0, &e), 0);
+    WT_ASSERT_RC(weft_graph_precede(g, 0, e), 0);
+    weft_run_opts_t opts = {.record = 1};
+    weft_run_t *run = NULL;
+    WT_ASSERT_RC(weft_graph_run_async(g, rt, &opts, &run), 0);
+    ot_wait_deferred(4);
+    for (int i = 0; i < 4; i++)
+        WT_ASSERT_RC(weft_node_async_complete_at(ot_handle[i], i == 3 && fail_d ? 5 : 0, NULL, 0, o[i]), 0);
+    WT_ASSERT_RC(weft_run_wait(run), fail_d ? WEFT_ETASK : 0);
+    *gp = g;
+    return run;
+}
+
+static const weft_node_origin_t ot_oa = {.machine = "10.0.0.2:7400", .worker = 1, .attempts = 1,
+                                         .start_s = 0.001, .end_s = 0.002, .bytes_sent = 100,
+                                         .bytes_received = 10};
+static const weft_node_origin_t ot_ob = {.machine = "10.0.0.3:7400", .worker = 0, .attempts = 3,
+                                         .lost_s = 0.5, .start_s = 0.003, .end_s = 0.004,
+                                         .bytes_sent = 200, .bytes_received = 20};
+static const weft_node_origin_t ot_oc = {.machine = "10.0.0.2:7400", .worker = 0, .attempts = 2,
+                                         .lost_s = 0.25, .bytes_sent = 300, .bytes_received = 30};
+
+static char *ot_run_text(const weft_run_t *run)
+{
+    weft_buf_t b;
+    int rc = weft_run_save_buf(run, &b);
+    ck_assert_msg(rc == 0, "weft_run_save_buf = %d: %s", rc, weft_error_detail());
+    return b.data;
+}
+
+/* The lines of text from the first that starts with `from` (NULL: none). */
+static const char *ot_from(const char *text, const char *from)
+{
+    const char *p = strstr(text, from);
+    ck_assert_msg(p != NULL, "no '%s' in:\n%s", from, text);
+    return p;
+}
+
+START_TEST(test_origin_run_file_round_trip)
+{
+    weft_runtime_t *rt = wt_runtime(2);
+    weft_graph_t *g;
+    const weft_node_origin_t *o[4] = {&ot_oa, &ot_ob, &ot_oc, NULL};
+    weft_run_t *run = ot_spread_run(rt, &g, o, 1);
+    char *text = ot_run_text(run);
+    if (getenv("OT_SHOW")) fputs(text, stderr);
+    const char *m = ot_from(text, "machine 1 ");
+    ck_assert(strncmp(m, "machine 1 10.0.0.2:7400\nmachine 2 10.0.0.3:7400\n\n# node ID", 57) == 0);
+    ck_assert_str_eq(ot_from(text, "\n# origin"),
+                     "\n# origin ID NAME MACHINE WORKER ATTEMPTS LOST START END SENT RECEIVED\n"
+                     "origin 0 a 1 1 1 0.000000000 0.001000000 0.002000000 100 10\n"
+                     "origin 1 b 2 0 3 0.500000000 0.003000000 0.004000000 200 20\n"
+                     "origin 2 c 1 0 2 0.250000000 0.000000000 0.000000000 300 30\n");
+    /* d completed plainly (failed), e ran here: no origin lines */
+    weft_run_t *back = NULL;
+    WT_ASSERT_RC(weft_run_load_buf(g, text, strlen(text), &back), 0);
+    char *again = ot_run_text(back);
+    ck_assert_str_eq(again, text);
+    weft_node_origin_t x, y;
+    for (weft_node_t v = 0; v < 5; v++) {
+        WT_ASSERT_RC(weft_run_node_origin(run, v, &x), 0);
+        WT_ASSERT_RC(weft_run_node_origin(back, v, &y), 0);
+        ck_assert_str_eq(x.machine, y.machine);
+        ck_assert_int_eq(x.worker, y.worker);
+        ck_assert_int_eq(x.attempts, y.attempts);
+        ck_assert(x.lost_s == y.lost_s && x.start_s == y.start_s && x.end_s == y.end_s);
+        ck_assert_uint_eq(x.bytes_sent, y.bytes_sent);
+        ck_assert_uint_eq(x.bytes_received, y.bytes_received);
+    }
+    WT_ASSERT_RC(weft_run_node_origin(back, 3, &y), 0);
+    ck_assert_str_eq(y.machine, "local");
+    free(again);
+    WT_ASSERT_RC(weft_run_free(back), 0);
+
+    /* old run files, without machines and origins, still load: local */
+    char *old = strdup(text); /* the text without its machine and origin lines */
+    *strstr(old, "machine 1") = 0;
+    strcat(old, strstr(text, "\n# node ID"));
+    strstr(old, "\n# origin")[0] = 0;
+    WT_ASSERT_RC(weft_run_load_buf(g, old, strlen(old), &back), 0);
+    WT_ASSERT_RC(weft_run_node_origin(back, 1, &y), 0);
+    ck_assert_str_eq(y.machine, "local");
+    again = ot_run_text(back);
+    ck_assert_str_eq(again, old);
+    free(again);
+    free(old);
+    WT_ASSERT_RC(weft_run_free(back), 0);
+    free(text);
+    wt_run_free(run);
+    wt_graph_free(g);
+    wt_destroy(rt);
+}
+END_TEST
+
+START_TEST(test_origin_run_file_errors)
+{
+    weft_graph_t *g = wt_graph("spread");
+    WT_ASSERT_RC(weft_graph_add_task(g, "a", "t", NULL, 0, NULL), 0);
+    WT_ASSERT_RC(weft_graph_add_task(g, "b", "t", NULL, 0, NULL), 0);
+    static const struct {
+        const char *text, *msg;
+    } cases[] = {
+        {"weft-run 1\nmachine 0 h:1\n", "line 2: machine 0 is this process ('local'): it has no 'machine' line"},
+        {"weft-run 1\nmachine 2 h:1\n", "line 2: machine 2 out of order: the next is machine 1"},
+        {"weft-run 1\nmachine 1 h:1\nmachine 1 h:2\n", "line 3: machine 1 out of order: the next is machine 2"},
+        {"weft-run 1\nmachine 1 h:1\nmachine 2 h:1\n", "line 3: machine 2 repeats machine 1 'h:1'"},
+        {"weft-run 1\nmachine 1 local\n", "line 2: machine 'local' is machine 0: it has no 'machine' line"},
+        {"weft-run 1\nmachine 1 \"h 1\"\n",
+         "line 2: machine 1: bad address 'h 1': an address holds no spaces or control bytes"},
+        {"weft-run 1\nmachine 1\n", "line 2: missing address"},
+        {"weft-run 1\nmachine x h:1\n", "line 2: bad machine number 'x' (expected a number)"},
+        {"weft-run 1\nmachine 1 h:1 z\n", "line 2: unexpected 'z' after the 'machine' line's last field (trailing garbage)"},
+        {"weft-run 1\norigin 0 a 0 0 1 0 0 0 0 0\nnode 0 a done 0\n", "line 2: origin of node 0 before its node line"},
+        {"weft-run 1\nnode 0 a skipped 0\norigin 0 a 0 0 1 0 0 0 0 0\n",
+         "line 3: node 0 did not run (it is skipped): it has no origin"},
+        {"weft-run 1\nnode 0 a done 0\norigin 0 a 0 0 1 0 0 0 0 0\norigin 0 a 0 0 1 0 0 0 0 0\n",
+         "line 4: duplicate 'origin' line for node 0"},
+        {"weft-run 1\nnode 0 a done 0\norigin 0 b 0 0 1 0 0 0 0 0\n",
+         "line 3: node 0 is called 'a' in the graph, not 'b'"},
+        {"weft-run 1\nnode 0 a done 0\norigin 0 a 1 0 1 0 0 0 0 0\n",
+         "line 3: unknown machine 1 (machine lines above number 1 to 0; 0 is 'local')"},
+        {"weft-run 1\nnode 0 a done 0\norigin 0 a 0 -2 1 0 0 0 0 0\n",
+         "line 3: origin worker '-2' out of range (-1 to 32767)"},
+        {"weft-run 1\nnode 0 a done 0\norigin 0 a 0 0 -1 0 0 0 0 0\n",
+         "line 3: attempts '-1' out of range (0 to 2147483647)"},
+        {"weft-run 1\nnode 0 a done 0\norigin 0 a 0 0 1 0 2 1 0 0\n",
+         "line 3: origin end time before origin start time"},
+        {"weft-run 1\nnode 0 a done 0\norigin 0 a 0 0 1 0 0 1000000.5 0 0\n",
+         "line 3: origin times are at most 1000000 seconds"},
+        {"weft-run 1\nnode 0 a done 0\norigin 0 a 0 0 1 0 0 0 0\n", "line 3: missing bytes received"},
+        {"weft-run 1\nnode 0 a done 0\norigin 0 a 0 0 1 0 0 0 0 -1\n",
+         "line 3: bad bytes received '-1' (expected a number)"},
+        {"weft-run 1\nnode 0 a done 0\norigin 0 a 0 0 1 0 0 0 0 0 9\n",
+         "line 3: unexpected '9' after the 'origin' line's last field (trailing garbage)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        weft_run_t *run = (weft_run_t *)&ot_deferred;
+        int rc = weft_run_load_buf(g, cases[i].text, strlen(cases[i].text), &run);
+        ck_assert_msg(rc == WEFT_EPARSE, "case %zu: %d (%s)", i, rc, weft_error_detail());
+        ck_assert_ptr_null(run);
+        ck_assert_msg(strcmp(weft_error_detail(), cases[i].msg) == 0, "case %zu: \"%s\", expected \"%s\"", i,
+                      weft_error_detail(), cases[i].msg);
+    }
+    wt_graph_free(g);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("origin");
@@ -455,5 +617,7 @@ int main(void)
     tcase_add_test(tc, test_origin_values);
     tcase_add_test(tc, test_origin_reset_on_rerun);
     tcase_add_test(tc, test_origin_concurrent_machines);
+    tcase_add_test(tc, test_origin_run_file_round_trip);
+    tcase_add_test(tc, test_origin_run_file_errors);
     return wt_run_suite(s);
 }

@@ -83,9 +83,8 @@ static int origin_check(const weft_node_origin_t *o) {
         wf_set_detail("origin: attempts %d is negative", o->attempts);
         return WEFT_EINVAL;
     }
-    if (!isfinite(o->lost_s) || o->lost_s < 0 || !isfinite(o->start_s) || !isfinite(o->end_s) ||
-        o->start_s < 0 || o->end_s < o->start_s) {
-        wf_set_detail("origin: times must be finite, lost_s >= 0 and 0 <= start_s <= end_s");
+    if (!isfinite(o->lost_s) || o->lost_s < 0 || !isfinite(o->start_s) || !isfinite(o->end_s)) {
+        wf_set_detail("origin: times must be finite and lost_s not negative");
         return WEFT_EINVAL;
     }
     return 0;
@@ -115,9 +114,12 @@ int weft_node_async_complete_at(weft_node_async_t *h, int status, const void *da
         gr_origin *no = &o->node[h->v];
         no->worker = origin->worker;
         no->attempts = origin->attempts;
-        no->lost_s = origin->lost_s;
-        no->start_s = origin->start_s;
-        no->end_s = origin->end_s;
+        /* clocks aligned across machines may be a little off: clamped to
+         * 0 <= start <= end rather than refused (a refusal here would
+         * leave the node waiting) */
+        no->start_s = origin->start_s > 0 ? fmin(origin->start_s, GR_ORIGIN_MAX_S) : 0;
+        no->end_s = origin->end_s > no->start_s ? fmin(origin->end_s, GR_ORIGIN_MAX_S) : no->start_s;
+        no->lost_s = fmin(origin->lost_s, GR_ORIGIN_MAX_S);
         no->bytes_sent = origin->bytes_sent;
         no->bytes_received = origin->bytes_received;
         /* release: the fields above reach readers that see machine */
@@ -293,6 +295,13 @@ int gr_machine_order(const weft_run_t *run, const char ***out, size_t *n) {
     qsort((void *)names, k, sizeof *names, machine_cmp);
     *out = names;
     *n = k;
+    return 0;
+}
+
+int gr_run_has_origins(const weft_run_t *run) {
+    if (!atomic_load_explicit(&((weft_run_t *)run)->origins, memory_order_acquire)) return 0;
+    for (uint32_t v = 0; v < run->n; v++)
+        if (node_ran(run, v) && gr_origin_of(run, v)) return 1;
     return 0;
 }
 
