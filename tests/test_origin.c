@@ -218,7 +218,7 @@ START_TEST(test_origin_values)
     assert_detail("origin: attempts -1 is negative");
     bad = (weft_node_origin_t){.machine = "m:1", .worker = -2};
     WT_ASSERT_RC(weft_node_async_complete_at(ot_handle[r0], 0, NULL, 0, &bad), WEFT_EINVAL);
-    assert_detail("origin: worker -2 is out of range (-1 .. 32767)");
+    assert_detail("origin: worker -2 is out of range (-1 .. 511)");
     bad = (weft_node_origin_t){.machine = "m:1", .lost_s = -1};
     WT_ASSERT_RC(weft_node_async_complete_at(ot_handle[r0], 0, NULL, 0, &bad), WEFT_EINVAL);
     assert_detail("origin: times must be finite and lost_s not negative");
@@ -582,7 +582,7 @@ START_TEST(test_origin_run_file_errors)
         {"weft-run 1\nnode 0 a done 0\norigin 0 a 1 0 1 0 0 0 0 0\n",
          "line 3: unknown machine 1 (machine lines above number 1 to 0; 0 is 'local')"},
         {"weft-run 1\nnode 0 a done 0\norigin 0 a 0 -2 1 0 0 0 0 0\n",
-         "line 3: origin worker '-2' out of range (-1 to 32767)"},
+         "line 3: origin worker '-2' out of range (-1 to 511)"},
         {"weft-run 1\nnode 0 a done 0\norigin 0 a 0 0 -1 0 0 0 0 0\n",
          "line 3: attempts '-1' out of range (0 to 2147483647)"},
         {"weft-run 1\nnode 0 a done 0\norigin 0 a 0 0 1 0 2 1 0 0\n",

@@ -203,6 +203,10 @@ const gr_origin *gr_origin_of(const weft_run_t *run, uint32_t v);
  * only machines that nodes ran on count, "local" included when a node ran
  * here. 0 or WEFT_ENOMEM; a run without origins gives n 0. */
 int gr_machine_order(const weft_run_t *run, const char ***out, size_t *n);
+/* Node v's machine: its origin's, else gr_local. Any thread. */
+const char *gr_machine_of(const weft_run_t *run, uint32_t v);
+/* Did node v run (done or failed)? */
+int gr_node_ran(const weft_run_t *run, uint32_t v);
 /* Does a node that ran (done or failed) have an origin? The per-machine
  * forms of dot, traces, statistics and run files are written only then. */
 int gr_run_has_origins(const weft_run_t *run);

@@ -232,7 +232,7 @@ static int rl_origin(run_loader *rl) {
     if (m > rl->mach.len)
         return gr_lx_fail(l, "unknown machine %llu (machine lines above number 1 to %zu; 0 is 'local')",
                           (unsigned long long)m, rl->mach.len);
-    if ((rc = gr_lx_int(l, "origin worker", -1, INT16_MAX, &worker)) ||
+    if ((rc = gr_lx_int(l, "origin worker", -1, WEFT_MAX_WORKERS - 1, &worker)) ||
         (rc = gr_lx_int(l, "attempts", 0, INT32_MAX, &attempts)) || (rc = gr_lx_time(l, "lost time", &lost)) ||
         (rc = gr_lx_time(l, "origin start time", &t0)) || (rc = gr_lx_time(l, "origin end time", &t1)))
         return rc;
