@@ -607,6 +607,182 @@ START_TEST(test_origin_run_file_errors)
 }
 END_TEST
 
+static char *ot_dot(const weft_graph_t *g, const weft_run_t *run)
+{
+    weft_buf_t b;
+    int rc = weft_graph_dot_buf(g, run, &b);
+    ck_assert_msg(rc == 0, "weft_graph_dot_buf = %d", rc);
+    return b.data;
+}
+
+static char *ot_trace(const weft_run_t *run)
+{
+    weft_buf_t b;
+    int rc = weft_run_trace_buf(run, &b);
+    ck_assert_msg(rc == 0, "weft_run_trace_buf = %d", rc);
+    return b.data;
+}
+
+static char *ot_stats(const weft_run_t *run)
+{
+    weft_buf_t b;
+    int rc = weft_run_print_stats_buf(run, &b);
+    ck_assert_msg(rc == 0, "weft_run_print_stats_buf = %d", rc);
+    return b.data;
+}
+
+static void ot_starts(const char *text, const char *want)
+{
+    ck_assert_msg(strncmp(text, want, strlen(want)) == 0, "'%s' does not start with '%s'", text, want);
+}
+
+static void ot_has(const char *text, const char *want)
+{
+    ck_assert_msg(strstr(text, want) != NULL, "no\n%s\nin:\n%s", want, text);
+}
+
+/* The line of text that starts with prefix (after leading spaces). */
+static const char *ot_line(const char *text, const char *prefix, char *buf, size_t cap)
+{
+    for (const char *p = text; *p;) {
+        const char *q = p;
+        while (*q == ' ') q++;
+        const char *e = strchr(p, '\n');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (strncmp(q, prefix, strlen(prefix)) == 0) {
+            ck_assert_uint_lt(n, cap);
+            memcpy(buf, p, n);
+            buf[n] = 0;
+            return buf;
+        }
+        p += n + (e != NULL);
+    }
+    ck_abort_msg("no line starting with '%s' in:\n%s", prefix, text);
+    return NULL;
+}
+
+START_TEST(test_origin_views)
+{
+    weft_runtime_t *rt = wt_runtime(2);
+    weft_graph_t *g;
+    const weft_node_origin_t *o[4] = {&ot_oa, &ot_ob, &ot_oc, NULL};
+    weft_run_t *run = ot_spread_run(rt, &g, o, 1);
+    char line[512];
+
+    /* dot: fills by machine, status borders, "on MACHINE", a legend */
+    char *dot = ot_dot(g, run);
+    ck_assert_str_eq(ot_line(dot, "n0 ", line, sizeof line),
+                     "  n0 [label=\"a\\non 10.0.0.2:7400\\n1.0 ms, w1\", tooltip=\"task ot-remote, done\", "
+                     "fillcolor=\"#c8e6c9\", color=\"#2e7d32\"];");
+    ck_assert_str_eq(ot_line(dot, "n1 ", line, sizeof line),
+                     "  n1 [label=\"b\\non 10.0.0.3:7400\\n1.0 ms, w0\", tooltip=\"task ot-remote, done\", "
+                     "fillcolor=\"#ffe0b2\", color=\"#2e7d32\"];");
+    /* c's origin has no times: its time here, its worker there */
+    ot_line(dot, "n2 ", line, sizeof line);
+    ot_starts(line, "  n2 [label=\"c\\non 10.0.0.2:7400\\n");
+    ot_has(line, ", w0\", tooltip=\"task ot-remote, done\", fillcolor=\"#c8e6c9\", color=\"#2e7d32\"];");
+    /* d failed here: local's fill, the failed border */
+    ot_line(dot, "n3 ", line, sizeof line);
+    ot_starts(line, "  n3 [label=\"d\\non local\\n");
+    ot_has(line, "\\nreturned 5\", tooltip=\"task ot-remote, failed\", fillcolor=\"#bbdefb\", "
+                 "color=\"#c62828\", penwidth=2];");
+    ot_line(dot, "n4 ", line, sizeof line);
+    ot_starts(line, "  n4 [label=\"e\\non local\\n");
+    ot_has(dot, "  subgraph \"cluster_machines\" {\n"
+                "    label=\"machines\"; style=\"rounded\"; color=\"#9e9e9e\";\n"
+                "    machine_0 [label=\"local\\n2 nodes\", fillcolor=\"#bbdefb\"];\n"
+                "    machine_1 [label=\"10.0.0.2:7400\\n2 nodes\", fillcolor=\"#c8e6c9\"];\n"
+                "    machine_2 [label=\"10.0.0.3:7400\\n1 node\", fillcolor=\"#ffe0b2\"];\n"
+                "  }\n}\n");
+
+    /* trace: a process per machine, threads per worker there, remote times */
+    char *tr = ot_trace(run);
+    ot_has(tr, "{\"traceEvents\":[\n"
+               "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{\"name\":\"local\"}},\n"
+               "{\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{\"sort_index\":0}}");
+    ot_has(tr, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":2,\"tid\":0,\"args\":{\"name\":\"10.0.0.2:7400\"}},\n"
+               "{\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":2,\"tid\":0,\"args\":{\"sort_index\":1}},\n"
+               "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":2,\"tid\":0,\"args\":{\"name\":\"worker 0\"}},\n"
+               "{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":2,\"tid\":0,\"args\":{\"sort_index\":0}},\n"
+               "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":2,\"tid\":1,\"args\":{\"name\":\"worker 1\"}},\n"
+               "{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":2,\"tid\":1,\"args\":{\"sort_index\":1}},\n"
+               "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":3,\"tid\":0,\"args\":{\"name\":\"10.0.0.3:7400\"}},\n"
+               "{\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":3,\"tid\":0,\"args\":{\"sort_index\":2}},\n"
+               "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":3,\"tid\":0,\"args\":{\"name\":\"worker 0\"}},\n"
+               "{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":3,\"tid\":0,\"args\":{\"sort_index\":0}},\n");
+    ot_has(tr, "{\"name\":\"a\",\"cat\":\"node\",\"ph\":\"X\",\"ts\":1000.000,\"dur\":1000.000,\"pid\":2,"
+               "\"tid\":1,\"args\":{\"node\":0,\"graph\":\"spread\",\"status\":\"done\",\"task\":\"ot-remote\","
+               "\"machine\":\"10.0.0.2:7400\",\"attempts\":1,\"lost_s\":0.000000000,\"bytes_sent\":100,"
+               "\"bytes_received\":10}}");
+    ot_has(tr, "{\"name\":\"b\",\"cat\":\"node\",\"ph\":\"X\",\"ts\":3000.000,\"dur\":1000.000,\"pid\":3,"
+               "\"tid\":0,\"args\":{\"node\":1,\"graph\":\"spread\",\"status\":\"done\",\"task\":\"ot-remote\","
+               "\"machine\":\"10.0.0.3:7400\",\"attempts\":3,\"lost_s\":0.500000000,\"bytes_sent\":200,"
+               "\"bytes_received\":20}}");
+    ot_has(tr, "\"pid\":2,\"tid\":0,\"args\":{\"node\":2,"); /* c: its own times, on its machine */
+    ot_has(tr, "\"pid\":1,\"tid\":");                      /* d and e here */
+    ot_has(tr, "\"args\":{\"node\":3,\"graph\":\"spread\",\"status\":\"failed\",\"code\":5,"
+               "\"task\":\"ot-remote\",\"machine\":\"local\"}}");
+
+    /* print_stats: the per-machine table after the worker table */
+    char *st = ot_stats(run);
+    if (getenv("OT_SHOW")) fprintf(stderr, "%s\n%s\n%s\n", dot, tr, st);
+    ck_assert_str_eq(ot_line(st, "machine ", line, sizeof line),
+                     " machine       |   nodes run | % of all |   busy s | retries |   lost s |       bytes sent |"
+                     "   bytes received");
+    ot_line(st, "local ", line, sizeof line);
+    ot_starts(line, " local         |           2 |   40.00% | ");
+    ot_has(line, " |       0 |   0.0000 |                0 |                0");
+    ot_line(st, "10.0.0.2:7400 ", line, sizeof line);
+    ot_starts(line, " 10.0.0.2:7400 |           2 |   40.00% | ");
+    ot_has(line, " |       1 |   0.2500 |              400 |               40");
+    ck_assert_str_eq(ot_line(st, "10.0.0.3:7400 ", line, sizeof line),
+                     " 10.0.0.3:7400 |           1 |   20.00% |   0.0010 |       2 |   0.5000 |              200 |"
+                     "               20");
+    ot_line(st, "Total         |", line, sizeof line);
+    ot_starts(line, " Total         |           5 |  100.00% | ");
+    ot_has(line, " |       3 |   0.7500 |              600 |               60");
+
+    /* a loaded run draws, traces and prints as the run did */
+    char *text = ot_run_text(run);
+    weft_run_t *back = NULL;
+    WT_ASSERT_RC(weft_run_load_buf(g, text, strlen(text), &back), 0);
+    char *dot2 = ot_dot(g, back), *tr2 = ot_trace(back), *st2 = ot_stats(back);
+    ck_assert_str_eq(dot2, dot);
+    ck_assert_str_eq(tr2, tr);
+    ck_assert_str_eq(st2, st);
+    free(dot2);
+    free(tr2);
+    free(st2);
+    free(text);
+    WT_ASSERT_RC(weft_run_free(back), 0);
+    free(dot);
+    free(tr);
+    free(st);
+    wt_run_free(run);
+
+    /* without origins: no machines anywhere */
+    const weft_node_origin_t *none[4] = {NULL, NULL, NULL, NULL};
+    wt_graph_free(g);
+    run = ot_spread_run(rt, &g, none, 0);
+    dot = ot_dot(g, run);
+    tr = ot_trace(run);
+    st = ot_stats(run);
+    text = ot_run_text(run);
+    ck_assert(strstr(dot, "machine") == NULL && strstr(dot, "on local") == NULL);
+    ck_assert(strstr(tr, "machine") == NULL && strstr(tr, "\"pid\":2") == NULL);
+    ot_has(tr, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{\"name\":\"spread\"}}");
+    ck_assert(strstr(st, "machine") == NULL);
+    ck_assert(strstr(text, "machine") == NULL && strstr(text, "origin") == NULL);
+    free(dot);
+    free(tr);
+    free(st);
+    free(text);
+    wt_run_free(run);
+    wt_graph_free(g);
+    wt_destroy(rt);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("origin");
@@ -619,5 +795,6 @@ int main(void)
     tcase_add_test(tc, test_origin_concurrent_machines);
     tcase_add_test(tc, test_origin_run_file_round_trip);
     tcase_add_test(tc, test_origin_run_file_errors);
+    tcase_add_test(tc, test_origin_views);
     return wt_run_suite(s);
 }
