@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "weft/graph.h"
 #include "weft_graph_test.h"
@@ -783,6 +784,56 @@ START_TEST(test_origin_views)
 }
 END_TEST
 
+/* weft-dot draws a cluster run from its files as weft_graph_dot draws the
+ * loaded run. */
+START_TEST(test_origin_weft_dot)
+{
+#ifndef WEFT_DOT_PROGRAM
+    return;
+#else
+    weft_runtime_t *rt = wt_runtime(2);
+    weft_graph_t *g;
+    const weft_node_origin_t *o[4] = {&ot_oa, &ot_ob, &ot_oc, NULL};
+    weft_run_t *run = ot_spread_run(rt, &g, o, 0);
+    char dir[] = "/tmp/weft-origin-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char gpath[64], rpath[64], cmd[512];
+    snprintf(gpath, sizeof gpath, "%s/spread.wg", dir);
+    snprintf(rpath, sizeof rpath, "%s/spread.run", dir);
+    WT_ASSERT_RC(weft_graph_save_file(g, gpath), 0);
+    FILE *f = fopen(rpath, "w");
+    ck_assert_ptr_nonnull(f);
+    WT_ASSERT_RC(weft_run_save(run, f), 0);
+    ck_assert_int_eq(fclose(f), 0);
+    weft_run_t *back = NULL;
+    char *text = ot_run_text(run);
+    WT_ASSERT_RC(weft_run_load_buf(g, text, strlen(text), &back), 0);
+    char *want = ot_dot(g, back);
+    snprintf(cmd, sizeof cmd, "'%s' '%s' '%s'", WEFT_DOT_PROGRAM, gpath, rpath);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t cap = strlen(want) + 4096, len = 0;
+    char *got = malloc(cap);
+    size_t k;
+    while ((k = fread(got + len, 1, cap - 1 - len, p)) > 0) len += k;
+    got[len] = 0;
+    ck_assert_int_eq(pclose(p), 0);
+    ck_assert_str_eq(got, want);
+    ot_has(got, "machine_2 [label=\"10.0.0.3:7400\\n1 node\", fillcolor=\"#ffe0b2\"];");
+    free(got);
+    free(want);
+    free(text);
+    WT_ASSERT_RC(weft_run_free(back), 0);
+    ck_assert_int_eq(remove(gpath), 0);
+    ck_assert_int_eq(remove(rpath), 0);
+    ck_assert_int_eq(rmdir(dir), 0);
+    wt_run_free(run);
+    wt_graph_free(g);
+    wt_destroy(rt);
+#endif
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("origin");
@@ -796,5 +847,6 @@ int main(void)
     tcase_add_test(tc, test_origin_run_file_round_trip);
     tcase_add_test(tc, test_origin_run_file_errors);
     tcase_add_test(tc, test_origin_views);
+    tcase_add_test(tc, test_origin_weft_dot);
     return wt_run_suite(s);
 }
