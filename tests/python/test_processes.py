@@ -236,6 +236,8 @@ class Lifecycle(unittest.TestCase):
             if p.poll() is None:
                 p.kill()
                 p.wait(10)
+            p.stdin.close()
+            p.stdout.close()
 
     def test_bad_arguments(self):
         with self.assertRaises(ValueError):
@@ -295,6 +297,7 @@ class Nodes(unittest.TestCase):
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait(10)
+            p.stdout.close()
         cls.dir.cleanup()
 
     def test_exact_results_on_nodes(self):
