@@ -210,6 +210,7 @@ struct rjob {
 };
 
 struct wpy_remote {
+    PyObject *rt;          /* the Runtime, strong: see wpy_remote_close */
     weft_procpool_t *pool;
     weft_cluster_t *pc;    /* the pool's cluster, or NULL */
     weft_cluster_t *nc;    /* the nodes' cluster, or NULL */
@@ -429,7 +430,14 @@ void wpy_remote_close(void *remote) {
     Py_CLEAR(r->recode_hook);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
+    PyObject *rt = r->rt;
     PyMem_RawFree(r);
+    /* The engine held its Runtime, so that the Runtime's last reference
+     * never goes on the completion thread (its deallocation would stop
+     * that thread from inside itself): a Runtime with processes or nodes
+     * lives until close(), or the exit handler's close. The caller (close)
+     * holds another reference. */
+    Py_XDECREF(rt);
 }
 
 void wpy_remote_cancel(void *rdata) {
@@ -552,6 +560,7 @@ static PyObject *mod_remote_start(PyObject *m, PyObject *args) {
         wpy_remote_close(r);
         return NULL;
     }
+    if (!rc) r->rt = Py_NewRef(rt);
     if (rc) {
         wpy_remote_close(r);
         return wpy_raise(rc, detail);

@@ -256,8 +256,9 @@ class Runtime(_c.RuntimeBase):
     going to another worker). A worker process that dies (crash,
     os._exit, kill -9) is started again; the jobs it held run again on
     the others (a result is accepted once); a job that kills 3 workers
-    fails with weft.Error ENODE. Graphs and map() with the thread
-    runtime's callables keep running on the threads.
+    fails with weft.Error ENODE. Graphs keep running on the threads. A
+    Runtime with processes or nodes lives until close() (or the exit
+    handler's close), even when no reference to it is left.
 
     Jobs are concurrent.futures Futures (as_completed, wait, cancel,
     add_done_callback). A thread that waits without a timeout for a job
