@@ -619,8 +619,39 @@ static PyObject *mod_rsubmit(PyObject *m, PyObject *const *a, Py_ssize_t n) {
     return job;
 }
 
+/* Appends one dict per node of cluster c (its weft_cluster_stats) to list.
+ * 0, or -1 with an exception. */
+static int add_node_stats(PyObject *list, weft_cluster_t *c, const char *kind) {
+    if (!c) return 0;
+    weft_node_stats_t *st = NULL;
+    size_t n = 0;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = weft_cluster_stats(c, &st, &n);
+    Py_END_ALLOW_THREADS
+    if (rc) {
+        wpy_raise(rc, weft_error_detail());
+        return -1;
+    }
+    int bad = 0;
+    for (size_t i = 0; i < n && !bad; i++) {
+        PyObject *d = Py_BuildValue(
+            "{sssssisKsdsdsKsKsKsKsKsd}", "node", st[i].node, "kind", kind, "connected",
+            st[i].connected, "jobs", (unsigned long long)st[i].jobs, "share", st[i].share,
+            "time_s", st[i].time_s, "bytes_sent", (unsigned long long)st[i].bytes_sent,
+            "bytes_received", (unsigned long long)st[i].bytes_received, "retries",
+            (unsigned long long)st[i].retries, "losses", (unsigned long long)st[i].losses,
+            "connects", (unsigned long long)st[i].connects, "rtt_s", st[i].rtt_s);
+        bad = !d || PyList_Append(list, d) < 0;
+        Py_XDECREF(d);
+    }
+    free(st);
+    return bad ? -1 : 0;
+}
+
 /* _remote_info(rt) -> dict: pids (list, 0 while restarting), restarts,
- * dir, nodes (active nodes of the nodes' cluster). For tests and repr. */
+ * dir, nodes (active nodes of the nodes' cluster), workers (statistics
+ * per process and node). For process_info(), stats and tests. */
 static PyObject *mod_remote_info(PyObject *m, PyObject *rt) {
     (void)m;
     wpy_remote_t *r = wpy_runtime_remote(rt);
@@ -656,10 +687,19 @@ static PyObject *mod_remote_info(PyObject *m, PyObject *rt) {
             free(list);
         }
     }
-    return Py_BuildValue("{sNsKsssNsisi}", "pids", pids, "restarts",
+    PyObject *workers = PyList_New(0);
+    if (!workers || add_node_stats(workers, r->pc, "process") < 0 ||
+        add_node_stats(workers, r->nc, "node") < 0) {
+        Py_XDECREF(workers);
+        Py_DECREF(pids);
+        Py_DECREF(nodes);
+        return NULL;
+    }
+    return Py_BuildValue("{sNsKsssNsisisN}", "pids", pids, "restarts",
                          (unsigned long long)(r->pool ? weft_procpool_restarts(r->pool) : 0),
                          "dir", r->pool ? weft_procpool_dir(r->pool) : "", "nodes", nodes,
-                         "processes", r->nprocs, "in_flight", (int)(r->in_pc + r->in_nc));
+                         "processes", r->nprocs, "in_flight", (int)(r->in_pc + r->in_nc),
+                         "workers", workers);
 }
 
 static PyMethodDef procs_functions[] = {

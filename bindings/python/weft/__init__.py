@@ -330,8 +330,11 @@ class Runtime(_c.RuntimeBase):
         """The worker processes and nodes now: {"pids": [pid of each worker
         process, 0 while one restarts], "restarts": int, "dir": the private
         socket directory, "nodes": [nodes connected now], "processes": N,
-        "in_flight": jobs sent and not answered}; None for a runtime that
-        runs its jobs on threads."""
+        "in_flight": jobs sent and not answered, "workers": per worker
+        process and node a dict: node, kind ("process" or "node"),
+        connected, jobs, share, time_s, bytes_sent, bytes_received, retries,
+        losses, connects, rtt_s}; None for a runtime that runs its jobs on
+        threads."""
         if self.closed:
             return None
         return _c._remote_info(self)
@@ -456,6 +459,24 @@ class Runtime(_c.RuntimeBase):
         if s["jobs_cancelled"] or s["jobs_failed_unseen"]:
             lines.append("jobs cancelled: %d, failures nobody retrieved: %d" % (
                 s["jobs_cancelled"], s["jobs_failed_unseen"]))
+        info = self.process_info() if self._enc is not None else None
+        if info is not None:
+            # pp's print_stats per node: the worker processes and weftd nodes
+            ws = info["workers"]
+            total = sum(w["jobs"] for w in ws)
+            lines.append("weft process statistics: %d worker process%s, %d node%s, "
+                         "%d restart%s" % (
+                             info["processes"], "" if info["processes"] == 1 else "es",
+                             len(self.nodes), "" if len(self.nodes) == 1 else "s",
+                             info["restarts"], "" if info["restarts"] == 1 else "s"))
+            lines.append(" %-40s |     jobs | %% of all |   time s | time per job | losses"
+                         % "worker")
+            for w in ws:
+                n = w["jobs"]
+                name = w["node"] if len(w["node"]) <= 40 else "..." + w["node"][-37:]
+                lines.append(" %-40s | %8d | %7.2f%% | %8.3f | %9.3f us | %6d" % (
+                    name, n, 100.0 * n / total if total else 0.0, w["time_s"],
+                    1e6 * w["time_s"] / n if n else 0.0, w["losses"]))
         return "\n".join(lines) + "\n"
 
     def print_stats(self, file=None):
