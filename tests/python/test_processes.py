@@ -327,6 +327,14 @@ class Nodes(unittest.TestCase):
             self.assertEqual(cm.exception.exception.code, weft.ENODE)
             self.assertEqual(rt.submit(t.square, 9).result(60), 81)
 
+    def test_weftd_python_that_cannot_start(self):
+        p = subprocess.run([WEFTD, "--listen", "127.0.0.1:0", "--secret-file", self.key,
+                            "--python", "1", "--python-exe", "/nonexistent/python3"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("weftd: --python:", p.stderr)
+        self.assertIn("exited with status 127", p.stderr)
+
     def test_processes_and_nodes(self):
         with weft.Runtime(processes=1, nodes=self.nodes, secret_file=self.key) as rt:
             n = max(300, int(3000 * SCALE))
