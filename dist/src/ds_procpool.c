@@ -45,6 +45,8 @@
 #define QUICK_DEATH_NS ((int64_t)5 * 1000000000) /* dying sooner doubles the backoff */
 #define MAX_CHILDREN 256
 
+/* The atomics here are seq_cst: they are read rarely (tests, errors) and
+ * only ever publish a value, never guard other memory. */
 typedef struct pp_child {
     atomic_int pid;      /* 0: not running (watcher writes, anyone reads) */
     int64_t started;     /* wf_now_ns at fork */
@@ -126,7 +128,13 @@ static void reap(weft_procpool_t *p, int i, int restart) {
     int pid = atomic_load(&k->pid), st = 0;
     if (pid <= 0) return;
     pid_t r = waitpid(pid, &st, WNOHANG);
-    if (r != pid) return;
+    if (r < 0 && errno == ECHILD && kill(pid, 0) != 0) {
+        /* reaped by someone else (SIGCHLD set to SIG_IGN by the
+         * application): gone, status unknown */
+        st = 0;
+    } else if (r != pid) {
+        return;
+    }
     atomic_store(&k->pid, 0);
     atomic_store(&k->last_status, st);
     atomic_fetch_add(&k->exits, 1);
