@@ -62,6 +62,9 @@ class Processes(unittest.TestCase):
         self.assertEqual(list(rt.imap(t.square, range(20))), [i * i for i in range(20)])
         big = bytes(range(256)) * 1000
         self.assertEqual(rt.submit(len, big)(), 256000)
+        huge = big * 12                                     # 3 MB: chunked on the wire
+        self.assertEqual(rt.submit(len, huge)(), 3072000)
+        self.assertEqual(rt.submit(bytes, 3000000)(), bytes(3000000))
 
     def test_runs_in_the_processes(self):
         pids = set(self.rt.map(t.pid_of, range(200)))
