@@ -15,12 +15,8 @@ import sys
 
 
 def _run_hook():
-    # The serializer's worker side (bindings/python/weft/_worker.py); the
-    # stand-in until that module exists.
-    try:
-        from weft import _worker
-    except ImportError:
-        from weft import _code_stub as _worker
+    # the serializer's worker side (bindings/python/weft/_worker.py)
+    from weft import _worker
     return _worker.run
 
 
