@@ -159,8 +159,10 @@ typedef struct weft_cluster_opts {
 /* Fills *opts with the defaults above. Thread-safety: any thread. */
 WEFT_API void weft_cluster_opts_init(weft_cluster_opts_t *opts);
 
-/* Creates a cluster over nodes[0..count): "host:port", "[v6addr]:port" or
- * "host" (port WEFT_DIST_PORT). Loads the key (when nodes are given),
+/* Creates a cluster over nodes[0..count): "host:port", "[v6addr]:port",
+ * "host" (port WEFT_DIST_PORT), or "unix:/path" (a Unix stream socket of a
+ * node on this machine, e.g. a process pool's child; authenticated all the
+ * same). Loads the key (when nodes are given),
  * starts the I/O thread and connects to every node in the background;
  * returns without waiting for any connection (see weft_cluster_wait_nodes).
  * count may be 0 when local_workers > 0. opts may be NULL (defaults).
@@ -365,7 +367,9 @@ typedef enum weft_log_level {
 typedef void (*weft_log_fn)(void *data, int level, const char *line);
 
 typedef struct weft_server_opts {
-    const char *listen;        /* "host:port" (port 0: any free one); default "127.0.0.1:7117" */
+    const char *listen;        /* "host:port" (port 0: any free one), or "unix:/path" (a Unix
+                                  socket: a stale socket file there is replaced, and the file
+                                  is removed at weft_server_free); default "127.0.0.1:7117" */
     const char *secret_file;   /* as the cluster's; created (user key) when none exists */
     int workers;               /* runtime workers (0: weft_default_workers) */
     weft_runtime_t *runtime;   /* run tasks on this runtime instead of a new one */
