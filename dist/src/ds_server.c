@@ -853,7 +853,18 @@ static int listen_unix(weft_server_t *s, const ds_addr_t *a) {
     socklen_t sl = ds_addr_unix(a, &sun);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     struct stat st;
-    if (fd >= 0 && lstat(a->host, &st) == 0 && S_ISSOCK(st.st_mode)) unlink(a->host);
+    if (fd >= 0 && lstat(a->host, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        /* a socket file: replaced only when nobody listens on it */
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int live = probe >= 0 && connect(probe, (struct sockaddr *)&sun, sl) == 0;
+        if (probe >= 0) close(probe);
+        if (live) {
+            wf_set_detail("listen %s: a server is listening there already", s->listen_str);
+            close(fd);
+            return WEFT_EIO;
+        }
+        unlink(a->host);
+    }
     if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sl) || listen(fd, 512)) {
         wf_set_detail("listen %s: %s", s->listen_str, strerror(errno));
         if (fd >= 0) close(fd);

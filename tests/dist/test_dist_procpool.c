@@ -257,6 +257,28 @@ START_TEST(unix_addresses) {
     so.listen = longp;
     weft_server_t *s = NULL;
     ck_assert_int_eq(weft_server_create(&so, &s), WEFT_EINVAL);
+    /* a socket in use is not taken over; a stale one is replaced, and the
+     * file goes with the server */
+    char dir[] = "/tmp/weft-unix-test-XXXXXX", key[64], path[64], listen[80];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(key, sizeof key, "%s/key", dir);
+    snprintf(path, sizeof path, "%s/s.sock", dir);
+    snprintf(listen, sizeof listen, "unix:%s", path);
+    ck_assert_int_eq(weft_dist_key_create(key), 0);
+    so.listen = listen;
+    so.secret_file = key;
+    so.workers = 1;
+    ck_assert_int_eq(weft_server_create(&so, &s), 0);
+    ck_assert_str_eq(weft_server_address(s), listen);
+    weft_server_t *s2 = NULL;
+    ck_assert_int_eq(weft_server_create(&so, &s2), WEFT_EIO);
+    ck_assert_msg(strstr(weft_error_detail(), "listening there already") != NULL, "%s",
+                  weft_error_detail());
+    ck_assert_int_eq(weft_server_free(s), 0);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), -1);
+    unlink(key);
+    rmdir(dir);
 }
 END_TEST
 

@@ -368,7 +368,7 @@ typedef void (*weft_log_fn)(void *data, int level, const char *line);
 
 typedef struct weft_server_opts {
     const char *listen;        /* "host:port" (port 0: any free one), or "unix:/path" (a Unix
-                                  socket: a stale socket file there is replaced, and the file
+                                  socket: a stale socket file nobody listens on is replaced; the file
                                   is removed at weft_server_free); default "127.0.0.1:7117" */
     const char *secret_file;   /* as the cluster's; created (user key) when none exists */
     int workers;               /* runtime workers (0: weft_default_workers) */
