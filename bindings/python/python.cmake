@@ -172,6 +172,12 @@ add_test(NAME python_example_sum_primes
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/examples/python/sum_primes.py)
 add_test(NAME python_example_sum_primes_3_workers
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/examples/python/sum_primes.py 3)
+add_test(NAME python_example_sum_primes_processes
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/examples/python/sum_primes.py --processes 2)
+set_tests_properties(python_example_sum_primes_processes PROPERTIES
+  ENVIRONMENT "${weft_py_env}" LABELS "python;examples" TIMEOUT 300
+  PASS_REGULAR_EXPRESSION "${weft_py_sums}"
+  FAIL_REGULAR_EXPRESSION "Traceback|error:|Sanitizer|runtime error")
 set_tests_properties(python_example_sum_primes python_example_sum_primes_3_workers PROPERTIES
   ENVIRONMENT "${weft_py_env}" LABELS "python;examples" TIMEOUT 300
   PASS_REGULAR_EXPRESSION "${weft_py_sums}"

@@ -217,7 +217,8 @@ struct wpy_remote {
     int nprocs, nnodes;
     long in_pc, in_nc;     /* jobs in flight on each (GIL) */
     PyObject *done_hook;   /* done(status, out, node, code_hash) -> value */
-    PyObject *recode_hook; /* recode(fn, args, kwargs) -> payload with the code */
+    PyObject *recode_hook; /* recode(fn, args, kwargs, node, code_hash) -> payload with
+                              the code */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     rjob_t *head, *tail;   /* completions not yet processed (mu) */
@@ -320,10 +321,13 @@ static void rjob_process(rjob_t *x) {
         int ok = 1;
         if (status == ST_NEED_CODE) {
             PyObject *args = wpy_rjob_args(job);
-            PyObject *p = args ? PyObject_CallFunctionObjArgs(r->recode_hook, wpy_rjob_fn(job),
-                                                              args, x->kwargs, NULL)
-                               : NULL;
+            PyObject *node = PyUnicode_FromString(weft_djob_node(x->dj));
+            PyObject *p = args && node ? PyObject_CallFunctionObjArgs(
+                                             r->recode_hook, wpy_rjob_fn(job), args, x->kwargs,
+                                             node, x->code_hash, NULL)
+                                       : NULL;
             Py_XDECREF(args);
+            Py_XDECREF(node);
             if (p && !PyBytes_Check(p)) {
                 Py_DECREF(p);
                 p = NULL;

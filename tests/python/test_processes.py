@@ -229,6 +229,25 @@ class Lifecycle(unittest.TestCase):
             rt.submit(t.square, 1)
         rt.close()                                          # idempotent
 
+    def test_code_by_value(self):
+        # a lambda travels by value: with the first payloads until every
+        # worker holds it (no job bounces), then without; a restarted
+        # worker that lacks it gets it again
+        with weft.Runtime(processes=2) as rt:
+            k = 5
+            f = lambda x: x * k                               # noqa: E731
+            self.assertEqual([j() for j in [rt.submit(f, i) for i in range(40)]],
+                             [i * 5 for i in range(40)])
+            self.assertEqual(sum(w["jobs"] for w in rt.process_info()["workers"]), 40)
+            self.assertEqual(rt.map(f, range(100)), [i * 5 for i in range(100)])
+            victim = rt.process_info()["pids"][0]
+            os.kill(victim, signal.SIGKILL)
+            self.assertEqual(wait_gone([victim], 5), [])
+            end = time.monotonic() + 10
+            while time.monotonic() < end and 0 in rt.process_info()["pids"]:
+                time.sleep(0.02)
+            self.assertEqual(rt.map(f, range(100)), [i * 5 for i in range(100)])
+
     def test_parent_killed_leaves_no_orphans(self):
         code = ("import weft, sys\n"
                 "rt = weft.Runtime(processes=2)\n"

@@ -299,6 +299,8 @@ class Runtime(_c.RuntimeBase):
         self._enc = enc
         self._nprocs = nprocs
         self._nodes = nodes
+        # every worker process and node, by the names replies carry
+        self._fast.nodes = [w["node"] for w in _c._remote_info(self)["workers"]]
         self.submit = self._submit_remote     # shadows RuntimeBase.submit
 
     def _submit_remote(self, fn, /, *args, callback=None, callbackargs=(), group=None,
@@ -312,8 +314,10 @@ class Runtime(_c.RuntimeBase):
         return _rsubmit(self, fn, args, kwargs, payload, h, callback, callbackargs, group,
                         retries)
 
-    def _recode(self, fn, args, kwargs):
-        # a worker lacks the code of a payload: the payload again, with it
+    def _recode(self, fn, args, kwargs, node, code_hash):
+        # node lacks the code of a payload (it restarted, or evicted it):
+        # the payload again, with it
+        self._fast.lost(code_hash, node)
         return self._enc.encode(fn, args, kwargs, include_code=True)[0]
 
     @property
@@ -531,7 +535,13 @@ class _FastEncoder:
     The payload of each function's first call is made by the Encoder and
     compared byte for byte with the one this would make; a function whose
     payloads differ (weft._code changed, or a case this does not know)
-    always goes through the Encoder. Anything else goes there too."""
+    always goes through the Encoder. Anything else goes there too.
+
+    Code sent by value (a function of __main__, a lambda) goes with every
+    payload until every worker process and node confirmed it (the
+    Encoder's needs_code), then payloads go without it; a worker that
+    lacks it anyway answers so, and the job is sent again with it (see
+    Runtime._recode)."""
 
     def __init__(self, enc):
         import pickle
@@ -544,6 +554,23 @@ class _FastEncoder:
         self._oob = _code.OOB_MIN
         self._head = struct.Struct("<4sB3x32sI")     # magic, flags, hash, buffer count
         self._fns = {}                               # fn -> (prefix, code, hash) or None
+        self._held = set()                           # hashes every worker confirmed
+        self._flag_code = _code.FLAG_CODE
+        self.nodes = []                              # every worker's name (set by Runtime)
+
+    def lost(self, code_hash, node):
+        """node lacks the code of code_hash: send it again until it confirms."""
+        self._enc.forget(code_hash, node)
+        self._held.discard(bytes(code_hash))
+
+    def encode(self, fn, args, kwargs):
+        payload, h = self._encode(fn, args, kwargs)
+        if payload[4] & self._flag_code or h in self._held:   # flags: the 5th byte
+            return payload, h
+        if self._enc.needs_code(h, self.nodes):
+            return self._enc.encode(fn, args, kwargs, include_code=True)[0], h
+        self._held.add(h)
+        return payload, h
 
     def _plain(self, args, kwargs):
         for a in args:
@@ -556,7 +583,8 @@ class _FastEncoder:
                 return False
         return True
 
-    def encode(self, fn, args, kwargs):
+    def _encode(self, fn, args, kwargs):
+        # the payload without code for by-value functions (see encode)
         if type(fn) is not _FUNCTION or not self._plain(args, kwargs):
             return self._enc.encode(fn, args, kwargs)
         hit = self._fns.get(fn, False)
