@@ -269,6 +269,17 @@ class Lifecycle(unittest.TestCase):
             p.stdin.close()
             p.stdout.close()
 
+    def test_executor_of_processes(self):
+        with weft.Executor(processes=2) as ex:
+            self.assertEqual(ex.runtime.processes, 2)
+            pids = set(ex.map(t.pid_of, range(50)))
+            self.assertNotIn(os.getpid(), pids)
+            self.assertEqual(ex.submit(t.add, 2, c=5).result(30), 7)
+            rt = ex.runtime
+        self.assertTrue(rt.closed)
+        with self.assertRaises(ValueError):
+            weft.Executor(processes=2, runtime=rt)
+
     def test_bad_arguments(self):
         with self.assertRaises(ValueError):
             weft.Runtime(processes=-1)

@@ -835,7 +835,10 @@ _RESERVED_KW = frozenset(("callback", "callbackargs", "group", "retries"))
 class Executor(_cf.Executor):
     """A concurrent.futures.Executor on a weft Runtime: Executor(max_workers=None)
     makes and owns a Runtime (max_workers None or 0: automatic);
-    Executor(runtime=rt) (or rt.executor()) uses rt and leaves it open.
+    Executor(processes=N) owns a Runtime whose jobs run in N worker
+    processes (a ProcessPoolExecutor in its place; processes="auto": one
+    per CPU); Executor(runtime=rt) (or rt.executor()) uses rt and leaves it
+    open.
 
     submit(fn, /, *args, **kwargs) returns a weft.Job, a Future as
     concurrent.futures.wait() and as_completed() accept; its result() and
@@ -847,13 +850,13 @@ class Executor(_cf.Executor):
     this executor's jobs not yet started; wait waits for the others (and
     closes an owned Runtime)."""
 
-    def __init__(self, max_workers=None, runtime=None):
-        if runtime is not None and max_workers is not None:
-            raise ValueError("give max_workers or runtime, not both")
+    def __init__(self, max_workers=None, runtime=None, processes=None):
+        if runtime is not None and (max_workers is not None or processes is not None):
+            raise ValueError("give max_workers or processes, or runtime, not both")
         if runtime is not None and not isinstance(runtime, Runtime):
             raise TypeError("runtime must be a weft.Runtime, not %s" % type(runtime).__name__)
         self._own = runtime is None
-        self._rt = Runtime(max_workers or 0) if runtime is None else runtime
+        self._rt = Runtime(max_workers or 0, processes=processes) if runtime is None else runtime
         self._group = self._rt.group("weft.Executor-%d" % next(_executor_ids))
         self._shut = False
         self._lock = _threading.Lock()
