@@ -39,6 +39,8 @@ swig_add_library(weft_lua
           ${WEFT_LUA_SRC}/wlua_codec.c
           ${WEFT_LUA_SRC}/wlua_code.c
           ${WEFT_LUA_SRC}/wlua_worker.c
+          ${WEFT_LUA_SRC}/wlua_remote.c
+          ${WEFT_LUA_SRC}/wlua_cluster.c
           ${WEFT_LUA_SRC}/wlua_core.c
           ${WEFT_LUA_OUT}/gen/weft_lua_layer.h)
 
@@ -60,9 +62,34 @@ target_include_directories(weft_lua PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}
   ${WEFT_LUA_SRC}
   ${WEFT_LUA_OUT}/gen)
-target_link_libraries(weft_lua PRIVATE weft weft_options Threads::Threads ${CMAKE_DL_LIBS})
+# libcrypto: SHA-256 keys of remote code (wlua_remote.c); the binding
+# needs the distribution layer for clusters (weft.cluster).
+find_package(OpenSSL 3.0 REQUIRED COMPONENTS Crypto)
+target_link_libraries(weft_lua PRIVATE weft weft_options Threads::Threads OpenSSL::Crypto
+  ${CMAKE_DL_LIBS})
 
 install(TARGETS weft_lua LIBRARY DESTINATION ${WEFT_LUA_CMOD_DIR})
+
+# The weftd plugin that runs Lua tasks sent as source text (the named task
+# "weft.lua"): weftd --load build/bindings/lua/libweft_lua_plugin.so. It
+# carries the worker side of the binding and links liblua5.4 (weftd has no
+# Lua of its own); only weft_plugin_init is exported. Installed next to
+# libweft.
+add_library(weft_lua_plugin MODULE
+  ${WEFT_LUA_SRC}/wlua_remote_plugin.c
+  ${WEFT_LUA_SRC}/wlua_remote.c
+  ${WEFT_LUA_SRC}/wlua_worker.c
+  ${WEFT_LUA_SRC}/wlua_code.c
+  ${WEFT_LUA_SRC}/wlua_codec.c)
+target_include_directories(weft_lua_plugin PRIVATE ${LUA_INCLUDE_DIR} ${WEFT_LUA_SRC})
+target_link_libraries(weft_lua_plugin PRIVATE weft weft_options Threads::Threads
+  OpenSSL::Crypto ${LUA_LIBRARIES})
+set_target_properties(weft_lua_plugin PROPERTIES
+  PREFIX "lib"
+  LIBRARY_OUTPUT_DIRECTORY ${WEFT_LUA_OUT}
+  C_VISIBILITY_PRESET hidden
+  INSTALL_RPATH "$ORIGIN;${CMAKE_INSTALL_FULL_LIBDIR}")
+install(TARGETS weft_lua_plugin LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 
 # ---------------------------------------------------------------------------
 # Tests: tests/lua/test_*.lua run by the lua5.4 interpreter, each printing

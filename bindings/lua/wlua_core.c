@@ -35,6 +35,10 @@
 #include "wlua.h"
 #include "weft_lua_layer.h" /* generated from weft.lua: wlua_layer[] */
 
+/* TEMPORARY until main carries the executor's implementation (issue 10):
+ * a weak reference, NULL while libweft lacks it. */
+#pragma weak weft_cluster_executor
+
 #define RT_MT "weft.core.runtime"
 #define CODE_MT "weft.core.code"
 #define GRAPH_MT "weft.core.graph"
@@ -567,6 +571,44 @@ static int c_graph_add(lua_State *L)
     return 1;
 }
 
+/* graph_add_remote(graph, name|nil, chunkname, src, base, ...) -> node id
+ * | nil, message: a named-task node "weft.lua" whose argument bytes are a
+ * request with the source (wlua.h, "Remote tasks"): it runs on a cluster's
+ * nodes when the run has the cluster's executor, and here otherwise (the
+ * module registers "weft.lua" too). */
+static int c_graph_add_remote(lua_State *L)
+{
+    wlua_graph *gp = graph_check(L, 1);
+    const char *name = luaL_optstring(L, 2, NULL);
+    size_t cn_len, src_len;
+    const char *cn = luaL_checklstring(L, 3, &cn_len);
+    const char *src = luaL_checklstring(L, 4, &src_len);
+    int base = (int)luaL_checkinteger(L, 5);
+    wlua_buf args = {0}, req = {0};
+    char err[WLUA_ERRMAX];
+    if (wlua_encode(L, 6, lua_gettop(L) - 5, "argument", base, WLUA_TO_WORKER, &args, err,
+                    sizeof err)) {
+        wlua_buf_free(&args);
+        return fail(L, "weft: %s", err);
+    }
+    int rc = wlua_request_build(&req, WLUA_REMOTE_F_SOURCE, cn, cn_len, src, src_len, args.data,
+                                args.len, NULL);
+    wlua_buf_free(&args);
+    if (rc) {
+        wlua_buf_free(&req);
+        return fail(L, "weft: cannot make the node's request (out of memory, or a source over "
+                       "%d MiB)",
+                    (int)(WLUA_REMOTE_SRC_MAX >> 20));
+    }
+    weft_node_t node;
+    rc = weft_graph_add_task(gp->g, name, WLUA_REMOTE_TASK, req.data, req.len, &node);
+    wlua_buf_free(&req);
+    if (rc != 0)
+        return fail_rc(L, rc, "cannot add a node");
+    lua_pushinteger(L, node);
+    return 1;
+}
+
 /* graph_add_subgraph(graph, name|nil, sub) -> node id | nil, message */
 static int c_graph_add_subgraph(lua_State *L)
 {
@@ -664,8 +706,10 @@ static void progress_cb(void *data, const weft_progress_t *p)
     }
 }
 
-/* run_start(graph, runtime, record, bar, progress|nil, interval)
- *   -> run | nil, message, code */
+/* run_start(graph, runtime, record, bar, progress|nil, interval, cluster|nil)
+ *   -> run | nil, message, code
+ * With a cluster, the run's named-task nodes (remote Lua nodes among them)
+ * go to the cluster's nodes through its executor (weft_cluster_executor). */
 static int c_run_start(lua_State *L)
 {
     wlua_graph *gp = graph_check(L, 1);
@@ -675,12 +719,21 @@ static int c_run_start(lua_State *L)
     if (has_progress)
         luaL_checktype(L, 5, LUA_TFUNCTION);
     double interval = luaL_optnumber(L, 6, 0);
+    const weft_executor_t *exec = NULL;
+    if (!lua_isnoneornil(L, 7)) {
+        weft_cluster_t *cl = wlua_cluster_of(L, 7);
+        if (!(exec = weft_cluster_executor(cl)))
+            return fail(L, "weft: the cluster has no executor for graph runs");
+    }
     void **box = box_new(L, RUN_MT, NULL);
     wlua_run *r = calloc(1, sizeof *r);
     if (!r)
         return fail_rc(L, WEFT_ENOMEM, "cannot run the graph");
     r->progress_ref = LUA_NOREF;
-    weft_run_opts_t opts = {.record = record, .progress_bar = bar, .progress_interval_s = interval};
+    weft_run_opts_t opts = {.record = record,
+                            .progress_bar = bar,
+                            .progress_interval_s = interval,
+                            .executor = exec};
     if (has_progress) {
         lua_pushvalue(L, 5);
         r->progress_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -833,6 +886,7 @@ static const luaL_Reg core_fns[] = {
     {"graph_close", c_graph_close},
     {"graph_add", c_graph_add},
     {"graph_add_subgraph", c_graph_add_subgraph},
+    {"graph_add_remote", c_graph_add_remote},
     {"graph_load", c_graph_load},
     {"run_start", c_run_start},
     {"run_wait", c_run_wait},
@@ -878,6 +932,11 @@ int wlua_open(lua_State *L, int mod, const luaL_Reg *more)
     if (rc != 0)
         return luaL_error(L, "weft: cannot register the task '%s': %s", WLUA_NODE_TASK,
                           weft_strerror(rc));
+    /* "weft.lua": remote Lua code, for a cluster's local workers and for
+     * remote graph nodes run without a cluster */
+    if ((rc = weft_task_register(WLUA_REMOTE_TASK, wlua_remote_run, NULL)) != 0)
+        return luaL_error(L, "weft: cannot register the task '%s': %s", WLUA_REMOTE_TASK,
+                          weft_strerror(rc));
     /* weft.echo, weft.sum_primes, weft.sum: the same names as in Python */
     if ((rc = weft_tasks_register_builtin()) != 0)
         return luaL_error(L, "weft: cannot register weft's built-in tasks: %s", weft_strerror(rc));
@@ -893,6 +952,7 @@ int wlua_open(lua_State *L, int mod, const luaL_Reg *more)
     lua_pushvalue(L, mod);
     luaL_newlib(L, core_fns);
     luaL_setfuncs(L, more, 0);
+    wlua_cluster_open(L, -1);
     lua_pushinteger(L, WLUA_MAX_DEPTH);
     lua_setfield(L, -2, "MAX_DEPTH");
     lua_call(L, 2, 0);
