@@ -82,6 +82,8 @@ add_library(weft_lua_plugin MODULE
   ${WEFT_LUA_SRC}/wlua_code.c
   ${WEFT_LUA_SRC}/wlua_codec.c)
 target_include_directories(weft_lua_plugin PRIVATE ${LUA_INCLUDE_DIR} ${WEFT_LUA_SRC})
+# its worker states load code in text mode only, load/loadfile/dofile too
+target_compile_definitions(weft_lua_plugin PRIVATE WLUA_TEXT_ONLY)
 target_link_libraries(weft_lua_plugin PRIVATE weft weft_options Threads::Threads
   OpenSSL::Crypto ${LUA_LIBRARIES})
 set_target_properties(weft_lua_plugin PROPERTIES
@@ -148,10 +150,20 @@ foreach(test_file ${WEFT_LUA_TESTS})
   if(test_name MATCHES "^test_(nested|parallel)$")
     set(labels "lua;concurrency")
   endif()
+  set(env "${WEFT_LUA_TEST_ENV}")
+  if(test_name STREQUAL "test_remote")
+    # Lua tasks on two weftd processes that the test starts and stops
+    if(NOT TARGET weft_lua_plugin)
+      continue()
+    endif()
+    set(labels "lua;dist")
+    list(APPEND env "WEFT_LUA_WEFTD=$<TARGET_FILE:weftd>"
+                    "WEFT_LUA_PLUGIN=$<TARGET_FILE:weft_lua_plugin>")
+  endif()
   add_test(NAME lua_${test_name} COMMAND ${LUA_EXE} ${test_file}
     WORKING_DIRECTORY ${WEFT_LUA_OUT})
   set_tests_properties(lua_${test_name} PROPERTIES
-    ENVIRONMENT "${WEFT_LUA_TEST_ENV}"
+    ENVIRONMENT "${env}"
     LABELS "${labels}"
     TIMEOUT ${WEFT_LUA_TIMEOUT}
     PASS_REGULAR_EXPRESSION "\n[0-9]+ passed, 0 failed\n"

@@ -722,7 +722,7 @@ static int c_run_start(lua_State *L)
     const weft_executor_t *exec = NULL;
     if (!lua_isnoneornil(L, 7)) {
         weft_cluster_t *cl = wlua_cluster_of(L, 7);
-        if (!(exec = weft_cluster_executor(cl)))
+        if (!weft_cluster_executor || !(exec = weft_cluster_executor(cl)))
             return fail(L, "weft: the cluster has no executor for graph runs");
     }
     void **box = box_new(L, RUN_MT, NULL);

@@ -243,9 +243,68 @@ static int w_clock(lua_State *L)
     return 1;
 }
 
+#ifdef WLUA_TEXT_ONLY
+/* The states of a node that runs code from the network (the weftd plugin)
+ * load Lua code in text mode only, also when the task's own code calls
+ * load, loadfile or dofile: bytecode is not checked by Lua's loader, and
+ * malformed bytecode can crash the node. load(chunk, name, mode, env) and
+ * loadfile(name, mode, env) get mode "t" whatever is asked; the number of
+ * arguments is kept, since an absent env differs from a nil one. */
+static int text_load(lua_State *L)
+{
+    int n = lua_gettop(L);
+    if (n < 3)
+        lua_settop(L, n = 3);
+    lua_pushliteral(L, "t");
+    lua_replace(L, 3);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, n, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+static int text_loadfile(lua_State *L)
+{
+    int n = lua_gettop(L);
+    if (n < 2)
+        lua_settop(L, n = 2);
+    lua_pushliteral(L, "t");
+    lua_replace(L, 2);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, n, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+static int text_dofile(lua_State *L)
+{
+    const char *name = luaL_optstring(L, 1, NULL);
+    lua_settop(L, 1);
+    if (luaL_loadfilex(L, name, "t") != LUA_OK)
+        return lua_error(L);
+    lua_call(L, 0, LUA_MULTRET);
+    return lua_gettop(L) - 1;
+}
+
+static void text_only(lua_State *L)
+{
+    lua_getglobal(L, "load");
+    lua_pushcclosure(L, text_load, 1);
+    lua_setglobal(L, "load");
+    lua_getglobal(L, "loadfile");
+    lua_pushcclosure(L, text_loadfile, 1);
+    lua_setglobal(L, "loadfile");
+    lua_pushcfunction(L, text_dofile);
+    lua_setglobal(L, "dofile");
+}
+#endif
+
 static int open_state(lua_State *L)
 {
     luaL_openlibs(L);
+#ifdef WLUA_TEXT_ONLY
+    text_only(L);
+#endif
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, WLUA_CACHE_KEY);
     lua_newtable(L);
