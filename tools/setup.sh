@@ -98,6 +98,20 @@ if ! ./build-fuzz/tests/fuzz/fuzz_beacon -max_total_time=15 -timeout=10 -artifac
   exit 1
 fi
 grep -E "^Done" build-fuzz/fuzz-beacon.log
+# the Lua value decoder and "weft.lua" requests (built when Lua 5.4 is found)
+if cmake --build build-fuzz --target help | grep -q fuzz_lua_codec; then
+  echo "== libFuzzer: Lua value decoder and weft.lua requests, 15 s"
+  cmake --build build-fuzz -j "$jobs" --target fuzz_lua_codec
+  mkdir -p build-fuzz/corpus-lua
+  if ! ./build-fuzz/tests/fuzz/fuzz_lua_codec -max_total_time=15 -timeout=10 -rss_limit_mb=2048 \
+       -artifact_prefix=build-fuzz/ -print_final_stats=1 build-fuzz/corpus-lua tests/fuzz/corpus-lua \
+       >build-fuzz/fuzz-lua.log 2>&1; then
+    tail -n 40 build-fuzz/fuzz-lua.log
+    echo "== the Lua decoder fuzzer found a failing input: build-fuzz/crash-*" >&2
+    exit 1
+  fi
+  grep -E "^Done" build-fuzz/fuzz-lua.log
+fi
 # --- end of fuzzing ---
 
 # --- dist: libFuzzer harnesses of the frame decoder and the handshake ---

@@ -1081,6 +1081,22 @@ local function node_name(g, id)
   return C.weft_graph_node_name(g._p, id)
 end
 
+-- How a failed node's code reads when it left no message: remote Lua
+-- nodes fail with a status of their own (wlua.h), and a failed task's
+-- bytes do not travel back from a cluster node.
+local remote_codes = {
+  [core.REMOTE_ERROR] = "raised a Lua error on a cluster node (its message stays there: the "
+                        .. "cluster returns no bytes for a failed task; run the node here, or "
+                        .. "its code with cl:submit, to see it)",
+  [core.REMOTE_BADREQ] = "the cluster node could not read the node's request",
+  [core.REMOTE_MISS] = "the cluster node did not hold the node's code",
+}
+
+local function code_text(code)
+  if remote_codes[code] then return fmt("status %d: %s", code, remote_codes[code]) end
+  return fmt("returned %d (%s)", code, weft.strerror(code))
+end
+
 -- The Lua error for a finished run, or nil (a cancelled run is not an
 -- error: the script asked for it).
 local function run_error(run, rc)
@@ -1091,7 +1107,7 @@ local function run_error(run, rc)
     if id then
       local res = core.run_result(run._c, id)
       local msg = type(res) == "table" and res[1] or
-                  fmt("returned %d (%s)", counts.first_code, weft.strerror(counts.first_code))
+                  code_text(counts.first_code)
       return fmt("weft: node '%s' failed: %s", node_name(run._g, id), tostring(msg))
     end
   end
@@ -1291,7 +1307,7 @@ function Run:node_error(node)
   local res = core.run_result(self._c, id)
   if type(res) == "table" then return res[1] end
   local code = call(1, C.weft_run_node_code, self._p, id)
-  return fmt("returned %d (%s)", code, weft.strerror(code))
+  return code_text(code)
 end
 
 --- run:time(node) -> start, finish (seconds since the run began), worker

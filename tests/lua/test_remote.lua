@@ -171,7 +171,7 @@ T.test("an error raised remotely names the job and the node", function()
   T.raises(function() j:wait() end, "too big: 5")
   -- named chunks
   T.raises(function() cl:submit{"return function() error('x') end", name = "mine"}() end,
-           "]: mine:1: x")
+           ": mine:1: x")
   -- source that does not load, and a chunk that returns no function
   T.raises(function() cl:submit("return function(") () end,
            "weft.lua: cannot load the code of [remote chunk")
