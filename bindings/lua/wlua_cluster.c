@@ -10,17 +10,20 @@
  * its answer, and the cluster's I/O thread, whose completion callback
  * handles a cache miss: a node that does not hold the code answers
  * WLUA_REMOTE_MISS without running anything, and the callback sends the
- * task again at once, with the source. So a miss costs one round trip on
- * that task, whether or not the script is waiting for it yet.
+ * task again at once, with the source, to the node that missed (so that
+ * node holds the code from then on; should that node be lost before it
+ * answers, once more to any node). So a miss costs one round trip on that
+ * task, whether or not the script is waiting for it yet.
  *
  * Threads and lifetimes: the djob handles are freed by the script thread
  * only (the callback may not free jobs). The record is freed when the
  * last of its two references goes: the Lua object's (collected or
  * closed) and the callback's (held while an attempt is out; the resend
- * takes it over). mu guards what both threads touch: dropped, again,
- * again_rc, resent. A resend's result is read after weft_djob_wait on the
- * first attempt returned, which happens after that attempt's callback
- * (the cluster marks a job done only once its callback has returned). */
+ * takes it over). mu guards what both threads touch: dropped, att[1..],
+ * natt, send_rc. The script reads attempt i+1 only after weft_djob_wait on
+ * attempt i returned, which happens after attempt i's callback (the
+ * cluster marks a job done only once its callback has returned), so the
+ * callback has decided by then whether there is a next attempt. */
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -37,10 +40,12 @@ typedef struct wlua_rjob {
     atomic_int refs;          /* the Lua object's; the callback's while an attempt is out */
     pthread_mutex_t mu;
     weft_cluster_t *c;        /* for the resend (I/O thread, in the callback) */
-    weft_djob_t *job;         /* the first attempt (script thread) */
-    weft_djob_t *again;       /* the attempt with the source after a miss (mu) */
-    int again_rc;             /* the resend's submit error (mu) */
-    int resent, dropped;      /* (mu) */
+    weft_djob_t *att[3];      /* attempts: the first (set by the script thread), the
+                                 resend to the node that missed, the resend to any
+                                 node when that node was lost (mu) */
+    int natt;                 /* attempts made (mu) */
+    int send_rc;              /* a resend's submit error (mu) */
+    int dropped;              /* no more resends: freed or cancelled (mu) */
     int raw;                  /* cl:run_task: the answer is bytes, not Lua values */
     char *full;               /* the request with the source, for a miss; NULL if sent */
     size_t full_len;
@@ -65,17 +70,22 @@ static void rjob_done(void *data, weft_djob_t *job, int rc)
     if (rc == WEFT_ETASK)
         weft_djob_status(job, &status);
     pthread_mutex_lock(&j->mu);
-    if (rc == WEFT_ETASK && status == WLUA_REMOTE_MISS && j->full && !j->resent && !j->dropped) {
-        j->resent = 1;
+    /* a miss (first attempt), or the node that missed lost (second) */
+    int miss = rc == WEFT_ETASK && status == WLUA_REMOTE_MISS && j->natt == 1;
+    int lost = rc == WEFT_ENODE && j->natt == 2;
+    if (j->full && !j->dropped && (miss || lost)) {
         weft_dsubmit_opts_t o = {.callback = rjob_done, .callback_data = j};
+        const char *node = weft_djob_node(job);
+        if (miss && node[0] && strcmp(node, "local") != 0)
+            o.node = node;
         weft_djob_t *again = NULL;
         int r = weft_cluster_submit(j->c, WLUA_REMOTE_TASK, j->full, j->full_len, &o, &again);
         if (r == 0) {
-            j->again = again;
+            j->att[j->natt++] = again;
             pthread_mutex_unlock(&j->mu);
             return; /* the callback's reference goes on with the resend */
         }
-        j->again_rc = r;
+        j->send_rc = r;
     }
     pthread_mutex_unlock(&j->mu);
     rjob_unref(j);
@@ -85,16 +95,16 @@ static void rjob_done(void *data, weft_djob_t *job, int rc)
  * A pending attempt is cancelled. */
 static void rjob_drop(wlua_rjob *j)
 {
+    weft_djob_t *att[3];
     pthread_mutex_lock(&j->mu);
     j->dropped = 1;
-    weft_djob_t *again = j->again;
-    j->again = NULL;
+    int n = j->natt;
+    memcpy(att, j->att, sizeof att);
+    memset(j->att, 0, sizeof j->att);
     pthread_mutex_unlock(&j->mu);
-    if (j->job)
-        weft_djob_free(j->job);
-    if (again)
-        weft_djob_free(again);
-    j->job = NULL;
+    for (int i = 0; i < n; i++)
+        if (att[i])
+            weft_djob_free(att[i]);
     rjob_unref(j);
 }
 
@@ -288,14 +298,17 @@ static int submit(lua_State *L, weft_cluster_t *c, const char *task, const char 
     }
     pthread_mutex_init(&j->mu, NULL);
     atomic_init(&j->refs, 2); /* the object's and the callback's */
+    j->natt = 1;
     j->c = c;
     j->raw = raw;
     j->full = full;
     j->full_len = full_len;
     weft_dsubmit_opts_t o = {.callback = rjob_done, .callback_data = j};
-    int rc = weft_cluster_submit(c, task, p, len, &o, &j->job);
+    /* the callback reads no attempt of the array: only natt (set above) */
+    int rc = weft_cluster_submit(c, task, p, len, &o, &j->att[0]);
     if (rc != 0) {
-        j->job = NULL;
+        j->att[0] = NULL;
+        j->natt = 0;
         atomic_store(&j->refs, 1); /* no callback will come */
         rjob_unref(j);
         return fail_detail(L, rc, "cannot submit");
@@ -368,22 +381,41 @@ static int c_cl_run_task(lua_State *L)
     return submit(L, c, task, p, len, NULL, 0, 1);
 }
 
-/* The attempt whose outcome counts: the resend after a miss, if any.
- * The first attempt must be complete. */
-static weft_djob_t *outcome_job(wlua_rjob *j, int *rc, int *status, double timeout)
+/* The attempt after attempt i, once attempt i is complete: NULL when i
+ * is the last. */
+static weft_djob_t *next_attempt(wlua_rjob *j, int i)
 {
-    if (*rc != WEFT_ETASK || *status != WLUA_REMOTE_MISS || !j->full)
-        return j->job;
     pthread_mutex_lock(&j->mu);
-    weft_djob_t *again = j->again;
-    int again_rc = j->again_rc;
+    weft_djob_t *next = i + 1 < j->natt ? j->att[i + 1] : NULL;
     pthread_mutex_unlock(&j->mu);
-    if (!again) {
-        *rc = again_rc ? again_rc : WEFT_ETASK;
-        return j->job;
+    return next;
+}
+
+/* Waits for the attempt whose outcome counts (the last one), for at most
+ * timeout seconds in all; *which gets it. Returns its code, or
+ * WEFT_ETIMEDOUT. */
+static int wait_outcome(wlua_rjob *j, double timeout, int *status, weft_djob_t **which)
+{
+    double t0 = wlua_clock();
+    weft_djob_t *a = j->att[0];
+    for (int i = 0;; i++) {
+        double left = isinf(timeout) ? timeout : timeout - (wlua_clock() - t0);
+        int rc = weft_djob_wait(a, left < 0 ? 0 : left, status);
+        if (rc == WEFT_ETIMEDOUT)
+            return rc;
+        weft_djob_t *next = next_attempt(j, i);
+        if (!next) {
+            *which = a;
+            pthread_mutex_lock(&j->mu);
+            int send_rc = j->send_rc;
+            pthread_mutex_unlock(&j->mu);
+            /* a miss that could not be sent again: say why */
+            if (rc == WEFT_ETASK && *status == WLUA_REMOTE_MISS && send_rc)
+                return send_rc;
+            return rc;
+        }
+        a = next;
     }
-    *rc = weft_djob_wait(again, timeout, status);
-    return again;
 }
 
 static const char *status_text(int status)
@@ -411,15 +443,9 @@ static int c_rjob_wait(lua_State *L)
     double timeout = lua_isnoneornil(L, 2) ? INFINITY : (double)luaL_checknumber(L, 2);
     if (timeout > 1e9)
         timeout = INFINITY;
-    double t0 = wlua_clock();
     int status = 0;
-    int rc = weft_djob_wait(j->job, timeout, &status);
-    if (rc == WEFT_ETIMEDOUT) {
-        lua_pushliteral(L, "timeout");
-        return 1;
-    }
-    double left = isinf(timeout) ? timeout : timeout - (wlua_clock() - t0);
-    weft_djob_t *which = outcome_job(j, &rc, &status, left < 0 ? 0 : left);
+    weft_djob_t *which = NULL;
+    int rc = wait_outcome(j, timeout, &status, &which);
     if (rc == WEFT_ETIMEDOUT) {
         lua_pushliteral(L, "timeout");
         return 1;
@@ -473,21 +499,13 @@ static int c_rjob_wait(lua_State *L)
     return n + 2;
 }
 
-/* rjob_done(job) -> finished? (a miss being resent is not finished) */
+/* rjob_done(job) -> finished? (a miss being sent again is not) */
 static int c_rjob_done(lua_State *L)
 {
     wlua_rjob *j = rjob_get(L, 1);
-    int status = 0;
-    /* timeout 0: complete, callback included, or ETIMEDOUT */
-    int rc = weft_djob_wait(j->job, 0, &status);
-    int done = rc != WEFT_ETIMEDOUT;
-    if (done && rc == WEFT_ETASK && status == WLUA_REMOTE_MISS && j->full) {
-        pthread_mutex_lock(&j->mu);
-        weft_djob_t *again = j->again;
-        pthread_mutex_unlock(&j->mu);
-        done = !again || weft_djob_wait(again, 0, NULL) != WEFT_ETIMEDOUT;
-    }
-    lua_pushboolean(L, done);
+    int status;
+    weft_djob_t *which;
+    lua_pushboolean(L, wait_outcome(j, 0, &status, &which) != WEFT_ETIMEDOUT);
     return 1;
 }
 
@@ -496,15 +514,18 @@ static int c_rjob_info(lua_State *L)
 {
     wlua_rjob *j = rjob_get(L, 1);
     pthread_mutex_lock(&j->mu);
-    weft_djob_t *again = j->again;
-    int resent = j->resent;
+    int n = j->natt;
+    weft_djob_t *att[3];
+    memcpy(att, j->att, sizeof att);
     pthread_mutex_unlock(&j->mu);
-    weft_djob_t *which = again ? again : j->job;
+    int attempts = 0;
+    for (int i = 0; i < n; i++)
+        attempts += weft_djob_attempts(att[i]);
     lua_createtable(L, 0, 3);
-    lua_pushstring(L, weft_djob_node(which));
+    lua_pushstring(L, weft_djob_node(att[n - 1]));
     lua_setfield(L, -2, "node");
-    set_int(L, "attempts", weft_djob_attempts(j->job) + (again ? weft_djob_attempts(again) : 0));
-    lua_pushboolean(L, resent);
+    set_int(L, "attempts", attempts);
+    lua_pushboolean(L, n > 1);
     lua_setfield(L, -2, "resent");
     return 1;
 }
@@ -514,11 +535,12 @@ static int c_rjob_cancel(lua_State *L)
     wlua_rjob *j = rjob_get(L, 1);
     pthread_mutex_lock(&j->mu);
     j->dropped = 1; /* no resend after this */
-    weft_djob_t *again = j->again;
+    int n = j->natt;
+    weft_djob_t *att[3];
+    memcpy(att, j->att, sizeof att);
     pthread_mutex_unlock(&j->mu);
-    weft_djob_cancel(j->job);
-    if (again)
-        weft_djob_cancel(again);
+    for (int i = 0; i < n; i++)
+        weft_djob_cancel(att[i]);
     return 0;
 }
 

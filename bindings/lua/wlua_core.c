@@ -35,10 +35,6 @@
 #include "wlua.h"
 #include "weft_lua_layer.h" /* generated from weft.lua: wlua_layer[] */
 
-/* TEMPORARY until main carries the executor's implementation (issue 10):
- * a weak reference, NULL while libweft lacks it. */
-#pragma weak weft_cluster_executor
-
 #define RT_MT "weft.core.runtime"
 #define CODE_MT "weft.core.code"
 #define GRAPH_MT "weft.core.graph"
@@ -565,6 +561,10 @@ static int c_graph_add(lua_State *L)
     weft_node_t node;
     int rc = weft_graph_add_task(gp->g, name, WLUA_NODE_TASK, b.data, b.len, &node);
     wlua_buf_free(&b);
+    /* bytecode never runs on a cluster node: this node stays here when
+     * the graph runs on a cluster (placement matters only then) */
+    if (rc == 0)
+        rc = weft_graph_set_place(gp->g, node, WEFT_PLACE_LOCAL, NULL);
     if (rc != 0)
         return fail_rc(L, rc, "cannot add a node");
     lua_pushinteger(L, node);
@@ -635,6 +635,8 @@ static weft_node_t node_arg(lua_State *L, int i)
     return v < 0 || v > (lua_Integer)WEFT_GRAPH_MAX_NODES ? WEFT_NODE_NONE : (weft_node_t)v;
 }
 
+static int place_lua_nodes(weft_graph_t *g, int depth);
+
 static int c_graph_load(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
@@ -650,6 +652,12 @@ static int c_graph_load(lua_State *L)
         lua_pushfstring(L, "weft: cannot load graph file %s: %s%s%s", path, weft_strerror(rc),
                         why[0] ? ": " : "", why);
         return 2;
+    }
+    /* a graph file's Lua nodes stay here on a cluster, as added ones do */
+    if ((rc = place_lua_nodes(gp->g, 0)) != 0) {
+        weft_graph_free(gp->g);
+        free(gp);
+        return fail_rc(L, rc, "cannot load a graph");
     }
     gp->boxed = 1;
     *box = gp;
@@ -706,10 +714,36 @@ static void progress_cb(void *data, const weft_progress_t *p)
     }
 }
 
+/* Places the local Lua nodes (task "lua": bytecode, which a cluster node
+ * never loads) of g and of its subgraphs on this process, for a run with
+ * an executor. 0, or a weft code (the graph runs already: EBUSY). */
+static int place_lua_nodes(weft_graph_t *g, int depth)
+{
+    size_t n = weft_graph_node_count(g);
+    for (size_t i = 0; i < n; i++) {
+        weft_node_t id = (weft_node_t)i;
+        const char *task = weft_graph_node_task(g, id);
+        weft_graph_t *sub = weft_graph_node_subgraph(g, id);
+        if (sub && depth < 1000) {
+            int rc = place_lua_nodes(sub, depth + 1);
+            if (rc)
+                return rc;
+        } else if (task && strcmp(task, WLUA_NODE_TASK) == 0 &&
+                   weft_graph_place(g, id, NULL) != WEFT_PLACE_LOCAL) {
+            int rc = weft_graph_set_place(g, id, WEFT_PLACE_LOCAL, NULL);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
 /* run_start(graph, runtime, record, bar, progress|nil, interval, cluster|nil)
  *   -> run | nil, message, code
  * With a cluster, the run's named-task nodes (remote Lua nodes among them)
- * go to the cluster's nodes through its executor (weft_cluster_executor). */
+ * go to the cluster's nodes through its executor (weft_cluster_executor);
+ * the local Lua nodes (g:add) are placed here (WEFT_PLACE_LOCAL) when added
+ * or loaded, and here again should one have been placed elsewhere. */
 static int c_run_start(lua_State *L)
 {
     wlua_graph *gp = graph_check(L, 1);
@@ -722,8 +756,11 @@ static int c_run_start(lua_State *L)
     const weft_executor_t *exec = NULL;
     if (!lua_isnoneornil(L, 7)) {
         weft_cluster_t *cl = wlua_cluster_of(L, 7);
-        if (!weft_cluster_executor || !(exec = weft_cluster_executor(cl)))
+        if (!(exec = weft_cluster_executor(cl)))
             return fail(L, "weft: the cluster has no executor for graph runs");
+        int prc = place_lua_nodes(gp->g, 0);
+        if (prc)
+            return fail_rc(L, prc, "cannot place the graph's local Lua nodes here");
     }
     void **box = box_new(L, RUN_MT, NULL);
     wlua_run *r = calloc(1, sizeof *r);
