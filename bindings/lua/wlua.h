@@ -1,9 +1,9 @@
 /* wlua.h: internals of weft's Lua 5.4 binding (prefix wlua_, never exported).
  *
- * The binding is four C files, its part of weft.i and one Lua file; the
- * calls between the C files go one way (core -> worker -> code -> codec,
- * core -> code, core -> codec), so none of them depends on another that
- * depends back on it:
+ * The binding is six C files, its part of weft.i and one Lua file; the
+ * calls between the C files go one way (core -> cluster -> remote ->
+ * worker -> code -> codec, and core or cluster straight to any file below
+ * them), so none of them depends on another that depends back on it:
  * - wlua_codec.c   Lua values <-> bytes: how arguments and results cross
  *                  from one lua_State to another (and, later, to another
  *                  machine): nil, booleans, integers, floats, strings and
@@ -16,6 +16,13 @@
  *                  for jobs, map chunks, graph nodes (the named task "lua")
  *                  and tasks spawned from tasks (weft.spawn, fork-join),
  *                  with the nesting that waiting for them brings.
+ * - wlua_remote.c  the named task "weft.lua": Lua code sent as source text
+ *                  to another machine (requests, answers, the node's code
+ *                  store; "Remote tasks" below). With wlua_worker.c, the
+ *                  code and the codec, and wlua_remote_plugin.c, it is also
+ *                  the weftd plugin weft_lua_plugin.
+ * - wlua_cluster.c the script side of remote tasks: weft.cluster's client
+ *                  (jobs on weft_cluster_t, resending a job a node missed).
  * - wlua_core.c    the script side: runtime, graph and run objects, the
  *                  completion queue the script drains; wlua_open builds
  *                  the module.
