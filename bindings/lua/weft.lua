@@ -621,6 +621,9 @@ function weft.cluster(opts)
       argerror(1, "cluster", fmt("option '%s' must be a number of seconds", k))
     end
   end
+  if not core.cl_new then
+    raise("weft: this weft was built without the distribution layer (no clusters)")
+  end
   local c, err = core.cl_new(opts)
   if not c then raise(err) end
   return setmetatable({_c = c, _sent = {}, _next = 0, _closed = false}, Cluster)
@@ -847,6 +850,9 @@ end
 --- weft.remote_request(flags, chunkname, source, ...) -> the argument bytes
 --- of task "weft.lua" (flags: weft.REMOTE_SOURCE, weft.REMOTE_ERRVAL)
 function weft.remote_request(flags, name, src, ...)
+  if not core.remote_request then
+    raise("weft: this weft was built without the distribution layer (no remote tasks)")
+  end
   check_int(flags, 1, "remote_request", 0)
   if type(name) ~= "string" then typeerror(2, "remote_request", "string", name) end
   if type(src) ~= "string" then typeerror(3, "remote_request", "string", src) end
@@ -935,6 +941,9 @@ function Graph:add_remote(name, src, ...)
   graph_live(self, "add_remote")
   if name ~= nil and type(name) ~= "string" then typeerror(1, "add_remote", "string", name) end
   if type(src) ~= "string" then typeerror(2, "add_remote", "string (source of a chunk)", src) end
+  if not core.graph_add_remote then
+    raise("weft: this weft was built without the distribution layer (no remote nodes)")
+  end
   local cn = name and fmt("=[remote node %s]", name) or chunk_name(1)
   local id, err = core.graph_add_remote(self._c, name, cn, src, 3, ...)
   if not id then raise(err) end
@@ -1084,7 +1093,7 @@ end
 -- How a failed node's code reads when it left no message: remote Lua
 -- nodes fail with a status of their own (wlua.h), and a failed task's
 -- bytes do not travel back from a cluster node.
-local remote_codes = {
+local remote_codes = not core.REMOTE_ERROR and {} or {
   [core.REMOTE_ERROR] = "raised a Lua error on a cluster node (its message stays there: the "
                         .. "cluster returns no bytes for a failed task; run the node here, or "
                         .. "its code with cl:submit, to see it)",

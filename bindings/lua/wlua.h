@@ -313,12 +313,14 @@ int wlua_remote_run(weft_node_ctx_t *ctx, void *arg);
 int wlua_run_source(const wlua_source *s, const char *args, size_t args_len,
                     weft_node_ctx_t *ctx, wlua_buf *out);
 
+#ifndef WLUA_NO_REMOTE /* built with the distribution layer (lua.cmake) */
 /* Adds the cluster primitives (wlua_cluster.c) to the core table at
  * index core, with their metatables. */
 void wlua_cluster_open(lua_State *L, int core);
 /* The weft_cluster_t of the cluster object at index i; raises when it is
  * closed. */
 weft_cluster_t *wlua_cluster_of(lua_State *L, int i);
+#endif
 
 /* Monotonic clock in seconds. Thread: any. */
 double wlua_clock(void);

@@ -571,6 +571,7 @@ static int c_graph_add(lua_State *L)
     return 1;
 }
 
+#ifndef WLUA_NO_REMOTE
 /* graph_add_remote(graph, name|nil, chunkname, src, base, ...) -> node id
  * | nil, message: a named-task node "weft.lua" whose argument bytes are a
  * request with the source (wlua.h, "Remote tasks"): it runs on a cluster's
@@ -608,6 +609,7 @@ static int c_graph_add_remote(lua_State *L)
     lua_pushinteger(L, node);
     return 1;
 }
+#endif
 
 /* graph_add_subgraph(graph, name|nil, sub) -> node id | nil, message */
 static int c_graph_add_subgraph(lua_State *L)
@@ -755,12 +757,16 @@ static int c_run_start(lua_State *L)
     double interval = luaL_optnumber(L, 6, 0);
     const weft_executor_t *exec = NULL;
     if (!lua_isnoneornil(L, 7)) {
+#ifdef WLUA_NO_REMOTE
+        return fail(L, "weft: this weft was built without the distribution layer (no clusters)");
+#else
         weft_cluster_t *cl = wlua_cluster_of(L, 7);
         if (!(exec = weft_cluster_executor(cl)))
             return fail(L, "weft: the cluster has no executor for graph runs");
         int prc = place_lua_nodes(gp->g, 0);
         if (prc)
             return fail_rc(L, prc, "cannot place the graph's local Lua nodes here");
+#endif
     }
     void **box = box_new(L, RUN_MT, NULL);
     wlua_run *r = calloc(1, sizeof *r);
@@ -923,7 +929,9 @@ static const luaL_Reg core_fns[] = {
     {"graph_close", c_graph_close},
     {"graph_add", c_graph_add},
     {"graph_add_subgraph", c_graph_add_subgraph},
+#ifndef WLUA_NO_REMOTE
     {"graph_add_remote", c_graph_add_remote},
+#endif
     {"graph_load", c_graph_load},
     {"run_start", c_run_start},
     {"run_wait", c_run_wait},
@@ -969,11 +977,13 @@ int wlua_open(lua_State *L, int mod, const luaL_Reg *more)
     if (rc != 0)
         return luaL_error(L, "weft: cannot register the task '%s': %s", WLUA_NODE_TASK,
                           weft_strerror(rc));
+#ifndef WLUA_NO_REMOTE
     /* "weft.lua": remote Lua code, for a cluster's local workers and for
      * remote graph nodes run without a cluster */
     if ((rc = weft_task_register(WLUA_REMOTE_TASK, wlua_remote_run, NULL)) != 0)
         return luaL_error(L, "weft: cannot register the task '%s': %s", WLUA_REMOTE_TASK,
                           weft_strerror(rc));
+#endif
     /* weft.echo, weft.sum_primes, weft.sum: the same names as in Python */
     if ((rc = weft_tasks_register_builtin()) != 0)
         return luaL_error(L, "weft: cannot register weft's built-in tasks: %s", weft_strerror(rc));
@@ -989,7 +999,9 @@ int wlua_open(lua_State *L, int mod, const luaL_Reg *more)
     lua_pushvalue(L, mod);
     luaL_newlib(L, core_fns);
     luaL_setfuncs(L, more, 0);
+#ifndef WLUA_NO_REMOTE
     wlua_cluster_open(L, -1);
+#endif
     lua_pushinteger(L, WLUA_MAX_DEPTH);
     lua_setfield(L, -2, "MAX_DEPTH");
     lua_call(L, 2, 0);
