@@ -15,6 +15,17 @@ local PLUGIN = assert(os.getenv("WEFT_LUA_PLUGIN"), "WEFT_LUA_PLUGIN is not set"
 
 local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
+-- Shell commands run without the sanitizer runtime that sanitizer runs
+-- preload into lua5.4 (the tools they start are not built with it).
+local NOPRELOAD = "unset LD_PRELOAD; "
+local function execute(cmd) return os.execute(NOPRELOAD .. cmd) end
+local function popen_line(cmd)
+  local f = io.popen(NOPRELOAD .. cmd)
+  local line = f:read("l")
+  f:close()
+  return line
+end
+
 local function read_file(path)
   local f = io.open(path)
   if not f then return nil end
@@ -23,32 +34,32 @@ local function read_file(path)
   return s
 end
 
-local function sleep(s) os.execute("sleep " .. s) end
+local function sleep(s) execute("sleep " .. s) end
 
-local dir = io.popen("mktemp -d"):read("l")
+local dir = popen_line("mktemp -d")
 assert(dir and dir ~= "", "mktemp -d failed")
 local key = dir .. "/key"
-assert(os.execute("umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \\n' > " .. sh_quote(key)))
+assert(execute("umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \\n' > " .. sh_quote(key)))
 
 local nodes = {} -- {pid =, port =, addr =, log =}
 
 local function stop_nodes()
   for _, n in ipairs(nodes) do
     if n.pid then
-      os.execute("kill " .. n.pid .. " 2>/dev/null")
+      execute("kill " .. n.pid .. " 2>/dev/null")
       -- bounded: up to 5 s for a clean exit, then SIGKILL
       for _ = 1, 50 do
-        if not os.execute("kill -0 " .. n.pid .. " 2>/dev/null") then break end
+        if not execute("kill -0 " .. n.pid .. " 2>/dev/null") then break end
         sleep(0.1)
       end
-      os.execute("kill -9 " .. n.pid .. " 2>/dev/null")
+      execute("kill -9 " .. n.pid .. " 2>/dev/null")
       n.pid = nil
     end
   end
 end
 
 -- This process's id: the parent of the shell that popen starts.
-local MY_PID = io.popen("echo $PPID"):read("l")
+local MY_PID = popen_line("echo $PPID")
 
 local function start_node(i)
   local out, log, pidf = dir .. "/port" .. i, dir .. "/log" .. i, dir .. "/pid" .. i
@@ -61,7 +72,7 @@ local function start_node(i)
     "kill $w 2>/dev/null) </dev/null >/dev/null 2>&1 &",
     sh_quote(WEFTD), sh_quote(key), sh_quote(PLUGIN), sh_quote(out), sh_quote(log),
     sh_quote(pidf), MY_PID)
-  assert(os.execute(cmd), "cannot start weftd")
+  assert(execute(cmd), "cannot start weftd")
   local n = {log = log}
   nodes[#nodes + 1] = n
   for _ = 1, 100 do -- at most 10 s
@@ -367,6 +378,15 @@ T.test("a failing remote graph node fails its run; its descendants are skipped",
     T.eq(run:status(b), "failed")
     T.eq(run:status(c), "skipped")
     T.eq(run:ok(), false)
+    local e = run:node_error(b)
+    if opts.cluster then -- only the status comes back from a cluster node
+      T.eq(e, "status 19525: raised a Lua error on a cluster node (its message stays there: " ..
+              "the cluster returns no bytes for a failed task; run the node here, or its " ..
+              "code with cl:submit, to see it)")
+      T.ok(run:error():find("weft: node 'b' failed: status 19525", 1, true), run:error())
+    else
+      T.ok(e:find("[remote node b]:1: b broke", 1, true), e)
+    end
   end
 end)
 
@@ -425,6 +445,17 @@ T.test("throughput: small remote tasks on 2 nodes", function()
 end)
 
 cl:close()
+
+T.test("the nodes stop cleanly, their logs free of sanitizer reports", function()
+  stop_nodes()
+  for i, n in ipairs(nodes) do
+    local log = read_file(n.log) or ""
+    T.ok(not log:find("Sanitizer", 1, true) and not log:find("runtime error", 1, true),
+         "node " .. i .. " log:\n" .. log)
+    T.ok(log:find("listening on 127.0.0.1:" .. n.port, 1, true), "node " .. i .. " log:\n" .. log)
+  end
+end)
+
 stop_nodes()
-os.execute("rm -rf " .. sh_quote(dir))
+execute("rm -rf " .. sh_quote(dir))
 T.done()
