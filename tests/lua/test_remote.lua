@@ -361,6 +361,50 @@ T.test("a graph of Lua nodes on the cluster: the same results as here", function
   T.same(there:counts().done, 9)
 end)
 
+T.test("a layered graph of remote nodes: every result as here", function()
+  local rt <close> = weft.runtime(2)
+  local g <close> = weft.graph("layers")
+  local width, depth = 12, 4
+  local layers = {}
+  -- layer 1: tables; later layers: each node combines two of the layer
+  -- above (its arguments first, then the inputs in edge order)
+  local first = "return function(i) return {i = i, s = ('n' .. i), f = i / 4} end"
+  local later = [[
+return function(layer, a, b)
+  return {i = a.i * 3 + b.i + layer, s = a.s .. '+' .. b.s, f = a.f - b.f / 2}
+end]]
+  for l = 1, depth do
+    layers[l] = {}
+    for k = 1, width do
+      local name = ("L%dN%d"):format(l, k)
+      if l == 1 then
+        layers[l][k] = g:add_remote(name, first, k)
+      else
+        local n = g:add_remote(name, later, l)
+        layers[l - 1][k]:precede(n)
+        layers[l - 1][k % width + 1]:precede(n)
+        layers[l][k] = n
+      end
+    end
+  end
+  local function cluster_jobs()
+    local n = 0
+    for _, st in ipairs(cl:stats()) do n = n + st.jobs end
+    return n
+  end
+  local here = g:run(rt)
+  local before = cluster_jobs()
+  local there = g:run(rt, {cluster = cl})
+  T.eq(there:counts().done, width * depth)
+  T.eq(cluster_jobs() - before, width * depth, "every node ran on the cluster")
+  for l = 1, depth do
+    for k = 1, width do
+      T.same(there:result(layers[l][k]), here:result(layers[l][k]), ("L%dN%d"):format(l, k))
+    end
+  end
+  T.eq(here:result(layers[2][1]).i, 1 * 3 + 2 + 2)
+end)
+
 T.test("a failing remote graph node fails its run; its descendants are skipped", function()
   local rt <close> = weft.runtime(2)
   local g <close> = weft.graph("remote_fail")
