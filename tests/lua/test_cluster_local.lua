@@ -50,6 +50,24 @@ T.test("cache misses are sent again while others run", function()
   end
 end)
 
+T.test("past the caches' bounds: least recently used codes go, results stay right", function()
+  -- 1100 codes: more than a worker keeps functions (256) and than the
+  -- store keeps codes (1024)
+  local n = 1100
+  local function src(i) return ("return function() return %d end"):format(i) end
+  local jobs = {}
+  for i = 1, n do jobs[i] = cl:submit{src(i), name = "lru" .. i} end
+  for i = 1, n do T.eq(jobs[i](), i, "code " .. i) end
+  -- the first codes were dropped from the store: key-only jobs miss and
+  -- are sent again; the last ones are still held
+  local old = cl:submit{src(1), name = "lru1", cached = true}
+  T.eq(old(), 1)
+  T.eq(old:info().resent, true, "code 1 was dropped")
+  local recent = cl:submit{src(n), name = "lru" .. n, cached = true}
+  T.eq(recent(), n)
+  T.eq(recent:info().resent, false, "code " .. n .. " is held")
+end)
+
 T.test("jobs dropped, cancelled and waited with timeouts", function()
   local slow = "return function(s) local t = os.clock() while os.clock() - t < s do end return s end"
   for i = 1, T.scaled(200) do
