@@ -65,3 +65,12 @@ set_tests_properties(weft_run_outputs PROPERTIES PASS_REGULAR_EXPRESSION "weft-r
 set_tests_properties(weft_run_help weft_run_ok weft_run_summary weft_run_unregistered
   weft_run_bad_plugin weft_run_failing_plugin weft_run_no_init weft_run_bad_graph weft_run_usage
   weft_run_outputs PROPERTIES LABELS "unit" TIMEOUT 60)
+
+# weftd --slurm's parsers (dist/slurm.c): hostlists, tasks per node and
+# step layouts, exact expansions and messages; no Slurm needed.
+add_executable(test_slurm ${tools_tests}/test_slurm.c ${PROJECT_SOURCE_DIR}/dist/slurm.c)
+target_include_directories(test_slurm PRIVATE ${PROJECT_SOURCE_DIR}/dist)
+target_link_libraries(test_slurm PRIVATE weft weft_options)
+add_test(NAME test_slurm COMMAND test_slurm)
+set_tests_properties(test_slurm PROPERTIES LABELS "unit" TIMEOUT 60
+  PASS_REGULAR_EXPRESSION "test_slurm: [0-9]+ passed, 0 failed")
