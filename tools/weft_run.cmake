@@ -74,3 +74,13 @@ target_link_libraries(test_slurm PRIVATE weft weft_options)
 add_test(NAME test_slurm COMMAND test_slurm)
 set_tests_properties(test_slurm PROPERTIES LABELS "unit" TIMEOUT 60
   PASS_REGULAR_EXPRESSION "test_slurm: [0-9]+ passed, 0 failed")
+
+# Cluster runs: weft-run against weftd processes on loopback (key file made
+# by the test, mode 0600; the nodes load the test plugin, weft-run does
+# not), exit codes and messages, weftd --slurm with Slurm's variables set
+# by the test (a rank started 2 s after the client joins), discovery.
+add_test(NAME weft_run_cluster
+  COMMAND bash ${tools_tests}/weft_run_cluster.sh $<TARGET_FILE:weft-run> $<TARGET_FILE:weftd>
+          ${plugin} ${tools_tests} ${CMAKE_CURRENT_BINARY_DIR}/weft-run-cluster)
+set_tests_properties(weft_run_cluster PROPERTIES LABELS "unit;dist" TIMEOUT 120
+  PASS_REGULAR_EXPRESSION "weft-run cluster: [0-9]+ passed, 0 failed")
