@@ -3,6 +3,8 @@
 add_executable(weft-run ${CMAKE_CURRENT_SOURCE_DIR}/weft-run.c ${CMAKE_CURRENT_SOURCE_DIR}/draw.c)
 target_link_libraries(weft-run PRIVATE weft weft_options)
 install(TARGETS weft-run RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# The ssh launcher (dist/LAUNCH.md).
+install(PROGRAMS ${CMAKE_CURRENT_SOURCE_DIR}/weft-launch-ssh DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 if(NOT BUILD_TESTING)
   return()
@@ -84,3 +86,13 @@ add_test(NAME weft_run_cluster
           ${plugin} ${tools_tests} ${CMAKE_CURRENT_BINARY_DIR}/weft-run-cluster)
 set_tests_properties(weft_run_cluster PROPERTIES LABELS "unit;dist" TIMEOUT 120
   PASS_REGULAR_EXPRESSION "weft-run cluster: [0-9]+ passed, 0 failed")
+
+# tools/weft-launch-ssh with a fake ssh on PATH that runs the remote
+# command here: launch two weftd "hosts" on loopback, run a graph on them,
+# stop them; key copy, failing hosts, usage errors.
+add_test(NAME weft_launch_ssh
+  COMMAND bash ${tools_tests}/weft_launch_ssh.sh ${CMAKE_CURRENT_SOURCE_DIR}/weft-launch-ssh
+          $<TARGET_FILE:weft-run> $<TARGET_FILE:weftd> ${plugin} ${tools_tests}
+          ${CMAKE_CURRENT_BINARY_DIR}/weft-launch-ssh)
+set_tests_properties(weft_launch_ssh PROPERTIES LABELS "unit;dist" TIMEOUT 120
+  PASS_REGULAR_EXPRESSION "weft-launch-ssh: [0-9]+ passed, 0 failed")
