@@ -110,8 +110,17 @@ enum {
     DS_R_PONG = 8,
     DS_R_GOODBYE = 9
 };
-#define DS_F_MORE 0x1 /* TASK, RESULT: bytes continue in CHUNKs */
-#define DS_F_LAST 0x1 /* CHUNK: the last one */
+#define DS_F_MORE 0x1   /* TASK, RESULT: bytes continue in CHUNKs */
+#define DS_F_LAST 0x1   /* CHUNK: the last one */
+#define DS_F_INPUTS 0x2 /* TASK: the argument is an input frame (graph node) */
+#define DS_F_TIMED 0x2  /* RESULT: start time and worker follow the fixed part */
+#define DS_F_TIME 0x1   /* PONG: the answering side's clock follows the token */
+#define DS_TIMED_LEN 12 /* RESULT with DS_F_TIMED: u64 start_ns, u32 worker */
+/* An input frame (TASK with DS_F_INPUTS, PROTOCOL.md 5.1): u32 count n
+ * (at most DS_INPUTS_MAX), u64 argument length, n u64 input lengths, then
+ * the argument bytes and the inputs' bytes in order; the lengths must add
+ * up to the frame exactly. */
+#define DS_INPUTS_MAX 65536
 
 enum { /* RESULT outcomes */
     DS_OUT_OK = 0,
@@ -149,6 +158,7 @@ typedef struct ds_task_rec {
     const uint8_t *data;
     size_t n;         /* bytes here */
     int more;
+    int inputs;       /* DS_F_INPUTS */
 } ds_task_rec_t;
 
 typedef struct ds_result_rec {
@@ -161,6 +171,9 @@ typedef struct ds_result_rec {
     const uint8_t *data;
     size_t n;
     int more;
+    int timed;        /* DS_F_TIMED: start_ns and worker are set */
+    uint64_t start_ns; /* the node's clock */
+    uint32_t worker;
 } ds_result_rec_t;
 
 typedef struct ds_chunk_rec {
@@ -179,7 +192,17 @@ int ds_result_decode(const ds_rec_t *r, ds_result_rec_t *t);
 int ds_chunk_decode(const ds_rec_t *r, ds_chunk_rec_t *t);
 int ds_idatt_decode(const ds_rec_t *r, uint64_t *id, uint32_t *attempt); /* CANCEL */
 int ds_u32_decode(const ds_rec_t *r, uint32_t *v);                         /* CREDIT */
-int ds_u64_decode(const ds_rec_t *r, uint64_t *v);                         /* PING, PONG */
+int ds_u64_decode(const ds_rec_t *r, uint64_t *v);                         /* PING */
+/* PONG: the token, and the answering side's clock (*clock_ns; 0 when the
+ * record has no DS_F_TIME). */
+int ds_pong_decode(const ds_rec_t *r, uint64_t *token, uint64_t *clock_ns);
+/* An input frame (DS_F_INPUTS) of len bytes: 0 with *n inputs; arg (and
+ * its length) and the inputs' addresses and lengths (arrays of *n, made
+ * with wf_malloc into *ptrs and *lens, freed by the caller) point into
+ * frame. DS_ERROR when the lengths do not add up or n is over
+ * DS_INPUTS_MAX; WEFT_ENOMEM. */
+int ds_inputs_decode(const uint8_t *frame, size_t len, const uint8_t **arg, size_t *arg_len,
+                     size_t *n, const uint8_t ***ptrs, size_t **lens);
 int ds_info_decode(const ds_rec_t *r, uint32_t *workers, uint64_t *max_bytes);
 int ds_bye_decode(const ds_rec_t *r, uint8_t *reason, char *text, size_t size);
 
@@ -200,8 +223,17 @@ void ds_buf_consume(ds_buf_t *b, size_t n);
 /* Record encoders: append one record to b (0 or WEFT_ENOMEM). */
 int ds_put_task(ds_buf_t *b, uint64_t id, uint32_t attempt, const char *name, size_t name_len,
                 uint64_t total, const void *data, size_t n, int more);
+/* As ds_put_task, with extra flags (DS_F_INPUTS). */
+int ds_put_task_f(ds_buf_t *b, uint64_t id, uint32_t attempt, uint8_t flags, const char *name,
+                  size_t name_len, uint64_t total, const void *data, size_t n, int more);
 int ds_put_result(ds_buf_t *b, uint64_t id, uint32_t attempt, uint8_t outcome, int32_t code,
                   uint64_t run_ns, uint64_t total, const void *data, size_t n, int more);
+/* As ds_put_result, with DS_F_TIMED: when the task started (the node's
+ * clock) and on which worker. */
+int ds_put_result_timed(ds_buf_t *b, uint64_t id, uint32_t attempt, uint8_t outcome, int32_t code,
+                        uint64_t run_ns, uint64_t start_ns, uint32_t worker, uint64_t total,
+                        const void *data, size_t n, int more);
+int ds_put_pong(ds_buf_t *b, uint64_t token, uint64_t clock_ns);
 int ds_put_chunk(ds_buf_t *b, uint64_t id, uint32_t attempt, uint64_t offset, const void *data,
                  size_t n, int last);
 int ds_put_idatt(ds_buf_t *b, uint8_t kind, uint64_t id, uint32_t attempt);
