@@ -426,10 +426,13 @@ typedef struct ds_exec_task {
     char *name;            /* NUL-terminated */
     uint8_t *arg;          /* wf_malloc'd; given to the graph, then freed */
     size_t arg_len;
+    int inputs;            /* arg is an input frame (DS_F_INPUTS): a graph node */
     /* filled by ds_exec_run: */
     uint8_t outcome;
     int32_t code;
     uint64_t run_ns;
+    uint64_t start_ns;     /* when it started (wf_now_ns), 0 if it did not */
+    int worker;            /* the worker that ran it */
     const void *result;    /* in run, valid until ds_exec_release */
     size_t result_len;
     weft_node_fn fn;
@@ -446,6 +449,7 @@ typedef struct ds_exec_batch {
     ds_exec_task_t **tasks;
     weft_graph_t *graph;
     weft_run_t *run;
+    void *inputs;               /* per task: its inputs' descriptors (ds_exec.c) */
     void (*done)(struct ds_exec_batch *b); /* called on the worker when run */
     void *owner;
     size_t streaming;           /* results still being sent (I/O thread) */
@@ -457,5 +461,37 @@ typedef struct ds_exec_batch {
 int ds_exec_submit(weft_runtime_t *rt, ds_exec_batch_t *b);
 /* Frees the batch's graph and run (results become invalid). */
 void ds_exec_release(ds_exec_batch_t *b);
+
+/* ------------------------------------------------------------------ */
+/* The cluster's graph executor (ds_graph.c) and what it uses of the
+ * client (ds_cluster.c)                                               */
+
+/* weft_cluster_submit with arg (wf_malloc'd, len bytes) taken over, also
+ * on failure, and TASK flags (DS_F_INPUTS). */
+int ds_cluster_submit_owned(weft_cluster_t *c, const char *task, uint8_t *arg, size_t len,
+                            uint8_t wire_flags, const weft_dsubmit_opts_t *opts, weft_djob_t **job);
+
+/* Where and how a finished job ran. I/O thread (its callback), or any
+ * thread once it is done. */
+typedef struct ds_djob_info {
+    int rc, status;          /* what weft_djob_wait returns, and the task's status */
+    const char *err;         /* its message when it did not succeed, or NULL */
+    const char *where;       /* node name, "local", or NULL */
+    int worker;              /* -1 unknown */
+    int attempts;
+    int64_t lost_ns;         /* on attempts that were lost */
+    int64_t start_ns;        /* on our clock (wf_now_ns), 0 unknown */
+    uint64_t run_ns;
+    uint64_t bytes_sent, bytes_received; /* argument (frame) and result */
+} ds_djob_info_t;
+void ds_djob_info(const weft_djob_t *j, ds_djob_info_t *o);
+
+/* The executor a cluster hands out (weft_cluster_executor): made with the
+ * cluster, ended before its I/O thread stops (jobs it holds are then
+ * cancelled, so every deferred node completes). */
+typedef struct ds_gexec ds_gexec_t;
+int ds_gexec_create(weft_cluster_t *c, ds_gexec_t **out);
+const weft_executor_t *ds_gexec_executor(ds_gexec_t *x);
+void ds_gexec_free(ds_gexec_t *x);
 
 #endif

@@ -346,6 +346,7 @@ static int on_task(srv_sess_t *ss, const ds_rec_t *r, const char **why) {
     t->name[tr.name_len] = 0;
     t->arg = arg;
     t->arg_len = (size_t)tr.total;
+    t->inputs = tr.inputs;
     if (tr.n) memcpy(arg, tr.data, tr.n);
     t->have = tr.n;
     t->dead = &ss->dead;
@@ -403,8 +404,8 @@ static void on_sealed(srv_sess_t *ss, const ds_frame_t *f) {
         case DS_R_CANCEL: rc = on_cancel(ss, &r, &why); break;
         case DS_R_PING: rc = ds_conn_answer_ping(&ss->c, &r, &why); break;
         case DS_R_PONG: {
-            uint64_t tok;
-            if (ds_u64_decode(&r, &tok)) rc = -1, why = "malformed pong";
+            uint64_t tok, clk;
+            if (ds_pong_decode(&r, &tok, &clk)) rc = -1, why = "malformed pong";
             break;
         }
         case DS_R_GOODBYE: {
@@ -605,10 +606,12 @@ static void take_done(weft_server_t *s) {
             size_t n = t->result_len, first = n > DS_CHUNK_MAX ? DS_CHUNK_MAX : n;
             int more = first < n;
             if (t->outcome != DS_OUT_OK) n = first = 0, more = 0;
-            if (ds_conn_room(&ss->c, DS_RESULT_FIXED + first) ||
-                ds_put_result(&ss->c.pt, t->id, t->attempt, t->outcome,
-                              t->outcome == DS_OUT_CANCELLED ? WEFT_ECANCELED : t->code, t->run_ns,
-                              n, t->result, first, more)) {
+            /* timed: the client places the task on its own timeline */
+            if (ds_conn_room(&ss->c, DS_RESULT_FIXED + DS_TIMED_LEN + first) ||
+                ds_put_result_timed(&ss->c.pt, t->id, t->attempt, t->outcome,
+                                    t->outcome == DS_OUT_CANCELLED ? WEFT_ECANCELED : t->code,
+                                    t->run_ns, t->start_ns, (uint32_t)(t->worker < 0 ? 0 : t->worker),
+                                    n, t->result, first, more)) {
                 sess_close(ss, WEFT_LOG_ERROR, "out of memory");
                 continue;
             }
