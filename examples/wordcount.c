@@ -1103,7 +1103,8 @@ int main(int argc, char **argv)
             if ((rc = weft_cluster_print_stats(cluster, stdout)) != 0)
                 status = example_fail("weft_cluster_print_stats", rc);
             printf("\nRetries: %zu of the %zu nodes run on the cluster were sent again "
-                   "(%zu resends); %.3f s of work lost to failures\n",
+                   "(%zu resends); time lost: %.3f s, summed over the lost attempts (each "
+                   "from its send to its node's loss)\n",
                    retried, remote, resends, lost);
         }
         if ((rc = weft_run_free(run)) != 0)

@@ -60,8 +60,8 @@ if [ "$mode" = demo ]; then
   echo "== demo: the same count on a cluster of two weftd nodes on loopback; one dies mid-run"
   node_pids=()
   stop_nodes() {
-    for p in "${node_pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null; done
-    for p in "${node_pids[@]}"; do wait "$p" 2>/dev/null; done
+    for p in "${node_pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done
+    for p in "${node_pids[@]}"; do wait "$p" 2>/dev/null || true; done
     node_pids=()
   }
   trap stop_nodes EXIT
