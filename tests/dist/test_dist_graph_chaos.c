@@ -98,9 +98,11 @@ static void cost_of(const weft_graph_t *g, const weft_run_t *run, cost_t *c) {
     }
 }
 
-/* The reference: the weft.hash twin of the graph, run here. */
-static weft_run_t *reference(int total, weft_graph_t **gl, weft_runtime_t *rt, double *wall) {
-    ck_assert_int_eq(layered(total, "weft.hash", 0, gl), 0);
+/* The reference: the weft.hash twin of the graph (the same argument
+ * bytes, sleep included: weft.hash does not sleep), run here. */
+static weft_run_t *reference(int total, unsigned sleep_us, weft_graph_t **gl, weft_runtime_t *rt,
+                             double *wall) {
+    ck_assert_int_eq(layered(total, "weft.hash", sleep_us, gl), 0);
     weft_run_t *run = NULL;
     double t0 = dt_now();
     int rc = weft_graph_run(*gl, rt, NULL, &run);
@@ -126,14 +128,15 @@ static void run_chaos(int use_stop) {
     ck_assert_int_eq(weft_runtime_create(2, &rt), 0);
     ck_assert_int_eq(weft_tasks_register_builtin(), 0);
 
-    /* 10,000 nodes of 2 ms on 3 x 2 workers: several seconds of work, so
-     * that kills happen; scaled down under sanitizers, never below 2,000 */
+    /* 10,000 nodes of 4 ms on 3 x 2 workers: about 7 s of work, so that
+     * several kills happen; scaled down under sanitizers, never below 2,000
+     * nodes (then of 12 ms: still a few seconds) */
     int total = (int)(10000 * dt_scale());
     if (total < 2000) total = 2000;
-    unsigned sleep_us = 2000;
+    unsigned sleep_us = total >= 10000 ? 4000 : 12000;
     weft_graph_t *gl, *g;
     double local_wall;
-    weft_run_t *local = reference(total, &gl, rt, &local_wall);
+    weft_run_t *local = reference(total, sleep_us, &gl, rt, &local_wall);
     ck_assert_int_eq(layered(total, "example.sleep_hash", sleep_us, &g), 0);
 
     weft_run_opts_t ro = {.record = 1, .executor = weft_cluster_executor(c)};
@@ -212,7 +215,8 @@ static int client(const char *nodes, int total, unsigned sleep_us) {
         return 1;
     }
     if (weft_runtime_create(2, &rt) || weft_tasks_register_builtin() ||
-        layered(total, "weft.hash", 0, &gl) || layered(total, "example.sleep_hash", sleep_us, &g) ||
+        layered(total, "weft.hash", sleep_us, &gl) ||
+        layered(total, "example.sleep_hash", sleep_us, &g) ||
         weft_graph_run(gl, rt, NULL, &local)) {
         fprintf(stderr, "graph chaos client: local run failed: %s\n", weft_error_detail());
         return 1;
