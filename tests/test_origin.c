@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "weft/graph.h"
 #include "weft_graph_test.h"
@@ -218,10 +219,10 @@ START_TEST(test_origin_values)
     assert_detail("origin: attempts -1 is negative");
     bad = (weft_node_origin_t){.machine = "m:1", .worker = -2};
     WT_ASSERT_RC(weft_node_async_complete_at(ot_handle[r0], 0, NULL, 0, &bad), WEFT_EINVAL);
-    assert_detail("origin: worker -2 is out of range (-1 .. 32767)");
-    bad = (weft_node_origin_t){.machine = "m:1", .start_s = 2, .end_s = 1};
+    assert_detail("origin: worker -2 is out of range (-1 .. 511)");
+    bad = (weft_node_origin_t){.machine = "m:1", .lost_s = -1};
     WT_ASSERT_RC(weft_node_async_complete_at(ot_handle[r0], 0, NULL, 0, &bad), WEFT_EINVAL);
-    assert_detail("origin: times must be finite, lost_s >= 0 and 0 <= start_s <= end_s");
+    assert_detail("origin: times must be finite and lost_s not negative");
     bad = (weft_node_origin_t){.machine = "m:1", .lost_s = NAN};
     WT_ASSERT_RC(weft_node_async_complete_at(ot_handle[r0], 0, NULL, 0, &bad), WEFT_EINVAL);
     bad = (weft_node_origin_t){.machine = "m:1", .end_s = INFINITY};
@@ -234,11 +235,12 @@ START_TEST(test_origin_values)
     /* the origin's strings need not outlive the call */
     char mach[32];
     snprintf(mach, sizeof mach, "%s", "10.1.0.2:7400");
-    weft_node_origin_t b = {.machine = mach, .worker = -1};
+    weft_node_origin_t b = {.machine = mach, .worker = -1, .start_s = 2.5, .end_s = 1};
     WT_ASSERT_RC(weft_node_async_complete_at(ot_handle[r1], 0, NULL, 0, &b), 0);
     memset(mach, 'x', sizeof mach - 1);
     /* machine "local" and NULL both mean this process */
-    weft_node_origin_t c = {.machine = NULL, .worker = 1, .attempts = 1};
+    weft_node_origin_t c = {.machine = NULL, .worker = 1, .attempts = 1, .start_s = -0.001,
+                            .end_s = 0.5};
     WT_ASSERT_RC(weft_node_async_complete_at(ot_handle[r2], 0, NULL, 0, &c), 0);
     weft_node_origin_t d = {.machine = "local", .worker = 0, .attempts = 3, .lost_s = 1.5};
     WT_ASSERT_RC(weft_node_async_complete_at(ot_handle[r3], 77, NULL, 0, &d), 0);
@@ -259,10 +261,11 @@ START_TEST(test_origin_values)
     ck_assert_ptr_eq(got.machine, m0); /* one string per machine */
     ck_assert_int_eq(got.worker, -1);
     ck_assert_int_eq(got.attempts, 0);
-    ck_assert(got.start_s == 0 && got.end_s == 0 && got.lost_s == 0);
+    ck_assert(got.start_s == 2.5 && got.end_s == 2.5 && got.lost_s == 0); /* clamped */
     WT_ASSERT_RC(weft_run_node_origin(run, r2, &got), 0);
     ck_assert_str_eq(got.machine, "local");
     ck_assert_int_eq(got.worker, 1);
+    ck_assert(got.start_s == 0 && got.end_s == 0.5); /* clamped */
     WT_ASSERT_RC(weft_run_node_origin(run, r3, &got), 0); /* failed: it ran */
     ck_assert_str_eq(got.machine, "local");
     ck_assert_int_eq(got.attempts, 3);
@@ -445,6 +448,392 @@ START_TEST(test_origin_concurrent_machines)
 }
 END_TEST
 
+/* ---- the run of the views: 5 nodes, 3 of them remote on 2 machines ---- */
+
+/* Runs graph "spread" (a b c d e; edge a->e) recorded, completing a, b, c,
+ * d with the given origins (NULL: a plain completion); e is local. */
+static weft_run_t *ot_spread_run(weft_runtime_t *rt, weft_graph_t **gp, const weft_node_origin_t *o[4],
+                                 int fail_d)
+{
+    ot_register();
+    weft_graph_t *g = wt_graph("spread");
+    static const char *names[] = {"a", "b", "c", "d"};
+    for (int i = 0; i < 4; i++)
+        WT_ASSERT_RC(weft_graph_add_task(g, names[i], "ot-remote", NULL, 0, NULL), 0);
+    weft_node_t e;
+    WT_ASSERT_RC(weft_graph_add_task(g, "e", "ot-local", NULL, 0, &e), 0);
+    WT_ASSERT_RC(weft_graph_precede(g, 0, e), 0);
+    weft_run_opts_t opts = {.record = 1};
+    weft_run_t *run = NULL;
+    WT_ASSERT_RC(weft_graph_run_async(g, rt, &opts, &run), 0);
+    ot_wait_deferred(4);
+    for (int i = 0; i < 4; i++)
+        WT_ASSERT_RC(weft_node_async_complete_at(ot_handle[i], i == 3 && fail_d ? 5 : 0, NULL, 0, o[i]), 0);
+    WT_ASSERT_RC(weft_run_wait(run), fail_d ? WEFT_ETASK : 0);
+    *gp = g;
+    return run;
+}
+
+static const weft_node_origin_t ot_oa = {.machine = "10.0.0.2:7400", .worker = 1, .attempts = 1,
+                                         .start_s = 0.001, .end_s = 0.002, .bytes_sent = 100,
+                                         .bytes_received = 10};
+static const weft_node_origin_t ot_ob = {.machine = "10.0.0.3:7400", .worker = 0, .attempts = 3,
+                                         .lost_s = 0.5, .start_s = 0.003, .end_s = 0.004,
+                                         .bytes_sent = 200, .bytes_received = 20};
+static const weft_node_origin_t ot_oc = {.machine = "10.0.0.2:7400", .worker = 0, .attempts = 2,
+                                         .lost_s = 0.25, .bytes_sent = 300, .bytes_received = 30};
+
+static char *ot_run_text(const weft_run_t *run)
+{
+    weft_buf_t b;
+    int rc = weft_run_save_buf(run, &b);
+    ck_assert_msg(rc == 0, "weft_run_save_buf = %d: %s", rc, weft_error_detail());
+    return b.data;
+}
+
+/* The lines of text from the first that starts with `from` (NULL: none). */
+static const char *ot_from(const char *text, const char *from)
+{
+    const char *p = strstr(text, from);
+    ck_assert_msg(p != NULL, "no '%s' in:\n%s", from, text);
+    return p;
+}
+
+START_TEST(test_origin_run_file_round_trip)
+{
+    weft_runtime_t *rt = wt_runtime(2);
+    weft_graph_t *g;
+    const weft_node_origin_t *o[4] = {&ot_oa, &ot_ob, &ot_oc, NULL};
+    weft_run_t *run = ot_spread_run(rt, &g, o, 1);
+    char *text = ot_run_text(run);
+    if (getenv("OT_SHOW")) fputs(text, stderr);
+    const char *m = ot_from(text, "machine 1 ");
+    ck_assert(strncmp(m, "machine 1 10.0.0.2:7400\nmachine 2 10.0.0.3:7400\n\n# node ID", 57) == 0);
+    ck_assert_str_eq(ot_from(text, "\n# origin"),
+                     "\n# origin ID NAME MACHINE WORKER ATTEMPTS LOST START END SENT RECEIVED\n"
+                     "origin 0 a 1 1 1 0.000000000 0.001000000 0.002000000 100 10\n"
+                     "origin 1 b 2 0 3 0.500000000 0.003000000 0.004000000 200 20\n"
+                     "origin 2 c 1 0 2 0.250000000 0.000000000 0.000000000 300 30\n");
+    /* d completed plainly (failed), e ran here: no origin lines */
+    weft_run_t *back = NULL;
+    WT_ASSERT_RC(weft_run_load_buf(g, text, strlen(text), &back), 0);
+    char *again = ot_run_text(back);
+    ck_assert_str_eq(again, text);
+    weft_node_origin_t x, y;
+    for (weft_node_t v = 0; v < 5; v++) {
+        WT_ASSERT_RC(weft_run_node_origin(run, v, &x), 0);
+        WT_ASSERT_RC(weft_run_node_origin(back, v, &y), 0);
+        ck_assert_str_eq(x.machine, y.machine);
+        ck_assert_int_eq(x.worker, y.worker);
+        ck_assert_int_eq(x.attempts, y.attempts);
+        ck_assert(x.lost_s == y.lost_s && x.start_s == y.start_s && x.end_s == y.end_s);
+        ck_assert_uint_eq(x.bytes_sent, y.bytes_sent);
+        ck_assert_uint_eq(x.bytes_received, y.bytes_received);
+    }
+    WT_ASSERT_RC(weft_run_node_origin(back, 3, &y), 0);
+    ck_assert_str_eq(y.machine, "local");
+    free(again);
+    WT_ASSERT_RC(weft_run_free(back), 0);
+
+    /* old run files, without machines and origins, still load: local */
+    char *old = strdup(text); /* the text without its machine and origin lines */
+    *strstr(old, "machine 1") = 0;
+    strcat(old, strstr(text, "\n# node ID"));
+    strstr(old, "\n# origin")[0] = 0;
+    WT_ASSERT_RC(weft_run_load_buf(g, old, strlen(old), &back), 0);
+    WT_ASSERT_RC(weft_run_node_origin(back, 1, &y), 0);
+    ck_assert_str_eq(y.machine, "local");
+    again = ot_run_text(back);
+    ck_assert_str_eq(again, old);
+    free(again);
+    free(old);
+    WT_ASSERT_RC(weft_run_free(back), 0);
+    free(text);
+    wt_run_free(run);
+    wt_graph_free(g);
+    wt_destroy(rt);
+}
+END_TEST
+
+START_TEST(test_origin_run_file_errors)
+{
+    weft_graph_t *g = wt_graph("spread");
+    WT_ASSERT_RC(weft_graph_add_task(g, "a", "t", NULL, 0, NULL), 0);
+    WT_ASSERT_RC(weft_graph_add_task(g, "b", "t", NULL, 0, NULL), 0);
+    static const struct {
+        const char *text, *msg;
+    } cases[] = {
+        {"weft-run 1\nmachine 0 h:1\n", "line 2: machine 0 is this process ('local'): it has no 'machine' line"},
+        {"weft-run 1\nmachine 2 h:1\n", "line 2: machine 2 out of order: the next is machine 1"},
+        {"weft-run 1\nmachine 1 h:1\nmachine 1 h:2\n", "line 3: machine 1 out of order: the next is machine 2"},
+        {"weft-run 1\nmachine 1 h:1\nmachine 2 h:1\n", "line 3: machine 2 repeats machine 1 'h:1'"},
+        {"weft-run 1\nmachine 1 local\n", "line 2: machine 'local' is machine 0: it has no 'machine' line"},
+        {"weft-run 1\nmachine 1 \"h 1\"\n",
+         "line 2: machine 1: bad address 'h 1': an address holds no spaces or control bytes"},
+        {"weft-run 1\nmachine 1\n", "line 2: missing address"},
+        {"weft-run 1\nmachine x h:1\n", "line 2: bad machine number 'x' (expected a number)"},
+        {"weft-run 1\nmachine 1 h:1 z\n", "line 2: unexpected 'z' after the 'machine' line's last field (trailing garbage)"},
+        {"weft-run 1\norigin 0 a 0 0 1 0 0 0 0 0\nnode 0 a done 0\n", "line 2: origin of node 0 before its node line"},
+        {"weft-run 1\nnode 0 a skipped 0\norigin 0 a 0 0 1 0 0 0 0 0\n",
+         "line 3: node 0 did not run (it is skipped): it has no origin"},
+        {"weft-run 1\nnode 0 a done 0\norigin 0 a 0 0 1 0 0 0 0 0\norigin 0 a 0 0 1 0 0 0 0 0\n",
+         "line 4: duplicate 'origin' line for node 0"},
+        {"weft-run 1\nnode 0 a done 0\norigin 0 b 0 0 1 0 0 0 0 0\n",
+         "line 3: node 0 is called 'a' in the graph, not 'b'"},
+        {"weft-run 1\nnode 0 a done 0\norigin 0 a 1 0 1 0 0 0 0 0\n",
+         "line 3: unknown machine 1 (machine lines above number 1 to 0; 0 is 'local')"},
+        {"weft-run 1\nnode 0 a done 0\norigin 0 a 0 -2 1 0 0 0 0 0\n",
+         "line 3: origin worker '-2' out of range (-1 to 511)"},
+        {"weft-run 1\nnode 0 a done 0\norigin 0 a 0 0 -1 0 0 0 0 0\n",
+         "line 3: attempts '-1' out of range (0 to 2147483647)"},
+        {"weft-run 1\nnode 0 a done 0\norigin 0 a 0 0 1 0 2 1 0 0\n",
+         "line 3: origin end time before origin start time"},
+        {"weft-run 1\nnode 0 a done 0\norigin 0 a 0 0 1 0 0 1000000.5 0 0\n",
+         "line 3: origin times are at most 1000000 seconds"},
+        {"weft-run 1\nnode 0 a done 0\norigin 0 a 0 0 1 0 0 0 0\n", "line 3: missing bytes received"},
+        {"weft-run 1\nnode 0 a done 0\norigin 0 a 0 0 1 0 0 0 0 -1\n",
+         "line 3: bad bytes received '-1' (expected a number)"},
+        {"weft-run 1\nnode 0 a done 0\norigin 0 a 0 0 1 0 0 0 0 0 9\n",
+         "line 3: unexpected '9' after the 'origin' line's last field (trailing garbage)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        weft_run_t *run = (weft_run_t *)&ot_deferred;
+        int rc = weft_run_load_buf(g, cases[i].text, strlen(cases[i].text), &run);
+        ck_assert_msg(rc == WEFT_EPARSE, "case %zu: %d (%s)", i, rc, weft_error_detail());
+        ck_assert_ptr_null(run);
+        ck_assert_msg(strcmp(weft_error_detail(), cases[i].msg) == 0, "case %zu: \"%s\", expected \"%s\"", i,
+                      weft_error_detail(), cases[i].msg);
+    }
+    wt_graph_free(g);
+}
+END_TEST
+
+static char *ot_dot(const weft_graph_t *g, const weft_run_t *run)
+{
+    weft_buf_t b;
+    int rc = weft_graph_dot_buf(g, run, &b);
+    ck_assert_msg(rc == 0, "weft_graph_dot_buf = %d", rc);
+    return b.data;
+}
+
+static char *ot_trace(const weft_run_t *run)
+{
+    weft_buf_t b;
+    int rc = weft_run_trace_buf(run, &b);
+    ck_assert_msg(rc == 0, "weft_run_trace_buf = %d", rc);
+    return b.data;
+}
+
+static char *ot_stats(const weft_run_t *run)
+{
+    weft_buf_t b;
+    int rc = weft_run_print_stats_buf(run, &b);
+    ck_assert_msg(rc == 0, "weft_run_print_stats_buf = %d", rc);
+    return b.data;
+}
+
+static void ot_starts(const char *text, const char *want)
+{
+    ck_assert_msg(strncmp(text, want, strlen(want)) == 0, "'%s' does not start with '%s'", text, want);
+}
+
+static void ot_has(const char *text, const char *want)
+{
+    ck_assert_msg(strstr(text, want) != NULL, "no\n%s\nin:\n%s", want, text);
+}
+
+/* The line of text that starts with prefix (after leading spaces). */
+static const char *ot_line(const char *text, const char *prefix, char *buf, size_t cap)
+{
+    for (const char *p = text; *p;) {
+        const char *q = p;
+        while (*q == ' ') q++;
+        const char *e = strchr(p, '\n');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (strncmp(q, prefix, strlen(prefix)) == 0) {
+            ck_assert_uint_lt(n, cap);
+            memcpy(buf, p, n);
+            buf[n] = 0;
+            return buf;
+        }
+        p += n + (e != NULL);
+    }
+    ck_abort_msg("no line starting with '%s' in:\n%s", prefix, text);
+    return NULL;
+}
+
+START_TEST(test_origin_views)
+{
+    weft_runtime_t *rt = wt_runtime(2);
+    weft_graph_t *g;
+    const weft_node_origin_t *o[4] = {&ot_oa, &ot_ob, &ot_oc, NULL};
+    weft_run_t *run = ot_spread_run(rt, &g, o, 1);
+    char line[512];
+
+    /* dot: fills by machine, status borders, "on MACHINE", a legend */
+    char *dot = ot_dot(g, run);
+    ck_assert_str_eq(ot_line(dot, "n0 ", line, sizeof line),
+                     "  n0 [label=\"a\\non 10.0.0.2:7400\\n1.0 ms, w1\", tooltip=\"task ot-remote, done\", "
+                     "fillcolor=\"#c8e6c9\", color=\"#2e7d32\"];");
+    ck_assert_str_eq(ot_line(dot, "n1 ", line, sizeof line),
+                     "  n1 [label=\"b\\non 10.0.0.3:7400\\n1.0 ms, w0\", tooltip=\"task ot-remote, done\", "
+                     "fillcolor=\"#ffe0b2\", color=\"#2e7d32\"];");
+    /* c's origin has no times: its time here, its worker there */
+    ot_line(dot, "n2 ", line, sizeof line);
+    ot_starts(line, "  n2 [label=\"c\\non 10.0.0.2:7400\\n");
+    ot_has(line, ", w0\", tooltip=\"task ot-remote, done\", fillcolor=\"#c8e6c9\", color=\"#2e7d32\"];");
+    /* d failed here: local's fill, the failed border */
+    ot_line(dot, "n3 ", line, sizeof line);
+    ot_starts(line, "  n3 [label=\"d\\non local\\n");
+    ot_has(line, "\\nreturned 5\", tooltip=\"task ot-remote, failed\", fillcolor=\"#bbdefb\", "
+                 "color=\"#c62828\", penwidth=2];");
+    ot_line(dot, "n4 ", line, sizeof line);
+    ot_starts(line, "  n4 [label=\"e\\non local\\n");
+    ot_has(dot, "  subgraph \"cluster_machines\" {\n"
+                "    label=\"machines\"; style=\"rounded\"; color=\"#9e9e9e\";\n"
+                "    machine_0 [label=\"local\\n2 nodes\", fillcolor=\"#bbdefb\"];\n"
+                "    machine_1 [label=\"10.0.0.2:7400\\n2 nodes\", fillcolor=\"#c8e6c9\"];\n"
+                "    machine_2 [label=\"10.0.0.3:7400\\n1 node\", fillcolor=\"#ffe0b2\"];\n"
+                "  }\n}\n");
+
+    /* trace: a process per machine, threads per worker there, remote times */
+    char *tr = ot_trace(run);
+    ot_has(tr, "{\"traceEvents\":[\n"
+               "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{\"name\":\"local\"}},\n"
+               "{\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{\"sort_index\":0}}");
+    ot_has(tr, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":2,\"tid\":0,\"args\":{\"name\":\"10.0.0.2:7400\"}},\n"
+               "{\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":2,\"tid\":0,\"args\":{\"sort_index\":1}},\n"
+               "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":2,\"tid\":0,\"args\":{\"name\":\"worker 0\"}},\n"
+               "{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":2,\"tid\":0,\"args\":{\"sort_index\":0}},\n"
+               "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":2,\"tid\":1,\"args\":{\"name\":\"worker 1\"}},\n"
+               "{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":2,\"tid\":1,\"args\":{\"sort_index\":1}},\n"
+               "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":3,\"tid\":0,\"args\":{\"name\":\"10.0.0.3:7400\"}},\n"
+               "{\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":3,\"tid\":0,\"args\":{\"sort_index\":2}},\n"
+               "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":3,\"tid\":0,\"args\":{\"name\":\"worker 0\"}},\n"
+               "{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":3,\"tid\":0,\"args\":{\"sort_index\":0}},\n");
+    ot_has(tr, "{\"name\":\"a\",\"cat\":\"node\",\"ph\":\"X\",\"ts\":1000.000,\"dur\":1000.000,\"pid\":2,"
+               "\"tid\":1,\"args\":{\"node\":0,\"graph\":\"spread\",\"status\":\"done\",\"task\":\"ot-remote\","
+               "\"machine\":\"10.0.0.2:7400\",\"attempts\":1,\"lost_s\":0.000000000,\"bytes_sent\":100,"
+               "\"bytes_received\":10}}");
+    ot_has(tr, "{\"name\":\"b\",\"cat\":\"node\",\"ph\":\"X\",\"ts\":3000.000,\"dur\":1000.000,\"pid\":3,"
+               "\"tid\":0,\"args\":{\"node\":1,\"graph\":\"spread\",\"status\":\"done\",\"task\":\"ot-remote\","
+               "\"machine\":\"10.0.0.3:7400\",\"attempts\":3,\"lost_s\":0.500000000,\"bytes_sent\":200,"
+               "\"bytes_received\":20}}");
+    ot_has(tr, "\"pid\":2,\"tid\":0,\"args\":{\"node\":2,"); /* c: its own times, on its machine */
+    ot_has(tr, "\"pid\":1,\"tid\":");                      /* d and e here */
+    ot_has(tr, "\"args\":{\"node\":3,\"graph\":\"spread\",\"status\":\"failed\",\"code\":5,"
+               "\"task\":\"ot-remote\",\"machine\":\"local\"}}");
+
+    /* print_stats: the per-machine table after the worker table */
+    char *st = ot_stats(run);
+    if (getenv("OT_SHOW")) fprintf(stderr, "%s\n%s\n%s\n", dot, tr, st);
+    ck_assert_str_eq(ot_line(st, "machine ", line, sizeof line),
+                     " machine       |   nodes run | % of all |   busy s | retries |   lost s |       bytes sent |"
+                     "   bytes received");
+    ot_line(st, "local ", line, sizeof line);
+    ot_starts(line, " local         |           2 |   40.00% | ");
+    ot_has(line, " |       0 |   0.0000 |                0 |                0");
+    ot_line(st, "10.0.0.2:7400 ", line, sizeof line);
+    ot_starts(line, " 10.0.0.2:7400 |           2 |   40.00% | ");
+    ot_has(line, " |       1 |   0.2500 |              400 |               40");
+    ck_assert_str_eq(ot_line(st, "10.0.0.3:7400 ", line, sizeof line),
+                     " 10.0.0.3:7400 |           1 |   20.00% |   0.0010 |       2 |   0.5000 |              200 |"
+                     "               20");
+    ot_line(st, "Total         |", line, sizeof line);
+    ot_starts(line, " Total         |           5 |  100.00% | ");
+    ot_has(line, " |       3 |   0.7500 |              600 |               60");
+
+    /* a loaded run draws, traces and prints as the run did */
+    char *text = ot_run_text(run);
+    weft_run_t *back = NULL;
+    WT_ASSERT_RC(weft_run_load_buf(g, text, strlen(text), &back), 0);
+    char *dot2 = ot_dot(g, back), *tr2 = ot_trace(back), *st2 = ot_stats(back);
+    ck_assert_str_eq(dot2, dot);
+    ck_assert_str_eq(tr2, tr);
+    ck_assert_str_eq(st2, st);
+    free(dot2);
+    free(tr2);
+    free(st2);
+    free(text);
+    WT_ASSERT_RC(weft_run_free(back), 0);
+    free(dot);
+    free(tr);
+    free(st);
+    wt_run_free(run);
+
+    /* without origins: no machines anywhere */
+    const weft_node_origin_t *none[4] = {NULL, NULL, NULL, NULL};
+    wt_graph_free(g);
+    run = ot_spread_run(rt, &g, none, 0);
+    dot = ot_dot(g, run);
+    tr = ot_trace(run);
+    st = ot_stats(run);
+    text = ot_run_text(run);
+    ck_assert(strstr(dot, "machine") == NULL && strstr(dot, "on local") == NULL);
+    ck_assert(strstr(tr, "machine") == NULL && strstr(tr, "\"pid\":2") == NULL);
+    ot_has(tr, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{\"name\":\"spread\"}}");
+    ck_assert(strstr(st, "machine") == NULL);
+    ck_assert(strstr(text, "machine") == NULL && strstr(text, "origin") == NULL);
+    free(dot);
+    free(tr);
+    free(st);
+    free(text);
+    wt_run_free(run);
+    wt_graph_free(g);
+    wt_destroy(rt);
+}
+END_TEST
+
+/* weft-dot draws a cluster run from its files as weft_graph_dot draws the
+ * loaded run. */
+START_TEST(test_origin_weft_dot)
+{
+#ifndef WEFT_DOT_PROGRAM
+    return;
+#else
+    weft_runtime_t *rt = wt_runtime(2);
+    weft_graph_t *g;
+    const weft_node_origin_t *o[4] = {&ot_oa, &ot_ob, &ot_oc, NULL};
+    weft_run_t *run = ot_spread_run(rt, &g, o, 0);
+    char dir[] = "/tmp/weft-origin-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char gpath[64], rpath[64], cmd[512];
+    snprintf(gpath, sizeof gpath, "%s/spread.wg", dir);
+    snprintf(rpath, sizeof rpath, "%s/spread.run", dir);
+    WT_ASSERT_RC(weft_graph_save_file(g, gpath), 0);
+    FILE *f = fopen(rpath, "w");
+    ck_assert_ptr_nonnull(f);
+    WT_ASSERT_RC(weft_run_save(run, f), 0);
+    ck_assert_int_eq(fclose(f), 0);
+    weft_run_t *back = NULL;
+    char *text = ot_run_text(run);
+    WT_ASSERT_RC(weft_run_load_buf(g, text, strlen(text), &back), 0);
+    char *want = ot_dot(g, back);
+    snprintf(cmd, sizeof cmd, "'%s' '%s' '%s'", WEFT_DOT_PROGRAM, gpath, rpath);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t cap = strlen(want) + 4096, len = 0;
+    char *got = malloc(cap);
+    size_t k;
+    while ((k = fread(got + len, 1, cap - 1 - len, p)) > 0) len += k;
+    got[len] = 0;
+    ck_assert_int_eq(pclose(p), 0);
+    ck_assert_str_eq(got, want);
+    ot_has(got, "machine_2 [label=\"10.0.0.3:7400\\n1 node\", fillcolor=\"#ffe0b2\"];");
+    free(got);
+    free(want);
+    free(text);
+    WT_ASSERT_RC(weft_run_free(back), 0);
+    ck_assert_int_eq(remove(gpath), 0);
+    ck_assert_int_eq(remove(rpath), 0);
+    ck_assert_int_eq(rmdir(dir), 0);
+    wt_run_free(run);
+    wt_graph_free(g);
+    wt_destroy(rt);
+#endif
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("origin");
@@ -455,5 +844,9 @@ int main(void)
     tcase_add_test(tc, test_origin_values);
     tcase_add_test(tc, test_origin_reset_on_rerun);
     tcase_add_test(tc, test_origin_concurrent_machines);
+    tcase_add_test(tc, test_origin_run_file_round_trip);
+    tcase_add_test(tc, test_origin_run_file_errors);
+    tcase_add_test(tc, test_origin_views);
+    tcase_add_test(tc, test_origin_weft_dot);
     return wt_run_suite(s);
 }

@@ -168,6 +168,7 @@ struct weft_cluster {
     uint64_t next_id;
     int64_t none_since;       /* when the last node went down (or start) */
     uint64_t npinned;         /* jobs in the ready queue pinned to a node */
+    int64_t turn_ns;          /* I/O thread: the clock at the start of this turn */
     int64_t pin_check;        /* when the pinned ones were last looked at */
     int any_up;
     /* local workers */
@@ -863,7 +864,7 @@ static int place_local(weft_cluster_t *c, weft_djob_t *j) {
     t->inputs = (j->wire_flags & DS_F_INPUTS) != 0;
     t->owner = j;
     j->local = t;
-    j->sent_ns = wf_now_ns();
+    j->sent_ns = c->turn_ns;
     if (c->nlgather == c->caplgather) {
         size_t cap = c->caplgather ? c->caplgather * 2 : 64;
         ds_exec_task_t **g = wf_realloc(c->lgather, cap * sizeof *g);
@@ -1005,7 +1006,7 @@ static void place(weft_cluster_t *c) {
             ready_remove(c, j);
             j->attempt++;
             j->arg_sent = 0;
-            j->sent_ns = wf_now_ns();
+            j->sent_ns = c->turn_ns;
             if (ds_map_put(&best->inflight, j->id, j)) {
                 finish(c, j, WEFT_ENOMEM, 0, "out of memory");
             } else {
@@ -1188,6 +1189,7 @@ static void *io_main(void *arg) {
         pthread_mutex_unlock(&c->lq);
         int n = epoll_wait(c->ep, evs, 64, queued ? 0 : -1);
         atomic_store(&c->sleeping, 0);
+        c->turn_ns = wf_now_ns(); /* one clock read per turn for the jobs it sends */
         if (n < 0 && errno != EINTR) break;
         for (int i = 0; i < n; i++) {
             int tag = *(int *)evs[i].data.ptr;

@@ -22,6 +22,7 @@
  * ends (after its I/O thread stopped, so every callback has run). */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,7 @@ struct ds_gexec {
     pthread_mutex_t mu;
     gx_entry_t *live; /* jobs in flight */
     gx_entry_t *reap; /* finished: handles to free */
+    atomic_int nreap; /* entries on reap: start frees them in batches */
 };
 
 static void unlink_live(ds_gexec_t *x, gx_entry_t *e) {
@@ -56,6 +58,7 @@ static void reap(ds_gexec_t *x) {
     pthread_mutex_lock(&x->mu);
     gx_entry_t *list = x->reap;
     x->reap = NULL;
+    atomic_store_explicit(&x->nreap, 0, memory_order_relaxed);
     pthread_mutex_unlock(&x->mu);
     while (list) {
         gx_entry_t *next = list->next;
@@ -101,13 +104,15 @@ static void job_done(void *data, weft_djob_t *job, int rc) {
     unlink_live(x, e);
     e->next = x->reap;
     x->reap = e;
+    atomic_fetch_add_explicit(&x->nreap, 1, memory_order_relaxed);
     pthread_mutex_unlock(&x->mu);
     weft_node_async_complete_at(h, status, data_p, len, &o);
 }
 
 static int gx_start(void *data, const weft_remote_node_t *rn, weft_node_async_t *h) {
     ds_gexec_t *x = data;
-    reap(x);
+    /* finished handles are freed 256 at a time (one lock for them all) */
+    if (atomic_load_explicit(&x->nreap, memory_order_relaxed) >= 256) reap(x);
     size_t total = rn->arg_len;
     uint8_t flags = 0;
     if (rn->ninputs) {

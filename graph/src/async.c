@@ -75,17 +75,16 @@ static int origin_check(const weft_node_origin_t *o) {
             return WEFT_EINVAL;
         }
     }
-    if (o->worker < -1 || o->worker > INT16_MAX) {
-        wf_set_detail("origin: worker %d is out of range (-1 .. %d)", o->worker, INT16_MAX);
+    if (o->worker < -1 || o->worker >= WEFT_MAX_WORKERS) {
+        wf_set_detail("origin: worker %d is out of range (-1 .. %d)", o->worker, WEFT_MAX_WORKERS - 1);
         return WEFT_EINVAL;
     }
     if (o->attempts < 0) {
         wf_set_detail("origin: attempts %d is negative", o->attempts);
         return WEFT_EINVAL;
     }
-    if (!isfinite(o->lost_s) || o->lost_s < 0 || !isfinite(o->start_s) || !isfinite(o->end_s) ||
-        o->start_s < 0 || o->end_s < o->start_s) {
-        wf_set_detail("origin: times must be finite, lost_s >= 0 and 0 <= start_s <= end_s");
+    if (!isfinite(o->lost_s) || o->lost_s < 0 || !isfinite(o->start_s) || !isfinite(o->end_s)) {
+        wf_set_detail("origin: times must be finite and lost_s not negative");
         return WEFT_EINVAL;
     }
     return 0;
@@ -115,9 +114,12 @@ int weft_node_async_complete_at(weft_node_async_t *h, int status, const void *da
         gr_origin *no = &o->node[h->v];
         no->worker = origin->worker;
         no->attempts = origin->attempts;
-        no->lost_s = origin->lost_s;
-        no->start_s = origin->start_s;
-        no->end_s = origin->end_s;
+        /* clocks aligned across machines may be a little off: clamped to
+         * 0 <= start <= end rather than refused (a refusal here would
+         * leave the node waiting) */
+        no->start_s = origin->start_s > 0 ? fmin(origin->start_s, GR_ORIGIN_MAX_S) : 0;
+        no->end_s = origin->end_s > no->start_s ? fmin(origin->end_s, GR_ORIGIN_MAX_S) : no->start_s;
+        no->lost_s = fmin(origin->lost_s, GR_ORIGIN_MAX_S);
         no->bytes_sent = origin->bytes_sent;
         no->bytes_received = origin->bytes_received;
         /* release: the fields above reach readers that see machine */
@@ -244,12 +246,12 @@ const gr_origin *gr_origin_of(const weft_run_t *run, uint32_t v) {
     return atomic_load_explicit(&o->node[v].machine, memory_order_acquire) ? &o->node[v] : NULL;
 }
 
-static const char *machine_of(const weft_run_t *run, uint32_t v) {
+const char *gr_machine_of(const weft_run_t *run, uint32_t v) {
     const gr_origin *no = gr_origin_of(run, v);
     return no ? atomic_load_explicit(&((gr_origin *)no)->machine, memory_order_relaxed) : gr_local;
 }
 
-static int node_ran(const weft_run_t *run, uint32_t v) {
+int gr_node_ran(const weft_run_t *run, uint32_t v) {
     int st = atomic_load_explicit(&run->status[v], memory_order_acquire);
     return st == WEFT_NODE_DONE || st == WEFT_NODE_FAILED;
 }
@@ -278,8 +280,8 @@ int gr_machine_order(const weft_run_t *run, const char ***out, size_t *n) {
     }
     size_t last = 0; /* nodes come in runs of one machine: look there first */
     for (uint32_t v = 0; v < run->n; v++) {
-        if (!node_ran(run, v)) continue;
-        const char *mv = machine_of(run, v);
+        if (!gr_node_ran(run, v)) continue;
+        const char *mv = gr_machine_of(run, v);
         if (names[last] != mv)
             for (last = 0; last < nm && names[last] != mv; last++) {
             }
@@ -296,8 +298,15 @@ int gr_machine_order(const weft_run_t *run, const char ***out, size_t *n) {
     return 0;
 }
 
+int gr_run_has_origins(const weft_run_t *run) {
+    if (!atomic_load_explicit(&((weft_run_t *)run)->origins, memory_order_acquire)) return 0;
+    for (uint32_t v = 0; v < run->n; v++)
+        if (gr_node_ran(run, v) && gr_origin_of(run, v)) return 1;
+    return 0;
+}
+
 size_t gr_machine_rank(const weft_run_t *run, uint32_t v, const char *const *order, size_t n) {
-    const char *mv = machine_of(run, v);
+    const char *mv = gr_machine_of(run, v);
     size_t i = 0;
     while (i < n && order[i] != mv) i++;
     return i;
@@ -308,7 +317,7 @@ int weft_run_node_origin(const weft_run_t *run, weft_node_t node, weft_node_orig
     int rc = gr_run_valid(run);
     if (rc) return rc;
     if (node >= run->n || !origin) return WEFT_EINVAL;
-    if (!node_ran(run, node)) return WEFT_ENOENT;
+    if (!gr_node_ran(run, node)) return WEFT_ENOENT;
     const gr_origin *no = gr_origin_of(run, node);
     if (!no) { /* ran here */
         origin->machine = gr_local;

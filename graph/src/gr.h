@@ -112,6 +112,10 @@ typedef struct gr_wcount {
 /* Where a node ran, as its executor reported it (weft_node_async_complete_at).
  * Written once per run by the node's completer, machine last (release), so
  * a reader that sees machine sees the rest. */
+/* Origin times are kept up to this many seconds (11.6 days): below 2^50
+ * nanoseconds, so that a run file's nanoseconds convert to a double and
+ * back exactly. */
+#define GR_ORIGIN_MAX_S 1000000.0
 typedef struct gr_origin {
     _Atomic(const char *) machine; /* interned (gr_machines), or NULL: none recorded */
     int32_t worker, attempts;
@@ -202,6 +206,13 @@ const gr_origin *gr_origin_of(const weft_run_t *run, uint32_t v);
  * only machines that nodes ran on count, "local" included when a node ran
  * here. 0 or WEFT_ENOMEM; a run without origins gives n 0. */
 int gr_machine_order(const weft_run_t *run, const char ***out, size_t *n);
+/* Node v's machine: its origin's, else gr_local. Any thread. */
+const char *gr_machine_of(const weft_run_t *run, uint32_t v);
+/* Did node v run (done or failed)? */
+int gr_node_ran(const weft_run_t *run, uint32_t v);
+/* Does a node that ran (done or failed) have an origin? The per-machine
+ * forms of dot, traces, statistics and run files are written only then. */
+int gr_run_has_origins(const weft_run_t *run);
 /* The index in order[0..n) of node v's machine ("local" for a node without
  * an origin), or n when it is not there. */
 size_t gr_machine_rank(const weft_run_t *run, uint32_t v, const char *const *order, size_t n);

@@ -739,6 +739,27 @@ int weft_graph_run_async(weft_graph_t *g, weft_runtime_t *rt, const weft_run_opt
 
 /* ---- waiting and progress ---- */
 
+/* The progress bar's per-machine counts (a run with origins): nodes run
+ * per machine, in machine order, the first GR_BAR_MACHINES of them. */
+#define GR_BAR_MACHINES 4
+static void progress_machines(const weft_run_t *run, FILE *out) {
+    const char **order;
+    size_t nm;
+    if (gr_machine_order(run, &order, &nm) || !nm) return;
+    uint64_t count[GR_BAR_MACHINES] = {0};
+    for (uint32_t v = 0; v < run->n; v++) {
+        if (!gr_node_ran(run, v)) continue;
+        size_t m = gr_machine_rank(run, v, order, nm);
+        if (m < GR_BAR_MACHINES) count[m]++;
+    }
+    fputs("[", out);
+    for (size_t i = 0; i < nm && i < GR_BAR_MACHINES; i++)
+        fprintf(out, "%s%.32s %llu", i ? ", " : "", order[i], (unsigned long long)count[i]);
+    if (nm > GR_BAR_MACHINES) fprintf(out, ", +%zu more", nm - GR_BAR_MACHINES);
+    fputs("] ", out);
+    wf_free((void *)order);
+}
+
 static void report_progress(weft_run_t *run, int final) {
     weft_progress_t p;
     gr_sums s;
@@ -760,6 +781,7 @@ static void report_progress(weft_run_t *run, int final) {
         fprintf(stderr, "\r%s [%s] %llu/%llu nodes %3.0f%% %.0f/s ", weft_graph_name(run->g), bar,
                 (unsigned long long)p.finished, (unsigned long long)p.total,
                 p.total ? 100.0 * (double)p.finished / (double)p.total : 100.0, p.rate);
+        if (gr_run_has_origins(run)) progress_machines(run, stderr);
         if (final) fprintf(stderr, "in %.2fs\n", p.elapsed_s);
         else if (p.eta_s >= 0) fprintf(stderr, "ETA %.1fs ", p.eta_s);
         fflush(stderr);
@@ -1038,6 +1060,70 @@ weft_graph_t *weft_run_graph(const weft_run_t *run) {
     return run && run->magic == GR_MAGIC_RUN ? run->g : NULL;
 }
 
+/* Per machine (runs with origins only): the nodes that ran there, their
+ * share of all nodes that ran, their busy time (each node's time on that
+ * machine when its origin gives one, else its recorded time here), the
+ * retries (attempts beyond the first), the time lost to failed attempts,
+ * and the bytes sent and received. 0 or WEFT_ENOMEM. */
+typedef struct gr_msum {
+    uint64_t nodes, retries, sent, received;
+    double busy, lost;
+} gr_msum;
+
+static int print_machines(const weft_run_t *run, FILE *out) {
+    if (!gr_run_has_origins(run)) return 0;
+    const char **order;
+    size_t nm;
+    int rc = gr_machine_order(run, &order, &nm);
+    if (rc) return rc;
+    gr_msum *ms = wf_calloc(nm + 1, sizeof *ms); /* + the total */
+    if (!ms) {
+        wf_free((void *)order);
+        return WEFT_ENOMEM;
+    }
+    for (uint32_t v = 0; v < run->n; v++) {
+        if (!gr_node_ran(run, v)) continue;
+        size_t m = gr_machine_rank(run, v, order, nm);
+        if (m == nm) continue; /* not in the order: cannot be, it holds every machine that ran one */
+        const gr_origin *o = gr_origin_of(run, v);
+        gr_msum *a = &ms[m];
+        a->nodes++;
+        if (o && o->end_s > 0) a->busy += o->end_s - o->start_s;
+        else if (run->record && run->t_end[v]) a->busy += (double)(run->t_end[v] - run->t_start[v]) / 1e9;
+        if (o) {
+            a->retries += o->attempts > 1 ? (uint64_t)(o->attempts - 1) : 0;
+            a->lost += o->lost_s;
+            a->sent += o->bytes_sent;
+            a->received += o->bytes_received;
+        }
+    }
+    int width = 7; /* "machine" */
+    for (size_t i = 0; i < nm; i++) {
+        int len = (int)strlen(order[i]);
+        if (len > width) width = len < 48 ? len : 48;
+        gr_msum *t = &ms[nm], *a = &ms[i];
+        t->nodes += a->nodes;
+        t->retries += a->retries;
+        t->sent += a->sent;
+        t->received += a->received;
+        t->busy += a->busy;
+        t->lost += a->lost;
+    }
+    uint64_t all = ms[nm].nodes;
+    fprintf(out, " %-*s |   nodes run | %% of all |   busy s | retries |   lost s |       bytes sent |   bytes received\n",
+            width, "machine");
+    for (size_t i = 0; i <= nm; i++) {
+        const gr_msum *a = &ms[i];
+        fprintf(out, " %-*.*s | %11llu | %7.2f%% | %8.4f | %7llu | %8.4f | %16llu | %16llu\n", width, width,
+                i < nm ? order[i] : "Total", (unsigned long long)a->nodes,
+                all ? 100.0 * (double)a->nodes / (double)all : 0.0, a->busy, (unsigned long long)a->retries,
+                a->lost, (unsigned long long)a->sent, (unsigned long long)a->received);
+    }
+    wf_free(ms);
+    wf_free((void *)order);
+    return 0;
+}
+
 int weft_run_print_stats(const weft_run_t *run, FILE *out) {
     weft_run_counts_t c;
     int rc = weft_run_counts(run, &c);
@@ -1077,5 +1163,6 @@ int weft_run_print_stats(const weft_run_t *run, FILE *out) {
     else
         fprintf(out, "  Total | %11llu | %7.2f%% | (run with record=1 for busy times)\n",
                 (unsigned long long)ran, ran ? 100.0 : 0.0);
+    if ((rc = print_machines(run, out))) return rc;
     return ferror(out) ? WEFT_EIO : 0;
 }
