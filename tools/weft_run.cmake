@@ -96,3 +96,11 @@ add_test(NAME weft_launch_ssh
           ${CMAKE_CURRENT_BINARY_DIR}/weft-launch-ssh)
 set_tests_properties(weft_launch_ssh PROPERTIES LABELS "unit;dist" TIMEOUT 120
   PASS_REGULAR_EXPRESSION "weft-launch-ssh: [0-9]+ passed, 0 failed")
+
+# The help documents the cluster options, weftd's the Slurm ones.
+add_test(NAME weft_run_help_cluster COMMAND weft-run --help)
+set_tests_properties(weft_run_help_cluster PROPERTIES LABELS "unit" TIMEOUT 60
+  PASS_REGULAR_EXPRESSION "-n, --nodes LIST.*\\$WEFT_NODES.*--discover ADDR:PORT.*-k, --key-file PATH.*--min-nodes N.*--wait SECONDS.*--local-workers N.*--max-losses N.*--local .*the cluster did not come up")
+add_test(NAME weftd_help_slurm COMMAND weftd --help)
+set_tests_properties(weftd_help_slurm PROPERTIES LABELS "unit" TIMEOUT 60
+  PASS_REGULAR_EXPRESSION "--slurm \\[-- COMMAND ARGS...\\].*SLURM_PROCID.*SLURM_STEP_NODELIST.*WEFT_NODES.*--slurm-linger S")
