@@ -275,7 +275,7 @@ static void print_cluster_summary(const weft_graph_t *g, const weft_run_t *run) 
         }
         lost += o.lost_s;
     }
-    fprintf(stderr, "%s: cluster: %zu of %zu nodes ran on cluster nodes; %zu retried (%zu "
+    fprintf(stderr, "%s: cluster: %zu of %zu graph nodes ran on cluster nodes; %zu retried (%zu "
                     "resends), %.3f s lost to failures\n",
             prog, remote, n, retried, resends, lost);
 }
@@ -420,6 +420,8 @@ int main(int argc, char **argv) {
     if (force_local && (nnodes || discover))
         return usage_error("%s", "--local and --nodes or --discover exclude each other");
     size_t need = 0;
+    if (discover_if && !discover)
+        return usage_error("%s", "--discover-if needs --discover");
     if (clustered) {
         need = min_nodes >= 0 ? (size_t)min_nodes : nnodes ? nnodes : 1;
         if (!discover && need > nnodes) {

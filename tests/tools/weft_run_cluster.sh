@@ -57,7 +57,7 @@ check "cluster run: exit 0" test "$rc" -eq 0
 check "cluster run: results" test "$out" = "$(printf 'HELLO, WORLD\n1060')"
 check "cluster run: summary" grep -Eq '^weft-run: shout: 4 done, 0 failed, 0 skipped, 0 cancelled of 4 nodes in [0-9.]+ s$' "$work/ok.err"
 check "cluster run: every named task ran on a node" \
-  grep -Eq '^weft-run: cluster: 4 of 4 nodes ran on cluster nodes; 0 retried \(0 resends\), 0.000 s lost to failures$' "$work/ok.err"
+  grep -Eq '^weft-run: cluster: 4 of 4 graph nodes ran on cluster nodes; 0 retried \(0 resends\), 0.000 s lost to failures$' "$work/ok.err"
 check "cluster run: both nodes joined" \
   bash -c "grep -q '^weft-run: node 127.0.0.1:$port_a up$' '$work/ok.err' && grep -q '^weft-run: node 127.0.0.1:$port_b up$' '$work/ok.err'"
 check "cluster run: cluster statistics" grep -q '^ total: 4 jobs, ' "$work/ok.err"
@@ -119,6 +119,36 @@ for args in "--min-nodes 3 -n $nodes" "-n a:1,,b:2" "-n bad:host:x" "--wait -1 -
   check "usage ($args): exit 2" test "$rc" -eq 2
 done
 check "usage message: --min-nodes" bash -c "'$run' --min-nodes 3 -n '$nodes' '$tests/ok.wg' 2>&1 | grep -q -- '--min-nodes 3, but --nodes lists only 2'"
+
+# (6b) a node killed (kill -9) in the middle of a run: the run completes
+# with the exact result; the summary counts the graph nodes sent again
+{
+  echo "weft-graph 1"; echo "name naps"
+  for i in $(seq 1 40); do
+    echo "node s$i test.sleep \"100\""; echo "node u$i test.upper \"x$i;\""; echo "edge s$i u$i"
+  done
+  echo "node all test.concat"
+  for i in $(seq 1 40); do echo "edge u$i all"; done
+} > "$work/naps.wg"
+want=$(for i in $(seq 1 40); do printf 'X%d;' "$i"; done)
+"$run" -n "$nodes" -k "$key" --wait 20 -s -P all "$work/naps.wg" >"$work/naps.out" 2>"$work/naps.err" &
+rpid=$!
+for _ in $(seq 1 200); do
+  [ "$(grep -c ' up$' "$work/naps.err" 2>/dev/null)" -ge 2 ] && break
+  sleep 0.05
+done
+sleep 0.3
+{ kill -KILL -- "-$pid_b"; wait "$pid_b"; } 2>/dev/null
+for _ in $(seq 1 600); do kill -0 "$rpid" 2>/dev/null || break; sleep 0.1; done
+wait "$rpid"
+rc=$?
+check "node killed mid-run: exit 0, exact result" \
+  bash -c "test $rc -eq 0 && test \"\$(cat '$work/naps.out')\" = '$want'"
+check "node killed mid-run: 81 done, some graph nodes retried" \
+  bash -c "grep -Eq '^weft-run: naps: 81 done, 0 failed, 0 skipped, 0 cancelled of 81 nodes' '$work/naps.err' &&
+           grep -Eq '^weft-run: cluster: 81 of 81 graph nodes ran on cluster nodes; [1-9][0-9]* retried' '$work/naps.err'"
+check "node killed mid-run: the cluster's table shows the loss" \
+  grep -Eq "^ 127.0.0.1:$port_b +no .* [1-9][0-9]* +1\$" "$work/naps.err"
 
 # (7) discovery: a node that announces itself on loopback is found
 dport=$((20000 + RANDOM % 20000))
