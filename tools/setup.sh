@@ -54,69 +54,10 @@ if [ "$mode" = demo ]; then
   dot -Tsvg "$demo/wordcount.dot" -o "$demo/wordcount.svg"
   echo "== wrote $demo/wordcount.dot, wordcount.svg and wordcount.trace.json"
 
-  # --- the same graph on a cluster: two weftd nodes on loopback, one of
-  # them killed (kill -9) in the middle of the run (dist/LAUNCH.md) ---
+  # the same graph on a cluster: two weftd nodes on loopback, one of them
+  # killed (kill -9) in the middle of the run (dist/LAUNCH.md)
   echo
-  echo "== demo: the same count on a cluster of two weftd nodes on loopback; one dies mid-run"
-  node_pids=()
-  stop_nodes() {
-    for p in "${node_pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done
-    for p in "${node_pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    node_pids=()
-  }
-  trap stop_nodes EXIT
-  trap 'exit 1' INT TERM
-  key="$demo/cluster.key" # this demo's own key, never the user's
-  rm -f "$key"
-  (umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$key")
-  nodes=""
-  for i in 1 2; do
-    setsid ./build/dist/weftd --listen 127.0.0.1:0 --print-port --secret-file "$key" \
-      --load build/examples/libwordcount_tasks.so --workers 2 --log-level warn \
-      > "$demo/node$i.port" 2> "$demo/node$i.log" &
-    node_pids+=($!)
-    port=""
-    for _ in $(seq 1 100); do
-      port=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$demo/node$i.port")
-      [ -n "$port" ] && break
-      sleep 0.05
-    done
-    [ -n "$port" ] || { echo "== weftd $i did not start:" >&2; cat "$demo/node$i.log" >&2; exit 1; }
-    echo "== node $i: weftd pid ${node_pids[$((i - 1))]} on 127.0.0.1:$port"
-    nodes="${nodes:+$nodes,}127.0.0.1:$port"
-  done
-  # 64 count tasks of at least 50 ms each on 2 x 2 workers: about a second
-  # of work, long enough to kill node 2 while it holds half of it
-  ./build/examples/wordcount -c "$nodes" -K "$key" -n 64 -P 50 -o "$demo" \
-    > "$demo/cluster.out" 2> "$demo/cluster.err" &
-  wc_pid=$!
-  for _ in $(seq 1 200); do
-    grep -q '^Cluster: ' "$demo/cluster.out" && break
-    kill -0 "$wc_pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  sleep 0.4
-  victim=${node_pids[1]}
-  if kill -KILL -- "-$victim" 2>/dev/null; then
-    echo "== killed node 2 (kill -9 $victim) in the middle of the run"
-  fi
-  wc_rc=0
-  wait "$wc_pid" || wc_rc=$?
-  cat "$demo/cluster.out"
-  cat "$demo/cluster.err"
-  stop_nodes
-  [ "$wc_rc" -eq 0 ] || { echo "== the cluster run failed (exit $wc_rc)" >&2; exit 1; }
-  counts() { sed -n '/^Top /,/^Heading lines skipped/p' "$1"; }
-  if [ -n "$(counts "$demo/local.out")" ] && diff <(counts "$demo/local.out") <(counts "$demo/cluster.out") >/dev/null; then
-    echo "== the counts of the cluster run are identical to the local run's"
-  else
-    echo "== the counts differ from the local run's:" >&2
-    diff <(counts "$demo/local.out") <(counts "$demo/cluster.out") >&2
-    exit 1
-  fi
-  grep '^Retries: ' "$demo/cluster.out" | sed 's/^/== /'
-  dot -Tsvg "$demo/wordcount-cluster.dot" -o "$demo/wordcount-cluster.svg"
-  echo "== wrote $demo/wordcount-cluster.dot, wordcount-cluster.svg and wordcount-cluster.trace.json"
+  tools/demo_cluster.sh build "$demo"
   exit 0
 fi
 

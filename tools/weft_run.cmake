@@ -104,3 +104,15 @@ set_tests_properties(weft_run_help_cluster PROPERTIES LABELS "unit" TIMEOUT 60
 add_test(NAME weftd_help_slurm COMMAND weftd --help)
 set_tests_properties(weftd_help_slurm PROPERTIES LABELS "unit" TIMEOUT 60
   PASS_REGULAR_EXPRESSION "--slurm \\[-- COMMAND ARGS...\\].*SLURM_PROCID.*SLURM_STEP_NODELIST.*WEFT_NODES.*--slurm-linger S")
+
+# The demo's cluster run (tools/demo_cluster.sh, from tools/setup.sh demo):
+# the word count on two weftd on loopback, one killed mid-run, the same
+# counts as the local run. Needs the examples and the King James text.
+if(TARGET wordcount AND TARGET kjv_text)
+  set(demo_out ${CMAKE_CURRENT_BINARY_DIR}/demo-cluster)
+  add_test(NAME example_wordcount_cluster
+    COMMAND bash -c "rm -rf \"$1\" && \"$2\" \"$3\" \"$1\"" bash ${demo_out}
+            ${CMAKE_CURRENT_SOURCE_DIR}/demo_cluster.sh ${PROJECT_BINARY_DIR})
+  set_tests_properties(example_wordcount_cluster PROPERTIES LABELS "examples;dist" TIMEOUT 120
+    PASS_REGULAR_EXPRESSION "== the counts of the cluster run are identical to the local run's\n== Retries: [1-9][0-9]* of the 127 nodes")
+endif()
