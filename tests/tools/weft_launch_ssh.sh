@@ -28,8 +28,9 @@ unset WEFT_SECRET_FILE WEFT_NODES WEFT_SSH
 key="$work/key"
 (umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$key") || exit 1
 
-# Two free ports, one per "host"; both hosts are this machine.
-p1=$((20000 + RANDOM % 20000)); p2=$((p1 + 1))
+# Two ports, one per "host" (both are this machine), picked below the
+# ephemeral range (32768 on) that other tests' connections use.
+p1=$((20000 + RANDOM % 12000)); p2=$((p1 + 1))
 nodes=$("$launch" -k "$key" --copy-key --remote-key "$work/remote/key" --listen-host 127.0.0.1 \
         --weftd "$weftd" -l "$plugin" -w 2 --run-dir "$work/run" \
         "127.0.0.1:$p1" "me@127.0.0.1:$p2" 2>"$work/launch.err")

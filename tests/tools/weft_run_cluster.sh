@@ -151,7 +151,7 @@ check "node killed mid-run: the cluster's table shows the loss" \
   grep -Eq "^ 127.0.0.1:$port_b +no .* [1-9][0-9]* +1\$" "$work/naps.err"
 
 # (7) discovery: a node that announces itself on loopback is found
-dport=$((20000 + RANDOM % 20000))
+dport=$((20000 + RANDOM % 12000)) # below the ephemeral ports (32768 on)
 start c --announce "127.0.0.1:$dport" --announce-interval 0.2
 out=$("$run" --discover "127.0.0.1:$dport" -k "$key" --wait 20 -q -P joined "$tests/ok.wg" 2>"$work/disc.err")
 rc=$?
@@ -162,7 +162,7 @@ check "discovery: exit 0, result" bash -c "test $rc -eq 0 && test '$out' = 'HELL
 # rank 0 runs weft-run with WEFT_NODES, ranks 1 and 2 serve; rank 2 starts
 # 2 s after the client and joins. The serving ranks exit by themselves once
 # the client is gone (--slurm-linger 1).
-sport=$((20000 + RANDOM % 20000))
+sport=$((20000 + RANDOM % 12000)) # below the ephemeral ports (32768 on)
 slurm_env=(SLURM_NTASKS=3 SLURM_STEP_NODELIST='127.0.0.[1-3]' SLURM_STEP_NUM_NODES=3
            SLURM_STEP_TASKS_PER_NODE='1(x3)' SLURM_JOB_NODELIST='ignored[1-9]')
 env "${slurm_env[@]}" SLURM_PROCID=0 "$weftd" --slurm --listen ":$sport" --secret-file "$key" \
