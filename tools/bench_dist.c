@@ -19,7 +19,10 @@
  *                       LocalCluster as the anchor (a smaller grid: dask
  *                       pays about a millisecond a task); graph=chain, a
  *                       chain of weft.echo nodes each moving 1 MiB (its
- *                       predecessor's result) to a node and back
+ *                       predecessor's result), with data locality (the
+ *                       input stays on the node that made it, only the
+ *                       result comes back) and without (every input goes
+ *                       out from the client again)
  * Every result is checked; a wrong one exits nonzero. The weftd processes
  * run in their own process groups and are killed at exit. */
 #include <getopt.h>
@@ -63,16 +66,18 @@ static void wait_below(uint64_t submitted, uint64_t window) {
     atomic_store(&waiting, 0);
 }
 
-static weft_cluster_t *connect_nodes(dt_proc_t *p, int n) {
+static weft_cluster_t *connect_nodes_opts(dt_proc_t *p, int n, const weft_cluster_opts_t *o) {
     const char *names[8];
     for (int i = 0; i < n; i++) names[i] = p[i].addr;
     weft_cluster_t *c;
-    if (weft_cluster_create(names, (size_t)n, NULL, &c) || weft_cluster_wait_nodes(c, (size_t)n, 30)) {
+    if (weft_cluster_create(names, (size_t)n, o, &c) || weft_cluster_wait_nodes(c, (size_t)n, 30)) {
         fprintf(stderr, "bench_dist: error: cannot connect: %s\n", weft_error_detail());
         exit(1);
     }
     return c;
 }
+
+static weft_cluster_t *connect_nodes(dt_proc_t *p, int n) { return connect_nodes_opts(p, n, NULL); }
 
 static double run_tiny(weft_cluster_t *c, uint64_t n, uint64_t window) {
     atomic_store(&done_count, 0);
@@ -292,26 +297,40 @@ static void graph_bench(dt_proc_t *p, int nodes_max, int n, int reps, int dask_g
                 exit(1);
             prev = v;
         }
-        weft_cluster_t *c = connect_nodes(p, nodes_max);
-        double t[16];
-        for (int r = 0; r < reps; r++) {
-            weft_run_t *run;
-            t[r] = graph_run(ch, rt, weft_cluster_executor(c), &run);
-            const void *d;
-            size_t len;
-            if (weft_run_result(run, prev, &d, &len) || len != big || memcmp(d, arg, big)) {
-                fprintf(stderr, "bench_dist: error: chain result wrong\n");
-                exit(1);
+        for (int loc = 1; loc >= 0; loc--) {
+            weft_cluster_opts_t co;
+            weft_cluster_opts_init(&co);
+            co.locality = loc;
+            weft_cluster_t *c = connect_nodes_opts(p, nodes_max, &co);
+            double t[16];
+            uint64_t sent = 0, received = 0;
+            for (int r = 0; r < reps; r++) {
+                weft_run_t *run;
+                t[r] = graph_run(ch, rt, weft_cluster_executor(c), &run);
+                const void *d;
+                size_t len;
+                if (weft_run_result(run, prev, &d, &len) || len != big || memcmp(d, arg, big)) {
+                    fprintf(stderr, "bench_dist: error: chain result wrong\n");
+                    exit(1);
+                }
+                sent = received = 0;
+                for (weft_node_t v = 0; v < (weft_node_t)chain; v++) {
+                    weft_node_origin_t o;
+                    if (weft_run_node_origin(run, v, &o) == 0) {
+                        sent += o.bytes_sent;
+                        received += o.bytes_received;
+                    }
+                }
+                weft_run_free(run);
             }
-            weft_run_free(run);
+            double s = median(t, reps);
+            printf("bench=dist_graph graph=chain nodes=%d bytes_per_node=%zu machines=%d locality=%d "
+                   "reps=%d weft_s=%.3f weft_mb_per_s=%.0f sent_mb=%.1f received_mb=%.1f\n",
+                   chain, big, nodes_max, loc, reps, s, (double)chain * (double)big / s / 1e6,
+                   (double)sent / 1e6, (double)received / 1e6);
+            fflush(stdout);
+            weft_cluster_free(c);
         }
-        double s = median(t, reps);
-        printf("bench=dist_graph graph=chain nodes=%d bytes_per_node=%zu machines=%d reps=%d weft_s=%.3f "
-               "weft_mb_per_s=%.0f weft_wire_mb_per_s=%.0f\n",
-               chain, big, nodes_max, reps, s, (double)chain * (double)big / s / 1e6,
-               2.0 * (double)chain * (double)big / s / 1e6);
-        fflush(stdout);
-        weft_cluster_free(c);
         weft_graph_free(ch);
         free(arg);
     }

@@ -121,6 +121,15 @@ enum {
  * the argument bytes and the inputs' bytes in order; the lengths must add
  * up to the frame exactly. */
 #define DS_INPUTS_MAX 65536
+/* In an input frame, a length with this bit set is a reference: the low
+ * 63 bits are the id of an earlier task of the same connection whose
+ * result the node kept (PROTOCOL.md 5.1, "kept results"). */
+#define DS_INPUT_REF ((uint64_t)1 << 63)
+/* Results of graph nodes (INPUTS tasks) this long or longer are kept by
+ * the node for later references, up to DS_KEEP_MAX bytes per connection
+ * (oldest dropped first). */
+#define DS_KEEP_MIN ((size_t)64 << 10)
+#define DS_KEEP_MAX ((size_t)256 << 20)
 
 enum { /* RESULT outcomes */
     DS_OUT_OK = 0,
@@ -128,7 +137,8 @@ enum { /* RESULT outcomes */
     DS_OUT_NOTASK = 2,
     DS_OUT_CANCELLED = 3,
     DS_OUT_NODE_ERROR = 4,
-    DS_OUT_REFUSED = 5
+    DS_OUT_REFUSED = 5,
+    DS_OUT_MISSING = 6 /* an input reference the node does not hold: send the bytes */
 };
 enum { DS_BYE_CLOSING = 0, DS_BYE_DRAINING = 1, DS_BYE_PROTOCOL = 2, DS_BYE_LIMIT = 3 };
 
@@ -483,7 +493,31 @@ typedef struct ds_djob_info {
     int64_t start_ns;        /* on our clock (wf_now_ns), 0 unknown */
     uint64_t run_ns;
     uint64_t bytes_sent, bytes_received; /* argument (frame) and result */
+    uint64_t id;             /* its task id on the connections */
+    int node;                /* index of the node that answered, -1 local or none */
+    uint64_t gen;            /* that node's connection generation then */
 } ds_djob_info_t;
+
+/* Data locality: a job whose frame refers to results kept on node `node`
+ * (index; its connection generation gen, ds_cluster_node_gen) waits for
+ * that node; when it is gone or answers MISSING, refill (I/O thread)
+ * makes the frame with all the bytes (wf_malloc'd) and the job goes
+ * anywhere. */
+typedef struct ds_prefer {
+    int node;
+    uint64_t gen;
+    int (*refill)(void *data, uint8_t **arg, size_t *len);
+    void *data;
+} ds_prefer_t;
+/* ds_cluster_submit_owned with a preference (pref may be NULL). */
+int ds_cluster_submit_local(weft_cluster_t *c, const char *task, uint8_t *arg, size_t len,
+                            uint8_t wire_flags, const weft_dsubmit_opts_t *opts,
+                            const ds_prefer_t *pref, weft_djob_t **job);
+/* The connection generation of node idx (its handshakes so far), 0 while
+ * it is not connected. Any thread. */
+uint64_t ds_cluster_node_gen(weft_cluster_t *c, int idx);
+/* Whether the cluster keeps data local (weft_cluster_opts_t.locality). */
+int ds_cluster_locality(const weft_cluster_t *c);
 void ds_djob_info(const weft_djob_t *j, ds_djob_info_t *o);
 
 /* The executor a cluster hands out (weft_cluster_executor): made with the

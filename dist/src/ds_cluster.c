@@ -99,6 +99,15 @@ struct weft_djob {
     int64_t r_start_ns;       /* the result's start on the client's clock, 0 unknown */
     int r_worker;             /* the worker that ran it there, -1 unknown */
     uint64_t r_run_ns;        /* its run time there */
+    /* data locality (ds_graph.c): the frame refers to results kept on node
+     * `prefer` (connection generation prefer_gen); refill makes the frame
+     * with every input's bytes, for any other node */
+    int prefer;
+    uint64_t prefer_gen;
+    int (*refill)(void *data, uint8_t **arg, size_t *len);
+    void *refill_data;
+    int r_node;               /* the node that answered, -1 local or none */
+    uint64_t r_gen;           /* ... its connection generation then */
 };
 
 struct weft_dgroup {
@@ -250,6 +259,7 @@ void weft_cluster_opts_init(weft_cluster_opts_t *o) {
     o->discover_max_age_s = 5;
     o->discover_skew_s = 1;
     o->discover_max_nodes = 32;
+    o->locality = 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -530,6 +540,8 @@ static void node_connected(weft_cluster_t *c, dnode_t *n) {
 /* ------------------------------------------------------------------ */
 /* Records from a node                                                 */
 
+static int unprefer(weft_djob_t *j);
+
 static void accept_result(weft_cluster_t *c, dnode_t *n, weft_djob_t *j, uint64_t run_ns) {
     ds_map_del(&n->inflight, j->id);
     n->inflight_bytes -= j->arg_len < n->inflight_bytes ? j->arg_len : n->inflight_bytes;
@@ -578,7 +590,15 @@ static int on_result(weft_cluster_t *c, dnode_t *n, const ds_rec_t *r, const cha
         j->r_worker = -1;
     }
     j->r_run_ns = rr.run_ns;
+    j->r_node = n->idx;
+    j->r_gen = atomic_load_explicit(&n->st.connects, memory_order_relaxed);
     switch (rr.outcome) {
+    case DS_OUT_MISSING: /* a kept input is gone: all the bytes, to any node */
+        ds_map_del(&n->inflight, j->id);
+        n->inflight_bytes -= j->arg_len < n->inflight_bytes ? j->arg_len : n->inflight_bytes;
+        if (unprefer(j)) finish(c, j, WEFT_ENOMEM, 0, "out of memory for a task's inputs");
+        else ready_push(c, j, 1);
+        return 0;
     case DS_OUT_OK:
         if (rr.total > c->o.max_bytes) {
             ds_map_del(&n->inflight, j->id);
@@ -966,6 +986,22 @@ static void take_local(weft_cluster_t *c) {
     }
 }
 
+/* The job's frame refers to results kept on its preferred node: make the
+ * frame with all the bytes instead (the node is gone, or said MISSING).
+ * 0 or -1 (no memory). I/O thread. */
+static int unprefer(weft_djob_t *j) {
+    j->prefer = -1;
+    if (!j->refill) return 0;
+    uint8_t *a;
+    size_t len;
+    if (j->refill(j->refill_data, &a, &len)) return -1;
+    j->refill = NULL;
+    wf_free(j->arg);
+    j->arg = a;
+    j->arg_len = len;
+    return 0;
+}
+
 /* Places queued jobs while some node has free credit. */
 static void place(weft_cluster_t *c) {
     weft_djob_t *j = c->ready_head, *next;
@@ -975,10 +1011,23 @@ static void place(weft_cluster_t *c) {
         next = j->next;
         dnode_t *best = NULL;
         uint64_t best_free = 0;
+        if (j->prefer >= 0) {
+            dnode_t *d = c->nodes[j->prefer];
+            if (d->state != N_READY || d->draining ||
+                atomic_load_explicit(&d->st.connects, memory_order_relaxed) != j->prefer_gen) {
+                if (unprefer(j)) { /* no memory for the whole frame */
+                    ready_remove(c, j);
+                    finish(c, j, WEFT_ENOMEM, 0, "out of memory for a task's inputs");
+                    j = next;
+                    continue;
+                }
+            }
+        }
         if (!(j->flags & WEFT_DIST_LOCAL)) {
             for (size_t i = 0; i < n; i++) {
                 dnode_t *d = c->nodes[i];
                 if (j->pin >= 0 && (int)i != j->pin) continue;
+                if (j->prefer >= 0 && (int)i != j->prefer) continue;
                 if (d->state != N_READY || !d->info || d->draining || d->outstanding >= d->credit)
                     continue;
                 if (j->arg_len > d->max_bytes) continue;
@@ -987,7 +1036,7 @@ static void place(weft_cluster_t *c) {
                 if (f > best_free) best_free = f, best = d;
             }
         }
-        int local_ok = c->rt && !(j->flags & WEFT_DIST_REMOTE) && j->pin < 0 &&
+        int local_ok = c->rt && !(j->flags & WEFT_DIST_REMOTE) && j->pin < 0 && j->prefer < 0 &&
                        c->local_out < c->local_credit;
         uint64_t local_free = local_ok ? c->local_credit - c->local_out : 0;
         if (local_ok && (!best || local_free > best_free)) {
@@ -1498,7 +1547,7 @@ static int submit(weft_cluster_t *c, const char *task, const void *arg, size_t l
                   uint8_t wire_flags, const weft_dsubmit_opts_t *opts, weft_djob_t **job);
 static int submit_job(weft_cluster_t *c, const char *task, const void *arg, size_t len,
                       uint8_t *owned, uint8_t wire_flags, const weft_dsubmit_opts_t *opts,
-                      weft_djob_t **job);
+                      weft_djob_t **job, const ds_prefer_t *pref);
 
 int weft_cluster_submit(weft_cluster_t *c, const char *task, const void *arg, size_t len,
                         const weft_dsubmit_opts_t *opts, weft_djob_t **job) {
@@ -1510,17 +1559,26 @@ int ds_cluster_submit_owned(weft_cluster_t *c, const char *task, uint8_t *arg, s
     return submit(c, task, arg, len, arg, wire_flags, opts, job);
 }
 
+int ds_cluster_submit_local(weft_cluster_t *c, const char *task, uint8_t *arg, size_t len,
+                            uint8_t wire_flags, const weft_dsubmit_opts_t *opts,
+                            const ds_prefer_t *pref, weft_djob_t **job) {
+    if (job) *job = NULL;
+    int rc = submit_job(c, task, arg, len, arg, wire_flags, opts, job, pref);
+    if (rc) wf_free(arg);
+    return rc;
+}
+
 static int submit(weft_cluster_t *c, const char *task, const void *arg, size_t len, uint8_t *owned,
                   uint8_t wire_flags, const weft_dsubmit_opts_t *opts, weft_djob_t **job) {
     if (job) *job = NULL;
-    int rc = submit_job(c, task, arg, len, owned, wire_flags, opts, job);
+    int rc = submit_job(c, task, arg, len, owned, wire_flags, opts, job, NULL);
     if (rc && owned) wf_free(owned);
     return rc;
 }
 
 static int submit_job(weft_cluster_t *c, const char *task, const void *arg, size_t len,
                       uint8_t *owned, uint8_t wire_flags, const weft_dsubmit_opts_t *opts,
-                      weft_djob_t **job) {
+                      weft_djob_t **job, const ds_prefer_t *pref) {
     if (!c || !task || (len && !arg)) return WEFT_EINVAL;
     size_t nl = strlen(task);
     if (!nl || nl > WEFT_NAME_MAX) {
@@ -1564,7 +1622,15 @@ static int submit_job(weft_cluster_t *c, const char *task, const void *arg, size
     j->arg_len = len;
     j->wire_flags = wire_flags;
     j->pin = -1;
+    j->prefer = -1;
+    j->r_node = -1;
     j->r_worker = -1;
+    if (pref && pref->node >= 0) {
+        j->prefer = pref->node;
+        j->prefer_gen = pref->gen;
+        j->refill = pref->refill;
+        j->refill_data = pref->data;
+    }
     j->name = (char *)(j + 1);
     memcpy(j->name, task, nl + 1);
     j->name_len = nl;
@@ -1667,7 +1733,19 @@ void ds_djob_info(const weft_djob_t *j, ds_djob_info_t *o) {
     o->run_ns = j->r_run_ns;
     o->bytes_sent = j->arg_len;
     o->bytes_received = j->result_len;
+    o->id = j->id;
+    o->node = j->r_node;
+    o->gen = j->r_gen;
 }
+
+uint64_t ds_cluster_node_gen(weft_cluster_t *c, int idx) {
+    if (idx < 0 || (size_t)idx >= c->sync->nnodes) return 0;
+    dnode_t *d = c->nodes[idx];
+    if (!atomic_load_explicit(&d->st.connected, memory_order_relaxed)) return 0;
+    return atomic_load_explicit(&d->st.connects, memory_order_relaxed);
+}
+
+int ds_cluster_locality(const weft_cluster_t *c) { return c->o.locality; }
 
 int weft_djob_attempts(const weft_djob_t *j) {
     if (!j) return WEFT_EINVAL;

@@ -121,7 +121,7 @@ int ds_result_decode(const ds_rec_t *r, ds_result_rec_t *t) {
     t->id = ds_get64(p);
     t->attempt = ds_get32(p + 8);
     t->outcome = p[12];
-    if (p[13] || p[14] || p[15] || t->outcome > DS_OUT_REFUSED || t->id == 0) return DS_ERROR;
+    if (p[13] || p[14] || p[15] || t->outcome > DS_OUT_MISSING || t->id == 0) return DS_ERROR;
     t->code = (int32_t)ds_get32(p + 16);
     t->run_ns = ds_get64(p + 20);
     t->total = ds_get64(p + 28);

@@ -430,6 +430,68 @@ START_TEST(node_killed_mid_run) {
 }
 END_TEST
 
+/* A chain of weft.echo nodes moving 256 KiB each: with locality the bytes
+ * stay on the node that made them (only results come back); without, the
+ * client sends every input out again. Results identical either way. */
+START_TEST(locality_keeps_inputs_on_their_node) {
+    dt_proc_t p[2];
+    start_nodes(p, 2);
+    weft_runtime_t *rt;
+    ck_assert_int_eq(weft_runtime_create(2, &rt), 0);
+    size_t big = 256 << 10;
+    unsigned char *arg = malloc(big);
+    for (size_t i = 0; i < big; i++) arg[i] = (unsigned char)(i * 31 + 7);
+    weft_graph_t *g;
+    ck_assert_int_eq(weft_graph_create("chain", &g), 0);
+    weft_node_t prev = 0;
+    for (int i = 0; i < 20; i++) {
+        weft_node_t v;
+        ck_assert_int_eq(weft_graph_add_task(g, NULL, "weft.echo", i ? NULL : arg, i ? 0 : big, &v), 0);
+        if (i) ck_assert_int_eq(weft_graph_precede(g, prev, v), 0);
+        prev = v;
+    }
+    for (int loc = 1; loc >= 0; loc--) {
+        weft_cluster_opts_t co;
+        weft_cluster_opts_init(&co);
+        co.locality = loc;
+        weft_cluster_t *c = cluster_of(p, 2, &co);
+        weft_run_t *run = run_cluster(g, rt, c, 0);
+        uint64_t sent = 0, received = 0;
+        const char *first = NULL;
+        int same = 1;
+        for (weft_node_t v = 0; v < 20; v++) {
+            const void *d;
+            size_t len;
+            ck_assert_int_eq(weft_run_result(run, v, &d, &len), 0);
+            ck_assert_uint_eq(len, big);
+            ck_assert(!memcmp(d, arg, big));
+            weft_node_origin_t o;
+            ck_assert_int_eq(weft_run_node_origin(run, v, &o), 0);
+            sent += o.bytes_sent;
+            received += o.bytes_received;
+            if (!first) first = o.machine;
+            else if (strcmp(first, o.machine)) same = 0;
+        }
+        ck_assert_uint_eq(received, 20 * (uint64_t)big);
+        if (loc) {
+            /* the source's argument, then references only (12 + 8 bytes each) */
+            ck_assert_uint_lt(sent, big + 20 * 64);
+            ck_assert_msg(same, "with locality the chain stays on one node");
+        } else {
+            ck_assert_uint_ge(sent, 20 * (uint64_t)big);
+        }
+        printf("chain of 20 x 256 KiB, locality %d: %llu bytes sent, %llu received\n", loc,
+               (unsigned long long)sent, (unsigned long long)received);
+        weft_run_free(run);
+        ck_assert_int_eq(weft_cluster_free(c), 0);
+    }
+    free(arg);
+    weft_graph_free(g);
+    weft_runtime_destroy(rt);
+    dt_kill_all();
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("dist_graph");
     struct {
@@ -442,6 +504,7 @@ int main(void) {
         {"failure_skips_descendants_everywhere", failure_skips_descendants_everywhere},
         {"cancel_reaches_every_node", cancel_reaches_every_node},
         {"node_killed_mid_run", node_killed_mid_run},
+        {"locality_keeps_inputs_on_their_node", locality_keeps_inputs_on_their_node},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tcase_create(cases[i].name);

@@ -145,6 +145,15 @@ typedef struct weft_cluster_opts {
      * discovery thread; level is a weft_log_level_t. NULL: none. */
     void (*discover_log)(void *data, int level, const char *line);
     void *discover_log_data;
+    /* Graph runs (weft_cluster_executor): 1 (the default) keeps large data
+     * where it is. A node keeps each graph node's result of 64 KiB or more
+     * that it computed (up to 256 MiB per client, oldest dropped first);
+     * a graph node whose inputs include such results is sent to the node
+     * holding most of those bytes, with references in place of the bytes
+     * (the client holds every result all the same, so losing that node
+     * loses nothing: the task then goes anywhere with all its bytes).
+     * 0: every input travels from the client with its node. */
+    int locality;
 } weft_cluster_opts_t;
 
 /* Fills *opts with the defaults above. Thread-safety: any thread. */
