@@ -1091,12 +1091,10 @@ local function node_name(g, id)
 end
 
 -- How a failed node's code reads when it left no message: remote Lua
--- nodes fail with a status of their own (wlua.h), and a failed task's
--- bytes do not travel back from a cluster node.
+-- nodes fail with a status of their own (wlua.h) and store their message,
+-- which comes back from a cluster node with the failure (PROTOCOL.md 5.3).
 local remote_codes = not core.REMOTE_ERROR and {} or {
-  [core.REMOTE_ERROR] = "raised a Lua error on a cluster node (its message stays there: the "
-                        .. "cluster returns no bytes for a failed task; run the node here, or "
-                        .. "its code with cl:submit, to see it)",
+  [core.REMOTE_ERROR] = "raised a Lua error on a cluster node",
   [core.REMOTE_BADREQ] = "the cluster node could not read the node's request",
   [core.REMOTE_MISS] = "the cluster node did not hold the node's code",
 }
