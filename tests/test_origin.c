@@ -4,10 +4,15 @@
  * local nodes reported as "local", origins cleared by a rerun, and
  * completions from several threads at once with different machines (one
  * interned string per machine). */
+#define _GNU_SOURCE /* posix_openpt, ptsname_r: the progress bar test */
 #include "weft_test.h"
 
+#include <fcntl.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -834,6 +839,79 @@ START_TEST(test_origin_weft_dot)
 }
 END_TEST
 
+/* The progress bar (written only to a terminal) of a run with origins ends
+ * with the nodes per machine: a child process runs with its standard error
+ * on a pseudo-terminal that the test reads. */
+static int ot_remote_far(weft_node_ctx_t *ctx, void *arg)
+{
+    (void)arg;
+    weft_node_async_t *h = NULL;
+    int rc = weft_node_defer(ctx, &h);
+    if (rc) return rc;
+    weft_node_origin_t o = {.machine = weft_node_id(ctx) == 2 ? "near:2" : "far:1", .worker = 0,
+                            .attempts = 1};
+    return weft_node_async_complete_at(h, 0, NULL, 0, &o);
+}
+
+static void ot_bar_child(const char *slave)
+{
+    setsid();
+    int fd = open(slave, O_RDWR);
+    if (fd < 0 || dup2(fd, STDERR_FILENO) < 0) _exit(3);
+    if (weft_task_register("ot-far", ot_remote_far, NULL) || weft_task_register("ot-local", ot_local, NULL))
+        _exit(4);
+    weft_runtime_t *rt = NULL;
+    weft_graph_t *g = NULL;
+    if (weft_runtime_create(2, &rt) || weft_graph_create("bar", &g)) _exit(5);
+    for (int i = 0; i < 3; i++) weft_graph_add_task(g, NULL, "ot-far", NULL, 0, NULL);
+    weft_graph_add_task(g, NULL, "ot-local", NULL, 0, NULL);
+    weft_run_opts_t o = {.progress_bar = 1};
+    int rc = weft_graph_run(g, rt, &o, NULL);
+    weft_graph_free(g);
+    weft_runtime_destroy(rt);
+    _exit(rc ? 6 : 0);
+}
+
+START_TEST(test_origin_progress_bar)
+{
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    ck_assert_int_ge(m, 0);
+    ck_assert_int_eq(grantpt(m), 0);
+    ck_assert_int_eq(unlockpt(m), 0);
+    char slave[128];
+    ck_assert_int_eq(ptsname_r(m, slave, sizeof slave), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) ot_bar_child(slave);
+    char out[4096];
+    size_t len = 0;
+    double deadline = wt_now() + 30.0, drain_until = 0;
+    int status = -1, exited = 0;
+    for (;;) {
+        struct pollfd p = {.fd = m, .events = POLLIN};
+        if (len < sizeof out - 1 && poll(&p, 1, 50) > 0 && (p.revents & POLLIN)) {
+            ssize_t k = read(m, out + len, sizeof out - 1 - len);
+            if (k > 0) len += (size_t)k;
+        }
+        if (!exited && waitpid(pid, &status, WNOHANG) == pid) {
+            exited = 1;
+            drain_until = wt_now() + 0.2; /* what is still in the terminal */
+        }
+        if (exited && wt_now() > drain_until) break;
+        if (!exited && wt_now() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            ck_abort_msg("the child did not finish in 30 s");
+        }
+    }
+    close(m);
+    out[len] = 0;
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d, output %s", status, out);
+    ot_has(out, "bar [########################################] 4/4 nodes 100% ");
+    ot_has(out, "[local 1, far:1 2, near:2 1] in ");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("origin");
@@ -848,5 +926,6 @@ int main(void)
     tcase_add_test(tc, test_origin_run_file_errors);
     tcase_add_test(tc, test_origin_views);
     tcase_add_test(tc, test_origin_weft_dot);
+    tcase_add_test(tc, test_origin_progress_bar);
     return wt_run_suite(s);
 }
