@@ -1243,6 +1243,7 @@ START_TEST(test_run_load_faults)
         int want;
     } files[] = {{"nested.wg", "nested.run", 0},
                  {"pipeline.wg", "pipeline.run", 0},
+                 {"cluster.wg", "cluster.run", 0}, /* machines and origins */
                  {"pipeline.wg", "bad_node.run", WEFT_EPARSE}};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[512];
@@ -1319,6 +1320,17 @@ START_TEST(test_dot_trace_faults)
     fa_check_writer(fa_write_dot, g, run, "weft_graph_dot with a run");
     fa_check_writer(fa_write_trace, run, NULL, "weft_run_trace");
     fa_check_writer(fa_write_run, run, NULL, "weft_run_save");
+    wt_run_free(run);
+    wt_graph_free(g);
+    fa_text_free(&file);
+
+    /* a run on several machines: the writers gather its machines */
+    WT_ASSERT_RC(weft_graph_load_file(WEFT_TEST_DATA_DIR "/cluster.wg", &g), 0);
+    file = fa_read(WEFT_TEST_DATA_DIR "/cluster.run");
+    run = fa_load_run_text(g, &file);
+    fa_check_writer(fa_write_dot, g, run, "weft_graph_dot of a cluster run");
+    fa_check_writer(fa_write_trace, run, NULL, "weft_run_trace of a cluster run");
+    fa_check_writer(fa_write_run, run, NULL, "weft_run_save of a cluster run");
     wt_run_free(run);
     wt_graph_free(g);
     fa_text_free(&file);
