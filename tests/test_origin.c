@@ -214,25 +214,6 @@ START_TEST(test_origin_values)
     WT_ASSERT_RC(weft_graph_run_async(g, rt, &o, &run), 0);
     ot_wait_deferred(4);
 
-    /* bad origins are refused before the completion is taken: the handle
-     * stays the caller's */
-    weft_node_origin_t bad = {.machine = "a b:1"};
-    WT_ASSERT_RC(weft_node_async_complete_at(ot_handle[r0], 0, NULL, 0, &bad), WEFT_EINVAL);
-    assert_detail("origin: machine: an address holds no spaces or control bytes");
-    bad = (weft_node_origin_t){.machine = "m:1", .attempts = -1};
-    WT_ASSERT_RC(weft_node_async_complete_at(ot_handle[r0], 0, NULL, 0, &bad), WEFT_EINVAL);
-    assert_detail("origin: attempts -1 is negative");
-    bad = (weft_node_origin_t){.machine = "m:1", .worker = -2};
-    WT_ASSERT_RC(weft_node_async_complete_at(ot_handle[r0], 0, NULL, 0, &bad), WEFT_EINVAL);
-    assert_detail("origin: worker -2 is out of range (-1 .. 511)");
-    bad = (weft_node_origin_t){.machine = "m:1", .lost_s = -1};
-    WT_ASSERT_RC(weft_node_async_complete_at(ot_handle[r0], 0, NULL, 0, &bad), WEFT_EINVAL);
-    assert_detail("origin: times must be finite and lost_s not negative");
-    bad = (weft_node_origin_t){.machine = "m:1", .lost_s = NAN};
-    WT_ASSERT_RC(weft_node_async_complete_at(ot_handle[r0], 0, NULL, 0, &bad), WEFT_EINVAL);
-    bad = (weft_node_origin_t){.machine = "m:1", .end_s = INFINITY};
-    WT_ASSERT_RC(weft_node_async_complete_at(ot_handle[r0], 0, NULL, 0, &bad), WEFT_EINVAL);
-
     weft_node_origin_t a = {.machine = "10.1.0.2:7400", .worker = 3, .attempts = 2,
                             .lost_s = 0.25, .start_s = 0.5, .end_s = 0.75,
                             .bytes_sent = 1234567890123ull, .bytes_received = 42};
@@ -911,6 +892,53 @@ START_TEST(test_origin_progress_bar)
 }
 END_TEST
 
+/* An origin never fails a completion: what is out of range is kept as
+ * unknown or cut to range. */
+START_TEST(test_origin_kept_in_range)
+{
+    weft_runtime_t *rt = wt_runtime(2);
+    weft_graph_t *g;
+    static char longm[WEFT_NAME_MAX + 100];
+    memset(longm, 'x', sizeof longm - 1);
+    const weft_node_origin_t oa = {.machine = "", .worker = 9999, .attempts = -3, .lost_s = NAN,
+                                   .start_s = NAN, .end_s = 1};
+    const weft_node_origin_t ob = {.machine = "a b\tc\x7f:1", .worker = -7, .lost_s = -1,
+                                   .start_s = 5e6, .end_s = INFINITY};
+    const weft_node_origin_t oc = {.machine = longm, .worker = 511, .attempts = 4, .lost_s = INFINITY,
+                                   .start_s = 3, .end_s = 2};
+    const weft_node_origin_t *o[4] = {&oa, &ob, &oc, NULL};
+    weft_run_t *run = ot_spread_run(rt, &g, o, 0);
+    weft_node_origin_t got;
+    WT_ASSERT_RC(weft_run_node_origin(run, 0, &got), 0);
+    ck_assert_str_eq(got.machine, "local");
+    ck_assert_int_eq(got.worker, -1);
+    ck_assert_int_eq(got.attempts, 0);
+    ck_assert(got.lost_s == 0 && got.start_s == 0 && got.end_s == 1);
+    WT_ASSERT_RC(weft_run_node_origin(run, 1, &got), 0);
+    ck_assert_str_eq(got.machine, "a_b_c_:1");
+    ck_assert_int_eq(got.worker, -1);
+    ck_assert(got.lost_s == 0 && got.start_s == 1e6 && got.end_s == 1e6);
+    WT_ASSERT_RC(weft_run_node_origin(run, 2, &got), 0);
+    ck_assert_uint_eq(strlen(got.machine), WEFT_NAME_MAX);
+    ck_assert(strspn(got.machine, "x") == WEFT_NAME_MAX);
+    ck_assert_int_eq(got.worker, 511);
+    ck_assert_int_eq(got.attempts, 4);
+    ck_assert(got.lost_s == 1e6 && got.start_s == 3 && got.end_s == 3);
+    /* what is kept, files hold: the run file reads back as it was */
+    char *text = ot_run_text(run);
+    weft_run_t *back = NULL;
+    WT_ASSERT_RC(weft_run_load_buf(g, text, strlen(text), &back), 0);
+    char *again = ot_run_text(back);
+    ck_assert_str_eq(again, text);
+    free(again);
+    free(text);
+    WT_ASSERT_RC(weft_run_free(back), 0);
+    wt_run_free(run);
+    wt_graph_free(g);
+    wt_destroy(rt);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("origin");
@@ -920,6 +948,7 @@ int main(void)
     tcase_add_test(tc, test_place_is_a_change);
     tcase_add_test(tc, test_origin_values);
     tcase_add_test(tc, test_origin_reset_on_rerun);
+    tcase_add_test(tc, test_origin_kept_in_range);
     tcase_add_test(tc, test_origin_concurrent_machines);
     tcase_add_test(tc, test_origin_run_file_round_trip);
     tcase_add_test(tc, test_origin_run_file_errors);
