@@ -86,6 +86,9 @@ struct weft_graph {
     uint32_t *join0;           /* each run's initial join counters */
     size_t ntasks;             /* named-task nodes, resolved per run */
     size_t nsources;
+    size_t nmissing;           /* named tasks not registered here (resolve_tasks) */
+    size_t nmissing_local;     /* ... of them placed WEFT_PLACE_LOCAL */
+    uint32_t missing_first;    /* the one a refused start names */
     int checked;               /* compile found no cycle */
     uint32_t cycle_node;
 };
@@ -291,5 +294,18 @@ void gr_node_finish(weft_run_t *run, uint32_t v, int st, int code);
  * WEFT_ENOMEM): the node is then still the caller's to finish.
  * Thread-safety: the node's thread. */
 int gr_run_child(weft_node_ctx_t *ctx, weft_graph_t *sub, uint32_t slot);
+/* Node v's result bytes in run (NULL, 0 when none). Any thread that has
+ * seen v finish. */
+const void *gr_result_of(const weft_run_t *run, weft_node_t v, size_t *len);
+
+/* remote.c: named-task nodes of runs with an executor. */
+/* 1 when node v of g (which has an extra) goes to the run's executor: a
+ * named task not placed WEFT_PLACE_LOCAL. */
+int gr_remote_node(const weft_graph_t *g, uint32_t v);
+/* Defers the node (ctx) and starts it on the run's executor; returns the
+ * value exec_chain treats as the node function's (ignored once deferred;
+ * a failure to defer fails the node with WEFT_ENOMEM). The node's
+ * thread. */
+int gr_remote_start(weft_run_t *run, uint32_t v, weft_node_ctx_t *ctx);
 
 #endif
