@@ -491,7 +491,6 @@ START_TEST(test_origin_run_file_round_trip)
     const weft_node_origin_t *o[4] = {&ot_oa, &ot_ob, &ot_oc, NULL};
     weft_run_t *run = ot_spread_run(rt, &g, o, 1);
     char *text = ot_run_text(run);
-    if (getenv("OT_SHOW")) fputs(text, stderr);
     const char *m = ot_from(text, "machine 1 ");
     ck_assert(strncmp(m, "machine 1 10.0.0.2:7400\nmachine 2 10.0.0.3:7400\n\n# node ID", 57) == 0);
     ck_assert_str_eq(ot_from(text, "\n# origin"),
@@ -711,7 +710,6 @@ START_TEST(test_origin_views)
 
     /* print_stats: the per-machine table after the worker table */
     char *st = ot_stats(run);
-    if (getenv("OT_SHOW")) fprintf(stderr, "%s\n%s\n%s\n", dot, tr, st);
     ck_assert_str_eq(ot_line(st, "machine ", line, sizeof line),
                      " machine       |   nodes run | % of all |   busy s | retries |   lost s |       bytes sent |"
                      "   bytes received");
