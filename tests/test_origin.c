@@ -708,6 +708,30 @@ START_TEST(test_origin_views)
     ot_has(tr, "\"args\":{\"node\":3,\"graph\":\"spread\",\"status\":\"failed\",\"code\":5,"
                "\"task\":\"ot-remote\",\"machine\":\"local\"}}");
 
+    /* the trace is JSON: per process, its name and its X events' nodes */
+    if (system("python3 -c '' 2>/dev/null") == 0) {
+        char path[] = "/tmp/weft-origin-trace-XXXXXX";
+        int fd = mkstemp(path);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, tr, strlen(tr)), (ssize_t)strlen(tr));
+        close(fd);
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd,
+                 "python3 -c 'import json,sys\n"
+                 "ev=json.load(open(sys.argv[1]))[\"traceEvents\"]\n"
+                 "names={e[\"pid\"]:e[\"args\"][\"name\"] for e in ev if e[\"name\"]==\"process_name\"}\n"
+                 "print(\" \".join(\"%%s=%%s\" %% (names[p],\",\".join(sorted(e[\"name\"] for e in ev "
+                 "if e[\"ph\"]==\"X\" and e[\"pid\"]==p))) for p in sorted(names)))' '%s'",
+                 path);
+        FILE *p = popen(cmd, "r");
+        ck_assert_ptr_nonnull(p);
+        char got[256] = "";
+        ck_assert_ptr_nonnull(fgets(got, sizeof got, p));
+        ck_assert_int_eq(pclose(p), 0);
+        ck_assert_str_eq(got, "local=d,e 10.0.0.2:7400=a,c 10.0.0.3:7400=b\n");
+        ck_assert_int_eq(remove(path), 0);
+    }
+
     /* print_stats: the per-machine table after the worker table */
     char *st = ot_stats(run);
     ck_assert_str_eq(ot_line(st, "machine ", line, sizeof line),
