@@ -2,7 +2,9 @@
 # weft's set-up: installs the Debian packages that are missing, configures
 # and builds, then either runs the flagship demo or every test.
 #
-#   tools/setup.sh demo   install, build (Release), run the demo
+#   tools/setup.sh demo   install, build (Release), run the demo: the word
+#                         count locally, then on two weftd nodes on loopback
+#                         with one killed mid-run (same counts)
 #   tools/setup.sh test   install, build, run every test: the normal suite,
 #                         the concurrency suites under ThreadSanitizer, the
 #                         whole suite under AddressSanitizer + UBSan, then a
@@ -45,11 +47,17 @@ echo "== building (Release) in build/"
 build build -DCMAKE_BUILD_TYPE=Release
 
 if [ "$mode" = demo ]; then
+  demo=build/demo
   echo "== demo: word count of the King James Bible as a task graph"
-  mkdir -p build/demo
-  ./build/examples/wordcount -o build/demo
-  dot -Tsvg build/demo/wordcount.dot -o build/demo/wordcount.svg
-  echo "== wrote build/demo/wordcount.dot, wordcount.svg and wordcount.trace.json"
+  mkdir -p "$demo"
+  ./build/examples/wordcount -o "$demo" | tee "$demo/local.out"
+  dot -Tsvg "$demo/wordcount.dot" -o "$demo/wordcount.svg"
+  echo "== wrote $demo/wordcount.dot, wordcount.svg and wordcount.trace.json"
+
+  # the same graph on a cluster: two weftd nodes on loopback, one of them
+  # killed (kill -9) in the middle of the run (dist/LAUNCH.md)
+  echo
+  tools/demo_cluster.sh build "$demo"
   exit 0
 fi
 
