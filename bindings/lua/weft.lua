@@ -1226,6 +1226,29 @@ function Node:graph()
   return self._g
 end
 
+local places = {[0] = "any", "local", "node"} -- weft_place_t's values
+local place_codes = {any = 0, ["local"] = 1, node = 2}
+
+--- node:place() -> "any", "local" or "node", and the address ("host:port")
+--- for "node": where a task node may run when its run has an executor
+function Node:place()
+  check_self(self, Node, "place")
+  graph_live(self._g, "place")
+  local p, where = call(1, C.weft_graph_place, self._g._p, self._id)
+  return places[p], where
+end
+
+--- node:set_place(place[, where]): place "any", "local" or "node" (where:
+--- "host:port") of a task node; saved in graph files
+function Node:set_place(place, where)
+  check_self(self, Node, "set_place")
+  graph_live(self._g, "set_place")
+  local code = place_codes[place]
+  if not code then argerror(1, "set_place", "'any', 'local' or 'node' expected") end
+  call(1, C.weft_graph_set_place, self._g._p, self._id, code, where)
+  return self
+end
+
 function Node.__tostring(self)
   if self._g._closed then return "weft.node (closed graph)" end
   return fmt("weft.node '%s'", node_name(self._g, self._id))
@@ -1323,6 +1346,15 @@ function Run:time(node)
   run_done(self, "time")
   local ok, s, e, w = pcall(C.weft_run_node_time, self._p, node_id(self._g, node, 1, "time"))
   if ok then return s, e, w end
+end
+
+--- run:origin(node) -> {machine = "local" or "host:port", worker, attempts,
+--- lost_s, start_s, end_s, bytes_sent, bytes_received} (nil if the node did
+--- not run)
+function Run:origin(node)
+  run_live(self, "origin")
+  local ok, o = pcall(C.weft_run_node_origin, self._p, node_id(self._g, node, 1, "origin"))
+  if ok then return o end
 end
 
 --- run:counts() -> {total, done, failed, skipped, cancelled, wall_s,
