@@ -5,7 +5,8 @@
  * constants, error and status names, the version and CPU counts, reading a
  * graph (name, counts, node names and tasks, edges, find, check), adding
  * edges, graph files and dot, the records of runs (statuses, node codes
- * and times, counts, cancel, statistics, traces, run files) and the task
+ * and times, counts, cancel, statistics, traces, run files, where nodes
+ * ran), the placement of named-task nodes, and the task
  * registry's removal. One rule turns a failure into the language's error
  * for every one of them: an out typemap on the status type (weft_rc,
  * below) raises when a call returns a negative code, with weft_strerror's
@@ -108,6 +109,11 @@ int weft_err_code(int i);
 %constant int NODE_CANCELLED = WEFT_NODE_CANCELLED;
 %constant int NODE_RUNNING = WEFT_NODE_RUNNING;
 
+/* Placements of named-task nodes (weft_place_t, graph.h). */
+%constant int PLACE_ANY = WEFT_PLACE_ANY;
+%constant int PLACE_LOCAL = WEFT_PLACE_LOCAL;
+%constant int PLACE_NODE = WEFT_PLACE_NODE;
+
 /* ------------------------------------------------------------------ */
 /* Types and the one error rule                                        */
 
@@ -116,6 +122,7 @@ typedef struct weft_run weft_run_t;
 typedef unsigned int weft_node_t;
 typedef int weft_rc;
 typedef int weft_rcval;
+typedef struct weft_node_origin weft_node_origin_t;
 
 #if defined(SWIGPYTHON)
 %{
@@ -176,6 +183,26 @@ typedef int weft_rcval;
                                      (unsigned long long)$1->cancelled, "first_failed", ff,
                                      "first_code", $1->first_code, "wall_s", $1->wall_s)
                      : NULL;
+    if (!d) SWIG_fail;
+    $result = SWIG_Python_AppendOutput($result, d);
+}
+/* A string the call points at (valid while its graph lives): a str, or
+ * None for NULL. */
+%typemap(in, numinputs=0) const char **OUT (const char *tmp = NULL) { $1 = ($1_ltype)&tmp; }
+%typemap(argout) const char **OUT {
+    PyObject *s = *$1 ? PyUnicode_DecodeUTF8(*$1, (Py_ssize_t)strlen(*$1), "replace") : Py_NewRef(Py_None);
+    if (!s) SWIG_fail;
+    $result = SWIG_Python_AppendOutput($result, s);
+}
+/* Where a node ran: a dict. */
+%typemap(in, numinputs=0) weft_node_origin_t *OUT (weft_node_origin_t tmp) { $1 = &tmp; }
+%typemap(argout) weft_node_origin_t *OUT {
+    PyObject *m = PyUnicode_DecodeUTF8($1->machine, (Py_ssize_t)strlen($1->machine), "replace");
+    PyObject *d = m ? Py_BuildValue("{sNsisisdsdsdsKsK}", "machine", m, "worker", $1->worker, "attempts",
+                                    $1->attempts, "lost_s", $1->lost_s, "start_s", $1->start_s, "end_s",
+                                    $1->end_s, "bytes_sent", (unsigned long long)$1->bytes_sent,
+                                    "bytes_received", (unsigned long long)$1->bytes_received)
+                    : NULL;
     if (!d) SWIG_fail;
     $result = SWIG_Python_AppendOutput($result, d);
 }
@@ -258,6 +285,35 @@ static void weft_swig_push_error(lua_State *L, int code) {
     lua_setfield(L, -2, "wall_s");
     SWIG_arg++;
 }
+/* A string the call points at: a string, or nil for NULL. */
+%typemap(in, numinputs=0) const char **OUT (const char *tmp = NULL) { $1 = ($1_ltype)&tmp; }
+%typemap(argout) const char **OUT {
+    if (*$1) lua_pushstring(L, *$1);
+    else lua_pushnil(L);
+    SWIG_arg++;
+}
+/* Where a node ran: a table. */
+%typemap(in, numinputs=0) weft_node_origin_t *OUT (weft_node_origin_t tmp) { $1 = &tmp; }
+%typemap(argout) weft_node_origin_t *OUT {
+    lua_createtable(L, 0, 8);
+    lua_pushstring(L, $1->machine);
+    lua_setfield(L, -2, "machine");
+    lua_pushinteger(L, $1->worker);
+    lua_setfield(L, -2, "worker");
+    lua_pushinteger(L, $1->attempts);
+    lua_setfield(L, -2, "attempts");
+    lua_pushnumber(L, $1->lost_s);
+    lua_setfield(L, -2, "lost_s");
+    lua_pushnumber(L, $1->start_s);
+    lua_setfield(L, -2, "start_s");
+    lua_pushnumber(L, $1->end_s);
+    lua_setfield(L, -2, "end_s");
+    lua_pushinteger(L, (lua_Integer)$1->bytes_sent);
+    lua_setfield(L, -2, "bytes_sent");
+    lua_pushinteger(L, (lua_Integer)$1->bytes_received);
+    lua_setfield(L, -2, "bytes_received");
+    SWIG_arg++;
+}
 #endif
 
 /* ------------------------------------------------------------------ */
@@ -304,6 +360,11 @@ int weft_graph_check(weft_graph_t *g, weft_node_t *OUT);
  * them (Lua's; Python's GraphCore.precede keeps the inputs of its nodes). */
 weft_rc weft_graph_precede(weft_graph_t *g, weft_node_t before, weft_node_t after);
 
+/* Placement of named-task nodes (runs with an executor): where is the
+ * address for PLACE_NODE, else None (nil). -> place, where */
+weft_rc weft_graph_set_place(weft_graph_t *g, weft_node_t node, int place, const char *where);
+weft_rcval weft_graph_place(const weft_graph_t *g, weft_node_t node, const char **OUT);
+
 /* Graph files and dot: the file, or the text. */
 weft_rc weft_graph_save_file(const weft_graph_t *g, const char *path);
 weft_rc weft_graph_save_buf(const weft_graph_t *g, weft_buf_t *OUT);
@@ -317,6 +378,9 @@ weft_rc weft_run_node_code(const weft_run_t *run, weft_node_t node, int *OUT);
 weft_rc weft_run_node_time(const weft_run_t *run, weft_node_t node, double *OUT, double *OUT,
                            int *OUT);
 weft_rc weft_run_counts(const weft_run_t *run, weft_run_counts_t *OUT);
+/* -> {machine, worker, attempts, lost_s, start_s, end_s, bytes_sent,
+ * bytes_received}; WEFT_ENOENT raises (the node did not run). */
+weft_rc weft_run_node_origin(const weft_run_t *run, weft_node_t node, weft_node_origin_t *OUT);
 weft_rc weft_run_cancel(weft_run_t *run);
 int weft_run_cancelled(const weft_run_t *run);
 weft_rc weft_run_print_stats_buf(const weft_run_t *run, weft_buf_t *OUT);

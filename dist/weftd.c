@@ -9,17 +9,29 @@
  *
  * Signals: SIGTERM and SIGINT drain (running tasks finish and their
  * results go out, new ones are refused so clients send them elsewhere)
- * and exit 0; a second one exits at once. SIGHUP reopens the log file. */
+ * and exit 0; a second one exits at once. SIGHUP reopens the log file.
+ *
+ * Slurm: `srun weftd --slurm [options] [-- COMMAND ARGS...]` runs one weftd
+ * per task of the step (dist/slurm.h reads the layout, dist/LAUNCH.md shows
+ * it). With a COMMAND, rank 0 is the client: it runs COMMAND with
+ * WEFT_NODES set to the other ranks' host:port (and WEFT_SECRET_FILE to
+ * --secret-file) and exits with its status; the other ranks serve. Without
+ * one, every rank serves and rank 0 prints "nodes LIST" on stdout. A
+ * serving rank stops by itself once it served a client and none has been
+ * connected for --slurm-linger seconds. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "slurm.h"
 #include "weft.h"
 #include "weftd_python.h"
 
@@ -39,6 +51,10 @@ typedef struct config {
     int print_port;
     char announce[300], announce_if[64], announce_host[256];
     double announce_interval;
+    int listen_set;       /* --listen given (Slurm: its host and base port win) */
+    int slurm;            /* --slurm */
+    double slurm_linger;  /* --slurm-linger */
+    char **slurm_cmd;     /* after "--": rank 0's command, or NULL */
     int python;                /* --python N: Python worker processes (weftd_python.c) */
     char python_exe[4096];
 } config_t;
@@ -81,12 +97,27 @@ static void usage(FILE *out) {
             "  --announce-interval S  seconds between beacons (default 1)\n"
             "  --announce-host ADDR   IP address put in beacons (default: the listen address,\n"
             "                         or none for 0.0.0.0: clients use the source address)\n"
+            "  --slurm [-- COMMAND ARGS...]\n"
+            "                         run as one task of a Slurm job step (srun weftd --slurm):\n"
+            "                         the step's layout comes from SLURM_PROCID, SLURM_NTASKS,\n"
+            "                         SLURM_STEP_NODELIST (or SLURM_JOB_NODELIST, hostlist\n"
+            "                         syntax node[01-03]), SLURM_STEP_NUM_NODES and\n"
+            "                         SLURM_STEP_TASKS_PER_NODE. Each rank listens on its host\n"
+            "                         at the --listen port (default %d) plus its index on\n"
+            "                         that host (--listen HOST:PORT: on HOST instead). With\n"
+            "                         COMMAND, rank 0 runs it with WEFT_NODES set to the\n"
+            "                         other ranks' addresses and exits with its status; the\n"
+            "                         others serve. Without, every rank serves and rank 0\n"
+            "                         prints \"nodes LIST\" on stdout\n"
+            "  --slurm-linger S       with --slurm: a serving rank that has served a client\n"
+            "                         exits 0 once no client was connected for S seconds\n"
+            "                         (default 10; 0: never)\n"
             "  --python N             run Python jobs (weft.Runtime(nodes=...)) in N worker\n"
             "                         processes (python -m weft._procworker; weft must be\n"
             "                         importable there, e.g. through PYTHONPATH)\n"
             "  --python-exe PATH      the Python of those processes (default: python3)\n"
             "  --help, --version\n",
-            WEFT_DIST_PORT, WEFT_DIST_DISCOVER_PORT);
+            WEFT_DIST_PORT, WEFT_DIST_DISCOVER_PORT, WEFT_DIST_PORT);
 }
 
 static int level_of(const char *s) {
@@ -114,6 +145,7 @@ static int set_option(config_t *c, const char *key, const char *v) {
     double d;
     if (!strcmp(key, "listen")) {
         snprintf(c->listen, sizeof c->listen, "%s", v);
+        c->listen_set = 1;
     } else if (!strcmp(key, "secret-file")) {
         snprintf(c->secret, sizeof c->secret, "%s", v);
     } else if (!strcmp(key, "log-file")) {
@@ -147,6 +179,8 @@ static int set_option(config_t *c, const char *key, const char *v) {
         snprintf(c->announce_host, sizeof c->announce_host, "%s", v);
     } else if (!strcmp(key, "announce-interval")) {
         if (parse_num(key, v, 0.01, 3600, &c->announce_interval)) return -1;
+    } else if (!strcmp(key, "slurm-linger")) {
+        if (parse_num(key, v, 0, 86400, &c->slurm_linger)) return -1;
     } else if (!strcmp(key, "python")) {
         if (parse_num(key, v, 0, 256, &d)) return -1;
         c->python = (int)d;
@@ -232,6 +266,195 @@ static void log_line(void *data, int level, const char *line) {
             (int)getpid(), names[level & 3], line);
 }
 
+/* ------------------------------------------------------------------ */
+/* Slurm (--slurm): the step's layout, rank 0's command, lingering     */
+
+static const char *env_get(const char *name, void *data) {
+    (void)data;
+    return getenv(name);
+}
+
+/* Splits "host:port" / "[v6]:port" / "host" into host and port (0 when
+ * none is given). 0, or -1 with a message. */
+static int split_listen(const char *listen, char *host, size_t size, int *port) {
+    const char *colon = strrchr(listen, ':'), *h = listen, *he;
+    *port = 0;
+    if (listen[0] == '[') {
+        const char *close = strchr(listen, ']');
+        if (!close || (close[1] && close[1] != ':')) goto bad;
+        h = listen + 1;
+        he = close;
+        colon = close[1] ? close + 1 : NULL;
+    } else if (colon && strchr(listen, ':') != colon) {
+        goto bad; /* a bare IPv6 address: needs brackets */
+    } else {
+        he = colon ? colon : listen + strlen(listen);
+    }
+    if (colon) {
+        char *end;
+        long p = strtol(colon + 1, &end, 10);
+        if (end == colon + 1 || *end || p < 1 || p > 65535) goto bad;
+        *port = (int)p;
+    }
+    if ((size_t)(he - h) >= size) goto bad;
+    memcpy(host, h, (size_t)(he - h));
+    host[he - h] = 0;
+    return 0;
+bad:
+    fprintf(stderr, "weftd: --slurm: --listen '%s': expected HOST:PORT with PORT 1..65535\n",
+            listen);
+    return -1;
+}
+
+static volatile pid_t g_child;
+
+static void forward_signal(int sig) {
+    if (g_child > 0) kill(g_child, sig);
+}
+
+/* Rank 0: runs the command with WEFT_NODES (and WEFT_SECRET_FILE) set;
+ * returns weftd's exit status: the command's, 128 + its signal, or 127
+ * when it could not be run. */
+static int slurm_client(config_t *c, const ds_slurm_t *sl, const char *host, int base) {
+    size_t cap = (size_t)sl->ntasks * 280 + 1, at = 0;
+    char *nodes = malloc(cap), addr[300];
+    if (!nodes) {
+        fprintf(stderr, "weftd: out of memory\n");
+        return 1;
+    }
+    nodes[0] = 0;
+    for (int r = 1; r < sl->ntasks; r++) {
+        if (ds_slurm_addr(sl, r, host, base, addr, sizeof addr)) {
+            fprintf(stderr, "weftd: --slurm: rank %d: port %d + %d is over 65535\n", r, base,
+                    sl->local_of[r]);
+            free(nodes);
+            return 2;
+        }
+        at += (size_t)snprintf(nodes + at, cap - at, "%s%s", at ? "," : "", addr);
+    }
+    setenv("WEFT_NODES", nodes, 1);
+    if (c->secret[0]) setenv("WEFT_SECRET_FILE", c->secret, 1);
+    char line[600];
+    snprintf(line, sizeof line, "slurm rank 0 of %d (%s): running %.100s with WEFT_NODES=%.300s%s",
+             sl->ntasks, sl->nodelist_var, c->slurm_cmd[0], nodes,
+             sl->ntasks == 1 ? " (no other rank: the command runs without nodes)" : "");
+    if (c->log_level >= WEFT_LOG_INFO) log_line(NULL, WEFT_LOG_INFO, line);
+    free(nodes);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = forward_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "weftd: --slurm: fork: %s\n", strerror(errno));
+        return 1;
+    }
+    if (pid == 0) {
+        execvp(c->slurm_cmd[0], c->slurm_cmd);
+        fprintf(stderr, "weftd: --slurm: cannot run '%s': %s\n", c->slurm_cmd[0],
+                strerror(errno));
+        _exit(127);
+    }
+    g_child = pid;
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) {
+            fprintf(stderr, "weftd: --slurm: waitpid: %s\n", strerror(errno));
+            return 1;
+        }
+    g_child = 0;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Works out this rank's part. Returns -1 when this rank serves (c->listen
+ * is then its own address), else the exit status of weftd (rank 0's
+ * command ran, or an error). */
+static int slurm_setup(config_t *c) {
+    ds_slurm_t sl;
+    char err[600], host[256] = "";
+    int base = WEFT_DIST_PORT, rc;
+    if ((rc = ds_slurm_read(env_get, NULL, &sl, err, sizeof err))) {
+        fprintf(stderr, "weftd: --slurm: %s\n", err);
+        return 2;
+    }
+    if (c->listen_set) {
+        int port;
+        if (split_listen(c->listen, host, sizeof host, &port)) {
+            ds_slurm_free(&sl);
+            return 2;
+        }
+        if (port) base = port;
+    }
+    const char *override = host[0] ? host : NULL;
+    if (sl.rank == 0 && c->slurm_cmd) {
+        rc = slurm_client(c, &sl, override, base);
+        ds_slurm_free(&sl);
+        return rc;
+    }
+    if (ds_slurm_addr(&sl, sl.rank, override, base, c->listen, sizeof c->listen)) {
+        fprintf(stderr, "weftd: --slurm: rank %d: port %d + %d is over 65535\n", sl.rank, base,
+                sl.local_of[sl.rank]);
+        ds_slurm_free(&sl);
+        return 2;
+    }
+    if (sl.rank == 0) { /* no command: every rank serves, rank 0 says where */
+        printf("nodes ");
+        for (int r = 0; r < sl.ntasks; r++) {
+            char addr[300];
+            ds_slurm_addr(&sl, r, override, base, addr, sizeof addr);
+            printf("%s%s", r ? "," : "", addr);
+        }
+        printf("\n");
+        fflush(stdout);
+    }
+    char line[600];
+    snprintf(line, sizeof line, "slurm rank %d of %d (host %d of %zu, task %d there): serving on %s",
+             sl.rank, sl.ntasks, sl.host_of[sl.rank] + 1, sl.nhosts, sl.local_of[sl.rank] + 1,
+             c->listen);
+    if (c->log_level >= WEFT_LOG_INFO) log_line(NULL, WEFT_LOG_INFO, line);
+    ds_slurm_free(&sl);
+    return -1;
+}
+
+static volatile int g_linger_quit;
+static pthread_mutex_t g_linger_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_linger_cv = PTHREAD_COND_INITIALIZER;
+
+/* Stops the server once it has served a client and none has been
+ * connected for slurm_linger seconds. Polls the counts every 0.1 s. */
+static void *linger_main(void *arg) {
+    weft_server_t *s = arg;
+    double idle = 0;
+    pthread_mutex_lock(&g_linger_mu);
+    while (!g_linger_quit) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&g_linger_cv, &g_linger_mu, &ts);
+        if (g_linger_quit) break;
+        weft_server_stats_t st;
+        if (weft_server_stats(s, &st) || !st.authenticated) continue;
+        idle = st.clients_now ? 0 : idle + 0.1;
+        if (idle + 1e-9 >= g_cfg.slurm_linger) {
+            char line[128];
+            snprintf(line, sizeof line, "slurm: no client for %g s: stopping", g_cfg.slurm_linger);
+            if (g_cfg.log_level >= WEFT_LOG_INFO) log_line(NULL, WEFT_LOG_INFO, line);
+            weft_server_stop(s, 1);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&g_linger_mu);
+    return NULL;
+}
+
 int main(int argc, char **argv) {
     config_t *c = &g_cfg;
     memset(c, 0, sizeof *c);
@@ -241,9 +464,11 @@ int main(int argc, char **argv) {
     c->dead_after = 10;
     c->max_bytes = WEFT_DIST_MAX_BYTES;
     c->announce_interval = 1;
+    c->slurm_linger = 10;
     snprintf(c->listen, sizeof c->listen, "127.0.0.1:%d", WEFT_DIST_PORT);
     /* first the config file, then every flag over it */
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) break; /* the Slurm command's own arguments */
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;
@@ -270,6 +495,18 @@ int main(int argc, char **argv) {
             c->print_port = 1;
             continue;
         }
+        if (!strcmp(a, "--slurm")) {
+            c->slurm = 1;
+            continue;
+        }
+        if (!strcmp(a, "--")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "weftd: '--' needs a command after it\n");
+                return 2;
+            }
+            c->slurm_cmd = argv + i + 1;
+            break;
+        }
         if (strncmp(a, "--", 2) != 0) {
             fprintf(stderr, "weftd: unexpected argument '%s' (see --help)\n", a);
             return 2;
@@ -289,6 +526,14 @@ int main(int argc, char **argv) {
             v = argv[++i];
         }
         if (set_option(c, k, v)) return 2;
+    }
+    if (c->slurm_cmd && !c->slurm) {
+        fprintf(stderr, "weftd: a command after '--' needs --slurm\n");
+        return 2;
+    }
+    if (c->slurm) {
+        int rc = slurm_setup(c);
+        if (rc >= 0) return rc;
     }
     if (c->log_file[0]) {
         g_log = fopen(c->log_file, "a");
@@ -353,7 +598,17 @@ int main(int argc, char **argv) {
         printf("port %d\n", weft_server_port(g_server));
         fflush(stdout);
     }
+    pthread_t linger;
+    int lingering = c->slurm && c->slurm_linger > 0 &&
+                    pthread_create(&linger, NULL, linger_main, g_server) == 0;
     rc = weft_server_run(g_server);
+    if (lingering) {
+        pthread_mutex_lock(&g_linger_mu);
+        g_linger_quit = 1;
+        pthread_cond_signal(&g_linger_cv);
+        pthread_mutex_unlock(&g_linger_mu);
+        pthread_join(linger, NULL);
+    }
     weft_server_t *s = g_server;
     g_server = NULL;
     weft_server_free(s);

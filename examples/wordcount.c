@@ -20,7 +20,17 @@
  * writing only what it owns; the graph's edges order every write before
  * the reads that need it, so no locks are needed.
  *
- * Usage: wordcount [-n CHUNKS] [-t THREADS] [-k TOP] [-o DIR] [FILE]
+ * Usage: wordcount [-n CHUNKS] [-t THREADS] [-k TOP] [-o DIR]
+ *                  [-c NODES [-K KEY-FILE] [-P PACE-MS] [-W SECONDS]] [FILE]
+ *
+ * On a cluster (-c host:port,...): the nodes share no memory with this
+ * process, so the same counting runs as named tasks on bytes (see "Named
+ * tasks" below): the text is read and cut here, count_i gets chunk i as its
+ * argument and returns its table as sorted text, the merges sum two such
+ * tables, and top, which stays here, prints the same list. The nodes are
+ * weftd processes that load the tasks' plugin, libwordcount_tasks.so (this
+ * file built with WORDCOUNT_PLUGIN). A node lost mid-run costs time, never
+ * counts: its graph nodes are sent again to the others.
  *
  * FILE defaults to the kjv.txt the build generates with Debian's bible-kjv
  * (`bible -l0 Gen1:1-Rev22:21`). Writes DIR/wordcount.dot (the graph in
@@ -48,6 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <weft.h>
@@ -62,6 +73,7 @@
 #define MAX_CHUNKS 4096
 #define MAX_TOP 1000
 
+#ifndef WORDCOUNT_PLUGIN
 /* ------------------------------------------------------------------ */
 /* Stop words                                                          */
 
@@ -116,6 +128,7 @@ static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
+#endif /* !WORDCOUNT_PLUGIN */
 
 /* ------------------------------------------------------------------ */
 /* Word tables: open addressing, linear probing                        */
@@ -253,6 +266,7 @@ static int table_add(table *t, const char *s, size_t len, uint32_t h, uint64_t n
     return 0;
 }
 
+#ifndef WORDCOUNT_PLUGIN
 /* ------------------------------------------------------------------ */
 /* The job: what the nodes share                                       */
 
@@ -317,6 +331,7 @@ static int split_node(weft_node_ctx_t *ctx, void *arg)
     job->cut[job->nchunks] = job->size;
     return 0;
 }
+#endif /* !WORDCOUNT_PLUGIN */
 
 static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
 
@@ -369,6 +384,7 @@ static int count_words(table *t, const char *p, const char *end)
     return 0;
 }
 
+#ifndef WORDCOUNT_PLUGIN
 static int count_node(weft_node_ctx_t *ctx, void *arg)
 {
     (void)ctx;
@@ -408,11 +424,10 @@ static int cmp_count(const void *a, const void *b)
     return strcmp(x->word, y->word);
 }
 
-static int top_node(weft_node_ctx_t *ctx, void *arg)
+/* Prints the top_k most frequent words of t that are not stop words, and
+ * the totals. 0 or WEFT_ENOMEM. */
+static int print_top(const table *t, int top_k)
 {
-    (void)ctx;
-    wc_job *job = arg;
-    const table *t = &job->tables[0];
     const char *stop[NSTOP];
     memcpy(stop, stop_words, sizeof stop);
     qsort(stop, NSTOP, sizeof stop[0], cmp_str);
@@ -432,7 +447,7 @@ static int top_node(weft_node_ctx_t *ctx, void *arg)
     }
     qsort(kept, n, sizeof kept[0], cmp_count);
 
-    size_t k = n < (size_t)job->top_k ? n : (size_t)job->top_k;
+    size_t k = n < (size_t)top_k ? n : (size_t)top_k;
     printf("Top %zu words, stop words removed (Snowball English list and archaic forms):\n\n",
            k);
     printf("  rank  word             count\n");
@@ -452,14 +467,272 @@ static int top_node(weft_node_ctx_t *ctx, void *arg)
     return 0;
 }
 
+static int top_node(weft_node_ctx_t *ctx, void *arg)
+{
+    (void)ctx;
+    wc_job *job = arg;
+    return print_top(&job->tables[0], job->top_k);
+}
+#endif /* !WORDCOUNT_PLUGIN */
+
+/* ------------------------------------------------------------------ */
+/* Named tasks: the same counting on bytes, for other machines          */
+
+/* On a cluster the nodes share no memory: each count node gets its chunk
+ * as argument bytes and returns its table as bytes, each merge node gets
+ * two such tables as inputs and returns their sum. A table as bytes is
+ * text, one line per word in byte order of the words, after a header:
+ *
+ *   wordcount-table 1 WORDS LINES HEADINGS\n
+ *   WORD COUNT\n ...
+ *
+ * Sorted lists merge in one pass, with no hash table at all. The tasks are
+ * registered by the wordcount plugin (libwordcount_tasks.so, for weftd
+ * --load) and by wordcount itself. */
+#define WC_TABLE_MAGIC "wordcount-table 1"
+
+/* A growing byte buffer. */
+typedef struct wc_buf {
+    char *data;
+    size_t len, cap;
+} wc_buf;
+
+static int buf_put(wc_buf *b, const char *s, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 65536;
+        while (cap < b->len + n)
+            cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (!d)
+            return -1;
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    return 0;
+}
+
+static int buf_word(wc_buf *b, const char *w, size_t len, uint64_t count)
+{
+    char num[32];
+    int n = snprintf(num, sizeof num, " %" PRIu64 "\n", count);
+    return buf_put(b, w, len) || buf_put(b, num, (size_t)n) ? -1 : 0;
+}
+
+static int buf_header(wc_buf *b, uint64_t words, uint64_t lines, uint64_t headings)
+{
+    char head[128];
+    int n = snprintf(head, sizeof head, WC_TABLE_MAGIC " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+                     words, lines, headings);
+    return buf_put(b, head, (size_t)n);
+}
+
+static int cmp_slot_word(const void *a, const void *b)
+{
+    return strcmp((*(const slot *const *)a)->word, (*(const slot *const *)b)->word);
+}
+
+/* t as bytes (see above) into b. 0 or -1 (out of memory). */
+static int table_to_bytes(const table *t, wc_buf *b)
+{
+    const slot **e = malloc((t->used ? t->used : 1) * sizeof *e);
+    if (!e)
+        return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->slots[i].word)
+            e[n++] = &t->slots[i];
+    qsort(e, n, sizeof e[0], cmp_slot_word);
+    int rc = buf_header(b, t->words, t->lines, t->headings);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = buf_word(b, e[i]->word, e[i]->len, e[i]->count);
+    free(e);
+    return rc;
+}
+
+/* Reads a table's bytes one word at a time. */
+typedef struct wc_reader {
+    const char *p, *end;
+    uint64_t words, lines, headings;
+    const char *word; /* the current word (not NUL-terminated), NULL at the end */
+    size_t len;
+    uint64_t count;
+} wc_reader;
+
+/* Moves to the next word: 1, 0 at the end, -1 for malformed bytes. */
+static int reader_next(wc_reader *r)
+{
+    r->word = NULL;
+    if (r->p == r->end)
+        return 0;
+    const char *eol = memchr(r->p, '\n', (size_t)(r->end - r->p));
+    const char *sp = eol ? memchr(r->p, ' ', (size_t)(eol - r->p)) : NULL;
+    if (!eol || !sp || sp == r->p || sp + 1 == eol)
+        return -1;
+    uint64_t c = 0;
+    for (const char *q = sp + 1; q < eol; q++) {
+        if ((unsigned)(*q - '0') > 9)
+            return -1;
+        c = c * 10 + (uint64_t)(*q - '0');
+    }
+    r->word = r->p;
+    r->len = (size_t)(sp - r->p);
+    r->count = c;
+    r->p = eol + 1;
+    return 1;
+}
+
+/* Starts reading [data, data+len): 0, or -1 when the header is wrong. */
+static int reader_open(wc_reader *r, const char *data, size_t len)
+{
+    memset(r, 0, sizeof *r);
+    const char *eol = data ? memchr(data, '\n', len) : NULL;
+    char head[128];
+    if (!eol || (size_t)(eol - data) >= sizeof head)
+        return -1;
+    memcpy(head, data, (size_t)(eol - data));
+    head[eol - data] = '\0';
+    if (sscanf(head, WC_TABLE_MAGIC " %" SCNu64 " %" SCNu64 " %" SCNu64, &r->words, &r->lines,
+               &r->headings) != 3)
+        return -1;
+    r->p = eol + 1;
+    r->end = data + len;
+    return reader_next(r) < 0 ? -1 : 0;
+}
+
+/* Byte order of two words (as strcmp on NUL-terminated copies would). */
+static int word_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    return c ? c : (alen > blen) - (alen < blen);
+}
+
+/* Task "wordcount.count": argument "PACE_MS\n" then the text of a chunk;
+ * result: the chunk's table as bytes. PACE_MS (0 for real use) makes the
+ * task take at least that long: the demo paces its cluster run with it so
+ * that a node can be killed in the middle. */
+static int count_task(weft_node_ctx_t *ctx, void *arg)
+{
+    (void)arg;
+    size_t len;
+    const char *a = weft_node_arg(ctx, &len);
+    const char *nl = a ? memchr(a, '\n', len) : NULL;
+    if (!nl)
+        return WEFT_EINVAL;
+    long pace = strtol(a, NULL, 10);
+    table t;
+    if (table_init(&t, 4096) != 0)
+        return WEFT_ENOMEM;
+    wc_buf b = {0};
+    int rc = count_words(&t, nl + 1, a + len) || table_to_bytes(&t, &b) ? WEFT_ENOMEM : 0;
+    table_free(&t);
+    if (!rc && pace > 0) {
+        struct timespec ts = {pace / 1000, (pace % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (!rc)
+        rc = weft_node_set_result(ctx, b.data, b.len);
+    free(b.data);
+    return rc;
+}
+
+/* Task "wordcount.merge": inputs, tables as bytes (one or more); result:
+ * their sum as bytes. Merges the sorted lists pairwise in one pass each. */
+static int merge_task(weft_node_ctx_t *ctx, void *arg)
+{
+    (void)arg;
+    size_t n = weft_node_input_count(ctx), len;
+    if (n == 0)
+        return WEFT_EINVAL;
+    const char *acc = weft_node_input(ctx, 0, &len);
+    size_t acc_len = len;
+    wc_buf out = {0}, prev = {0};
+    int rc = 0;
+    wc_reader x;
+    if (reader_open(&x, acc, acc_len) != 0)
+        return WEFT_EINVAL;
+    for (size_t i = 1; i < n && !rc; i++) {
+        wc_reader y;
+        const char *d = weft_node_input(ctx, i, &len);
+        if (reader_open(&x, acc, acc_len) != 0 || reader_open(&y, d, len) != 0) {
+            rc = WEFT_EINVAL;
+            break;
+        }
+        out.len = 0;
+        if (buf_header(&out, x.words + y.words, x.lines + y.lines, x.headings + y.headings)) {
+            rc = WEFT_ENOMEM;
+            break;
+        }
+        while (!rc && (x.word || y.word)) {
+            int c = !x.word ? 1 : !y.word ? -1 : word_cmp(x.word, x.len, y.word, y.len);
+            int e;
+            if (c < 0) {
+                e = buf_word(&out, x.word, x.len, x.count);
+                if (!e && reader_next(&x) < 0)
+                    rc = WEFT_EINVAL;
+            } else if (c > 0) {
+                e = buf_word(&out, y.word, y.len, y.count);
+                if (!e && reader_next(&y) < 0)
+                    rc = WEFT_EINVAL;
+            } else {
+                e = buf_word(&out, x.word, x.len, x.count + y.count);
+                if (!e && (reader_next(&x) < 0 || reader_next(&y) < 0))
+                    rc = WEFT_EINVAL;
+            }
+            if (e)
+                rc = WEFT_ENOMEM;
+        }
+        /* out becomes the accumulator; the old one's buffer is reused */
+        wc_buf t = prev;
+        prev = out;
+        out = t;
+        acc = prev.data;
+        acc_len = prev.len;
+    }
+    if (!rc)
+        rc = weft_node_set_result(ctx, acc, acc_len);
+    free(out.data);
+    free(prev.data);
+    return rc;
+}
+
+/* Registers the two tasks. 0 or a weft error. */
+static int wordcount_register_tasks(void)
+{
+    int rc = weft_task_register("wordcount.count", count_task, NULL);
+    return rc ? rc : weft_task_register("wordcount.merge", merge_task, NULL);
+}
+
+#ifdef WORDCOUNT_PLUGIN
+/* The plugin's entry (weftd --load libwordcount_tasks.so), the one symbol
+ * it exports. */
+__attribute__((visibility("default"))) int weft_plugin_init(void);
+__attribute__((visibility("default"))) int weft_plugin_init(void)
+{
+    return wordcount_register_tasks();
+}
+#else
+
 /* ------------------------------------------------------------------ */
 /* Building the graph                                                  */
 
 /* Adds the merge tree over count nodes counts[0..n) and returns its root.
  * Pass s merges table i+s into table i for every i that is a multiple of
  * 2s, after the nodes that last wrote tables i and i+s. */
+static int add_merge(weft_graph_t *g, const char *name, wc_part *part, int remote,
+                     weft_node_t *m)
+{
+    return remote ? weft_graph_add_task(g, name, "wordcount.merge", NULL, 0, m)
+                  : weft_graph_add(g, name, merge_node, part, m);
+}
+
+/* remote: the merges are named tasks ("wordcount.merge") on tables as
+ * bytes, their inputs in edge order; otherwise function nodes on the
+ * job's shared tables. */
 static int add_merges(weft_graph_t *g, wc_job *job, wc_part *parts, const weft_node_t *counts,
-                      weft_node_t *root)
+                      weft_node_t *root, int remote)
 {
     int n = job->nchunks, rc;
     weft_node_t *last = malloc((size_t)n * sizeof *last); /* last writer of table i */
@@ -470,7 +743,7 @@ static int add_merges(weft_graph_t *g, wc_job *job, wc_part *parts, const weft_n
     char name[64];
     if (n == 1) {
         parts[0] = (wc_part){job, 0, -1};
-        rc = weft_graph_add(g, "merge", merge_node, &parts[0], root);
+        rc = add_merge(g, "merge", &parts[0], remote, root);
         if (!rc)
             rc = weft_graph_precede(g, last[0], *root);
         free(last);
@@ -486,7 +759,7 @@ static int add_merges(weft_graph_t *g, wc_job *job, wc_part *parts, const weft_n
                 snprintf(name, sizeof name, "merge_%d-%d", i, hi - 1);
             parts[k] = (wc_part){job, i, i + s};
             weft_node_t m;
-            if ((rc = weft_graph_add(g, name, merge_node, &parts[k], &m)) ||
+            if ((rc = add_merge(g, name, &parts[k], remote, &m)) ||
                 (rc = weft_graph_precede(g, last[i], m)) ||
                 (rc = weft_graph_precede(g, last[i + s], m))) {
                 free(last);
@@ -520,7 +793,7 @@ static int build_graph(weft_graph_t *g, wc_job *job, wc_part *parts)
             (rc = weft_graph_precede(g, split, counts[i])))
             goto out;
     }
-    if ((rc = add_merges(g, job, parts + n, counts, &merge)) ||
+    if ((rc = add_merges(g, job, parts + n, counts, &merge, 0)) ||
         (rc = weft_graph_add(g, "top", top_node, job, &top)) ||
         (rc = weft_graph_precede(g, merge, top)))
         goto out;
@@ -529,18 +802,92 @@ out:
     return rc;
 }
 
+/* The cluster's top node: the merged table arrives as bytes. */
+static int top_cluster_node(weft_node_ctx_t *ctx, void *arg)
+{
+    wc_job *job = arg;
+    size_t len;
+    const char *d = weft_node_input(ctx, 0, &len);
+    wc_reader r;
+    if (reader_open(&r, d, len) != 0)
+        return WEFT_EINVAL;
+    table *t = &job->tables[0];
+    while (r.word) {
+        if (table_add(t, r.word, r.len, hash_word(r.word, r.len), r.count, NULL) != 0)
+            return WEFT_ENOMEM;
+        if (reader_next(&r) < 0)
+            return WEFT_EINVAL;
+    }
+    t->words = r.words;
+    t->lines = r.lines;
+    t->headings = r.headings;
+    return print_top(t, job->top_k);
+}
+
+/* The graph for a cluster: the text is read and cut here first; count_i
+ * carries chunk i as its argument, the merge tree sums tables as bytes,
+ * and top (a function node: it stays here) prints the result. */
+static int build_cluster_graph(weft_graph_t *g, wc_job *job, wc_part *parts, int pace_ms)
+{
+    int rc = 0, n = job->nchunks;
+    weft_node_t merge, top;
+    weft_node_t *counts = malloc((size_t)n * sizeof *counts);
+    if (!counts)
+        return WEFT_ENOMEM;
+    for (int i = 0; i < n && !rc; i++) {
+        char name[32], head[24];
+        snprintf(name, sizeof name, "count_%d", i);
+        int hl = snprintf(head, sizeof head, "%d\n", pace_ms);
+        size_t clen = job->cut[i + 1] - job->cut[i];
+        char *arg = malloc((size_t)hl + clen);
+        if (!arg) {
+            rc = WEFT_ENOMEM;
+            break;
+        }
+        memcpy(arg, head, (size_t)hl);
+        memcpy(arg + hl, job->text + job->cut[i], clen);
+        rc = weft_graph_add_task(g, name, "wordcount.count", arg, (size_t)hl + clen, &counts[i]);
+        free(arg);
+    }
+    if (!rc)
+        rc = add_merges(g, job, parts + n, counts, &merge, 1);
+    if (!rc && !(rc = weft_graph_add(g, "top", top_cluster_node, job, &top)))
+        rc = weft_graph_precede(g, merge, top);
+    free(counts);
+    return rc;
+}
+
+/* Node joins and losses, as they happen (the cluster's I/O thread). */
+static void on_node(void *data, const char *node, int up, int err, const char *detail)
+{
+    (void)data;
+    if (up)
+        fprintf(stderr, "wordcount: node %s up\n", node);
+    else
+        fprintf(stderr, "wordcount: node %s lost: %s\n", node,
+                detail && *detail ? detail : weft_strerror(err));
+}
+
 /* ------------------------------------------------------------------ */
 /* Main                                                                */
 
 static void usage(FILE *out, const char *prog)
 {
     fprintf(out,
-            "usage: %s [-n CHUNKS] [-t THREADS] [-k TOP] [-o DIR] [FILE]\n"
+            "usage: %s [-n CHUNKS] [-t THREADS] [-k TOP] [-o DIR]\n"
+            "          [-c NODES [-K KEY-FILE] [-P PACE-MS] [-W SECONDS]] [FILE]\n"
             "Counts the words of FILE (default: %s) with a weft task graph.\n"
             "  -n CHUNKS   count nodes, 1..%d (default 16)\n"
             "  -t THREADS  workers, 0..%d (default 0: weft's default)\n"
             "  -k TOP      words to list, 1..%d (default 20)\n"
-            "  -o DIR      where wordcount.dot and wordcount.trace.json go (default .)\n",
+            "  -o DIR      where wordcount.dot and wordcount.trace.json go (default .)\n"
+            "  -c NODES    count and merge on these weftd nodes (host:port,...), which\n"
+            "              load libwordcount_tasks.so; writes wordcount-cluster.dot and\n"
+            "              wordcount-cluster.trace.json instead\n"
+            "  -K FILE     the cluster's key file (default: as weft-run finds it)\n"
+            "  -P MS       make each count task take at least MS ms (default 0; the\n"
+            "              demo paces the cluster run so that a node dies mid-run)\n"
+            "  -W SECONDS  wait this long for every node to come up (default 20)\n",
             prog, WORDCOUNT_DEFAULT_TEXT, MAX_CHUNKS, WEFT_MAX_WORKERS, MAX_TOP);
 }
 
@@ -579,9 +926,9 @@ static int trace_writer(const weft_graph_t *g, const weft_run_t *run, FILE *f)
 
 int main(int argc, char **argv)
 {
-    int nchunks = 16, nthreads = 0, top_k = 20, opt;
-    const char *outdir = ".";
-    while ((opt = getopt(argc, argv, "n:t:k:o:h")) != -1) {
+    int nchunks = 16, nthreads = 0, top_k = 20, opt, pace_ms = 0, wait_s = 20;
+    const char *outdir = ".", *cluster_nodes = NULL, *key_file = NULL;
+    while ((opt = getopt(argc, argv, "n:t:k:o:c:K:P:W:h")) != -1) {
         switch (opt) {
         case 'n':
             if (example_parse_int(optarg, 1, MAX_CHUNKS, &nchunks) == 0)
@@ -598,6 +945,20 @@ int main(int argc, char **argv)
         case 'o':
             outdir = optarg;
             continue;
+        case 'c':
+            cluster_nodes = optarg;
+            continue;
+        case 'K':
+            key_file = optarg;
+            continue;
+        case 'P':
+            if (example_parse_int(optarg, 0, 60000, &pace_ms) == 0)
+                continue;
+            break;
+        case 'W':
+            if (example_parse_int(optarg, 1, 3600, &wait_s) == 0)
+                continue;
+            break;
         case 'h':
             usage(stdout, argv[0]);
             return EXIT_SUCCESS;
@@ -633,21 +994,67 @@ int main(int argc, char **argv)
     weft_graph_t *g;
     if ((rc = weft_graph_create("wordcount", &g)) != 0)
         return example_fail("weft_graph_create", rc);
-    if ((rc = build_graph(g, &job, parts)) != 0)
+    if (cluster_nodes) {
+        /* the nodes get the chunks as bytes: read and cut the text first */
+        if (read_node(NULL, &job) != 0) {
+            fprintf(stderr, "wordcount: error: %s\n", job.error);
+            return EXIT_FAILURE;
+        }
+        split_node(NULL, &job);
+        if ((rc = wordcount_register_tasks()) != 0)
+            return example_fail("registering the tasks", rc);
+        rc = build_cluster_graph(g, &job, parts, pace_ms);
+    } else {
+        rc = build_graph(g, &job, parts);
+    }
+    if (rc != 0)
         return example_fail("building the graph", rc);
     weft_runtime_t *rt;
     if ((rc = weft_runtime_create(nthreads, &rt)) != 0)
         return example_fail("weft_runtime_create", rc);
 
     printf("weft %s wordcount: %s\n", weft_version(), job.path);
-    printf("Graph '%s': %zu nodes, %zu edges (read, split, %d count, %d merge, top) "
-           "on %d worker%s\n\n",
-           weft_graph_name(g), weft_graph_node_count(g), weft_graph_edge_count(g), nchunks,
-           nchunks > 1 ? nchunks - 1 : 1, weft_runtime_workers(rt),
-           weft_runtime_workers(rt) == 1 ? "" : "s");
+    if (cluster_nodes)
+        printf("Graph '%s': %zu nodes, %zu edges (%d count, %d merge on the cluster, top here)\n",
+               weft_graph_name(g), weft_graph_node_count(g), weft_graph_edge_count(g), nchunks,
+               nchunks > 1 ? nchunks - 1 : 1);
+    else
+        printf("Graph '%s': %zu nodes, %zu edges (read, split, %d count, %d merge, top) "
+               "on %d worker%s\n\n",
+               weft_graph_name(g), weft_graph_node_count(g), weft_graph_edge_count(g), nchunks,
+               nchunks > 1 ? nchunks - 1 : 1, weft_runtime_workers(rt),
+               weft_runtime_workers(rt) == 1 ? "" : "s");
     fflush(stdout);
 
     weft_run_opts_t opts = {.record = 1};
+    weft_cluster_t *cluster = NULL;
+    char *node_list = NULL;
+    if (cluster_nodes) {
+        const char *nodes[64];
+        size_t nn = 0;
+        if (!(node_list = strdup(cluster_nodes)))
+            return example_fail("allocating", WEFT_ENOMEM);
+        for (char *save, *tok = strtok_r(node_list, ",", &save); tok && nn < 64;
+             tok = strtok_r(NULL, ",", &save))
+            nodes[nn++] = tok;
+        weft_cluster_opts_t co;
+        weft_cluster_opts_init(&co);
+        co.secret_file = key_file;
+        co.on_node = on_node;
+        if ((rc = weft_cluster_create(nodes, nn, &co, &cluster)) != 0) {
+            fprintf(stderr, "wordcount: error: cluster: %s\n", weft_error_detail());
+            return EXIT_FAILURE;
+        }
+        if ((rc = weft_cluster_wait_nodes(cluster, nn, wait_s)) != 0) {
+            fprintf(stderr, "wordcount: error: the cluster did not come up in %d s: %s\n",
+                    wait_s, weft_error_detail());
+            weft_cluster_free(cluster);
+            return EXIT_FAILURE;
+        }
+        printf("Cluster: %zu nodes up (%s); running the graph there\n\n", nn, cluster_nodes);
+        fflush(stdout);
+        opts.executor = weft_cluster_executor(cluster);
+    }
     weft_run_t *run = NULL;
     rc = weft_graph_run(g, rt, &opts, &run);
     if (rc != 0) {
@@ -663,19 +1070,49 @@ int main(int argc, char **argv)
 
     if (run) {
         char dot[4096], trace[4096];
-        if (write_output(outdir, "wordcount.dot", dot, sizeof dot, dot_writer, g, run) != 0 ||
-            write_output(outdir, "wordcount.trace.json", trace, sizeof trace, trace_writer, g,
-                         run) != 0)
+        const char *base = cluster ? "wordcount-cluster" : "wordcount";
+        char dot_name[64], trace_name[64];
+        snprintf(dot_name, sizeof dot_name, "%s.dot", base);
+        snprintf(trace_name, sizeof trace_name, "%s.trace.json", base);
+        if (write_output(outdir, dot_name, dot, sizeof dot, dot_writer, g, run) != 0 ||
+            write_output(outdir, trace_name, trace, sizeof trace, trace_writer, g, run) != 0)
             status = EXIT_FAILURE;
         else
-            printf("Graph: %s   (draw it: dot -Tsvg %s -o wordcount.svg)\n"
+            printf("Graph: %s   (draw it: dot -Tsvg %s -o %s.svg)\n"
                    "Trace: %s   (open in chrome://tracing or ui.perfetto.dev)\n\n",
-                   dot, dot, trace);
+                   dot, dot, base, trace);
         if ((rc = weft_run_print_stats(run, stdout)) != 0)
             status = example_fail("weft_run_print_stats", rc);
+        if (cluster) {
+            /* what the failures cost: graph nodes sent again, time lost */
+            size_t retried = 0, resends = 0, remote = 0;
+            double lost = 0;
+            for (size_t v = 0; v < weft_graph_node_count(g); v++) {
+                weft_node_origin_t o;
+                if (weft_run_node_origin(run, (weft_node_t)v, &o) != 0)
+                    continue;
+                if (o.machine && strcmp(o.machine, "local") != 0)
+                    remote++;
+                if (o.attempts > 1) {
+                    retried++;
+                    resends += (size_t)(o.attempts - 1);
+                }
+                lost += o.lost_s;
+            }
+            printf("\n");
+            if ((rc = weft_cluster_print_stats(cluster, stdout)) != 0)
+                status = example_fail("weft_cluster_print_stats", rc);
+            printf("\nRetries: %zu of the %zu nodes run on the cluster were sent again "
+                   "(%zu resends); time lost: %.3f s, summed over the lost attempts (each "
+                   "from its send to its node's loss)\n",
+                   retried, remote, resends, lost);
+        }
         if ((rc = weft_run_free(run)) != 0)
             status = example_fail("weft_run_free", rc);
     }
+    if (cluster && (rc = weft_cluster_free(cluster)) != 0)
+        status = example_fail("weft_cluster_free", rc);
+    free(node_list);
     if ((rc = weft_runtime_destroy(rt)) != 0)
         status = example_fail("weft_runtime_destroy", rc);
     if ((rc = weft_graph_free(g)) != 0)
@@ -688,3 +1125,4 @@ int main(int argc, char **argv)
     free(parts);
     return example_done(status);
 }
+#endif /* !WORDCOUNT_PLUGIN */

@@ -1243,6 +1243,7 @@ START_TEST(test_run_load_faults)
         int want;
     } files[] = {{"nested.wg", "nested.run", 0},
                  {"pipeline.wg", "pipeline.run", 0},
+                 {"cluster.wg", "cluster.run", 0}, /* machines and origins */
                  {"pipeline.wg", "bad_node.run", WEFT_EPARSE}};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[512];
@@ -1319,6 +1320,17 @@ START_TEST(test_dot_trace_faults)
     fa_check_writer(fa_write_dot, g, run, "weft_graph_dot with a run");
     fa_check_writer(fa_write_trace, run, NULL, "weft_run_trace");
     fa_check_writer(fa_write_run, run, NULL, "weft_run_save");
+    wt_run_free(run);
+    wt_graph_free(g);
+    fa_text_free(&file);
+
+    /* a run on several machines: the writers gather its machines */
+    WT_ASSERT_RC(weft_graph_load_file(WEFT_TEST_DATA_DIR "/cluster.wg", &g), 0);
+    file = fa_read(WEFT_TEST_DATA_DIR "/cluster.run");
+    run = fa_load_run_text(g, &file);
+    fa_check_writer(fa_write_dot, g, run, "weft_graph_dot of a cluster run");
+    fa_check_writer(fa_write_trace, run, NULL, "weft_run_trace of a cluster run");
+    fa_check_writer(fa_write_run, run, NULL, "weft_run_save of a cluster run");
     wt_run_free(run);
     wt_graph_free(g);
     fa_text_free(&file);
@@ -1581,6 +1593,98 @@ START_TEST(test_run_failing_node_faults)
 }
 END_TEST
 
+
+/* Completes at once, as an executor would, with an origin (machine "m0:1"
+ * or "m1:1" by the node's id, 2 attempts) and its name as its result. */
+static int fa_at_task(weft_node_ctx_t *ctx, void *arg)
+{
+    (void)arg;
+    weft_node_async_t *h = NULL;
+    int rc = weft_node_defer(ctx, &h);
+    if (rc)
+        return rc;
+    weft_node_origin_t o = {.machine = weft_node_id(ctx) % 2 ? "m1:1" : "m0:1", .worker = 0,
+                            .attempts = 2, .bytes_sent = 5};
+    const char *name = weft_node_name(ctx);
+    (void)weft_node_async_complete_at(h, 0, name, strlen(name) + 1, &o);
+    return 0;
+}
+
+/* Node v's origin: the one fa_at_task gave, or "local" when there was no
+ * memory for it (counted in *dropped). */
+static void fa_check_origin(const weft_run_t *run, weft_node_t v, long *dropped)
+{
+    weft_node_origin_t o;
+    WT_ASSERT_RC(weft_run_node_origin(run, v, &o), 0);
+    if (strcmp(o.machine, "local") == 0) {
+        ++*dropped;
+        return;
+    }
+    ck_assert_str_eq(o.machine, v % 2 ? "m1:1" : "m0:1");
+    ck_assert_int_eq(o.attempts, 2);
+    ck_assert_uint_eq(o.bytes_sent, 5);
+}
+
+/* Runs whose nodes report origins while allocations fail: a completion
+ * never fails for its origin (the origin is dropped instead), so the run
+ * comes out as without faults, or with nodes failed for want of their
+ * results; its documents come out and its run file loads back. */
+START_TEST(test_run_origin_faults)
+{
+    WT_ASSERT_RC(weft_task_register("at", fa_at_task, NULL), 0);
+    static const char text[] = "weft-graph 1\nname origins\nnode a at\nnode b at\nnode c at\n"
+                               "node d at\nnode e at\nedge a b c\nedge a d e\n";
+    fa_text file = {(char *)text, sizeof text - 1};
+    long live0 = fa_live_now(), faults = 0, dropped = 0;
+    weft_run_opts_t opts = {.record = 1};
+    for (long n = 0;; n++) {
+        int clean = 0;
+        for (int sticky = 0; sticky < 2; sticky++) {
+            weft_runtime_t *rt = wt_runtime(2);
+            weft_graph_t *g = fa_load_text(&file);
+            weft_run_t *run = (weft_run_t *)&wt_bad;
+            fa_arm(n, sticky);
+            int rc = weft_graph_run(g, rt, &opts, &run);
+            long hits = fa_disarm();
+            clean |= hits == 0;
+            faults += hits > 0;
+            if (!hits)
+                WT_ASSERT_RC(rc, 0);
+            FA_ASSERT_ONE_OF(rc, "a run with origins", n, sticky, WEFT_ENOMEM, WEFT_ETASK);
+            if (rc == WEFT_ENOMEM) {
+                ck_assert_ptr_null(run);
+            } else {
+                if (rc == WEFT_ETASK)
+                    ck_assert_uint_gt(fa_check_failures(run, n, sticky), 0);
+                else
+                    fa_check_results(run);
+                for (weft_node_t v = 0; v < 5; v++)
+                    if (weft_run_node_status(run, v) == WEFT_NODE_DONE)
+                        fa_check_origin(run, v, &dropped);
+                fa_check_run_documents(g, run, n, sticky);
+                wt_run_free(run);
+            }
+            run = NULL; /* the graph and the runtime work on, origins and all */
+            WT_ASSERT_RC(weft_graph_run(g, rt, &opts, &run), 0);
+            long none = 0;
+            for (weft_node_t v = 0; v < 5; v++)
+                fa_check_origin(run, v, &none);
+            ck_assert_int_eq(none, 0);
+            wt_run_free(run);
+            wt_graph_free(g);
+            wt_destroy(rt);
+            FA_ASSERT_NO_LEAK(live0, "a run with origins", n, sticky);
+        }
+        if (clean)
+            break;
+        ck_assert_int_lt(n, FA_MAX_STEPS);
+    }
+    fa_done("a run with origins", faults, 10);
+    ck_assert_int_gt(dropped, 0); /* the path that drops an origin was taken */
+    WT_ASSERT_RC(weft_task_unregister("at"), 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 
 static Suite *alloc_faults_suite(void)
@@ -1612,6 +1716,7 @@ static Suite *alloc_faults_suite(void)
     tc = wt_tcase(s, "running", WT_TIMEOUT_S);
     tcase_add_test(tc, test_run_faults);
     tcase_add_test(tc, test_run_failing_node_faults);
+    tcase_add_test(tc, test_run_origin_faults);
     tcase_add_test(tc, test_run_async_and_n_faults);
     return s;
 }

@@ -2,7 +2,9 @@
 # weft's set-up: installs the Debian packages that are missing, configures
 # and builds, then either runs the flagship demo or every test.
 #
-#   tools/setup.sh demo   install, build (Release), run the demo
+#   tools/setup.sh demo   install, build (Release), run the demo: the word
+#                         count locally, then on two weftd nodes on loopback
+#                         with one killed mid-run (same counts)
 #   tools/setup.sh test   install, build, run every test: the normal suite,
 #                         the concurrency suites under ThreadSanitizer, the
 #                         whole suite under AddressSanitizer + UBSan, then a
@@ -45,11 +47,17 @@ echo "== building (Release) in build/"
 build build -DCMAKE_BUILD_TYPE=Release
 
 if [ "$mode" = demo ]; then
+  demo=build/demo
   echo "== demo: word count of the King James Bible as a task graph"
-  mkdir -p build/demo
-  ./build/examples/wordcount -o build/demo
-  dot -Tsvg build/demo/wordcount.dot -o build/demo/wordcount.svg
-  echo "== wrote build/demo/wordcount.dot, wordcount.svg and wordcount.trace.json"
+  mkdir -p "$demo"
+  ./build/examples/wordcount -o "$demo" | tee "$demo/local.out"
+  dot -Tsvg "$demo/wordcount.dot" -o "$demo/wordcount.svg"
+  echo "== wrote $demo/wordcount.dot, wordcount.svg and wordcount.trace.json"
+
+  # the same graph on a cluster: two weftd nodes on loopback, one of them
+  # killed (kill -9) in the middle of the run (dist/LAUNCH.md)
+  echo
+  tools/demo_cluster.sh build "$demo"
   exit 0
 fi
 
@@ -98,6 +106,20 @@ if ! ./build-fuzz/tests/fuzz/fuzz_beacon -max_total_time=15 -timeout=10 -artifac
   exit 1
 fi
 grep -E "^Done" build-fuzz/fuzz-beacon.log
+# the Lua value decoder and "weft.lua" requests (built when Lua 5.4 is found)
+if cmake --build build-fuzz --target help | grep -q fuzz_lua_codec; then
+  echo "== libFuzzer: Lua value decoder and weft.lua requests, 15 s"
+  cmake --build build-fuzz -j "$jobs" --target fuzz_lua_codec
+  mkdir -p build-fuzz/corpus-lua
+  if ! ./build-fuzz/tests/fuzz/fuzz_lua_codec -max_total_time=15 -timeout=10 -rss_limit_mb=2048 \
+       -artifact_prefix=build-fuzz/ -print_final_stats=1 build-fuzz/corpus-lua tests/fuzz/corpus-lua \
+       >build-fuzz/fuzz-lua.log 2>&1; then
+    tail -n 40 build-fuzz/fuzz-lua.log
+    echo "== the Lua decoder fuzzer found a failing input: build-fuzz/crash-*" >&2
+    exit 1
+  fi
+  grep -E "^Done" build-fuzz/fuzz-lua.log
+fi
 # --- end of fuzzing ---
 
 # --- dist: libFuzzer harnesses of the frame decoder and the handshake ---

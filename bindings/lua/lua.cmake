@@ -30,6 +30,12 @@ add_custom_command(OUTPUT ${WEFT_LUA_OUT}/gen/weft_lua_layer.h
 set(SWIG_MODULE_weft_lua_EXTRA_DEPS
   ${CMAKE_CURRENT_SOURCE_DIR}/weft.i ${WEFT_LUA_SRC}/weft_lua.i ${WEFT_LUA_SRC}/wlua.h
   ${CMAKE_CURRENT_SOURCE_DIR}/weft_stats.h ${CMAKE_SOURCE_DIR}/runtime/include/weft/common.h)
+# Remote tasks (weft.cluster, g:add_remote, the weftd plugin) need the
+# distribution layer; without it the module has none of them.
+set(WEFT_LUA_REMOTE_SRC)
+if(WEFT_BUILD_DIST)
+  set(WEFT_LUA_REMOTE_SRC ${WEFT_LUA_SRC}/wlua_remote.c ${WEFT_LUA_SRC}/wlua_cluster.c)
+endif()
 swig_add_library(weft_lua
   TYPE MODULE
   LANGUAGE lua
@@ -39,6 +45,7 @@ swig_add_library(weft_lua
           ${WEFT_LUA_SRC}/wlua_codec.c
           ${WEFT_LUA_SRC}/wlua_code.c
           ${WEFT_LUA_SRC}/wlua_worker.c
+          ${WEFT_LUA_REMOTE_SRC}
           ${WEFT_LUA_SRC}/wlua_core.c
           ${WEFT_LUA_OUT}/gen/weft_lua_layer.h)
 
@@ -63,6 +70,37 @@ target_include_directories(weft_lua PRIVATE
 target_link_libraries(weft_lua PRIVATE weft weft_options Threads::Threads ${CMAKE_DL_LIBS})
 
 install(TARGETS weft_lua LIBRARY DESTINATION ${WEFT_LUA_CMOD_DIR})
+
+if(WEFT_BUILD_DIST)
+  # libcrypto: SHA-256 keys of remote code (wlua_remote.c)
+  find_package(OpenSSL 3.0 REQUIRED COMPONENTS Crypto)
+  target_link_libraries(weft_lua PRIVATE OpenSSL::Crypto)
+
+  # The weftd plugin that runs Lua tasks sent as source text (the named
+  # task "weft.lua"): weftd --load build/bindings/lua/libweft_lua_plugin.so.
+  # It carries the worker side of the binding and links liblua5.4 (weftd
+  # has no Lua of its own); only weft_plugin_init is exported. Installed
+  # next to libweft.
+  add_library(weft_lua_plugin MODULE
+    ${WEFT_LUA_SRC}/wlua_remote_plugin.c
+    ${WEFT_LUA_SRC}/wlua_remote.c
+    ${WEFT_LUA_SRC}/wlua_worker.c
+    ${WEFT_LUA_SRC}/wlua_code.c
+    ${WEFT_LUA_SRC}/wlua_codec.c)
+  target_include_directories(weft_lua_plugin PRIVATE ${LUA_INCLUDE_DIR} ${WEFT_LUA_SRC})
+  # its worker states load code in text mode only, load/loadfile/dofile too
+  target_compile_definitions(weft_lua_plugin PRIVATE WLUA_TEXT_ONLY)
+  target_link_libraries(weft_lua_plugin PRIVATE weft weft_options Threads::Threads
+    OpenSSL::Crypto ${LUA_LIBRARIES})
+  set_target_properties(weft_lua_plugin PROPERTIES
+    PREFIX "lib"
+    LIBRARY_OUTPUT_DIRECTORY ${WEFT_LUA_OUT}
+    C_VISIBILITY_PRESET hidden
+    INSTALL_RPATH "$ORIGIN;${CMAKE_INSTALL_FULL_LIBDIR}")
+  install(TARGETS weft_lua_plugin LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+else()
+  target_compile_definitions(weft_lua PRIVATE WLUA_NO_REMOTE)
+endif()
 
 # ---------------------------------------------------------------------------
 # Tests: tests/lua/test_*.lua run by the lua5.4 interpreter, each printing
@@ -118,13 +156,26 @@ foreach(test_file ${WEFT_LUA_TESTS})
   # the suites whose tasks meet across worker threads also run under
   # ThreadSanitizer in CI (label concurrency)
   set(labels "lua")
-  if(test_name MATCHES "^test_(nested|parallel)$")
+  if(test_name MATCHES "^test_(nested|parallel|cluster_local)$")
     set(labels "lua;concurrency")
+  endif()
+  set(env "${WEFT_LUA_TEST_ENV}")
+  if(test_name STREQUAL "test_remote")
+    # Lua tasks on two weftd processes that the test starts and stops.
+    # Not under ThreadSanitizer: its runtime, preloaded into lua5.4, makes
+    # the shell that starts them crash (test_cluster_local covers the
+    # client's threads there).
+    if(NOT TARGET weft_lua_plugin OR WEFT_SANITIZE STREQUAL "thread")
+      continue()
+    endif()
+    set(labels "lua;dist")
+    list(APPEND env "WEFT_LUA_WEFTD=$<TARGET_FILE:weftd>"
+                    "WEFT_LUA_PLUGIN=$<TARGET_FILE:weft_lua_plugin>")
   endif()
   add_test(NAME lua_${test_name} COMMAND ${LUA_EXE} ${test_file}
     WORKING_DIRECTORY ${WEFT_LUA_OUT})
   set_tests_properties(lua_${test_name} PROPERTIES
-    ENVIRONMENT "${WEFT_LUA_TEST_ENV}"
+    ENVIRONMENT "${env}"
     LABELS "${labels}"
     TIMEOUT ${WEFT_LUA_TIMEOUT}
     PASS_REGULAR_EXPRESSION "\n[0-9]+ passed, 0 failed\n"

@@ -28,6 +28,7 @@ local pairs, ipairs = pairs, ipairs
 local setmetatable, getmetatable, rawget = setmetatable, getmetatable, rawget
 local fmt, unpack, mtype = string.format, table.unpack, math.type
 local math, io = math, io
+local getinfo, pack = debug.getinfo, table.pack
 
 -- ---------------------------------------------------------------------
 -- Errors
@@ -578,6 +579,290 @@ function Group.__tostring(self)
 end
 
 -- ---------------------------------------------------------------------
+-- Clusters: Lua tasks on weftd nodes (wlua_cluster.c; wlua.h "Remote
+-- tasks"). Code travels as source text of a chunk that returns the task
+-- function; arguments and results are copied as for local tasks.
+
+local Cluster = {__name = "weft.cluster"}
+Cluster.__index = Cluster
+local RJob = {__name = "weft.remote_job"}
+RJob.__index = RJob
+
+local cluster_options = {nodes = true, secret_file = true, local_workers = true,
+                         connect_timeout = true, dead_after = true, grace = true,
+                         max_losses = true}
+
+local function cl_live(self, fname, level)
+  check_self(self, Cluster, fname, (level or 1) + 1)
+  if self._closed then raise("weft: the cluster is closed", (level or 1) + 1) end
+end
+
+--- weft.cluster{nodes = {"host:port", ...}, secret_file = path,
+--- local_workers = 0, connect_timeout, dead_after, grace, max_losses}
+--- -> cluster (connects in the background: cl:wait_nodes(n, timeout))
+function weft.cluster(opts)
+  if type(opts) ~= "table" then typeerror(1, "cluster", "table", opts) end
+  check_options(opts, cluster_options, 1, "cluster")
+  local nodes = opts.nodes or {}
+  if type(nodes) ~= "table" then argerror(1, "cluster", "option 'nodes' must be a list") end
+  for i = 1, #nodes do
+    if type(nodes[i]) ~= "string" then
+      argerror(1, "cluster", fmt("nodes[%d] must be a string, got %s", i, typename(nodes[i])))
+    end
+  end
+  if opts.secret_file ~= nil and type(opts.secret_file) ~= "string" then
+    argerror(1, "cluster", "option 'secret_file' must be a string")
+  end
+  if opts.local_workers ~= nil then check_int(opts.local_workers, 1, "cluster", 0) end
+  if opts.max_losses ~= nil then check_int(opts.max_losses, 1, "cluster", 1) end
+  for _, k in ipairs{"connect_timeout", "dead_after", "grace"} do
+    local v = opts[k]
+    if v ~= nil and (type(v) ~= "number" or v ~= v or v < 0) then
+      argerror(1, "cluster", fmt("option '%s' must be a number of seconds", k))
+    end
+  end
+  if not core.cl_new then
+    raise("weft: this weft was built without the distribution layer (no clusters)")
+  end
+  local c, err = core.cl_new(opts)
+  if not c then raise(err) end
+  return setmetatable({_c = c, _sent = {}, _next = 0, _closed = false}, Cluster)
+end
+
+--- cl:wait_nodes(n, timeout) -> true once n nodes are connected, or false
+--- and the reason after timeout seconds
+function Cluster:wait_nodes(n, timeout)
+  cl_live(self, "wait_nodes")
+  n = check_int(n, 1, "wait_nodes", 0)
+  if timeout == nil then timeout = math.huge end
+  check_timeout(timeout, 2, "wait_nodes")
+  local ok, err = core.cl_wait_nodes(self._c, n, timeout)
+  if ok then return true end
+  return false, err
+end
+
+-- The chunk name of source sent from the caller's line (level: the
+-- caller of the API function).
+local function chunk_name(level)
+  local info = getinfo(level + 2, "Sl")
+  if not info then return "=[remote chunk]" end
+  return fmt("=[remote chunk %s:%d]", info.short_src, info.currentline)
+end
+
+local submit_options = {n = true, name = true, cached = true}
+
+local function new_rjob(cl, c, what)
+  cl._next = cl._next + 1
+  return setmetatable({_c = c, _id = cl._next, _what = what, _done = false}, RJob)
+end
+
+--- cl:submit(source, ...) -> job running the function that the chunk
+--- `source` returns ("return function(a, b) return a + b end") with the
+--- arguments, on a node of the cluster.
+--- cl:submit{source, ..., n = nargs, name = "chunk name", cached = true}:
+--- n counts the arguments when some are nil; name names the chunk in
+--- messages (default "[remote chunk file.lua:LINE]" of the call); cached
+--- sends only the code's key the first time too (the nodes are expected
+--- to hold it: a node that does not answers a miss, and the job is sent
+--- again with the source).
+function Cluster:submit(src, ...)
+  cl_live(self, "submit")
+  local name, cached
+  if type(src) == "table" then
+    local t = check_options(src, submit_options, 1, "submit", 1, true)
+    if t.name ~= nil and type(t.name) ~= "string" then
+      argerror(1, "submit", "option 'name' must be a string")
+    end
+    name = t.name and "=" .. t.name
+    cached = t.cached
+    src = t[1]
+    if type(src) ~= "string" then typeerror(1, "submit", "source string at [1]", src) end
+    local n = t.n ~= nil and check_int(t.n, 1, "submit", 0) or #t - 1
+    name = name or chunk_name(1)
+    local c, err = core.cl_submit(self._c, self._sent, name, src, cached, unpack(t, 2, n + 1))
+    if not c then raise(err) end
+    return new_rjob(self, c, name)
+  end
+  if type(src) ~= "string" then typeerror(1, "submit", "string (source of a chunk)", src) end
+  name = chunk_name(1)
+  local c, err = core.cl_submit(self._c, self._sent, name, src, false, ...)
+  if not c then raise(err) end
+  return new_rjob(self, c, name)
+end
+
+--- cl:run_task(task, bytes) -> job running the registered task `task`
+--- with argument bytes on a node; job() returns its result bytes
+function Cluster:run_task(task, bytes)
+  cl_live(self, "run_task")
+  if type(task) ~= "string" then typeerror(1, "run_task", "string", task) end
+  if type(bytes) ~= "string" then typeerror(2, "run_task", "string", bytes) end
+  local c, err = core.cl_run_task(self._c, task, bytes)
+  if not c then raise(err) end
+  return new_rjob(self, c, "task " .. task)
+end
+
+--- cl:stats() -> one table per node (then "local"): node, connected,
+--- workers, jobs, share, time_s, time_per_job_s, bytes_sent,
+--- bytes_received, retries, losses, connects, last_error, rtt_s
+function Cluster:stats()
+  cl_live(self, "stats")
+  local st, err = core.cl_stats(self._c)
+  if not st then raise(err) end
+  return st
+end
+
+--- cl:print_stats([file]): pp's print_stats, the C table
+function Cluster:print_stats(file)
+  cl_live(self, "print_stats")
+  if file ~= nil and io.type(file) ~= "file" then
+    typeerror(1, "print_stats", "open file", file)
+  end
+  local text, err = core.cl_stats_text(self._c)
+  if not text then raise(err) end
+  local out = file or io.stdout
+  out:write(text)
+  out:flush()
+end
+
+function Cluster:closed()
+  check_self(self, Cluster, "closed")
+  return self._closed
+end
+
+--- cl:close(): cancels pending jobs, closes the connections
+function Cluster:close()
+  check_self(self, Cluster, "close")
+  if self._closed then return end
+  core.cl_close(self._c)
+  self._closed = true
+end
+
+Cluster.__close = Cluster.close
+
+function Cluster.__tostring(self)
+  if self._closed then return "weft.cluster (closed)" end
+  return "weft.cluster"
+end
+
+local function rjob_check(self, fname)
+  check_self(self, RJob, fname, 2)
+  if self._closed then raise("weft: the job is closed", 2) end
+end
+
+-- Records the job's outcome once core.rjob_wait gave one; false on timeout.
+local function rjob_settle(self, state, node, ...)
+  if state == "timeout" then return false end
+  self._done, self._node = true, node
+  if state == "ok" then
+    self._ok, self._res = true, pack(...)
+  elseif state == "error" then
+    self._ok = false
+    self._err = fmt("weft: remote job %d failed on node %s: %s", self._id, node, (...))
+  else
+    self._ok = false
+    self._err = fmt("weft: remote job %d failed: %s", self._id, (...))
+    self._code = select(2, ...)
+  end
+  return true
+end
+
+--- job:wait([timeout]) / job([timeout]): as a local job's wait: the
+--- results, or with a timeout true and the results, false if not yet
+--- finished; raises the remote error ("weft: remote job 3 failed on node
+--- 127.0.0.1:7117: [remote chunk x.lua:5]:2: boom" and its traceback)
+function RJob:wait(timeout)
+  rjob_check(self, "wait")
+  check_timeout(timeout, 1, "wait")
+  if not self._done and not rjob_settle(self, core.rjob_wait(self._c, timeout)) then
+    return false
+  end
+  if not self._ok then raise(self._err) end
+  if timeout == nil then return unpack(self._res, 1, self._res.n) end
+  return true, unpack(self._res, 1, self._res.n)
+end
+
+RJob.__call = RJob.wait
+
+--- job:done() -> whether it has finished (never blocks)
+function RJob:done()
+  rjob_check(self, "done")
+  if not self._done and core.rjob_done(self._c) then rjob_settle(self, core.rjob_wait(self._c, 0)) end
+  return self._done
+end
+
+function RJob:ok()
+  rjob_check(self, "ok")
+  if not self:done() then return nil end
+  return self._ok
+end
+
+--- job:error() -> the failure message once finished, or nil
+function RJob:error()
+  rjob_check(self, "error")
+  self:done()
+  return self._err
+end
+
+--- job:node() -> the node that ran it ("host:port", "local"), once finished
+function RJob:node()
+  rjob_check(self, "node")
+  self:done()
+  return self._node
+end
+
+function RJob:id()
+  check_self(self, RJob, "id")
+  return self._id
+end
+
+--- job:info() -> {id, node, attempts, resent} (resent: the node missed the
+--- code and it was sent again with the source)
+function RJob:info()
+  rjob_check(self, "info")
+  self:done()
+  local t = core.rjob_info(self._c)
+  t.id = self._id
+  return t
+end
+
+--- job:cancel(): not yet sent, it fails at once; sent, the node skips it
+--- unless it started
+function RJob:cancel()
+  rjob_check(self, "cancel")
+  core.rjob_cancel(self._c)
+end
+
+--- job:close(): frees the job (a pending one is cancelled)
+function RJob:close()
+  check_self(self, RJob, "close")
+  if self._closed then return end
+  core.rjob_close(self._c)
+  self._closed = true
+end
+
+RJob.__close = RJob.close
+
+function RJob.__tostring(self)
+  local state = not self._done and "pending" or self._ok and "done" or "failed"
+  return fmt("weft.remote_job %d (%s)", self._id, state)
+end
+
+--- weft.remote_request(flags, chunkname, source, ...) -> the argument bytes
+--- of task "weft.lua" (flags: weft.REMOTE_SOURCE, weft.REMOTE_ERRVAL)
+function weft.remote_request(flags, name, src, ...)
+  if not core.remote_request then
+    raise("weft: this weft was built without the distribution layer (no remote tasks)")
+  end
+  check_int(flags, 1, "remote_request", 0)
+  if type(name) ~= "string" then typeerror(2, "remote_request", "string", name) end
+  if type(src) ~= "string" then typeerror(3, "remote_request", "string", src) end
+  return core.remote_request(flags, name, src, ...)
+end
+weft.REMOTE_SOURCE, weft.REMOTE_ERRVAL = core.REMOTE_SOURCE, core.REMOTE_ERRVAL
+weft.REMOTE_MISS, weft.REMOTE_ERROR, weft.REMOTE_BADREQ =
+  core.REMOTE_MISS, core.REMOTE_ERROR, core.REMOTE_BADREQ
+
+-- ---------------------------------------------------------------------
 -- Graphs
 
 local Graph = {__name = "weft.graph"}
@@ -644,6 +929,23 @@ function Graph:add(name, fn, ...)
   if name ~= nil and type(name) ~= "string" then typeerror(1, "add", "string", name) end
   local code = code_of(fn, 2, "add")
   local id, err = core.graph_add(self._c, name, code, 3, ...)
+  if not id then raise(err) end
+  return node_of(self, id)
+end
+
+--- g:add_remote(name, source, ...) -> node running the function that the
+--- chunk `source` returns (as cl:submit) with the arguments, then the first
+--- result of each predecessor in edge order (as g:add). A named-task node
+--- "weft.lua": on a cluster's nodes when run with {cluster = cl}, else here.
+function Graph:add_remote(name, src, ...)
+  graph_live(self, "add_remote")
+  if name ~= nil and type(name) ~= "string" then typeerror(1, "add_remote", "string", name) end
+  if type(src) ~= "string" then typeerror(2, "add_remote", "string (source of a chunk)", src) end
+  if not core.graph_add_remote then
+    raise("weft: this weft was built without the distribution layer (no remote nodes)")
+  end
+  local cn = name and fmt("=[remote node %s]", name) or chunk_name(1)
+  local id, err = core.graph_add_remote(self._c, name, cn, src, 3, ...)
   if not id then raise(err) end
   return node_of(self, id)
 end
@@ -752,7 +1054,7 @@ function Graph:save(path)
 end
 
 local run_options = {record = true, progress_bar = true, progress = true, interval = true,
-                     check = true}
+                     check = true, cluster = true}
 
 local function start_run(g, rt, opts, fname, level)
   level = (level or 1) + 1
@@ -766,10 +1068,17 @@ local function start_run(g, rt, opts, fname, level)
   if opts.interval ~= nil and type(opts.interval) ~= "number" then
     argerror(2, fname, "option 'interval' must be a number", level)
   end
+  if opts.cluster ~= nil then
+    if getmetatable(opts.cluster) ~= Cluster then
+      argerror(2, fname, "option 'cluster' must be a weft.cluster", level)
+    end
+    cl_live(opts.cluster, fname, level)
+  end
   local record = opts.record ~= false
   local run
   local progress = opts.progress and function(p) return opts.progress(p, run) end
-  local c, err = core.run_start(g._c, rt._c, record, opts.progress_bar, progress, opts.interval)
+  local c, err = core.run_start(g._c, rt._c, record, opts.progress_bar, progress, opts.interval,
+                                opts.cluster and opts.cluster._c)
   if not c then raise(err, level) end
   run = setmetatable({_c = c, _p = core.run_ptr(c), _g = g, _rt = rt,
                       _check = opts.check ~= false, _finished = false}, Run)
@@ -779,6 +1088,20 @@ end
 
 local function node_name(g, id)
   return C.weft_graph_node_name(g._p, id)
+end
+
+-- How a failed node's code reads when it left no message: remote Lua
+-- nodes fail with a status of their own (wlua.h) and store their message,
+-- which comes back from a cluster node with the failure (PROTOCOL.md 5.3).
+local remote_codes = not core.REMOTE_ERROR and {} or {
+  [core.REMOTE_ERROR] = "raised a Lua error on a cluster node",
+  [core.REMOTE_BADREQ] = "the cluster node could not read the node's request",
+  [core.REMOTE_MISS] = "the cluster node did not hold the node's code",
+}
+
+local function code_text(code)
+  if remote_codes[code] then return fmt("status %d: %s", code, remote_codes[code]) end
+  return fmt("returned %d (%s)", code, weft.strerror(code))
 end
 
 -- The Lua error for a finished run, or nil (a cancelled run is not an
@@ -791,7 +1114,7 @@ local function run_error(run, rc)
     if id then
       local res = core.run_result(run._c, id)
       local msg = type(res) == "table" and res[1] or
-                  fmt("returned %d (%s)", counts.first_code, weft.strerror(counts.first_code))
+                  code_text(counts.first_code)
       return fmt("weft: node '%s' failed: %s", node_name(run._g, id), tostring(msg))
     end
   end
@@ -903,6 +1226,29 @@ function Node:graph()
   return self._g
 end
 
+local places = {[0] = "any", "local", "node"} -- weft_place_t's values
+local place_codes = {any = 0, ["local"] = 1, node = 2}
+
+--- node:place() -> "any", "local" or "node", and the address ("host:port")
+--- for "node": where a task node may run when its run has an executor
+function Node:place()
+  check_self(self, Node, "place")
+  graph_live(self._g, "place")
+  local p, where = call(1, C.weft_graph_place, self._g._p, self._id)
+  return places[p], where
+end
+
+--- node:set_place(place[, where]): place "any", "local" or "node" (where:
+--- "host:port") of a task node; saved in graph files
+function Node:set_place(place, where)
+  check_self(self, Node, "set_place")
+  graph_live(self._g, "set_place")
+  local code = place_codes[place]
+  if not code then argerror(1, "set_place", "'any', 'local' or 'node' expected") end
+  call(1, C.weft_graph_set_place, self._g._p, self._id, code, where)
+  return self
+end
+
 function Node.__tostring(self)
   if self._g._closed then return "weft.node (closed graph)" end
   return fmt("weft.node '%s'", node_name(self._g, self._id))
@@ -991,7 +1337,7 @@ function Run:node_error(node)
   local res = core.run_result(self._c, id)
   if type(res) == "table" then return res[1] end
   local code = call(1, C.weft_run_node_code, self._p, id)
-  return fmt("returned %d (%s)", code, weft.strerror(code))
+  return code_text(code)
 end
 
 --- run:time(node) -> start, finish (seconds since the run began), worker
@@ -1000,6 +1346,15 @@ function Run:time(node)
   run_done(self, "time")
   local ok, s, e, w = pcall(C.weft_run_node_time, self._p, node_id(self._g, node, 1, "time"))
   if ok then return s, e, w end
+end
+
+--- run:origin(node) -> {machine = "local" or "host:port", worker, attempts,
+--- lost_s, start_s, end_s, bytes_sent, bytes_received} (nil if the node did
+--- not run)
+function Run:origin(node)
+  run_live(self, "origin")
+  local ok, o = pcall(C.weft_run_node_origin, self._p, node_id(self._g, node, 1, "origin"))
+  if ok then return o end
 end
 
 --- run:counts() -> {total, done, failed, skipped, cancelled, wall_s,

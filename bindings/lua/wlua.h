@@ -1,9 +1,9 @@
 /* wlua.h: internals of weft's Lua 5.4 binding (prefix wlua_, never exported).
  *
- * The binding is four C files, its part of weft.i and one Lua file; the
- * calls between the C files go one way (core -> worker -> code -> codec,
- * core -> code, core -> codec), so none of them depends on another that
- * depends back on it:
+ * The binding is six C files, its part of weft.i and one Lua file; the
+ * calls between the C files go one way (core -> cluster -> remote ->
+ * worker -> code -> codec, and core or cluster straight to any file below
+ * them), so none of them depends on another that depends back on it:
  * - wlua_codec.c   Lua values <-> bytes: how arguments and results cross
  *                  from one lua_State to another (and, later, to another
  *                  machine): nil, booleans, integers, floats, strings and
@@ -16,6 +16,13 @@
  *                  for jobs, map chunks, graph nodes (the named task "lua")
  *                  and tasks spawned from tasks (weft.spawn, fork-join),
  *                  with the nesting that waiting for them brings.
+ * - wlua_remote.c  the named task "weft.lua": Lua code sent as source text
+ *                  to another machine (requests, answers, the node's code
+ *                  store; "Remote tasks" below). With wlua_worker.c, the
+ *                  code and the codec, and wlua_remote_plugin.c, it is also
+ *                  the weftd plugin weft_lua_plugin.
+ * - wlua_cluster.c the script side of remote tasks: weft.cluster's client
+ *                  (jobs on weft_cluster_t, resending a job a node missed).
  * - wlua_core.c    the script side: runtime, graph and run objects, the
  *                  completion queue the script drains; wlua_open builds
  *                  the module.
@@ -185,6 +192,135 @@ int wlua_node_run(weft_node_ctx_t *ctx, void *arg);
 #define WLUA_NODE_MAGIC "WF\x01"
 #define WLUA_NODE_MAGIC2 "WF\x02"
 #define WLUA_NODE_TASK "lua"
+
+/* ------------------------------------------------------------------ */
+/* Remote tasks: the named task "weft.lua" (wlua_remote.c)             */
+
+/* A Lua task that travels to another machine (a weftd node with the
+ * plugin weft_lua_plugin loaded, or the client's own local workers) is
+ * the named task "weft.lua". Its code travels as source text, never as
+ * bytecode: the node loads it with mode "t" only, so a binary chunk from
+ * the network is refused whatever its bytes.
+ *
+ * Request (the task's argument bytes), version 1:
+ *   0   3   "WR" 0x01
+ *   3   1   flags: bit 0 SOURCE (the code block follows the key),
+ *               bit 1 ERRVAL (a Lua error is answered as a value, see
+ *               below); other bits must be 0
+ *   4   32  key: SHA-256 of the code block's bytes
+ *   36  ..  with SOURCE, the code block:
+ *               varint n (1..WLUA_REMOTE_NAME_MAX), the chunk name;
+ *               varint m (at most WLUA_REMOTE_SRC_MAX), the source text
+ *           then an encoded value sequence (WLUA_MAGIC): the arguments.
+ * The source is a chunk that returns a function ("return function(a, b)
+ * return a + b end"); the node runs the chunk once, keeps the function,
+ * and calls it with the arguments followed by, in a graph node, the first
+ * result of each predecessor (weft_node_input order), as local Lua graph
+ * nodes get them.
+ *
+ * Caching: each node keeps the code blocks it received (WLUA_STORE_MAX
+ * entries, WLUA_STORE_BYTES bytes in all, least recently used dropped
+ * first), and each worker state keeps the functions it made from them
+ * (WLUA_FN_CACHE_MAX, least recently used dropped first), both by key. A
+ * request with SOURCE is checked: its key must be the SHA-256 of its code
+ * block. A request without SOURCE whose key the node does not hold is
+ * answered with status WLUA_REMOTE_MISS and nothing runs: the client sends
+ * it again with SOURCE.
+ *
+ * Answer:
+ *   status 0, result an encoded value sequence: the function's results
+ *     (the same bytes a local Lua graph node stores);
+ *   status 0, result "WE" 0x01 then an encoded sequence of one string:
+ *     with ERRVAL, a Lua error: its message and traceback (also for a
+ *     request the node could not read);
+ *   status WLUA_REMOTE_MISS: the key is unknown here, send the source;
+ *   status WLUA_REMOTE_ERROR: without ERRVAL, a Lua error (the node also
+ *     stores the message as the result, as a local Lua node does, though
+ *     the distribution layer does not carry a failed task's bytes back);
+ *   status WLUA_REMOTE_BADREQ: the bytes are not a version 1 request. */
+#define WLUA_REMOTE_TASK "weft.lua"
+#define WLUA_REMOTE_MAGIC "WR\x01"
+#define WLUA_REMOTE_ERRMAGIC "WE\x01"
+#define WLUA_REMOTE_HEAD 36
+#define WLUA_REMOTE_KEY 32
+#define WLUA_REMOTE_F_SOURCE 0x1
+#define WLUA_REMOTE_F_ERRVAL 0x2
+#define WLUA_REMOTE_MISS 0x4c4d   /* 19533, "LM": key not known */
+#define WLUA_REMOTE_ERROR 0x4c45  /* 19525, "LE": the Lua code raised */
+#define WLUA_REMOTE_BADREQ 0x4c42 /* 19522, "LB": not a request */
+#define WLUA_REMOTE_NAME_MAX 255
+#define WLUA_REMOTE_SRC_MAX ((size_t)64 << 20)
+#define WLUA_STORE_MAX 1024
+#define WLUA_STORE_BYTES ((size_t)256 << 20)
+#define WLUA_FN_CACHE_MAX 256
+
+/* A code block held by a node's store: shared by the tasks that run it
+ * (refs under the store's lock). */
+typedef struct wlua_source {
+    int refs;
+    unsigned char key[WLUA_REMOTE_KEY];
+    char name[WLUA_REMOTE_NAME_MAX + 2]; /* NUL-terminated */
+    size_t len;
+    char text[]; /* len bytes of source, then a NUL */
+} wlua_source;
+
+/* A request, parsed: pointers into the request bytes. */
+typedef struct wlua_request {
+    unsigned flags;
+    const unsigned char *key;
+    const char *name; /* with SOURCE */
+    size_t name_len;
+    const char *src;
+    size_t src_len;
+    const char *args; /* the encoded arguments */
+    size_t args_len;
+} wlua_request;
+
+/* SHA-256 of [p, p+n) into out. 0, or -1 (libcrypto failed). Thread: any. */
+int wlua_sha256(const void *p, size_t n, unsigned char out[WLUA_REMOTE_KEY]);
+
+/* Appends a request: header (flags, the key of name and src), the code
+ * block when flags has SOURCE, then the encoded arguments [args,
+ * args+args_len). 0, or -1 (out of memory, name or source too long).
+ * The key is written to key when not NULL. Thread: any. */
+int wlua_request_build(wlua_buf *out, unsigned flags, const char *name, size_t name_len,
+                       const char *src, size_t src_len, const char *args, size_t args_len,
+                       unsigned char key[WLUA_REMOTE_KEY]);
+
+/* Parses request bytes (any bytes: bounds-checked, nothing trusted). 0,
+ * or -1 with a message in err. Does not check the key against the code
+ * block (wlua_remote_run does). Thread: any. */
+int wlua_request_parse(const char *p, size_t len, wlua_request *r, char *err, size_t errsz);
+
+/* The node's store: takes a reference to the code block of key (NULL
+ * when not held), or adds one (copying name and source; returns the entry
+ * with a reference, or NULL when out of memory). Thread: any. */
+wlua_source *wlua_store_get(const unsigned char key[WLUA_REMOTE_KEY]);
+wlua_source *wlua_store_put(const unsigned char key[WLUA_REMOTE_KEY], const char *name,
+                            size_t name_len, const char *src, size_t src_len);
+void wlua_source_release(wlua_source *s);
+
+/* The task function of "weft.lua" (registered by the plugin and by the
+ * Lua module, for a cluster's local workers). */
+int wlua_remote_run(weft_node_ctx_t *ctx, void *arg);
+
+/* Runs the function of source s in the calling worker's state
+ * (wlua_worker.c): from the worker's function cache, or made by running
+ * the chunk (mode "t") once. The arguments args, then with ctx the
+ * predecessors' first results. On success out holds the encoded results
+ * and 0 is returned; on a Lua error out holds the encoded message with a
+ * traceback and WEFT_ETASK is returned. Thread: a worker. */
+int wlua_run_source(const wlua_source *s, const char *args, size_t args_len,
+                    weft_node_ctx_t *ctx, wlua_buf *out);
+
+#ifndef WLUA_NO_REMOTE /* built with the distribution layer (lua.cmake) */
+/* Adds the cluster primitives (wlua_cluster.c) to the core table at
+ * index core, with their metatables. */
+void wlua_cluster_open(lua_State *L, int core);
+/* The weft_cluster_t of the cluster object at index i; raises when it is
+ * closed. */
+weft_cluster_t *wlua_cluster_of(lua_State *L, int i);
+#endif
 
 /* Monotonic clock in seconds. Thread: any. */
 double wlua_clock(void);

@@ -561,11 +561,55 @@ static int c_graph_add(lua_State *L)
     weft_node_t node;
     int rc = weft_graph_add_task(gp->g, name, WLUA_NODE_TASK, b.data, b.len, &node);
     wlua_buf_free(&b);
+    /* bytecode never runs on a cluster node: this node stays here when
+     * the graph runs on a cluster (placement matters only then) */
+    if (rc == 0)
+        rc = weft_graph_set_place(gp->g, node, WEFT_PLACE_LOCAL, NULL);
     if (rc != 0)
         return fail_rc(L, rc, "cannot add a node");
     lua_pushinteger(L, node);
     return 1;
 }
+
+#ifndef WLUA_NO_REMOTE
+/* graph_add_remote(graph, name|nil, chunkname, src, base, ...) -> node id
+ * | nil, message: a named-task node "weft.lua" whose argument bytes are a
+ * request with the source (wlua.h, "Remote tasks"): it runs on a cluster's
+ * nodes when the run has the cluster's executor, and here otherwise (the
+ * module registers "weft.lua" too). */
+static int c_graph_add_remote(lua_State *L)
+{
+    wlua_graph *gp = graph_check(L, 1);
+    const char *name = luaL_optstring(L, 2, NULL);
+    size_t cn_len, src_len;
+    const char *cn = luaL_checklstring(L, 3, &cn_len);
+    const char *src = luaL_checklstring(L, 4, &src_len);
+    int base = (int)luaL_checkinteger(L, 5);
+    wlua_buf args = {0}, req = {0};
+    char err[WLUA_ERRMAX];
+    if (wlua_encode(L, 6, lua_gettop(L) - 5, "argument", base, WLUA_TO_WORKER, &args, err,
+                    sizeof err)) {
+        wlua_buf_free(&args);
+        return fail(L, "weft: %s", err);
+    }
+    int rc = wlua_request_build(&req, WLUA_REMOTE_F_SOURCE, cn, cn_len, src, src_len, args.data,
+                                args.len, NULL);
+    wlua_buf_free(&args);
+    if (rc) {
+        wlua_buf_free(&req);
+        return fail(L, "weft: cannot make the node's request (out of memory, or a source over "
+                       "%d MiB)",
+                    (int)(WLUA_REMOTE_SRC_MAX >> 20));
+    }
+    weft_node_t node;
+    rc = weft_graph_add_task(gp->g, name, WLUA_REMOTE_TASK, req.data, req.len, &node);
+    wlua_buf_free(&req);
+    if (rc != 0)
+        return fail_rc(L, rc, "cannot add a node");
+    lua_pushinteger(L, node);
+    return 1;
+}
+#endif
 
 /* graph_add_subgraph(graph, name|nil, sub) -> node id | nil, message */
 static int c_graph_add_subgraph(lua_State *L)
@@ -593,6 +637,8 @@ static weft_node_t node_arg(lua_State *L, int i)
     return v < 0 || v > (lua_Integer)WEFT_GRAPH_MAX_NODES ? WEFT_NODE_NONE : (weft_node_t)v;
 }
 
+static int place_lua_nodes(weft_graph_t *g, int depth);
+
 static int c_graph_load(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
@@ -608,6 +654,12 @@ static int c_graph_load(lua_State *L)
         lua_pushfstring(L, "weft: cannot load graph file %s: %s%s%s", path, weft_strerror(rc),
                         why[0] ? ": " : "", why);
         return 2;
+    }
+    /* a graph file's Lua nodes stay here on a cluster, as added ones do */
+    if ((rc = place_lua_nodes(gp->g, 0)) != 0) {
+        weft_graph_free(gp->g);
+        free(gp);
+        return fail_rc(L, rc, "cannot load a graph");
     }
     gp->boxed = 1;
     *box = gp;
@@ -664,8 +716,36 @@ static void progress_cb(void *data, const weft_progress_t *p)
     }
 }
 
-/* run_start(graph, runtime, record, bar, progress|nil, interval)
- *   -> run | nil, message, code */
+/* Places the local Lua nodes (task "lua": bytecode, which a cluster node
+ * never loads) of g and of its subgraphs on this process, for a run with
+ * an executor. 0, or a weft code (the graph runs already: EBUSY). */
+static int place_lua_nodes(weft_graph_t *g, int depth)
+{
+    size_t n = weft_graph_node_count(g);
+    for (size_t i = 0; i < n; i++) {
+        weft_node_t id = (weft_node_t)i;
+        const char *task = weft_graph_node_task(g, id);
+        weft_graph_t *sub = weft_graph_node_subgraph(g, id);
+        if (sub && depth < 1000) {
+            int rc = place_lua_nodes(sub, depth + 1);
+            if (rc)
+                return rc;
+        } else if (task && strcmp(task, WLUA_NODE_TASK) == 0 &&
+                   weft_graph_place(g, id, NULL) != WEFT_PLACE_LOCAL) {
+            int rc = weft_graph_set_place(g, id, WEFT_PLACE_LOCAL, NULL);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* run_start(graph, runtime, record, bar, progress|nil, interval, cluster|nil)
+ *   -> run | nil, message, code
+ * With a cluster, the run's named-task nodes (remote Lua nodes among them)
+ * go to the cluster's nodes through its executor (weft_cluster_executor);
+ * the local Lua nodes (g:add) are placed here (WEFT_PLACE_LOCAL) when added
+ * or loaded, and here again should one have been placed elsewhere. */
 static int c_run_start(lua_State *L)
 {
     wlua_graph *gp = graph_check(L, 1);
@@ -675,12 +755,28 @@ static int c_run_start(lua_State *L)
     if (has_progress)
         luaL_checktype(L, 5, LUA_TFUNCTION);
     double interval = luaL_optnumber(L, 6, 0);
+    const weft_executor_t *exec = NULL;
+    if (!lua_isnoneornil(L, 7)) {
+#ifdef WLUA_NO_REMOTE
+        return fail(L, "weft: this weft was built without the distribution layer (no clusters)");
+#else
+        weft_cluster_t *cl = wlua_cluster_of(L, 7);
+        if (!(exec = weft_cluster_executor(cl)))
+            return fail(L, "weft: the cluster has no executor for graph runs");
+        int prc = place_lua_nodes(gp->g, 0);
+        if (prc)
+            return fail_rc(L, prc, "cannot place the graph's local Lua nodes here");
+#endif
+    }
     void **box = box_new(L, RUN_MT, NULL);
     wlua_run *r = calloc(1, sizeof *r);
     if (!r)
         return fail_rc(L, WEFT_ENOMEM, "cannot run the graph");
     r->progress_ref = LUA_NOREF;
-    weft_run_opts_t opts = {.record = record, .progress_bar = bar, .progress_interval_s = interval};
+    weft_run_opts_t opts = {.record = record,
+                            .progress_bar = bar,
+                            .progress_interval_s = interval,
+                            .executor = exec};
     if (has_progress) {
         lua_pushvalue(L, 5);
         r->progress_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -833,6 +929,9 @@ static const luaL_Reg core_fns[] = {
     {"graph_close", c_graph_close},
     {"graph_add", c_graph_add},
     {"graph_add_subgraph", c_graph_add_subgraph},
+#ifndef WLUA_NO_REMOTE
+    {"graph_add_remote", c_graph_add_remote},
+#endif
     {"graph_load", c_graph_load},
     {"run_start", c_run_start},
     {"run_wait", c_run_wait},
@@ -878,6 +977,13 @@ int wlua_open(lua_State *L, int mod, const luaL_Reg *more)
     if (rc != 0)
         return luaL_error(L, "weft: cannot register the task '%s': %s", WLUA_NODE_TASK,
                           weft_strerror(rc));
+#ifndef WLUA_NO_REMOTE
+    /* "weft.lua": remote Lua code, for a cluster's local workers and for
+     * remote graph nodes run without a cluster */
+    if ((rc = weft_task_register(WLUA_REMOTE_TASK, wlua_remote_run, NULL)) != 0)
+        return luaL_error(L, "weft: cannot register the task '%s': %s", WLUA_REMOTE_TASK,
+                          weft_strerror(rc));
+#endif
     /* weft.echo, weft.sum_primes, weft.sum: the same names as in Python */
     if ((rc = weft_tasks_register_builtin()) != 0)
         return luaL_error(L, "weft: cannot register weft's built-in tasks: %s", weft_strerror(rc));
@@ -893,6 +999,9 @@ int wlua_open(lua_State *L, int mod, const luaL_Reg *more)
     lua_pushvalue(L, mod);
     luaL_newlib(L, core_fns);
     luaL_setfuncs(L, more, 0);
+#ifndef WLUA_NO_REMOTE
+    wlua_cluster_open(L, -1);
+#endif
     lua_pushinteger(L, WLUA_MAX_DEPTH);
     lua_setfield(L, -2, "MAX_DEPTH");
     lua_call(L, 2, 0);

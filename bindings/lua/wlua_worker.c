@@ -71,6 +71,10 @@
 #define WLUA_CACHE_COUNT "weft.fncount"
 #define WLUA_THREADS_KEY "weft.threads" /* depth -> the Lua thread of that depth */
 #define WLUA_CODES_KEY "weft.codes"     /* function -> code box (weak keys) */
+#define WLUA_SRC_FNS "weft.srcfns"     /* remote code key -> function */
+#define WLUA_SRC_USE "weft.srcuse"     /* remote code key -> its last use (a tick) */
+#define WLUA_SRC_TICK "weft.srctick"   /* uses so far */
+#define WLUA_SRC_COUNT "weft.srccount" /* entries of WLUA_SRC_FNS */
 #define HANDLE_MT "weft.handle"
 #define WCODE_MT "weft.worker.code"
 
@@ -239,13 +243,76 @@ static int w_clock(lua_State *L)
     return 1;
 }
 
+#ifdef WLUA_TEXT_ONLY
+/* The states of a node that runs code from the network (the weftd plugin)
+ * load Lua code in text mode only, also when the task's own code calls
+ * load, loadfile or dofile: bytecode is not checked by Lua's loader, and
+ * malformed bytecode can crash the node. load(chunk, name, mode, env) and
+ * loadfile(name, mode, env) get mode "t" whatever is asked; the number of
+ * arguments is kept, since an absent env differs from a nil one. */
+static int text_load(lua_State *L)
+{
+    int n = lua_gettop(L);
+    if (n < 3)
+        lua_settop(L, n = 3);
+    lua_pushliteral(L, "t");
+    lua_replace(L, 3);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, n, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+static int text_loadfile(lua_State *L)
+{
+    int n = lua_gettop(L);
+    if (n < 2)
+        lua_settop(L, n = 2);
+    lua_pushliteral(L, "t");
+    lua_replace(L, 2);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, n, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+static int text_dofile(lua_State *L)
+{
+    const char *name = luaL_optstring(L, 1, NULL);
+    lua_settop(L, 1);
+    if (luaL_loadfilex(L, name, "t") != LUA_OK)
+        return lua_error(L);
+    lua_call(L, 0, LUA_MULTRET);
+    return lua_gettop(L) - 1;
+}
+
+static void text_only(lua_State *L)
+{
+    lua_getglobal(L, "load");
+    lua_pushcclosure(L, text_load, 1);
+    lua_setglobal(L, "load");
+    lua_getglobal(L, "loadfile");
+    lua_pushcclosure(L, text_loadfile, 1);
+    lua_setglobal(L, "loadfile");
+    lua_pushcfunction(L, text_dofile);
+    lua_setglobal(L, "dofile");
+}
+#endif
+
 static int open_state(lua_State *L)
 {
     luaL_openlibs(L);
+#ifdef WLUA_TEXT_ONLY
+    text_only(L);
+#endif
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, WLUA_CACHE_KEY);
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, WLUA_THREADS_KEY);
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, WLUA_SRC_FNS);
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, WLUA_SRC_USE);
     lua_newtable(L); /* function -> code box, forgotten with the function */
     lua_createtable(L, 0, 1);
     lua_pushliteral(L, "k");
@@ -436,6 +503,96 @@ static void push_function(lua_State *L, const char *code, size_t len, uint64_t g
     lua_settop(L, cache);
 }
 
+/* The chunk name as messages show it: without Lua's "=" or "@". */
+static const char *shown_name(const char *name)
+{
+    return name[0] == '=' || name[0] == '@' ? name + 1 : name;
+}
+
+/* Pushes the function of remote code s (wlua.h, "Remote tasks"): from
+ * this state's cache, keyed by the code's SHA-256, or made by loading the
+ * source in text mode and running the chunk once. The cache keeps the
+ * WLUA_FN_CACHE_MAX functions used last: when it is full, the one whose
+ * last use is oldest goes (a scan, only when a new function comes in). */
+static void push_source_function(lua_State *L, const wlua_source *s)
+{
+    luaL_checkstack(L, 8, "remote code");
+    lua_getfield(L, LUA_REGISTRYINDEX, WLUA_SRC_FNS);
+    int fns = lua_gettop(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, WLUA_SRC_USE);
+    int use = fns + 1;
+    lua_pushlstring(L, (const char *)s->key, WLUA_REMOTE_KEY);
+    int key = fns + 2;
+    lua_getfield(L, LUA_REGISTRYINDEX, WLUA_SRC_TICK);
+    lua_Integer tick = lua_tointeger(L, -1) + 1;
+    lua_pop(L, 1);
+    lua_pushinteger(L, tick);
+    lua_setfield(L, LUA_REGISTRYINDEX, WLUA_SRC_TICK);
+    lua_pushvalue(L, key);
+    if (lua_rawget(L, fns) == LUA_TFUNCTION) {
+        lua_pushvalue(L, key);
+        lua_pushinteger(L, tick);
+        lua_rawset(L, use);
+        lua_replace(L, fns);
+        lua_settop(L, fns);
+        return;
+    }
+    lua_pop(L, 1);
+    const char *name = shown_name(s->name);
+    /* text mode refuses binary chunks anyway; this says so plainly */
+    if (s->len > 0 && s->text[0] == LUA_SIGNATURE[0])
+        luaL_error(L, "weft.lua: refused the code of %s: it is a binary (precompiled) chunk; "
+                      "remote code travels as source text and is loaded in text mode only",
+                   name);
+    if (luaL_loadbufferx(L, s->text, s->len, s->name, "t") != LUA_OK)
+        luaL_error(L, "weft.lua: cannot load the code of %s: %s", name, lua_tostring(L, -1));
+    lua_call(L, 0, 1);
+    if (lua_type(L, -1) != LUA_TFUNCTION)
+        luaL_error(L, "weft.lua: the chunk %s returned %s, not a function (send the source of a "
+                      "chunk that returns one: \"return function(...) ... end\")",
+                   name, luaL_typename(L, -1));
+    int fn = lua_gettop(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, WLUA_SRC_COUNT);
+    lua_Integer count = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    if (count >= WLUA_FN_CACHE_MAX) {
+        /* drop the least recently used */
+        lua_pushnil(L);
+        int old = lua_gettop(L);
+        lua_Integer oldest = 0;
+        lua_pushnil(L);
+        while (lua_next(L, use)) {
+            lua_Integer t = lua_tointeger(L, -1);
+            lua_pop(L, 1);
+            if (lua_isnil(L, old) || t < oldest) {
+                oldest = t;
+                lua_pushvalue(L, -1);
+                lua_replace(L, old);
+            }
+        }
+        if (!lua_isnil(L, old)) {
+            lua_pushvalue(L, old);
+            lua_pushnil(L);
+            lua_rawset(L, fns);
+            lua_pushvalue(L, old);
+            lua_pushnil(L);
+            lua_rawset(L, use);
+            count--;
+        }
+        lua_settop(L, fn);
+    }
+    lua_pushinteger(L, count + 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, WLUA_SRC_COUNT);
+    lua_pushvalue(L, key);
+    lua_pushvalue(L, fn);
+    lua_rawset(L, fns);
+    lua_pushvalue(L, key);
+    lua_pushinteger(L, tick);
+    lua_rawset(L, use);
+    lua_replace(L, fns);
+    lua_settop(L, fns);
+}
+
 /* Message handler: any error value becomes a string. */
 static int msgh(lua_State *L)
 {
@@ -451,6 +608,15 @@ static int msgh(lua_State *L)
     return 1;
 }
 
+/* Message handler of remote tasks: the message and a traceback, which
+ * the client cannot make itself. */
+static int msgh_traceback(lua_State *L)
+{
+    msgh(L);
+    luaL_traceback(L, L, lua_tostring(L, -1), 1);
+    return 1;
+}
+
 /* What a protected body needs and leaves. */
 typedef struct body {
     const char *code;
@@ -461,6 +627,8 @@ typedef struct body {
     size_t args_len;
     wlua_kind kind;
     weft_node_ctx_t *node; /* graph nodes: inputs come from here */
+    const wlua_source *src; /* remote code (instead of code) */
+    int traceback;          /* errors carry a traceback */
     wlua_worker *w;        /* set by run_protected */
     int depth;
     wlua_buf out;     /* encoded results (freed by the caller on error) */
@@ -513,7 +681,10 @@ static int run_body(lua_State *L)
     body *b = lua_touserdata(L, 1);
     lua_settop(L, 0);
     ensure_next_thread(L, b->w, b->depth);
-    push_function(L, b->code, b->code_len, b->genv, b->self, b->mod, b->where);
+    if (b->src)
+        push_source_function(L, b->src);
+    else
+        push_function(L, b->code, b->code_len, b->genv, b->self, b->mod, b->where);
     int n;
     decode_or_fail(L, b->args, b->args_len, "arguments", &n);
     if (b->node) {
@@ -680,7 +851,7 @@ static int run_protected(body *b)
     b->depth = depth;
     w->frame = &f;
     lua_settop(L, 0);
-    lua_pushcfunction(L, msgh);
+    lua_pushcfunction(L, b->traceback ? msgh_traceback : msgh);
     lua_pushcfunction(L, run_body);
     lua_pushlightuserdata(L, b);
     int rc = lua_pcall(L, 1, 0, 1);
@@ -759,6 +930,21 @@ static int wlua_child_run(void *arg, void **result)
     c->res = b.out.data;
     c->res_len = b.out.len;
     c->status = status;
+    return status;
+}
+
+int wlua_run_source(const wlua_source *s, const char *args, size_t args_len,
+                    weft_node_ctx_t *ctx, wlua_buf *out)
+{
+    body b = {.src = s,
+              .where = s->name,
+              .args = args,
+              .args_len = args_len,
+              .kind = WLUA_JOB,
+              .node = ctx,
+              .traceback = 1};
+    int status = run_protected(&b);
+    *out = b.out;
     return status;
 }
 

@@ -499,6 +499,8 @@ typedef struct ds_djob_info {
     uint64_t run_ns;
     uint64_t bytes_sent, bytes_received; /* argument (frame) and result */
     uint64_t id;             /* its task id on the connections */
+    const uint8_t *fail_bytes; /* WEFT_ETASK: the bytes the task stored, or NULL */
+    size_t fail_len;
     int node;                /* index of the node that answered, -1 local or none */
     uint64_t gen;            /* that node's connection generation then */
 } ds_djob_info_t;

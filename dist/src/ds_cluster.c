@@ -107,6 +107,8 @@ struct weft_djob {
     uint64_t prefer_gen;
     int (*refill)(void *data, uint8_t **arg, size_t *len);
     void *refill_data;
+    uint8_t *fail_bytes;      /* what a failed task stored (its message), or NULL */
+    size_t fail_len;
     int r_node;               /* the node that answered, -1 local or none */
     uint64_t r_gen;           /* ... its connection generation then */
 };
@@ -216,6 +218,7 @@ static void job_unref(weft_djob_t *j) {
     if (atomic_fetch_sub(&j->refs, 1) != 1) return;
     wf_free(j->arg);
     wf_free(j->result);
+    wf_free(j->fail_bytes);
     wf_free(j->lost);
     wf_free(j->err);
     ds_sync_t *s = j->sync;
@@ -659,6 +662,13 @@ static int on_result(weft_cluster_t *c, dnode_t *n, const ds_rec_t *r, const cha
         atomic_fetch_add(&n->st.jobs, 1);
         atomic_fetch_add(&n->st.time_ns, rr.run_ns);
         atomic_fetch_add(&c->total_jobs_a, 1);
+        /* the bytes a failed task stored (at most one chunk, no MORE):
+         * kept for ds_djob_info (a graph node's error text) */
+        if (rr.more) return *why = "failed result with chunks", -1;
+        if (rr.n && rr.n <= c->o.max_bytes && (j->fail_bytes = wf_malloc(rr.n))) {
+            memcpy(j->fail_bytes, rr.data, rr.n);
+            j->fail_len = rr.n;
+        }
         finish(c, j, WEFT_ETASK, rr.code, "node %s: task '%s' failed with status %d", n->name,
                j->name, (int)rr.code);
         return 0;
@@ -989,6 +999,11 @@ static void take_local(weft_cluster_t *c) {
                         finish(c, j, 0, 0, NULL);
                     }
                 } else if (t->outcome == DS_OUT_FAILED) {
+                    size_t k = t->result_len > DS_CHUNK_MAX ? DS_CHUNK_MAX : t->result_len;
+                    if (k && (j->fail_bytes = wf_malloc(k))) {
+                        memcpy(j->fail_bytes, t->result, k);
+                        j->fail_len = k;
+                    }
                     atomic_fetch_add(&c->local_st.jobs, 1);
                     atomic_fetch_add(&c->local_st.time_ns, t->run_ns);
                     atomic_fetch_add(&c->total_jobs_a, 1);
@@ -1761,6 +1776,8 @@ void ds_djob_info(const weft_djob_t *j, ds_djob_info_t *o) {
     o->bytes_sent = j->arg_len;
     o->bytes_received = j->result_len;
     o->id = j->id;
+    o->fail_bytes = j->fail_bytes;
+    o->fail_len = j->fail_len;
     o->node = j->r_node;
     o->gen = j->r_gen;
 }

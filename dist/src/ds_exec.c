@@ -124,7 +124,7 @@ static int batch_task(void *arg, void **result) {
                 if (t->outcome == DS_OUT_CANCELLED && t->code) t->outcome = DS_OUT_NODE_ERROR;
                 continue;
             }
-            if (t->outcome == DS_OUT_OK) {
+            if (t->outcome == DS_OUT_OK || t->outcome == DS_OUT_FAILED) { /* a failure's bytes too */
                 const void *d = NULL;
                 size_t n = 0;
                 if (weft_run_result(run, ids[i], &d, &n) == 0) {

@@ -171,6 +171,8 @@ static void job_done(void *data, weft_djob_t *job, int rc) {
         weft_djob_result(job, &data_p, &len);
     } else if (rc == WEFT_ETASK) {
         status = in.status ? in.status : WEFT_ETASK; /* the task's own return value */
+        data_p = in.fail_bytes; /* what it stored before failing, as locally */
+        len = in.fail_len;
     } else {
         status = rc; /* WEFT_ENODE, WEFT_ENOENT, WEFT_ERANGE, WEFT_ECANCELED... */
     }

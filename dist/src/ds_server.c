@@ -726,7 +726,10 @@ static void take_done(weft_server_t *s) {
             ss->outstanding--;
             size_t n = t->result_len, first = n > DS_CHUNK_MAX ? DS_CHUNK_MAX : n;
             int more = first < n;
-            if (t->outcome != DS_OUT_OK) n = first = 0, more = 0;
+            /* a failed task's bytes (its error message, say) come back in
+             * the RESULT record alone, cut at one chunk */
+            if (t->outcome == DS_OUT_FAILED) more = 0, n = first;
+            else if (t->outcome != DS_OUT_OK) n = first = 0, more = 0;
             /* a large result of a graph node may be its successors' input:
              * kept, before the client can see it, for references */
             if (t->inputs && n >= DS_KEEP_MIN) kept_add(ss, t->id, t->result, n);

@@ -71,15 +71,20 @@ static int sleep_hash(weft_node_ctx_t *ctx, void *unused) {
     return rc ? rc : hash(ctx, harg);
 }
 
-/* "example.fail": fails with the status given as ASCII decimal. */
+/* "example.fail": fails with the status given as ASCII decimal, leaving
+ * the message "failed on purpose with N" as its result bytes. */
 static int fail(weft_node_ctx_t *ctx, void *unused) {
     (void)unused;
     size_t n;
     const char *a = weft_node_arg(ctx, &n);
     char buf[16] = {0};
-    memcpy(buf, a, n < 15 ? n : 15);
+    if (a) memcpy(buf, a, n < 15 ? n : 15);
     int v = atoi(buf);
-    return v ? v : 1;
+    if (!v) v = 1;
+    char msg[48];
+    int len = snprintf(msg, sizeof msg, "failed on purpose with %d", v);
+    weft_node_set_result(ctx, msg, (size_t)len);
+    return v;
 }
 
 PLUGIN_API int weft_plugin_init(void);

@@ -7,7 +7,6 @@
  * task of the node's task, made now and queued at completion), and the
  * queued task finishes the node inside the run's own task tree
  * (gr_node_finish), where its successors are spawned as for any node. */
-#include <math.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -66,42 +65,39 @@ static int finish_task(void *arg, void **result) {
     return 0;
 }
 
-/* Checks an executor's origin: 0, or WEFT_EINVAL with the detail set. */
-static int origin_check(const weft_node_origin_t *o) {
-    if (o->machine && strcmp(o->machine, gr_local) != 0) {
-        int why = gr_check_address(o->machine);
-        if (why) {
-            wf_set_detail("origin: machine: %s", gr_address_problem(why));
-            return WEFT_EINVAL;
-        }
+/* The machine string of an origin as it is kept: NULL and "" are this
+ * process (gr_local); otherwise at most WEFT_NAME_MAX bytes, spaces and
+ * control bytes replaced by '_', so that every file and trace can hold it.
+ * buf has WEFT_NAME_MAX + 1 bytes. */
+static const char *origin_machine(const char *m, char *buf) {
+    if (!m || !*m) return gr_local;
+    size_t n = 0;
+    for (; m[n] && n < WEFT_NAME_MAX; n++) {
+        unsigned char c = (unsigned char)m[n];
+        buf[n] = c <= ' ' || c == 0x7f ? '_' : (char)c;
     }
-    if (o->worker < -1 || o->worker >= WEFT_MAX_WORKERS) {
-        wf_set_detail("origin: worker %d is out of range (-1 .. %d)", o->worker, WEFT_MAX_WORKERS - 1);
-        return WEFT_EINVAL;
-    }
-    if (o->attempts < 0) {
-        wf_set_detail("origin: attempts %d is negative", o->attempts);
-        return WEFT_EINVAL;
-    }
-    if (!isfinite(o->lost_s) || o->lost_s < 0 || !isfinite(o->start_s) || !isfinite(o->end_s)) {
-        wf_set_detail("origin: times must be finite and lost_s not negative");
-        return WEFT_EINVAL;
-    }
-    return 0;
+    buf[n] = 0;
+    return buf;
 }
+
+/* Seconds of an origin as they are kept: 0 .. GR_ORIGIN_MAX_S, NaN 0. */
+static double origin_s(double s) { return s > 0 ? (s < GR_ORIGIN_MAX_S ? s : GR_ORIGIN_MAX_S) : 0; }
 
 int weft_node_async_complete_at(weft_node_async_t *h, int status, const void *data, size_t len,
                                 const weft_node_origin_t *origin) {
     if (!h || h->magic != GR_MAGIC_ASYNC || (len && !data)) return WEFT_EINVAL;
     const char *machine = NULL;
     gr_origins *o = NULL;
+    /* An origin never makes a completion fail (an executor that got an
+     * error here would leave the node waiting): what is out of range is
+     * kept as unknown, and without memory for it the origin is dropped.
+     * Interned before the completion is accepted, which is harmless when
+     * it is refused: the table only gains a name. */
     if (origin) {
-        int rc = origin_check(origin);
-        if (rc) return rc;
-        /* before the completion is accepted, so that running out of memory
-         * leaves the handle the caller's: it may complete it again */
-        if (!(o = gr_origins_get(h->run)) || !(machine = gr_machine_intern(o, origin->machine)))
-            return WEFT_ENOMEM;
+        char buf[WEFT_NAME_MAX + 1];
+        if ((o = gr_origins_get(h->run)) &&
+            !(machine = gr_machine_intern(o, origin_machine(origin->machine, buf))))
+            o = NULL;
     }
     int idle = 0;
     /* acq_rel: exactly one completion is accepted; later ones are refused */
@@ -112,14 +108,14 @@ int weft_node_async_complete_at(weft_node_async_t *h, int status, const void *da
     }
     if (o) { /* this completer alone writes node v's origin in this run */
         gr_origin *no = &o->node[h->v];
-        no->worker = origin->worker;
-        no->attempts = origin->attempts;
-        /* clocks aligned across machines may be a little off: clamped to
-         * 0 <= start <= end rather than refused (a refusal here would
-         * leave the node waiting) */
-        no->start_s = origin->start_s > 0 ? fmin(origin->start_s, GR_ORIGIN_MAX_S) : 0;
-        no->end_s = origin->end_s > no->start_s ? fmin(origin->end_s, GR_ORIGIN_MAX_S) : no->start_s;
-        no->lost_s = fmin(origin->lost_s, GR_ORIGIN_MAX_S);
+        no->worker = origin->worker >= -1 && origin->worker < WEFT_MAX_WORKERS ? origin->worker : -1;
+        no->attempts = origin->attempts > 0 ? origin->attempts : 0;
+        /* clocks aligned across machines may be a little off: kept to
+         * 0 <= start <= end */
+        no->start_s = origin_s(origin->start_s);
+        no->end_s = origin_s(origin->end_s);
+        if (no->end_s < no->start_s) no->end_s = no->start_s;
+        no->lost_s = origin_s(origin->lost_s);
         no->bytes_sent = origin->bytes_sent;
         no->bytes_received = origin->bytes_received;
         /* release: the fields above reach readers that see machine */

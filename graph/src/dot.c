@@ -18,6 +18,11 @@
  * indented at most DOT_INDENT_MAX levels. A trace is linear in its events
  * at any depth.
  *
+ * Runs whose nodes ran on other machines (origins, async.c): both writers
+ * first gather the machines of the run and of the sub-runs they follow
+ * (mach_build), in the fixed order "local" first, then byte order, which
+ * gives dot its fills and legend and traces their processes (pids).
+ *
  * Names are user bytes: both writers escape them for their language
  * (gr_escape) and replace bytes that are not valid UTF-8 with U+FFFD, so
  * that graphviz and JSON parsers accept any name. */

@@ -1,6 +1,7 @@
 /* run_save.c: writing run files (weft_run_save, format: graph/FORMAT.md):
- * a run's per-node record, and the runs of its subgraph nodes as nested
- * 'subrun' blocks.
+ * a run's per-node record, where its nodes ran ('machine' and 'origin'
+ * lines, for runs with origins), and the runs of its subgraph nodes as
+ * nested 'subrun' blocks.
  *
  * The blocks nest as deep as the subgraphs do; the writer walks them with
  * its own stack on the heap, and indents at most RUN_INDENT_MAX levels, so

@@ -322,6 +322,12 @@ START_TEST(failure_skips_descendants_everywhere) {
     ck_assert_uint_eq(k.first_failed, f);
     ck_assert_int_eq(k.first_code, 7);
     ck_assert_int_eq(weft_run_node_status(run, e), WEFT_NODE_DONE);
+    /* what the failing task stored comes back with its failure */
+    const void *msg;
+    size_t mlen;
+    ck_assert_int_eq(weft_run_result(run, f, &msg, &mlen), 0);
+    ck_assert_uint_eq(mlen, strlen("failed on purpose with 7"));
+    ck_assert(!memcmp(msg, "failed on purpose with 7", mlen));
     weft_run_free(run);
     weft_graph_free(g);
     ck_assert_int_eq(weft_cluster_free(c), 0);

@@ -955,6 +955,9 @@ finished of total, seconds elapsed, nodes per second and estimated seconds
 left (negative when unknown)."""
 
 
+_PLACES = ("any", "local", "node")   # weft_place_t's values, in order
+
+
 class Node:
     """A node of a Graph. `a >> b` (or a.precede(b), b.succeed(a)) makes a
     run before b and b receive a's result as an input; `a >> [b, c]`,
@@ -974,6 +977,20 @@ class Node:
     def task(self):
         """The registered task name of a task node; None for a Python node."""
         return _swig.weft_graph_node_task(self.graph._g, self.id)
+
+    @property
+    def place(self):
+        """Where a task node may run when its run has an executor (a
+        cluster): ("any", None), ("local", None) or ("node", "host:port")."""
+        p, where = _swig.weft_graph_place(self.graph._g, self.id)
+        return (_PLACES[p], where)
+
+    def set_place(self, place, where=None):
+        """Sets place ("any", "local" or "node" with where="host:port") of
+        a task node; saved in graph files."""
+        if place not in _PLACES:
+            raise ValueError("place must be 'any', 'local' or 'node', not %r" % (place,))
+        _swig.weft_graph_set_place(self.graph._g, self.id, _PLACES.index(place), where)
 
     @property
     def kind(self):
@@ -1304,6 +1321,13 @@ class Run:
     @property
     def ok(self):
         return self.code == 0
+
+    def origin(self, node):
+        """Where a node that ran ran: {"machine": "local" or "host:port",
+        "worker", "attempts", "lost_s", "start_s", "end_s", "bytes_sent",
+        "bytes_received"}. A node that did not run raises weft.Error
+        (ENOENT)."""
+        return _swig.weft_run_node_origin(self._r, self._id(node))
 
     def status(self, node):
         """"pending", "running", "done", "failed", "skipped" or "cancelled"."""
