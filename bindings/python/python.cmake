@@ -64,7 +64,7 @@ set_property(TARGET weft_python PROPERTY SWIG_GENERATED_COMPILE_OPTIONS
   -Wno-error)
 
 # The pure-Python part, copied next to the module (re-copied when edited).
-set(weft_py_files __init__.py)
+set(weft_py_files __init__.py _code.py _worker.py pp.py)
 foreach(f ${weft_py_files})
   configure_file(${WEFT_PY_SRC}/weft/${f} ${WEFT_PY_PKG}/${f} COPYONLY)
 endforeach()
