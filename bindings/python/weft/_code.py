@@ -160,26 +160,29 @@ def _memoryview_restore(buf, fmt, shape):
     return mv.cast("B").cast(fmt, shape)
 
 
-def _mark_big(obj):
-    """obj with its large bytes values (top level, or directly inside a
-    list, tuple or dict) wrapped in _Big; containers rebuilt only where
-    something changed."""
+def _mark_big(obj, depth=1):
+    """obj with its large bytes values wrapped in _Big: obj itself, and
+    the values inside lists, tuples and dicts (of at most 4096 items) down
+    to `depth` levels; containers are rebuilt only where something
+    changed."""
     t = type(obj)
     if t is bytes:
         return _Big(obj) if len(obj) >= OOB_MIN else obj
+    if depth <= 0:
+        return obj
     if t is tuple or t is list:
         if len(obj) > 4096:
             return obj
-        new = [(_Big(x) if type(x) is bytes and len(x) >= OOB_MIN else x) for x in obj]
+        new = [_mark_big(x, depth - 1) for x in obj]
         if any(a is not b for a, b in zip(new, obj)):
             return t(new)
         return obj
     if t is dict:
         if len(obj) > 4096:
             return obj
-        if any(type(v) is bytes and len(v) >= OOB_MIN for v in obj.values()):
-            return {k: (_Big(v) if type(v) is bytes and len(v) >= OOB_MIN else v)
-                    for k, v in obj.items()}
+        new = {k: _mark_big(v, depth - 1) for k, v in obj.items()}
+        if any(new[k] is not v for k, v in obj.items()):
+            return new
     return obj
 
 
@@ -242,7 +245,12 @@ def _dumps_data(obj):
         if _cloudpickle is None:
             raise pickle.PicklingError("weft: cannot pickle %s: %s" % (_describe(obj), e)) from e
         buffers = []
-        data = _cloudpickle.dumps(obj, protocol=PROTOCOL, buffer_callback=buffers.append)
+        try:
+            data = _cloudpickle.dumps(obj, protocol=PROTOCOL,
+                                      buffer_callback=_collector(buffers))
+        except Exception as e2:
+            raise pickle.PicklingError("weft: cannot pickle %s: %s" % (_describe(obj), e2)) \
+                from e2
         return data, buffers, []
 
 
@@ -258,7 +266,7 @@ def _frame_lengths(buffers):
 def encode_result(value):
     """A status-0 "out": value pickled, large buffers framed after it.
     Used by the worker; here so that both sides share one format."""
-    data, buffers, _ = _dumps_data(value)
+    data, buffers, _ = _dumps_data(_mark_big(value, 1))
     lens = _frame_lengths(buffers)
     parts = [_RHEAD.pack(RESULT_MAGIC, len(buffers), len(data)),
              struct.pack("<%dQ" % len(lens), *lens), data]
@@ -528,10 +536,13 @@ class Encoder:
             raise TypeError("kwargs must be a dict, not %s" % type(kwargs).__name__)
         if isinstance(depfuncs, (str, bytes)) or not hasattr(depfuncs, "__iter__"):
             raise TypeError("depfuncs must be a tuple of functions and classes")
-        if isinstance(modules, (bytes,)) or not hasattr(modules, "__iter__"):
+        if isinstance(modules, bytes) or not hasattr(modules, "__iter__"):
             raise TypeError("modules must be a tuple of module names")
+        _check_modules(modules)
+        modules = tuple(modules)
         owner, method, instance = _callable_target(fn)
-        data, buffers, main_names = _dumps_data((instance, args, _mark_big(kwargs)))
+        data, buffers, main_names = _dumps_data((instance, _mark_big(args, 2),
+                                                 _mark_big(kwargs, 2)))
         extra = tuple(o for o in dict.fromkeys(main_names) if o is not owner)
         code, h, by_ref = self._code_for(owner, method, tuple(depfuncs), tuple(modules),
                                          globals, extra)
