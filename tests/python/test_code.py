@@ -78,6 +78,27 @@ def make_bytearray(n):
     return bytearray(b"\x01" * n)
 
 
+KEPT = []
+
+
+def keep(value):
+    KEPT.append(value)
+    return len(value)
+
+
+def lent(data):
+    """A memoryview of memory no Python object owns (mv.obj is None), as the
+    C task hands the worker hook, with the ctypes buffer that holds it."""
+    import ctypes
+    buf = ctypes.create_string_buffer(data, len(data))
+    f = ctypes.pythonapi.PyMemoryView_FromMemory
+    f.restype = ctypes.py_object
+    f.argtypes = (ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_int)
+    mv = f(ctypes.addressof(buf), len(data), 0x100)      # PyBUF_READ
+    assert mv.obj is None
+    return mv, buf
+
+
 def exits():
     sys.exit(3)
 
@@ -102,7 +123,7 @@ def encode_run_decode(enc, fn, args=(), kwargs=None, node="n1", **kw):
 
 def split_out(out):
     """(number of buffers, data length) of a status-0 reply."""
-    _magic, nbuf, dlen = struct.unpack_from("<4sIQ", out, 0)
+    _magic, _flags, nbuf, dlen = struct.unpack_from("<4sB3xIQ", out, 0)
     return nbuf, dlen
 
 
@@ -241,7 +262,7 @@ class InProcessTest(unittest.TestCase):
         nbuf, dlen = split_out(out)
         self.assertEqual(nbuf, 1)                  # the bytes travel beside the pickle
         self.assertLess(dlen, 200)
-        self.assertEqual(len(out), 16 + 8 + dlen + n)
+        self.assertEqual(len(out), 20 + 8 + dlen + n)
         r = self.enc.decode(status, out, "n1")
         self.assertIs(type(r), bytes)
         self.assertEqual(len(r), n)
@@ -271,6 +292,30 @@ class InProcessTest(unittest.TestCase):
         self.assertEqual(_code.split_payload(payload)[4], [])
         mv = memoryview(bytearray(range(12))).cast("i", (3,))
         self.assertEqual(encode_run_decode(self.enc, list, (mv,)), mv.tolist())
+
+    def test_lent_memory_is_never_viewed_after_the_call(self):
+        import ctypes
+        big = b"q" * (1 << 20)
+        payload, _ = self.enc.encode(keep, (memoryview(big),), None)
+        mv, buf = lent(payload)
+        del KEPT[:]
+        status, out = _worker.run(mv)
+        mv.release()
+        self.assertEqual(self.enc.decode(status, out, "n"), 1 << 20)
+        ctypes.memset(buf, 0, len(payload))        # the C side reuses the memory
+        self.assertEqual(KEPT[0].obj is None, False)
+        self.assertEqual(bytes(KEPT[0][:4]), b"qqqq")
+        del KEPT[:]
+        # a memoryview result decoded from lent memory: its own copy
+        out = _code.encode_result(memoryview(big))
+        mv, buf = lent(out)
+        r = self.enc.decode(0, mv, "n")
+        mv.release()
+        ctypes.memset(buf, 0, len(out))
+        self.assertEqual(bytes(r[-4:]), b"qqqq")
+        # from owned memory it stays a view, no copy
+        r = self.enc.decode(0, out, "n")
+        self.assertIs(r.obj, out)
 
     def test_code_cache_miss_hit_and_needs_code(self):
         fn = lambda x: x * 2        # noqa: E731 -- by value: its code is not sent unasked

@@ -54,7 +54,11 @@ Payload layout (integers little-endian):
 
 A status-0 result ("out") is the same without code and hash:
 
-    b"WFR1"  u32 n  u64 data length  n * u64 buffer lengths  data  buffers
+    b"WFR1"  u8 flags  3 zero bytes  u32 n  u64 data length
+    n * u64 buffer lengths  data  buffers
+
+Flag 2 ("foreign") says that some buffer came from a type's own protocol-5
+reduction (numpy's) rather than from this module's.
 
 Copies of large buffers (bytes, bytearray and memoryview values of at least
 OOB_MIN bytes at the top level of the arguments, of the keyword arguments
@@ -65,6 +69,12 @@ copies each once; the receiver reads them in place (a memoryview argument
 is a read-only view into the received payload, no copy) and a bytes or
 bytearray value is rebuilt with one copy (a bytes object owns its memory).
 Smaller values, and bytes nested deeper, travel inside the pickle stream.
+
+Lent memory: the worker's task hands run() a memoryview of bytes it frees
+after the call, and the parent decodes replies the same way (mv.obj is
+None). Nothing may view such memory after the call, so there a memoryview
+value gets its own copy, and foreign buffers (numpy arrays) are copied
+before unpickling; bytes and bytearray values are copies anyway.
 """
 
 import collections
@@ -93,8 +103,9 @@ HASH_SIZE = 32
 PAYLOAD_MAGIC = b"WFT1"
 RESULT_MAGIC = b"WFR1"
 _PHEAD = struct.Struct("<4sB3x32sIQQ")    # magic, flags, hash, nbuf, code len, data len
-_RHEAD = struct.Struct("<4sIQ")           # magic, nbuf, data len
+_RHEAD = struct.Struct("<4sB3xIQ")        # magic, flags, nbuf, data len
 FLAG_CODE = 1
+FLAG_FOREIGN = 2      # some buffer came from a type's own reduction (numpy)
 
 STATUS_OK = 0
 STATUS_RAISED = 1
@@ -155,6 +166,10 @@ class _Big:
 
 def _memoryview_restore(buf, fmt, shape):
     mv = memoryview(buf)
+    if mv.obj is None:
+        # lent memory (a worker's payload, a reply being decoded): valid only
+        # during the call that received it, so the view gets its own copy
+        mv = memoryview(bytes(mv))
     if fmt == "B" and len(shape) == 1:
         return mv
     return mv.cast("B").cast(fmt, shape)
@@ -195,21 +210,31 @@ class _DataPickler(pickle.Pickler):
         # buffers None: everything in band (code, reports). The callback
         # holds the list, not the pickler: no cycle keeps the PickleBuffers
         # (and the exports they hold) alive after the pickler goes.
+        self.state = _BufState()
         super().__init__(file, protocol=PROTOCOL,
-                         buffer_callback=_collector(buffers) if buffers is not None else None)
+                         buffer_callback=_collector(buffers, self.state)
+                         if buffers is not None else None)
         self._buffers = buffers
         self.main_names = []
 
+    def _ours(self, obj):
+        pb = pickle.PickleBuffer(obj)
+        self.state.ours.add(id(pb))
+        self.state.keep.append(pb)       # alive while pickling: ids stay unique
+        return pb
+
     def reducer_override(self, obj):
         t = type(obj)
+        if t is _Big:
+            return (bytes, (self._ours(obj.obj),))
         if t is bytearray:
             if len(obj) >= OOB_MIN and self._buffers is not None:
-                return (bytearray, (pickle.PickleBuffer(obj),))
+                return (bytearray, (self._ours(obj),))
             return NotImplemented
         if t is memoryview:
             shape = obj.shape if obj.ndim else (1,)
             if obj.c_contiguous and obj.nbytes >= OOB_MIN and self._buffers is not None:
-                return (_memoryview_restore, (pickle.PickleBuffer(obj), obj.format, shape))
+                return (_memoryview_restore, (self._ours(obj), obj.format, shape))
             return (_memoryview_restore, (obj.tobytes(), obj.format, shape))
         if (isinstance(obj, type) or t is types.FunctionType) and _is_main_name(obj):
             self.main_names.append(obj)
@@ -217,10 +242,25 @@ class _DataPickler(pickle.Pickler):
         return NotImplemented
 
 
-def _collector(buffers):
+class _BufState:
+    """Which out-of-band buffers came from this module's own reductions
+    (their receivers copy them, or view them knowingly) and whether any
+    came from elsewhere (a type's own protocol-5 reduction, numpy's:
+    "foreign", which a receiver of lent memory must copy)."""
+    __slots__ = ("ours", "keep", "foreign")
+
+    def __init__(self):
+        self.ours = set()
+        self.keep = []
+        self.foreign = False
+
+
+def _collector(buffers, state):
     def collect(pb):
         if pb.raw().nbytes < OOB_MIN:
             return True                      # in band
+        if id(pb) not in state.ours:
+            state.foreign = True
         buffers.append(pb)
         return False                         # out of band
     return collect
@@ -232,7 +272,8 @@ def _release(buffers):
 
 
 def _dumps_data(obj):
-    """(data bytes, [PickleBuffer], [__main__ objects named]) for obj.
+    """(data bytes, [PickleBuffer], [__main__ objects named], foreign
+    buffers?) for obj.
     Falls back to cloudpickle for values plain pickle refuses (lambdas,
     local classes) when cloudpickle is there."""
     buffers = []
@@ -240,18 +281,18 @@ def _dumps_data(obj):
     p = _DataPickler(f, buffers)
     try:
         p.dump(_mark_big(obj))
-        return f.getvalue(), buffers, p.main_names
+        return f.getvalue(), buffers, p.main_names, p.state.foreign
     except (pickle.PicklingError, AttributeError, TypeError) as e:
         if _cloudpickle is None:
             raise pickle.PicklingError("weft: cannot pickle %s: %s" % (_describe(obj), e)) from e
         buffers = []
         try:
             data = _cloudpickle.dumps(obj, protocol=PROTOCOL,
-                                      buffer_callback=_collector(buffers))
+                                      buffer_callback=_collector(buffers, _BufState()))
         except Exception as e2:
             raise pickle.PicklingError("weft: cannot pickle %s: %s" % (_describe(obj), e2)) \
                 from e2
-        return data, buffers, []
+        return data, buffers, [], bool(buffers)
 
 
 def _describe(obj):
@@ -266,9 +307,9 @@ def _frame_lengths(buffers):
 def encode_result(value):
     """A status-0 "out": value pickled, large buffers framed after it.
     Used by the worker; here so that both sides share one format."""
-    data, buffers, _ = _dumps_data(_mark_big(value, 1))
+    data, buffers, _, foreign = _dumps_data(_mark_big(value, 1))
     lens = _frame_lengths(buffers)
-    parts = [_RHEAD.pack(RESULT_MAGIC, len(buffers), len(data)),
+    parts = [_RHEAD.pack(RESULT_MAGIC, FLAG_FOREIGN if foreign else 0, len(buffers), len(data)),
              struct.pack("<%dQ" % len(lens), *lens), data]
     parts.extend(pb.raw() for pb in buffers)
     try:
@@ -283,7 +324,7 @@ def decode_result(out):
     mv = memoryview(out)
     if len(mv) < _RHEAD.size:
         raise ValueError("weft: result too short (%d bytes)" % len(mv))
-    magic, nbuf, dlen = _RHEAD.unpack_from(mv, 0)
+    magic, flags, nbuf, dlen = _RHEAD.unpack_from(mv, 0)
     if magic != RESULT_MAGIC:
         raise ValueError("weft: not a weft result (magic %r)" % bytes(magic))
     pos = _RHEAD.size
@@ -293,11 +334,21 @@ def decode_result(out):
         raise ValueError("weft: result length mismatch")
     data = mv[pos:pos + dlen]
     pos += dlen
+    return pickle.loads(data, buffers=_buffers(mv, pos, lens, flags))
+
+
+def _buffers(mv, pos, lens, flags):
+    """The out-of-band buffers of a frame at pos: views into it, except
+    foreign buffers of lent memory (mv.obj None: a memoryview the caller
+    releases after the call), which are copied, since their consumer may
+    keep a view."""
+    copy = bool(flags & FLAG_FOREIGN) and mv.obj is None
     bufs = []
     for n in lens:
-        bufs.append(mv[pos:pos + n])
+        b = mv[pos:pos + n]
+        bufs.append(bytes(b) if copy else b)
         pos += n
-    return pickle.loads(data, buffers=bufs)
+    return bufs
 
 
 def split_payload(payload):
@@ -322,11 +373,7 @@ def split_payload(payload):
     pos += clen
     data = mv[pos:pos + dlen]
     pos += dlen
-    bufs = []
-    for n in lens:
-        bufs.append(mv[pos:pos + n])
-        pos += n
-    return flags, bytes(h), code, data, bufs
+    return flags, bytes(h), code, data, _buffers(mv, pos, lens, flags)
 
 
 # ---------------------------------------------------------------------------
@@ -541,14 +588,15 @@ class Encoder:
         _check_modules(modules)
         modules = tuple(modules)
         owner, method, instance = _callable_target(fn)
-        data, buffers, main_names = _dumps_data((instance, _mark_big(args, 2),
-                                                 _mark_big(kwargs, 2)))
+        data, buffers, main_names, foreign = _dumps_data((instance, _mark_big(args, 2),
+                                                          _mark_big(kwargs, 2)))
         extra = tuple(o for o in dict.fromkeys(main_names) if o is not owner)
         code, h, by_ref = self._code_for(owner, method, tuple(depfuncs), tuple(modules),
                                          globals, extra)
         send = include_code or by_ref
         lens = _frame_lengths(buffers)
-        parts = [_PHEAD.pack(PAYLOAD_MAGIC, FLAG_CODE if send else 0, h, len(buffers),
+        flags = (FLAG_CODE if send else 0) | (FLAG_FOREIGN if foreign else 0)
+        parts = [_PHEAD.pack(PAYLOAD_MAGIC, flags, h, len(buffers),
                              len(code) if send else 0, len(data)),
                  struct.pack("<%dQ" % len(lens), *lens)]
         if send:
