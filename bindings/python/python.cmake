@@ -40,7 +40,8 @@ swig_add_library(weft_python
   OUTPUT_DIR ${WEFT_PY_PKG}                          # core.py
   OUTFILE_DIR ${CMAKE_CURRENT_BINARY_DIR}/python     # the generated wrapper .c
   SOURCES ${weft_py_i} ${WEFT_PY_SRC}/wpy_common.c ${WEFT_PY_SRC}/wpy_jobs.c
-          ${WEFT_PY_SRC}/wpy_graph.c ${WEFT_PY_SRC}/wpy_module.c ${WEFT_PY_SRC}/wpy.h)
+          ${WEFT_PY_SRC}/wpy_graph.c ${WEFT_PY_SRC}/wpy_module.c ${WEFT_PY_SRC}/wpy_procs.c
+          ${WEFT_PY_SRC}/wpy.h)
 
 if(Python3_SOABI)
   set(weft_py_suffix ".${Python3_SOABI}.so")
@@ -63,8 +64,9 @@ set_property(TARGET weft_python PROPERTY SWIG_GENERATED_COMPILE_OPTIONS
   -Wno-cast-function-type -Wno-missing-field-initializers -Wno-unused-function
   -Wno-error)
 
-# The pure-Python part, copied next to the module (re-copied when edited).
-set(weft_py_files __init__.py _code.py _worker.py pp.py)
+# The pure-Python part, copied next to the module (re-copied when edited):
+# every module of the package (a new file is picked up at the next build).
+file(GLOB weft_py_files CONFIGURE_DEPENDS RELATIVE ${WEFT_PY_SRC}/weft ${WEFT_PY_SRC}/weft/*.py)
 foreach(f ${weft_py_files})
   configure_file(${WEFT_PY_SRC}/weft/${f} ${WEFT_PY_PKG}/${f} COPYONLY)
 endforeach()

@@ -56,6 +56,9 @@ PyObject *wpy_raise(int code, const char *detail);
  * __cause__ (exc may be NULL). Returns NULL. */
 PyObject *wpy_raise_task_error(const char *message, PyObject *name, PyObject *exc);
 
+/* weft.TaskError once _setup ran, else NULL (borrowed). */
+PyObject *wpy_task_error_class(void);
+
 /* Takes the raised exception (normalized, its traceback attached to it) and
  * clears the error indicator. Never NULL. */
 PyObject *wpy_fetch_exception(void);
@@ -78,6 +81,46 @@ void wpy_gil_release(PyGILState_STATE st);
 /* The weft runtime of a weft.Runtime object, or NULL with TypeError (not a
  * Runtime) or weft.Error (closed). */
 weft_runtime_t *wpy_runtime_of(PyObject *obj);
+
+/* ---- jobs that run in worker processes or on nodes ---- */
+
+/* wpy_jobs.c. A remote job is a weft.Job like any other (result, job(),
+ * callbacks, groups, waits, as_completed) that is never in the queue: it
+ * is RUNNING from submit until wpy_rjob_finish, which wpy_procs.c calls
+ * when its outcome has arrived. The core keeps the pending ones in a list
+ * (one reference each), so that cancel() and Runtime/Group.cancel() reach
+ * them. */
+
+/* The runtime's remote engine (wpy_procs.c's), or NULL. */
+void *wpy_runtime_remote(PyObject *rt);
+/* Sets it (once; NULL clears). 0, or -1 with an exception. */
+int wpy_runtime_set_remote(PyObject *rt, void *remote);
+/* A new remote job of rt running fn(*args) (args a tuple; kept for
+ * job.fn and job.args), in group (None, a name or a Group), with pp's
+ * callback and callbackargs (None for none); rdata is the caller's record
+ * (wpy_rjob_data). Counted pending. New reference, or NULL. */
+PyObject *wpy_rjob_new(PyObject *rt, PyObject *fn, PyObject *args, PyObject *group,
+                       PyObject *callback, PyObject *cbargs, void *rdata);
+void *wpy_rjob_data(PyObject *job);
+/* Borrowed: the job's function; new: its arguments as a tuple. */
+PyObject *wpy_rjob_fn(PyObject *job);
+PyObject *wpy_rjob_args(PyObject *job);
+/* Completes a remote job: with result res, or with exc (a raised
+ * exception object), or cancelled; steals res and exc. Runs the callback
+ * (for a result), wakes the waiters, calls done callbacks. */
+void wpy_rjob_finish(PyObject *job, PyObject *res, PyObject *exc, int cancelled);
+
+/* wpy_procs.c. Cancels a remote job given its record (job.cancel(),
+ * Runtime.cancel(), Group.cancel()): the job completes as cancelled at
+ * once; the task is cancelled in the cluster (a task that started in a
+ * process runs to its end there, its result dropped). */
+void wpy_remote_cancel(void *rdata);
+/* Stops a runtime's engine once its jobs are complete: the cluster, the
+ * worker processes (none left behind), the completion thread. GIL held
+ * (released meanwhile). */
+void wpy_remote_close(void *remote);
+/* Module functions: _procworker_serve, _remote_start, _rsubmit, ... */
+int wpy_procs_init(PyObject *m);
 
 /* ---- module set-up: 0, or -1 with an exception ---- */
 

@@ -67,6 +67,8 @@ PyObject *wpy_raise(int code, const char *detail) {
     return NULL;
 }
 
+PyObject *wpy_task_error_class(void) { return cls_task; }
+
 PyObject *wpy_raise_task_error(const char *message, PyObject *name, PyObject *exc) {
     PyObject *cls = cls_task ? cls_task : PyExc_RuntimeError;
     PyObject *args = Py_BuildValue("(s)", message);

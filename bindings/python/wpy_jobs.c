@@ -113,6 +113,12 @@ struct wpy_core {
         int64_t busy_ns;
     } ws[WEFT_MAX_WORKERS + 1];
     wpy_core *next_dead; /* list of cores to destroy later (see defer_destroy) */
+    /* Jobs that run in worker processes or on nodes (wpy_procs.c): their
+     * engine, and the list of those not complete (GIL; the list holds a
+     * reference on each). */
+    void *remote;
+    WpyJob *rhead, *rtail;
+    uint64_t remote_done; /* remote jobs complete (GIL) */
 };
 
 enum { J_QUEUED = 0, J_RUNNING = 1, J_DONE = 2, J_FAILED = 3, J_CANCELLED = 4 };
@@ -139,6 +145,9 @@ struct WpyJob {
     unsigned char seen;   /* its exception was retrieved or reported (GIL) */
     unsigned char raw;    /* made by weft.Executor: result() raises the task's
                            * own exception, as concurrent.futures does */
+    unsigned char remote; /* runs in a worker process or on a node (wpy_procs.c):
+                           * never in the queue; RUNNING until complete */
+    void *rdata;          /* wpy_procs.c's record of a remote job, while pending */
     PyObject *args[1];   /* ob_size arguments */
 };
 
@@ -790,6 +799,17 @@ static PyObject *job_outcome(WpyJob *j) {
         return NULL;
     }
     j->seen = 1;
+    PyObject *te = wpy_task_error_class();
+    if (j->remote && te && PyObject_TypeCheck(j->exc, (PyTypeObject *)te)) {
+        /* the report of a task that raised in a worker process: already a
+         * TaskError naming the job, the node and the worker. For an
+         * Executor's job, the task's own exception when it came back */
+        PyObject *orig = j->raw ? PyObject_GetAttrString(j->exc, "exception") : NULL;
+        if (!orig) PyErr_Clear();
+        reraise(orig && orig != Py_None ? orig : j->exc);
+        Py_XDECREF(orig);
+        return NULL;
+    }
     if (j->raw) {
         reraise(j->exc);
         return NULL;
@@ -890,6 +910,14 @@ static PyObject *job_exception(WpyJob *j, PyObject *args, PyObject *kw) {
         return NULL;
     }
     j->seen = 1;
+    PyObject *te = wpy_task_error_class();
+    if (j->remote && j->exc && te && PyObject_TypeCheck(j->exc, (PyTypeObject *)te)) {
+        /* a worker's report: the task's own exception when it came back */
+        PyObject *orig = PyObject_GetAttrString(j->exc, "exception");
+        if (orig && orig != Py_None) return orig;
+        Py_XDECREF(orig);
+        PyErr_Clear();
+    }
     return Py_NewRef(j->exc ? j->exc : Py_None);
 }
 
@@ -915,6 +943,10 @@ static PyObject *job_cancel(WpyJob *j, PyObject *unused) {
         cancel_queued(j->rt->c, j);
         Py_RETURN_TRUE;
     }
+    if (st == J_RUNNING && j->remote && j->rdata) {
+        wpy_remote_cancel(j->rdata); /* completes it as cancelled */
+        Py_RETURN_TRUE;
+    }
     return PyBool_FromLong(st == J_CANCELLED);
 }
 
@@ -931,7 +963,8 @@ static PyObject *job_cancelled(WpyJob *j, PyObject *unused) {
 
 static PyObject *job_running(WpyJob *j, PyObject *unused) {
     (void)unused;
-    return PyBool_FromLong(atomic_load(&j->state) == J_RUNNING);
+    /* a remote job may still wait in the cluster's queue: not known here */
+    return PyBool_FromLong(atomic_load(&j->state) == J_RUNNING && !j->remote);
 }
 
 /* add_done_callback(fn): fn(job) once the job is complete (done, failed or
@@ -1205,8 +1238,8 @@ static int runtime_wait_target(WpyRuntime *self, wait_target *w, double timeout)
 static Py_ssize_t cancel_all(wpy_core *c, WpyGroup *g) {
     PyObject *list = PyList_New(0);
     if (!list) return -1;
-    WpyJob *heads[2] = {c->head, c->dhead};
-    for (int q = 0; q < 2; q++)
+    WpyJob *heads[3] = {c->head, c->dhead, c->rhead};
+    for (int q = 0; q < 3; q++)
         for (WpyJob *j = heads[q]; j; j = j->next)
             if ((!g || j->group == g) && PyList_Append(list, (PyObject *)j) < 0) {
                 Py_DECREF(list);
@@ -1217,6 +1250,9 @@ static Py_ssize_t cancel_all(wpy_core *c, WpyGroup *g) {
         WpyJob *j = (WpyJob *)PyList_GET_ITEM(list, i);
         if (atomic_load(&j->state) == J_QUEUED && j->rt->c == c) {
             cancel_queued(c, j);
+            n++;
+        } else if (j->remote && j->rdata && atomic_load(&j->state) == J_RUNNING) {
+            wpy_remote_cancel(j->rdata);
             n++;
         }
     }
@@ -1237,6 +1273,7 @@ static PyObject *group_wait(WpyGroup *g, PyObject *args, PyObject *kw) {
 }
 
 static wpy_core *live_core(WpyRuntime *self);
+static int resolve_group(WpyRuntime *self, PyObject *o, WpyGroup **out);
 
 static PyObject *group_cancel(WpyGroup *g, PyObject *unused) {
     (void)unused;
@@ -1305,6 +1342,154 @@ static PyTypeObject GroupType = {
     .tp_methods = group_methods,
     .tp_getset = group_getset,
 };
+
+/* ------------------------------------------------------------------ */
+/* remote jobs: the part wpy_procs.c needs of a job (see wpy.h)        */
+
+void *wpy_runtime_remote(PyObject *rt) {
+    wpy_core *c = PyObject_TypeCheck(rt, &RuntimeType) ? ((WpyRuntime *)rt)->c : NULL;
+    return c ? c->remote : NULL;
+}
+
+int wpy_runtime_set_remote(PyObject *rt, void *remote) {
+    if (!PyObject_TypeCheck(rt, &RuntimeType)) {
+        PyErr_SetString(PyExc_TypeError, "expected a weft.Runtime");
+        return -1;
+    }
+    wpy_core *c = live_core((WpyRuntime *)rt);
+    if (!c) return -1;
+    if (c->remote && remote) {
+        wpy_raise(WEFT_EBUSY, "this Runtime has its processes and nodes already");
+        return -1;
+    }
+    c->remote = remote;
+    return 0;
+}
+
+PyObject *wpy_rjob_new(PyObject *rto, PyObject *fn, PyObject *args, PyObject *group,
+                       PyObject *callback, PyObject *cbargs, void *rdata) {
+    WpyRuntime *self = (WpyRuntime *)rto;
+    wpy_core *c = live_core(self);
+    if (!c) return NULL;
+    WpyGroup *g;
+    if (resolve_group(self, group, &g) < 0) return NULL;
+    if (callback == Py_None) callback = NULL;
+    if (callback && !PyCallable_Check(callback)) {
+        PyErr_Format(PyExc_TypeError, "submit(): callback must be callable or None, not %.100s",
+                     Py_TYPE(callback)->tp_name);
+        return NULL;
+    }
+    if (cbargs == Py_None) cbargs = NULL;
+    if (cbargs && !PyTuple_Check(cbargs)) {
+        PyErr_Format(PyExc_TypeError, "submit(): callbackargs must be a tuple, not %.100s",
+                     Py_TYPE(cbargs)->tp_name);
+        return NULL;
+    }
+    Py_ssize_t na = PyTuple_GET_SIZE(args);
+    WpyJob *j = PyObject_GC_NewVar(WpyJob, &JobType, na);
+    if (!j) return NULL;
+    j->prev = j->next = NULL;
+    j->rt = (WpyRuntime *)Py_NewRef(self);
+    j->group = g ? (WpyGroup *)Py_NewRef(g) : NULL;
+    j->fn = Py_NewRef(fn);
+    j->result = j->exc = NULL;
+    j->fut = NULL;
+    j->t_submit = j->t_start = now_ns();
+    j->t_end = 0;
+    atomic_init(&j->state, J_RUNNING);
+    j->direct = j->seen = j->raw = 0;
+    j->remote = 1;
+    j->rdata = rdata;
+    for (Py_ssize_t i = 0; i < na; i++) j->args[i] = Py_NewRef(PyTuple_GET_ITEM(args, i));
+    if (callback) {
+        if (!fut_get(j, FUT_CALLBACK)) {
+            Py_DECREF(j);
+            return NULL;
+        }
+        fut_set(j, FUT_CALLBACK, Py_NewRef(callback));
+        if (cbargs && PyTuple_GET_SIZE(cbargs)) fut_set(j, FUT_CBARGS, Py_NewRef(cbargs));
+    }
+    PyObject_GC_Track(j);
+    c->submitted++;
+    atomic_fetch_add_explicit(&c->pending, 1, memory_order_relaxed);
+    if (g) {
+        g->submitted++;
+        atomic_fetch_add_explicit(&g->pending, 1, memory_order_relaxed);
+    }
+    /* the remote list's reference */
+    Py_INCREF(j);
+    j->prev = c->rtail;
+    if (c->rtail) c->rtail->next = j;
+    else c->rhead = j;
+    c->rtail = j;
+    return (PyObject *)j;
+}
+
+void *wpy_rjob_data(PyObject *job) { return ((WpyJob *)job)->rdata; }
+
+PyObject *wpy_rjob_fn(PyObject *job) { return ((WpyJob *)job)->fn; }
+
+PyObject *wpy_rjob_args(PyObject *job) { return job_get_args((WpyJob *)job, NULL); }
+
+void wpy_rjob_finish(PyObject *job, PyObject *res, PyObject *exc, int cancelled) {
+    WpyJob *j = (WpyJob *)job;
+    wpy_core *c = j->rt->c;
+    j->rdata = NULL;
+    if (cancelled) {
+        Py_XDECREF(res);
+        Py_XDECREF(exc);
+        res = exc = NULL;
+    }
+    PyObject *cb = j->fut ? PyList_GET_ITEM(j->fut, FUT_CALLBACK) : Py_None;
+    if (res && cb != Py_None) {
+        /* callback(result, *callbackargs) here, in this process, as for a
+         * job on a thread; an exception in it fails the job */
+        PyObject *cbargs = PyList_GET_ITEM(j->fut, FUT_CBARGS);
+        PyObject *one = cbargs != Py_None ? PyTuple_Pack(1, res) : NULL;
+        PyObject *all = one ? PySequence_Concat(one, cbargs) : NULL;
+        Py_XDECREF(one);
+        PyObject *r = NULL;
+        if (cbargs == Py_None) r = PyObject_CallOneArg(cb, res);
+        else if (all) r = PyObject_Call(cb, all, NULL);
+        Py_XDECREF(all);
+        if (r) Py_DECREF(r);
+        else {
+            Py_CLEAR(res);
+            exc = wpy_fetch_exception();
+        }
+    }
+    int final, lost = 0;
+    j->t_end = now_ns();
+    if (cancelled) {
+        c->cancelled++;
+        final = J_CANCELLED;
+    } else if (res) {
+        j->result = res;
+        final = J_DONE;
+    } else {
+        j->exc = exc ? exc : Py_NewRef(Py_None);
+        c->failed++;
+        if (j->group) j->group->failed++;
+        final = J_FAILED;
+        lost = Py_REFCNT(j) <= 1 && !fut_watched(j); /* only the list holds it */
+        if (lost) {
+            lost_record(j);
+            lost_log(j);
+        }
+    }
+    c->remote_done++;
+    if (j->prev) j->prev->next = j->next;
+    else c->rhead = j->next;
+    if (j->next) j->next->prev = j->prev;
+    else c->rtail = j->prev;
+    j->prev = j->next = NULL;
+    if (j->group) atomic_fetch_sub(&j->group->pending, 1);
+    atomic_fetch_sub(&c->pending, 1);
+    atomic_store(&j->state, final); /* seq_cst: then read waiters in notify */
+    notify(c);
+    if (j->fut) fire_done(j);
+    Py_DECREF(j); /* the list's reference: may free the job */
+}
 
 /* ------------------------------------------------------------------ */
 /* RuntimeBase                                                         */
@@ -1395,6 +1580,11 @@ static void runtime_dealloc(WpyRuntime *self) {
          * On a weft worker (the last reference went with a job that worker
          * ran) the runtime cannot be destroyed: the next Runtime(), close()
          * or the exit handler does it. */
+        if (c->remote) {
+            void *r = c->remote;
+            c->remote = NULL;
+            wpy_remote_close(r);
+        }
         if (weft_current_worker() >= 0 || core_destroy(c) != 0) {
             c->next_dead = dead_cores;
             dead_cores = c;
@@ -1516,6 +1706,8 @@ static PyObject *runtime_submit(WpyRuntime *self, PyObject *const *args, Py_ssiz
     j->direct = 0;
     j->seen = 0;
     j->raw = 0;
+    j->remote = 0;
+    j->rdata = NULL;
     for (Py_ssize_t i = 0; i < na; i++) j->args[i] = Py_NewRef(args[i + 1]);
     if (callback) {
         if (!fut_get(j, FUT_CALLBACK)) {
@@ -1654,6 +1846,11 @@ static PyObject *runtime_close(WpyRuntime *self, PyObject *unused) {
         Py_DECREF(self);
         return NULL;
     }
+    if (c->remote) { /* every remote job is complete: stop the processes */
+        void *eng = c->remote;
+        c->remote = NULL;
+        wpy_remote_close(eng);
+    }
     self->c = NULL;
     int rc = core_destroy(c);
     Py_DECREF(self);
@@ -1777,6 +1974,7 @@ static PyObject *runtime_stats(WpyRuntime *self, PyObject *unused) {
         put(d, "jobs_run", WPY_U64(run)) < 0 || put(d, "jobs_failed", WPY_U64(c->failed)) < 0 ||
         put(d, "jobs_cancelled", WPY_U64(c->cancelled)) < 0 ||
         put(d, "jobs_failed_unseen", WPY_U64(c->lost_total)) < 0 ||
+        put(d, "jobs_remote", WPY_U64(c->remote_done)) < 0 ||
         put(d, "jobs_pending", WPY_U64(atomic_load(&c->pending))) < 0 ||
         put(d, "jobs_busy_s", WPY_DBL((double)busy / 1e9)) < 0 ||
         put(d, "jobs_wall_s", WPY_DBL((double)(now_ns() - c->t0) / 1e9)) < 0 ||

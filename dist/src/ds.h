@@ -303,12 +303,17 @@ int ds_key_load(const char *explicit_path, int create, uint8_t *key, size_t *len
 /* Addresses                                                           */
 
 typedef struct ds_addr {
-    char host[256]; /* without brackets */
-    int port;
+    char host[256]; /* without brackets; for a Unix socket, its path */
+    int port;       /* 0 for a Unix socket */
+    int is_unix;    /* "unix:/path": an AF_UNIX stream socket */
 } ds_addr_t;
 
-/* Parses "host:port", "[v6]:port", "host" (default port). 0 or WEFT_EINVAL. */
+/* Parses "host:port", "[v6]:port", "host" (default port), or "unix:PATH"
+ * (an absolute path that fits sockaddr_un's sun_path). 0 or WEFT_EINVAL. */
 int ds_addr_parse(const char *s, int default_port, ds_addr_t *a);
+struct sockaddr_un;
+/* Fills *sun for a Unix address; returns its length. */
+unsigned ds_addr_unix(const ds_addr_t *a, struct sockaddr_un *sun);
 /* "host:port" or "[v6]:port" into out. */
 void ds_addr_format(const ds_addr_t *a, char *out, size_t size);
 /* 1 when every address host resolves to is loopback. */

@@ -1,18 +1,34 @@
-/* ds_addr.c: node strings ("host:port", "[v6]:port", "host") and the
- * loopback test behind weftd's refusal to listen publicly without a key
- * the user supplied. */
+/* ds_addr.c: node strings ("host:port", "[v6]:port", "host", and
+ * "unix:/path" for local processes) and the loopback test behind weftd's
+ * refusal to listen publicly without a key the user supplied. A Unix
+ * socket counts as loopback: only this machine can reach it. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include "ds.h"
 
 int ds_addr_parse(const char *s, int default_port, ds_addr_t *a) {
     if (!s || !*s) return WEFT_EINVAL;
+    if (!strncmp(s, "unix:", 5)) {
+        const char *path = s + 5;
+        size_t pl = strlen(path);
+        struct sockaddr_un sun;
+        if (path[0] != '/' || pl >= sizeof sun.sun_path) return WEFT_EINVAL;
+        for (size_t i = 0; i < pl; i++)
+            if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f) return WEFT_EINVAL;
+        memcpy(a->host, path, pl + 1);
+        a->port = 0;
+        a->is_unix = 1;
+        return 0;
+    }
+    a->is_unix = 0;
     size_t n = strlen(s);
     const char *host = s, *port = NULL;
     size_t hlen;
@@ -47,8 +63,17 @@ int ds_addr_parse(const char *s, int default_port, ds_addr_t *a) {
     return 0;
 }
 
+unsigned ds_addr_unix(const ds_addr_t *a, struct sockaddr_un *sun) {
+    memset(sun, 0, sizeof *sun);
+    sun->sun_family = AF_UNIX;
+    size_t pl = strlen(a->host);
+    memcpy(sun->sun_path, a->host, pl); /* fits: checked by ds_addr_parse */
+    return (unsigned)(offsetof(struct sockaddr_un, sun_path) + pl + 1);
+}
+
 void ds_addr_format(const ds_addr_t *a, char *out, size_t size) {
-    if (strchr(a->host, ':')) snprintf(out, size, "[%s]:%d", a->host, a->port);
+    if (a->is_unix) snprintf(out, size, "unix:%s", a->host);
+    else if (strchr(a->host, ':')) snprintf(out, size, "[%s]:%d", a->host, a->port);
     else snprintf(out, size, "%s:%d", a->host, a->port);
 }
 

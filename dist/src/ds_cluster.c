@@ -32,6 +32,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -439,7 +440,33 @@ static void node_down(weft_cluster_t *c, dnode_t *n, int err, const char *fmt, .
 /* ------------------------------------------------------------------ */
 /* Connecting                                                          */
 
+/* A Unix socket node (a local worker process): connect(2) on a Unix
+ * stream socket completes or fails at once. */
+static void node_connect_unix(weft_cluster_t *c, dnode_t *n) {
+    struct sockaddr_un sun;
+    socklen_t sl = ds_addr_unix(&n->addr, &sun);
+    n->deadline = wf_now_ns() + ns_of(c->o.connect_timeout_s);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int e = fd < 0 ? errno : 0;
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sl) && errno != EINPROGRESS &&
+        errno != EAGAIN)
+        e = errno;
+    ds_conn_init(&n->conn, fd);
+    n->state = N_CONNECTING;
+    if (e) {
+        node_down(c, n, WEFT_ECONNREFUSED, "connect: %s", strerror(e));
+        return;
+    }
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = &n->tag};
+    epoll_ctl(c->ep, EPOLL_CTL_ADD, fd, &ev);
+    n->conn.want_out = 1;
+}
+
 static void node_connect(weft_cluster_t *c, dnode_t *n) {
+    if (n->addr.is_unix) {
+        node_connect_unix(c, n);
+        return;
+    }
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof hints);
     hints.ai_socktype = SOCK_STREAM;
@@ -1205,8 +1232,8 @@ static void *io_main(void *arg) {
 
 static int add_node_locked(weft_cluster_t *c, const char *s) {
     ds_addr_t a;
-    if (ds_addr_parse(s, WEFT_DIST_PORT, &a) || a.port == 0) {
-        wf_set_detail("node '%.200s': expected host:port, [v6]:port or host", s);
+    if (ds_addr_parse(s, WEFT_DIST_PORT, &a) || (a.port == 0 && !a.is_unix)) {
+        wf_set_detail("node '%.200s': expected host:port, [v6]:port, host or unix:/path", s);
         return WEFT_EINVAL;
     }
     char name[WEFT_NODE_NAME_MAX];

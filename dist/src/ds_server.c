@@ -27,7 +27,9 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -43,6 +45,7 @@ typedef struct srv_sess srv_sess_t;
 struct weft_server {
     weft_server_opts_t o;
     char listen_str[WEFT_NODE_NAME_MAX];
+    char unix_path[256];  /* the socket file to remove at free, or "" */
     char address[WEFT_NODE_NAME_MAX];
     int port;
     int lfd, efd, tfd, ep;
@@ -643,7 +646,8 @@ static void do_accept(weft_server_t *s) {
         }
         atomic_fetch_add(&s->st_accepted, 1);
         char host[64] = "?", serv[16] = "?";
-        getnameinfo((struct sockaddr *)&sa, sl, host, sizeof host, serv, sizeof serv,
+        if (sa.ss_family == AF_UNIX) snprintf(host, sizeof host, "unix"), serv[0] = 0;
+        else getnameinfo((struct sockaddr *)&sa, sl, host, sizeof host, serv, sizeof serv,
                     NI_NUMERICHOST | NI_NUMERICSERV);
         if (s->unauth >= s->o.max_unauth) {
             uint8_t fr[DS_HDR + DS_REFUSE_LEN];
@@ -716,7 +720,30 @@ static void on_timer(weft_server_t *s) {
 /* ------------------------------------------------------------------ */
 /* Public                                                              */
 
+/* A Unix socket (weft's worker processes): a stale socket file of a
+ * process that died is replaced; the file is removed again by
+ * weft_server_free. The directory's mode (0700, made by the parent)
+ * keeps other users out; the key still authenticates every peer. */
+static int listen_unix(weft_server_t *s, const ds_addr_t *a) {
+    struct sockaddr_un sun;
+    socklen_t sl = ds_addr_unix(a, &sun);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct stat st;
+    if (fd >= 0 && lstat(a->host, &st) == 0 && S_ISSOCK(st.st_mode)) unlink(a->host);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sl) || listen(fd, 512)) {
+        wf_set_detail("listen %s: %s", s->listen_str, strerror(errno));
+        if (fd >= 0) close(fd);
+        return WEFT_EIO;
+    }
+    s->port = 0;
+    snprintf(s->address, sizeof s->address, "unix:%s", a->host);
+    snprintf(s->unix_path, sizeof s->unix_path, "%s", a->host);
+    s->lfd = fd;
+    return 0;
+}
+
 static int listen_on(weft_server_t *s, const ds_addr_t *a) {
+    if (a->is_unix) return listen_unix(s, a);
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof hints);
     hints.ai_socktype = SOCK_STREAM;
@@ -792,7 +819,7 @@ int weft_server_create(const weft_server_opts_t *opts, weft_server_t **out) {
     s->ev_timer = EV_TIMER;
     weft_key_source_t src;
     char path[4096];
-    int loopback = ds_addr_is_loopback(a.host);
+    int loopback = a.is_unix || ds_addr_is_loopback(a.host);
     int rc = ds_key_load(o.secret_file, 1, s->key, &s->key_len, &src, path, sizeof path);
     if (!rc && src == WEFT_KEY_USER && !loopback) {
         wf_set_detail("refusing to listen on %s, which is not a loopback address, with the "
@@ -996,6 +1023,7 @@ int weft_server_free(weft_server_t *s) {
     take_done(s);
     pump_streams(s);
     if (s->lfd >= 0) close(s->lfd);
+    if (s->unix_path[0]) unlink(s->unix_path);
     if (s->efd >= 0) close(s->efd);
     if (s->tfd >= 0) close(s->tfd);
     if (s->ep >= 0) close(s->ep);

@@ -237,8 +237,27 @@ class Runtime(_c.RuntimeBase):
     stats() / print_stats(file=None)
         Per worker: jobs run, busy seconds (CPU time: not the GIL waits).
     close()
-        Waits for every job, then stops the workers; `with Runtime() as rt:`
-        does it on exit.
+        Waits for every job, then stops the workers (and the worker
+        processes); `with Runtime() as rt:` does it on exit.
+
+    Where jobs run is chosen explicitly: by default (processes=None or 0,
+    no nodes) on the runtime's worker threads, in this interpreter, where
+    pure-Python code holds the GIL and runs one job at a time.
+    Runtime(processes=N) runs them in N worker processes instead
+    (processes=True or "auto": one per CPU), truly in parallel; and
+    nodes=["host:port", ...] sends them to weftd nodes started with
+    --python (with secret_file, or WEFT_SECRET_FILE, the cluster's key);
+    both may be given, and jobs then go to whichever has fewer in flight
+    per process or node. The function and arguments travel pickled
+    (weft._code: importable functions by reference, others by value), the
+    result comes back the same way, and submit(fn, *args, **kwargs) passes
+    kwargs to fn; retries=k runs a job whose task raised again up to k
+    times (retries=0: a job whose worker died fails at once instead of
+    going to another worker). A worker process that dies (crash,
+    os._exit, kill -9) is started again; the jobs it held run again on
+    the others (a result is accepted once); a job that kills 3 workers
+    fails with weft.Error ENODE. Graphs and map() with the thread
+    runtime's callables keep running on the threads.
 
     Jobs are concurrent.futures Futures (as_completed, wait, cancel,
     add_done_callback). A thread that waits without a timeout for a job
@@ -248,9 +267,72 @@ class Runtime(_c.RuntimeBase):
     raises KeyboardInterrupt, cancels nothing and leaves the runtime usable.
     """
 
-    def __init__(self, workers=0):
+    def __init__(self, workers=0, processes=None, nodes=None, secret_file=None,
+                 start_timeout=30.0, max_losses=3):
         super().__init__(workers)
         _live_runtimes.add(self)
+        self._enc = None
+        nprocs = _process_count(processes)
+        if nodes is None:
+            nodes = []
+        elif isinstance(nodes, str) or not all(isinstance(n, str) for n in nodes):
+            raise TypeError("nodes must be a list of 'host:port' strings")
+        nodes = list(nodes)
+        if secret_file is not None and not isinstance(secret_file, (str, _os.PathLike)):
+            raise TypeError("secret_file must be a path or None")
+        if not isinstance(max_losses, int) or isinstance(max_losses, bool) or max_losses < 1:
+            raise ValueError("max_losses must be an int >= 1")
+        if not nprocs and not nodes:
+            return
+        from ._code import Encoder
+        enc = Encoder()
+        try:
+            _c._remote_start(self, _worker_argv(), nprocs, nodes,
+                             None if secret_file is None else _os.fspath(secret_file),
+                             _done_hook(enc), self._recode, float(start_timeout),
+                             max_losses)
+        except BaseException:
+            self.close()
+            raise
+        self._enc = enc
+        self._nprocs = nprocs
+        self._nodes = nodes
+        self.submit = self._submit_remote     # shadows RuntimeBase.submit
+
+    def _submit_remote(self, fn, /, *args, callback=None, callbackargs=(), group=None,
+                       retries=None, **kwargs):
+        # submit() of a runtime with processes or nodes (see the class doc)
+        payload, h = self._enc.encode(fn, args, kwargs)
+        if retries is None:
+            retries = -1
+        elif not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+            raise ValueError("retries must be an int >= 0 or None")
+        return _rsubmit(self, fn, args, kwargs, payload, h, callback, callbackargs, group,
+                        retries)
+
+    def _recode(self, fn, args, kwargs):
+        # a worker lacks the code of a payload: the payload again, with it
+        return self._enc.encode(fn, args, kwargs, include_code=True)[0]
+
+    @property
+    def processes(self):
+        """The number of worker processes (0: jobs run on threads or nodes)."""
+        return getattr(self, "_nprocs", 0) if self._enc is not None else 0
+
+    @property
+    def nodes(self):
+        """The weftd nodes jobs go to (a list; empty when none)."""
+        return list(getattr(self, "_nodes", ())) if self._enc is not None else []
+
+    def process_info(self):
+        """The worker processes and nodes now: {"pids": [pid of each worker
+        process, 0 while one restarts], "restarts": int, "dir": the private
+        socket directory, "nodes": [nodes connected now], "processes": N,
+        "in_flight": jobs sent and not answered}; None for a runtime that
+        runs its jobs on threads."""
+        if self.closed:
+            return None
+        return _c._remote_info(self)
 
     def __enter__(self):
         return self
@@ -262,6 +344,9 @@ class Runtime(_c.RuntimeBase):
     def __repr__(self):
         if self.closed:
             return "<weft.Runtime closed>"
+        if self._enc is not None:
+            return "<weft.Runtime workers=%d processes=%d nodes=%d pending=%d>" % (
+                self.workers, self.processes, len(self.nodes), self.pending)
         return "<weft.Runtime workers=%d pending=%d>" % (self.workers, self.pending)
 
     def wait(self, group=None, timeout=None, progress=False, progress_interval=0.1):
@@ -375,6 +460,52 @@ class Runtime(_c.RuntimeBase):
         """Prints the statistics table (pp's print_stats) to file (default
         sys.stdout)."""
         (file or _sys.stdout).write(self.stats_text())
+
+
+_rsubmit = _c._rsubmit
+
+
+def _process_count(processes):
+    # Runtime(processes=...): None/0/False none, True/"auto" one per CPU, N
+    if processes is None or processes is False:
+        return 0
+    if processes is True or processes == "auto":
+        return max(1, cpu_count())
+    if not isinstance(processes, int):
+        raise TypeError("processes must be an int, True, 'auto' or None, not %s"
+                        % type(processes).__name__)
+    if processes < 0 or processes > 256:
+        raise ValueError("processes must be in 0..256, not %d" % processes)
+    return processes
+
+
+# A worker process starts as `python -c _BOOT`: the parent's sys.path
+# first (as multiprocessing's spawn does), so that the worker imports weft
+# and the tasks' modules from where this process found them, then
+# weft._procworker (the arguments the pool appends follow in sys.argv).
+_BOOT = ("import sys; sys.path[:0] = %r; "
+         "from weft._procworker import main; main(sys.argv[1:])")
+
+
+def _worker_argv():
+    path = [_os.getcwd() if p == "" else p for p in _sys.path]
+    return [_sys.executable, "-c", _BOOT % (path,)]
+
+
+def _done_hook(enc):
+    # Called by the completion thread (GIL held) for each reply: the value,
+    # or raises the job's exception.
+    decode, confirm = enc.decode, enc.confirm
+
+    def done(status, out, node, code_hash):
+        if status == 0:
+            confirm(code_hash, node)
+            return decode(0, out, node)
+        if status == 4:        # a weft error on the way (weftd's forwarder)
+            code, _, msg = bytes(out).partition(b" ")
+            raise _error(int(code), "node %s: %s" % (node, msg.decode("utf-8", "replace")))
+        return decode(status, out, node)
+    return done
 
 
 def _run_chunk(fn, chunk):
@@ -577,6 +708,7 @@ class MapResult:
 
 
 _executor_ids = _itertools.count(1)
+_RESERVED_KW = frozenset(("callback", "callbackargs", "group", "retries"))
 
 
 class Executor(_cf.Executor):
@@ -613,10 +745,12 @@ class Executor(_cf.Executor):
         with self._lock:
             if self._shut:
                 raise RuntimeError("cannot schedule new futures after shutdown")
-        if kwargs:
+        if kwargs and (self._rt._enc is None or
+                       not _RESERVED_KW.isdisjoint(kwargs)):
             import functools
             fn = functools.partial(fn, **kwargs)
-        job = self._rt.submit(fn, *args, group=self._group)
+            kwargs = {}
+        job = self._rt.submit(fn, *args, group=self._group, **kwargs)
         job._raw_errors()
         return job
 

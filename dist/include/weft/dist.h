@@ -429,6 +429,94 @@ WEFT_API int weft_server_stats(weft_server_t *s, weft_server_stats_t *st);
  * 0 when it does not announce. Errors: WEFT_EINVAL. Thread-safety: any. */
 WEFT_API int weft_server_announced(weft_server_t *s, uint64_t *sent, uint64_t *errors);
 
+/* ------------------------------------------------------------------ */
+/* Process pools: worker processes as local nodes                      */
+
+/* A process pool runs n copies of a worker program, each a weft node
+ * (a weft_server with one worker) listening on a Unix socket in a
+ * private directory (0700) that the pool makes, and a cluster over them:
+ * tasks submitted to weft_procpool_cluster(pool) run in the children,
+ * truly in parallel (the way Python's jobs escape the GIL). Nothing is
+ * reachable from the network: the sockets are files only this user can
+ * open, and the cluster still authenticates every connection with an
+ * ephemeral key made for the pool (0600, in the same directory).
+ *
+ * Each child is started as argv followed by four arguments:
+ *     --weft-listen unix:DIR/wN.sock --weft-secret-file DIR/key
+ * (N its index, 0..n-1). Before it executes argv[0] (looked up in PATH)
+ * it gets PR_SET_PDEATHSIG SIGKILL (and exits at once if the pool's
+ * process is already gone), SIGINT ignored (Ctrl-C is the parent's to
+ * handle), an empty signal mask and /dev/null as stdin; stdout and stderr
+ * are the parent's.
+ *
+ * A child that exits for any reason (crash, _exit, kill -9, the OOM
+ * killer) is reaped and started again on the same socket path after a
+ * backoff (restart_min_s, doubling up to restart_max_s while children keep
+ * dying within 5 s of their start); the cluster reconnects to it by
+ * itself. The tasks it held are rescheduled by the cluster's rules:
+ * executed at least once, accepted exactly once; a task lost with
+ * max_losses children fails with WEFT_ENODE. weft_procpool_free stops
+ * everything: the cluster first (pending jobs cancelled), then SIGTERM to
+ * every child, SIGKILL to those still there after term_grace_s, each one
+ * reaped (no zombies), the sockets, the key and the directory removed.
+ *
+ * Thread-safety: create and free once each, from any thread; the others
+ * from any thread. Children are forked by the pool's own watcher thread
+ * (so PR_SET_PDEATHSIG, which follows the forking thread, holds as long
+ * as the pool). */
+typedef struct weft_procpool weft_procpool_t;
+
+/* Called on the watcher thread when a child exited: its index, pid and
+ * waitpid status; restarting says whether it will be started again. */
+typedef void (*weft_procpool_exit_fn)(void *data, int index, int pid, int wstatus,
+                                      int restarting);
+
+typedef struct weft_procpool_opts {
+    const char *dir_parent;    /* where the private directory goes; NULL: $XDG_RUNTIME_DIR
+                                  when set and usable, else $TMPDIR, else /tmp */
+    double start_timeout_s;    /* create waits this long for every child (default 30) */
+    double restart_min_s;      /* first restart delay (default 0.05) */
+    double restart_max_s;      /* longest (default 2) */
+    double term_grace_s;       /* SIGTERM, then SIGKILL after this (default 2) */
+    const weft_cluster_opts_t *cluster; /* the pool's cluster: these options (NULL:
+                                  defaults with backoff_max_s 0.1); secret_file and
+                                  local_workers are the pool's own */
+    weft_procpool_exit_fn on_exit;
+    void *on_exit_data;
+} weft_procpool_opts_t;
+
+/* Fills *opts with the defaults above. Thread-safety: any thread. */
+WEFT_API void weft_procpool_opts_init(weft_procpool_opts_t *opts);
+
+/* Starts n children (1..256) of argv (argv[0] the program, NULL-terminated)
+ * and the cluster over them, and waits until all n are connected (at most
+ * start_timeout_s; 0: does not wait). Errors: WEFT_EINVAL (NULL or empty
+ * argv, n out of range, bad options), WEFT_EIO (the directory or the key
+ * could not be made), WEFT_ETIMEDOUT (not every child came up in time:
+ * detail says how each of them exited), WEFT_ENOMEM, WEFT_ESYSTEM; on
+ * error nothing is left running. */
+WEFT_API int weft_procpool_create(const char *const *argv, int n,
+                                  const weft_procpool_opts_t *opts, weft_procpool_t **pool);
+
+/* The pool's cluster (owned by the pool: never weft_cluster_free it). */
+WEFT_API weft_cluster_t *weft_procpool_cluster(weft_procpool_t *pool);
+
+/* Children asked for. */
+WEFT_API int weft_procpool_size(const weft_procpool_t *pool);
+
+/* The pid of child i now (0 while it is being restarted), or WEFT_EINVAL. */
+WEFT_API int weft_procpool_pid(weft_procpool_t *pool, int i);
+
+/* Times a child exited and was started again (all children together). */
+WEFT_API uint64_t weft_procpool_restarts(weft_procpool_t *pool);
+
+/* The private directory ("" after free started). */
+WEFT_API const char *weft_procpool_dir(const weft_procpool_t *pool);
+
+/* Stops and frees the pool as described above. Errors: WEFT_EINVAL,
+ * WEFT_EPERM (called from the cluster's I/O thread). */
+WEFT_API int weft_procpool_free(weft_procpool_t *pool);
+
 #ifdef __cplusplus
 }
 #endif
