@@ -123,7 +123,7 @@ def encode_run_decode(enc, fn, args=(), kwargs=None, node="n1", **kw):
 
 def split_out(out):
     """(number of buffers, data length) of a status-0 reply."""
-    _magic, _flags, nbuf, dlen = struct.unpack_from("<4sB3xIQ", out, 0)
+    _magic, _flags, nbuf, dlen, _s = struct.unpack_from("<4sB3xIQd", out, 0)
     return nbuf, dlen
 
 
@@ -141,7 +141,11 @@ class InProcessTest(unittest.TestCase):
         self.assertEqual(pickle.loads(code)[:3], ("ref", "test_code", "square"))
         self.assertLess(len(payload), 200)
         self.assertEqual(bufs, [])
-        self.assertEqual(_worker.run(payload), (0, _code.encode_result(49)))
+        status, out = _worker.run(payload)
+        self.assertEqual(status, 0)
+        value, seconds = _code.decode_result_timed(out)
+        self.assertEqual(value, 49)
+        self.assertTrue(0.0 <= seconds < 1.0, seconds)
         self.assertEqual(self.enc.decode(*_worker.run(payload), "n1"), 49)
         # the same function: the same hash
         self.assertEqual(self.enc.encode(square, (8,), None)[1], h)
@@ -202,6 +206,9 @@ class InProcessTest(unittest.TestCase):
         self.assertIn('raise Boom("boom %d" % x)', tb)
         self.assertTrue(tb.endswith("test_code.Boom: boom 7\n"), tb)
         self.assertNotIn("_worker.py", tb)
+        node, seconds = _code.last_decoded()
+        self.assertEqual(node, "node-a")
+        self.assertTrue(0.0 <= seconds < 1.0, seconds)
         s = str(e)
         self.assertTrue(s.startswith("job explode raised test_code.Boom: boom 7 (node node-a, "
                                      "worker %s pid %d)\nremote traceback:\n" % (
@@ -262,7 +269,7 @@ class InProcessTest(unittest.TestCase):
         nbuf, dlen = split_out(out)
         self.assertEqual(nbuf, 1)                  # the bytes travel beside the pickle
         self.assertLess(dlen, 200)
-        self.assertEqual(len(out), 20 + 8 + dlen + n)
+        self.assertEqual(len(out), 28 + 8 + dlen + n)
         r = self.enc.decode(status, out, "n1")
         self.assertIs(type(r), bytes)
         self.assertEqual(len(r), n)

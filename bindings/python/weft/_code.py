@@ -55,6 +55,7 @@ Payload layout (integers little-endian):
 A status-0 result ("out") is the same without code and hash:
 
     b"WFR1"  u8 flags  3 zero bytes  u32 n  u64 data length
+    f64 seconds the call ran on the worker
     n * u64 buffer lengths  data  buffers
 
 Flag 2 ("foreign") says that some buffer came from a type's own protocol-5
@@ -103,7 +104,7 @@ HASH_SIZE = 32
 PAYLOAD_MAGIC = b"WFT1"
 RESULT_MAGIC = b"WFR1"
 _PHEAD = struct.Struct("<4sB3x32sIQQ")    # magic, flags, hash, nbuf, code len, data len
-_RHEAD = struct.Struct("<4sB3xIQ")        # magic, flags, nbuf, data len
+_RHEAD = struct.Struct("<4sB3xIQd")       # magic, flags, nbuf, data len, run seconds
 FLAG_CODE = 1
 FLAG_FOREIGN = 2      # some buffer came from a type's own reduction (numpy)
 
@@ -304,12 +305,14 @@ def _frame_lengths(buffers):
     return [pb.raw().nbytes for pb in buffers]
 
 
-def encode_result(value):
-    """A status-0 "out": value pickled, large buffers framed after it.
-    Used by the worker; here so that both sides share one format."""
+def encode_result(value, seconds=0.0):
+    """A status-0 "out": value pickled, large buffers framed after it, with
+    the seconds the call ran. Used by the worker; here so that both sides
+    share one format."""
     data, buffers, _, foreign = _dumps_data(_mark_big(value, 1))
     lens = _frame_lengths(buffers)
-    parts = [_RHEAD.pack(RESULT_MAGIC, FLAG_FOREIGN if foreign else 0, len(buffers), len(data)),
+    parts = [_RHEAD.pack(RESULT_MAGIC, FLAG_FOREIGN if foreign else 0, len(buffers), len(data),
+                         float(seconds)),
              struct.pack("<%dQ" % len(lens), *lens), data]
     parts.extend(pb.raw() for pb in buffers)
     try:
@@ -321,10 +324,15 @@ def encode_result(value):
 
 def decode_result(out):
     """The value of a status-0 "out" (see encode_result)."""
+    return decode_result_timed(out)[0]
+
+
+def decode_result_timed(out):
+    """(value, seconds the call ran) of a status-0 "out"."""
     mv = memoryview(out)
     if len(mv) < _RHEAD.size:
         raise ValueError("weft: result too short (%d bytes)" % len(mv))
-    magic, flags, nbuf, dlen = _RHEAD.unpack_from(mv, 0)
+    magic, flags, nbuf, dlen, seconds = _RHEAD.unpack_from(mv, 0)
     if magic != RESULT_MAGIC:
         raise ValueError("weft: not a weft result (magic %r)" % bytes(magic))
     pos = _RHEAD.size
@@ -334,7 +342,7 @@ def decode_result(out):
         raise ValueError("weft: result length mismatch")
     data = mv[pos:pos + dlen]
     pos += dlen
-    return pickle.loads(data, buffers=_buffers(mv, pos, lens, flags))
+    return pickle.loads(data, buffers=_buffers(mv, pos, lens, flags)), seconds
 
 
 def _buffers(mv, pos, lens, flags):
@@ -456,6 +464,39 @@ def _source_of(obj):
     return (obj.__name__, textwrap.dedent("".join(lines)), fname, first)
 
 
+class Task:
+    """A function with pp's depfuncs, modules and globals attached, so that
+    it can go through an API that passes only a callable (Runtime.submit):
+    Encoder.encode(Task(fn, depfuncs, modules, globals), args, kwargs)
+    encodes fn with them. Calling a Task calls fn (on threads, where
+    nothing travels)."""
+    def __init__(self, fn, depfuncs=(), modules=(), globals=None):
+        if not callable(fn):
+            raise TypeError("weft: the task must be callable, not %s" % type(fn).__name__)
+        self.fn = fn
+        self.depfuncs = tuple(depfuncs)
+        self.modules = modules
+        self.globals = globals
+        # the job's name in errors and statistics: the function's
+        self.__qualname__ = getattr(fn, "__qualname__", None) or type(fn).__name__
+        self.__name__ = getattr(fn, "__name__", None) or self.__qualname__
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self):
+        return "<weft task %s>" % self.__qualname__
+
+
+def last_decoded():
+    """(node, seconds the call ran on its worker) of the last reply this
+    thread decoded (Encoder.decode), or (None, None). The completion thread
+    of a Runtime with processes decodes a job's reply and then completes
+    that job (its callbacks run there), so a done callback of a remote job
+    reads where and how long it ran here."""
+    return getattr(_ctx, "node", None), getattr(_ctx, "seconds", None)
+
+
 def _callable_target(fn):
     """(owner, method name, instance) for a callable: owner is the function,
     the class (bound and class methods) or None; instance the object a
@@ -570,6 +611,12 @@ class Encoder:
         docstring. TypeError for a non-callable fn or bad depfuncs/modules;
         pickle.PicklingError (naming the value) for arguments that cannot
         be pickled."""
+        if isinstance(fn, Task):
+            depfuncs = fn.depfuncs + tuple(depfuncs)
+            modules = tuple(fn.modules) + tuple(modules) if not isinstance(fn.modules, str) \
+                else fn.modules
+            globals = fn.globals if globals is None else globals
+            fn = fn.fn
         if not callable(fn):
             raise TypeError("weft: the task must be callable, not %s" % type(fn).__name__)
         if not isinstance(args, tuple):
@@ -618,8 +665,11 @@ class Encoder:
         node's copy and raises weft.Error (ENOENT) — the caller resubmits
         with include_code=True instead of decoding such replies."""
         import weft
+        _ctx.node = node
+        _ctx.seconds = None
         if status == STATUS_OK:
-            return decode_result(out)
+            value, _ctx.seconds = decode_result_timed(out)
+            return value
         if status == STATUS_RAISED:
             raise self._task_error(out, node)
         if status == STATUS_NEED_CODE:
@@ -642,6 +692,7 @@ class Encoder:
             return weft.TaskError("a task on node %s failed and its report could not be read "
                                   "(%s: %s)" % (node, type(e).__name__, e))
         exc = None
+        _ctx.seconds = rep.get("seconds")
         if rep.get("exception") is not None:
             try:
                 exc = decode_result(rep["exception"])

@@ -39,6 +39,7 @@ import time
 import weakref
 
 import weft
+from weft import _code
 
 __all__ = ["Server", "Template", "DestroyedServerError", "version", "secret_key_file"]
 
@@ -230,9 +231,12 @@ class _Task:
                     self.exception = e
                     self.result = None
                     srv._report_failure(self, e)
-            node = getattr(job, "node", None)
-            self.node = node if isinstance(node, str) and node else "local"
-            srv._account(self, job)
+            node, seconds = _code.last_decoded() if not srv._threads else (None, None)
+            if node is None or node.startswith("unix:"):
+                node = "local"      # the local worker processes, as pp's "local"
+            self.node = node
+            if not self._destroyed:
+                srv._account(self, seconds if seconds is not None else job.serial_time)
             if self.callback is not None and not self._destroyed:
                 try:
                     self.callback(*(self.callbackargs + (self.result,)))
@@ -276,6 +280,13 @@ class Server:
         self._stats = {}
         self._destroyed = False
         self._t0 = time.monotonic()
+        if discover:
+            weft._log.warning("weft.pp: ppservers=('*',) asks for discovery, which "
+                              "weft.Runtime does not offer; jobs run on %s",
+                              "the nodes given and the local workers" if nodes
+                              else "the local workers")
+        self._threads = os.environ.get("WEFT_PP_THREADS") == "1"
+        self._old = []                  # runtimes that set_ncpus replaced, still closing
         self._rt = self._make_runtime(n)
         self._ncpus = n
         self._stats["local"] = _Stat(n)
@@ -283,14 +294,27 @@ class Server:
     # -- the runtime -----------------------------------------------------
 
     def _make_runtime(self, n):
-        if n == 0 and not self._nodes and not self._discover:
+        """A Runtime with n local worker processes and the nodes; threads
+        when WEFT_PP_THREADS=1 is set (the function then runs in this
+        process)."""
+        if n == 0 and not self._nodes:
             raise ValueError("ncpus=0 runs jobs only on ppservers, and none were given")
-        if self._nodes or self._discover:
-            raise weft.Error("weft.pp: ppservers need worker processes and nodes "
-                             "(weft.Runtime(processes=..., nodes=...)), which this build of "
-                             "weft lacks", weft.ENOTSUP if hasattr(weft, "ENOTSUP") else None)
-        self._processes = False
-        return weft.Runtime(n)
+        if self._threads:
+            return weft.Runtime(n)
+        return weft.Runtime(processes=n, nodes=self._nodes, secret_file=self._secret_file)
+
+    def _retire(self, rt):
+        # an old runtime (set_ncpus) finishes its jobs, then closes
+        def close():
+            try:
+                rt.close()
+            finally:
+                with self._lock:
+                    if rt in self._old:
+                        self._old.remove(rt)
+        with self._lock:
+            self._old.append(rt)
+        threading.Thread(target=close, name="weft.pp retire", daemon=True).start()
 
     # -- jobs ------------------------------------------------------------
 
@@ -334,19 +358,21 @@ class Server:
         return task
 
     def _submit(self, func, args, depfuncs, modules, globals, group):
-        # Threads: the function runs in this process, where its own
-        # globals already hold what it uses; the modules are imported (so
-        # that a missing one fails here, as on a pp worker).
-        for m in modules:
-            importlib.import_module(m)
-        return self._rt.submit(func, *args, group=group)
+        if self._threads:
+            # the function runs in this process, where its own globals
+            # hold what it uses; the modules are imported (so that a
+            # missing one fails here, as on a pp worker)
+            for m in modules:
+                importlib.import_module(m)
+            return self._rt.submit(func, *args, group=group)
+        task = _code.Task(func, depfuncs, modules, globals)
+        return self._rt.submit(task, *args, group=group)
 
     def _forget(self, task):
         with self._lock:
             self._pending.pop(task.tid, None)
 
-    def _account(self, task, job):
-        t = job.serial_time
+    def _account(self, task, t):
         with self._lock:
             st = self._stats.get(task.node)
             if st is None:
@@ -393,16 +419,33 @@ class Server:
         n = _check_ncpus(ncpus)
         if self._destroyed:
             raise DestroyedServerError("set_ncpus() after destroy()")
-        if n == 0 and not self._nodes and not self._discover:
+        if n == 0 and not self._nodes:
             raise ValueError("ncpus=0 runs jobs only on ppservers, and none were given")
-        self._rt.workers = n
+        if n == self._ncpus:
+            return
+        if self._threads:
+            self._rt.workers = n
+        else:
+            # a Runtime's process count is fixed: new jobs go to a new one;
+            # the old one finishes the jobs it holds, then closes
+            new = self._make_runtime(n)
+            old, self._rt = self._rt, new
+            self._retire(old)
         self._ncpus = n
         with self._lock:
             self._stats["local"].ncores = n
 
     def get_active_nodes(self):
-        """{node: its worker count}: "local" and each node that is up."""
-        return {"local": self._ncpus}
+        """{node: worker count}: "local" (the local workers) and each node
+        connected now. weft does not learn how many workers a node runs:
+        each counts 1."""
+        d = {"local": self._ncpus}
+        if not self._threads and self._nodes and not self._rt.closed:
+            info = self._rt.process_info() or {}
+            for node in info.get("nodes", ()):
+                if not node.startswith("unix:"):
+                    d[node] = 1
+        return d
 
     def get_stats(self):
         """{node: statistics} (ncores, njobs, time: the seconds its jobs
@@ -437,8 +480,12 @@ class Server:
         if self._destroyed:
             return
         self._destroyed = True
-        self._rt.cancel()
-        self._rt.close()
+        with self._lock:
+            rts = [self._rt] + self._old
+        for rt in rts:
+            rt.cancel()
+        for rt in rts:
+            rt.close()
         self.wait()
 
     def __enter__(self):
