@@ -6,7 +6,10 @@ jobs, prints each result through its job handle (job() waits and returns
 the result, as in pp), adds the results up in a callback, and prints the
 runtime's statistics (pp's print_stats).
 
-Usage: sum_primes.py [WORKERS]      (0 or absent: automatic)
+Usage: sum_primes.py [--processes N] [WORKERS]
+       WORKERS: threads (0 or absent: automatic); --processes N: the jobs
+       run in N worker processes instead, truly in parallel (the function
+       travels by value, since it lives in __main__).
 
 Run from a build tree with PYTHONPATH=build/bindings/python. The same sums
 as examples/sum_primes.c.
@@ -56,10 +59,18 @@ class Total:
 
 
 def main():
-    workers = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    argv = sys.argv[1:]
+    processes = None
+    if argv[:1] == ["--processes"]:
+        processes = int(argv[1])
+        argv = argv[2:]
+    workers = int(argv[0]) if argv else 0
     total = Total()
-    with weft.Runtime(workers) as rt:
-        print("Starting weft with", rt.workers, "workers")
+    with weft.Runtime(workers, processes=processes) as rt:
+        if processes:
+            print("Starting weft with jobs in", rt.processes, "worker processes")
+        else:
+            print("Starting weft with", rt.workers, "workers")
         inputs = range(100000, 100800, 100)
         jobs = [(n, rt.submit(sum_primes, n, callback=total.add, callbackargs=("sum",)))
                 for n in inputs]
