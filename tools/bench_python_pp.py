@@ -14,7 +14,9 @@ and the pool are started before the timing (their start is reported
 apart), and one warm-up round runs first, so that the times are those of a
 program that submits work to a running server. The median of REPS
 repetitions is printed as key=value lines, then the ratios
-serial/weft and pool/weft (above 1: weft is faster).
+serial/weft and pool/weft (above 1: weft is faster). The three are run in
+turn within each repetition, so that other load on the machine weighs on
+them alike; the 1-minute load average before and after is printed too.
 
 Parallel Python itself (the ppft package) is not installed on the build
 machine; the line `ppft=...` says whether it was found, and it is not
@@ -27,6 +29,7 @@ import argparse
 import importlib.util
 import math
 import multiprocessing
+import os
 import statistics
 import sys
 import threading
@@ -73,14 +76,25 @@ class Sum:
             self.value += v
 
 
-def median_time(fn, reps):
-    times = []
-    out = None
+def median_times(fns, reps):
+    """[(median seconds, last output)] of each of fns, run in turn within
+    each repetition (serial, weft, pool, serial, ...), so that a load that
+    comes and goes on the machine falls on all of them alike."""
+    times = [[] for _ in fns]
+    outs = [None] * len(fns)
     for _ in range(reps):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            outs[i] = fn()
+            times[i].append(time.perf_counter() - t0)
+    return [(statistics.median(t), o) for t, o in zip(times, outs)]
+
+
+def load_average():
+    try:
+        return "%.2f" % os.getloadavg()[0]
+    except OSError:
+        return "unknown"
 
 
 def main():
@@ -107,6 +121,7 @@ def main():
         sys.version.split()[0], weft.cpu_count(), a.procs, a.reps,
         importlib.util.find_spec("cloudpickle") is not None))
 
+    load0 = load_average()
     t0 = time.perf_counter()
     rt = weft.Runtime(processes=a.procs)
     weft_start = time.perf_counter() - t0
@@ -130,9 +145,8 @@ def main():
         expect = weft_primes()                      # warm-up: workers hold the code
         if pool_primes() != expect:
             raise SystemExit("pool and weft disagree on sum_primes")
-        s_t, s_out = median_time(serial_primes, a.reps)
-        w_t, w_out = median_time(weft_primes, a.reps)
-        p_t, p_out = median_time(pool_primes, a.reps)
+        (s_t, s_out), (w_t, w_out), (p_t, p_out) = median_times(
+            [serial_primes, weft_primes, pool_primes], a.reps)
         if not s_out == w_out == p_out == expect:
             raise SystemExit("results differ between serial, weft and pool")
         print("bench=pp_sum_primes jobs=%d serial_s=%.4f weft_s=%.4f pool_s=%.4f "
@@ -163,9 +177,7 @@ def main():
         ref = math.fsum(part_sum(lo, hi) for lo, hi in slices) if a.quick else None
         weft_cb()
         pool_cb()
-        s_t, s_v = median_time(serial_cb, a.reps)
-        w_t, w_v = median_time(weft_cb, a.reps)
-        p_t, p_v = median_time(pool_cb, a.reps)
+        (s_t, s_v), (w_t, w_v), (p_t, p_v) = median_times([serial_cb, weft_cb, pool_cb], a.reps)
         for v in (w_v, p_v):
             if abs(v - s_v) > 1e-12:
                 raise SystemExit("callback sums differ: %r %r" % (s_v, v))
@@ -174,6 +186,7 @@ def main():
         print("bench=pp_callback jobs=%d n=%d serial_s=%.4f weft_s=%.4f pool_s=%.4f "
               "serial_weft=%.2f pool_weft=%.2f sum=%.12f" % (
                   len(slices), a.n, s_t, w_t, p_t, s_t / w_t, p_t / w_t, s_v))
+        print("loadavg_before=%s loadavg_after=%s" % (load0, load_average()))
     finally:
         pool.close()
         pool.join()
