@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "weft.h"
+#include "weftd_python.h"
 
 #define MAX_PLUGINS 64
 
@@ -38,6 +39,8 @@ typedef struct config {
     int print_port;
     char announce[300], announce_if[64], announce_host[256];
     double announce_interval;
+    int python;                /* --python N: Python worker processes (weftd_python.c) */
+    char python_exe[4096];
 } config_t;
 
 static weft_server_t *g_server;
@@ -78,6 +81,10 @@ static void usage(FILE *out) {
             "  --announce-interval S  seconds between beacons (default 1)\n"
             "  --announce-host ADDR   IP address put in beacons (default: the listen address,\n"
             "                         or none for 0.0.0.0: clients use the source address)\n"
+            "  --python N             run Python jobs (weft.Runtime(nodes=...)) in N worker\n"
+            "                         processes (python -m weft._procworker; weft must be\n"
+            "                         importable there, e.g. through PYTHONPATH)\n"
+            "  --python-exe PATH      the Python of those processes (default: python3)\n"
             "  --help, --version\n",
             WEFT_DIST_PORT, WEFT_DIST_DISCOVER_PORT);
 }
@@ -140,6 +147,11 @@ static int set_option(config_t *c, const char *key, const char *v) {
         snprintf(c->announce_host, sizeof c->announce_host, "%s", v);
     } else if (!strcmp(key, "announce-interval")) {
         if (parse_num(key, v, 0.01, 3600, &c->announce_interval)) return -1;
+    } else if (!strcmp(key, "python")) {
+        if (parse_num(key, v, 0, 256, &d)) return -1;
+        c->python = (int)d;
+    } else if (!strcmp(key, "python-exe")) {
+        snprintf(c->python_exe, sizeof c->python_exe, "%s", v);
     } else if (!strcmp(key, "max-bytes")) {
         if (parse_num(key, v, 1, (double)((size_t)1 << 40), &d)) return -1;
         c->max_bytes = (size_t)d;
@@ -295,6 +307,13 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
+    if (c->python > 0) {
+        int prc = weftd_python_start(c->python, c->python_exe);
+        if (prc) {
+            fprintf(stderr, "weftd: --python: %s: %s\n", weft_strerror(prc), weft_error_detail());
+            return 1;
+        }
+    }
     weft_server_opts_t o;
     weft_server_opts_init(&o);
     o.listen = c->listen;
@@ -313,6 +332,7 @@ int main(int argc, char **argv) {
     int rc = weft_server_create(&o, &g_server);
     if (rc) {
         fprintf(stderr, "weftd: cannot start: %s: %s\n", weft_strerror(rc), weft_error_detail());
+        weftd_python_stop();
         return 1;
     }
     struct sigaction sa;
@@ -337,6 +357,7 @@ int main(int argc, char **argv) {
     weft_server_t *s = g_server;
     g_server = NULL;
     weft_server_free(s);
+    weftd_python_stop(); /* after the server: its deferred nodes need the pool */
     for (int i = 0; i < c->nplugins; i++) free(c->plugins[i]);
     if (g_log && g_log != stderr) fclose(g_log);
     return rc ? 1 : 0;

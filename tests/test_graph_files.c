@@ -2670,6 +2670,120 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 
+/* ------------------------------------------------------------------ */
+/* Placement: 'place' lines                                            */
+
+static const char wt_place_text[] =
+    "# weft graph file: 4 nodes, 1 edges, 1 subgraph defined first\n"
+    "weft-graph 1\n"
+    "name placed\n"
+    "\n"
+    "graph inner\n"
+    "  node i0 t\n"
+    "  node i1 t\n"
+    "  place i1 on [fe80::1]:7400\n"
+    "end\n"
+    "\n"
+    "node a t\n"
+    "node b t \"arg\"\n"
+    "node c t\n"
+    "subgraph s inner\n"
+    "place a on 10.0.0.2:7400\n"
+    "place b local\n"
+    "\n"
+    "edge a s\n";
+
+START_TEST(test_place_round_trip)
+{
+    weft_graph_t *g = wt_load_ok(wt_place_text);
+    const char *where = NULL;
+    WT_ASSERT_RC(weft_graph_place(g, 0, &where), WEFT_PLACE_NODE);
+    ck_assert_str_eq(where, "10.0.0.2:7400");
+    WT_ASSERT_RC(weft_graph_place(g, 1, &where), WEFT_PLACE_LOCAL);
+    ck_assert_ptr_null(where);
+    WT_ASSERT_RC(weft_graph_place(g, 2, &where), WEFT_PLACE_ANY);
+    WT_ASSERT_RC(weft_graph_place(g, 3, &where), WEFT_PLACE_ANY); /* a subgraph node */
+    weft_graph_t *inner = weft_graph_node_subgraph(g, 3);
+    ck_assert_ptr_nonnull(inner);
+    WT_ASSERT_RC(weft_graph_place(inner, 1, &where), WEFT_PLACE_NODE);
+    ck_assert_str_eq(where, "[fe80::1]:7400");
+    wt_text t = wt_save(g);
+    ck_assert_str_eq(t.s, wt_place_text); /* saved as it was: the same text */
+    free(t.s);
+    wt_graph_free(g);
+
+    /* 'any' is the default: accepted, and not written back; 'place' lines
+     * may come anywhere after their node, also after edges */
+    g = wt_load_ok("weft-graph 1\nnode a t\nnode b t\nedge a b\nplace a any\n"
+                   "place b on x\"686f73743a31\"  # host:1\n");
+    WT_ASSERT_RC(weft_graph_place(g, 0, &where), WEFT_PLACE_ANY);
+    WT_ASSERT_RC(weft_graph_place(g, 1, &where), WEFT_PLACE_NODE);
+    ck_assert_str_eq(where, "host:1");
+    t = wt_save(g);
+    ck_assert_str_eq(t.s, "# weft graph file: 2 nodes, 1 edges\nweft-graph 1\nname graph\n\n"
+                          "node a t\nnode b t\nplace b on host:1\n\nedge a b\n");
+    free(t.s);
+    wt_graph_free(g);
+
+    /* built by the API, names that need quotes */
+    g = wt_graph("api");
+    weft_node_t v;
+    WT_ASSERT_RC(weft_graph_add_task(g, "two words", "t", NULL, 0, &v), 0);
+    WT_ASSERT_RC(weft_graph_set_place(g, v, WEFT_PLACE_NODE, "h\"q:1"), 0);
+    t = wt_save(g);
+    ck_assert_str_eq(t.s, "# weft graph file: 1 nodes, 0 edges\nweft-graph 1\nname api\n\n"
+                          "node \"two words\" t\nplace \"two words\" on \"h\\\"q:1\"\n");
+    weft_graph_t *back = wt_load_ok(t.s);
+    WT_ASSERT_RC(weft_graph_place(back, 0, &where), WEFT_PLACE_NODE);
+    ck_assert_str_eq(where, "h\"q:1");
+    free(t.s);
+    wt_graph_free(back);
+    wt_graph_free(g);
+}
+END_TEST
+
+START_TEST(test_place_load_errors)
+{
+    char *longaddr = malloc(WEFT_NAME_MAX + 200);
+    ck_assert_ptr_nonnull(longaddr);
+    int k = snprintf(longaddr, WEFT_NAME_MAX + 200, "weft-graph 1\nnode a t\nplace a on ");
+    memset(longaddr + k, 'h', WEFT_NAME_MAX + 1);
+    strcpy(longaddr + k + WEFT_NAME_MAX + 1, "\n");
+    const wt_bad_case cases[] = {
+        {"weft-graph 1\nnode a t\nplace x local\n", 0, "line 3: place: unknown node 'x'"},
+        {"weft-graph 1\nplace a local\nnode a t\n", 0, "line 2: place: unknown node 'a'"},
+        {"weft-graph 1\ngraph g\n  node a t\nend\nsubgraph s g\nplace a local\n", 0,
+         "line 6: place: unknown node 'a'"},
+        {"weft-graph 1\ngraph g\n  node i t\nend\nsubgraph s g\nplace s local\n", 0,
+         "line 6: place: node 's' is not a named-task node"},
+        {"weft-graph 1\nnode a t\nplace a far\n", 0,
+         "line 3: place: bad place 'far' (any, local or on ADDRESS)"},
+        {"weft-graph 1\nnode a t\nplace a \"local\"\n", 0,
+         "line 3: place: bad place 'local' (any, local or on ADDRESS)"},
+        {"weft-graph 1\nnode a t\nplace a\n", 0,
+         "line 3: place: missing place after node 'a' (any, local or on ADDRESS)"},
+        {"weft-graph 1\nnode a t\nplace\n", 0, "line 3: missing node name"},
+        {"weft-graph 1\nnode a t\nplace a on\n", 0, "line 3: missing address"},
+        {"weft-graph 1\nnode a t\nplace a on \"\"\n", 0, "line 3: empty address"},
+        {"weft-graph 1\nnode a t\nplace a on \"h 1:2\"\n", 0,
+         "line 3: place: bad address 'h 1:2': an address holds no spaces or control bytes"},
+        {"weft-graph 1\nnode a t\nplace a on h:1 h:2\n", 0,
+         "line 3: unexpected 'h:2' after the 'place' line's last field (trailing garbage)"},
+        {"weft-graph 1\nnode a t\nplace a local x\n", 0,
+         "line 3: unexpected 'x' after the 'place' line's last field (trailing garbage)"},
+        {"weft-graph 1\nnode a t\nplace a local\nnode b t\nplace a on h:1\n", 0,
+         "line 5: duplicate 'place' line for node 'a' (placed on line 3)"},
+        {"weft-graph 1\nnode a t\nplace a any\nplace a any\n", 0,
+         "line 4: duplicate 'place' line for node 'a' (placed on line 3)"},
+        {"weft-graph 1\nnode a t\nplace a local\nname n\n", 0,
+         "line 4: 'name' must come before the first node or edge"},
+        {longaddr, 0, "line 3: address too long (1025 bytes, at most 1024)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) wt_check_bad(&cases[i], (int)i);
+    free(longaddr);
+}
+END_TEST
+
 static Suite *graph_files_suite(void)
 {
     Suite *s = suite_create("graph_files");
@@ -2696,6 +2810,8 @@ static Suite *graph_files_suite(void)
     tcase_add_test(tc, test_nested_round_trip);
     tcase_add_test(tc, test_nested_load_runs);
     tcase_add_test(tc, test_nested_load_errors);
+    tcase_add_test(tc, test_place_round_trip);
+    tcase_add_test(tc, test_place_load_errors);
 
     tc = wt_tcase(s, "dot", WT_TIMEOUT_S);
     tcase_add_test(tc, test_dot_plain);

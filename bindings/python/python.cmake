@@ -132,8 +132,34 @@ foreach(t ${weft_py_tests})
     COMMAND ${Python3_EXECUTABLE} -m unittest -v ${tname}
     WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}/tests/python)
   set_tests_properties(python_${tname} PROPERTIES
-    ENVIRONMENT "${weft_py_env}" LABELS "python" TIMEOUT 600)
+    ENVIRONMENT "${weft_py_env};WEFT_WEFTD=$<TARGET_FILE:weftd>" LABELS "python" TIMEOUT 600)
 endforeach()
+
+# The process runtime once more under the system's own Python (Debian's
+# /usr/bin/python3) when it is another interpreter with the same ABI as
+# the one the module was built for: workers start with sys.executable.
+set(weft_sys_py /usr/bin/python3)
+if(EXISTS ${weft_sys_py} AND Python3_SOABI)
+  execute_process(COMMAND ${weft_sys_py} -c
+    "import sys, sysconfig; print(sysconfig.get_config_var('SOABI'), sys.executable)"
+    OUTPUT_VARIABLE weft_sys_py_out OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+  separate_arguments(weft_sys_py_out)
+  list(LENGTH weft_sys_py_out weft_sys_py_n)
+  if(weft_sys_py_n EQUAL 2)
+    list(GET weft_sys_py_out 0 weft_sys_soabi)
+    list(GET weft_sys_py_out 1 weft_sys_exe)
+    get_filename_component(weft_sys_real ${weft_sys_exe} REALPATH)
+    get_filename_component(weft_found_real ${Python3_EXECUTABLE} REALPATH)
+    if(weft_sys_soabi STREQUAL Python3_SOABI AND NOT weft_sys_real STREQUAL weft_found_real)
+      add_test(NAME python_test_processes_system_python
+        COMMAND ${weft_sys_py} -m unittest -v test_processes
+        WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}/tests/python)
+      set_tests_properties(python_test_processes_system_python PROPERTIES
+        ENVIRONMENT "${weft_py_env};WEFT_WEFTD=$<TARGET_FILE:weftd>" LABELS "python"
+        TIMEOUT 600)
+    endif()
+  endif()
+endif()
 
 # The examples, checked by their output.
 set(weft_py_sums

@@ -118,7 +118,6 @@ struct wpy_core {
      * reference on each). */
     void *remote;
     WpyJob *rhead, *rtail;
-    uint64_t remote_done; /* remote jobs complete (GIL) */
 };
 
 enum { J_QUEUED = 0, J_RUNNING = 1, J_DONE = 2, J_FAILED = 3, J_CANCELLED = 4 };
@@ -1477,7 +1476,6 @@ void wpy_rjob_finish(PyObject *job, PyObject *res, PyObject *exc, int cancelled)
             lost_log(j);
         }
     }
-    c->remote_done++;
     if (j->prev) j->prev->next = j->next;
     else c->rhead = j->next;
     if (j->next) j->next->prev = j->prev;
@@ -1974,7 +1972,6 @@ static PyObject *runtime_stats(WpyRuntime *self, PyObject *unused) {
         put(d, "jobs_run", WPY_U64(run)) < 0 || put(d, "jobs_failed", WPY_U64(c->failed)) < 0 ||
         put(d, "jobs_cancelled", WPY_U64(c->cancelled)) < 0 ||
         put(d, "jobs_failed_unseen", WPY_U64(c->lost_total)) < 0 ||
-        put(d, "jobs_remote", WPY_U64(c->remote_done)) < 0 ||
         put(d, "jobs_pending", WPY_U64(atomic_load(&c->pending))) < 0 ||
         put(d, "jobs_busy_s", WPY_DBL((double)busy / 1e9)) < 0 ||
         put(d, "jobs_wall_s", WPY_DBL((double)(now_ns() - c->t0) / 1e9)) < 0 ||

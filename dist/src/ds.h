@@ -110,8 +110,26 @@ enum {
     DS_R_PONG = 8,
     DS_R_GOODBYE = 9
 };
-#define DS_F_MORE 0x1 /* TASK, RESULT: bytes continue in CHUNKs */
-#define DS_F_LAST 0x1 /* CHUNK: the last one */
+#define DS_F_MORE 0x1   /* TASK, RESULT: bytes continue in CHUNKs */
+#define DS_F_LAST 0x1   /* CHUNK: the last one */
+#define DS_F_INPUTS 0x2 /* TASK: the argument is an input frame (graph node) */
+#define DS_F_TIMED 0x2  /* RESULT: start time and worker follow the fixed part */
+#define DS_F_TIME 0x1   /* PONG: the answering side's clock follows the token */
+#define DS_TIMED_LEN 12 /* RESULT with DS_F_TIMED: u64 start_ns, u32 worker */
+/* An input frame (TASK with DS_F_INPUTS, PROTOCOL.md 5.1): u32 count n
+ * (at most DS_INPUTS_MAX), u64 argument length, n u64 input lengths, then
+ * the argument bytes and the inputs' bytes in order; the lengths must add
+ * up to the frame exactly. */
+#define DS_INPUTS_MAX 65536
+/* In an input frame, a length with this bit set is a reference: the low
+ * 63 bits are the id of an earlier task of the same connection whose
+ * result the node kept (PROTOCOL.md 5.1, "kept results"). */
+#define DS_INPUT_REF ((uint64_t)1 << 63)
+/* Results of graph nodes (INPUTS tasks) this long or longer are kept by
+ * the node for later references, up to DS_KEEP_MAX bytes per connection
+ * (oldest dropped first). */
+#define DS_KEEP_MIN ((size_t)64 << 10)
+#define DS_KEEP_MAX ((size_t)256 << 20)
 
 enum { /* RESULT outcomes */
     DS_OUT_OK = 0,
@@ -119,7 +137,8 @@ enum { /* RESULT outcomes */
     DS_OUT_NOTASK = 2,
     DS_OUT_CANCELLED = 3,
     DS_OUT_NODE_ERROR = 4,
-    DS_OUT_REFUSED = 5
+    DS_OUT_REFUSED = 5,
+    DS_OUT_MISSING = 6 /* an input reference the node does not hold: send the bytes */
 };
 enum { DS_BYE_CLOSING = 0, DS_BYE_DRAINING = 1, DS_BYE_PROTOCOL = 2, DS_BYE_LIMIT = 3 };
 
@@ -149,6 +168,7 @@ typedef struct ds_task_rec {
     const uint8_t *data;
     size_t n;         /* bytes here */
     int more;
+    int inputs;       /* DS_F_INPUTS */
 } ds_task_rec_t;
 
 typedef struct ds_result_rec {
@@ -161,6 +181,9 @@ typedef struct ds_result_rec {
     const uint8_t *data;
     size_t n;
     int more;
+    int timed;        /* DS_F_TIMED: start_ns and worker are set */
+    uint64_t start_ns; /* the node's clock */
+    uint32_t worker;
 } ds_result_rec_t;
 
 typedef struct ds_chunk_rec {
@@ -179,7 +202,17 @@ int ds_result_decode(const ds_rec_t *r, ds_result_rec_t *t);
 int ds_chunk_decode(const ds_rec_t *r, ds_chunk_rec_t *t);
 int ds_idatt_decode(const ds_rec_t *r, uint64_t *id, uint32_t *attempt); /* CANCEL */
 int ds_u32_decode(const ds_rec_t *r, uint32_t *v);                         /* CREDIT */
-int ds_u64_decode(const ds_rec_t *r, uint64_t *v);                         /* PING, PONG */
+int ds_u64_decode(const ds_rec_t *r, uint64_t *v);                         /* PING */
+/* PONG: the token, and the answering side's clock (*clock_ns; 0 when the
+ * record has no DS_F_TIME). */
+int ds_pong_decode(const ds_rec_t *r, uint64_t *token, uint64_t *clock_ns);
+/* An input frame (DS_F_INPUTS) of len bytes: 0 with *n inputs; arg (and
+ * its length) and the inputs' addresses and lengths (arrays of *n, made
+ * with wf_malloc into *ptrs and *lens, freed by the caller) point into
+ * frame. DS_ERROR when the lengths do not add up or n is over
+ * DS_INPUTS_MAX; WEFT_ENOMEM. */
+int ds_inputs_decode(const uint8_t *frame, size_t len, const uint8_t **arg, size_t *arg_len,
+                     size_t *n, const uint8_t ***ptrs, size_t **lens);
 int ds_info_decode(const ds_rec_t *r, uint32_t *workers, uint64_t *max_bytes);
 int ds_bye_decode(const ds_rec_t *r, uint8_t *reason, char *text, size_t size);
 
@@ -200,8 +233,17 @@ void ds_buf_consume(ds_buf_t *b, size_t n);
 /* Record encoders: append one record to b (0 or WEFT_ENOMEM). */
 int ds_put_task(ds_buf_t *b, uint64_t id, uint32_t attempt, const char *name, size_t name_len,
                 uint64_t total, const void *data, size_t n, int more);
+/* As ds_put_task, with extra flags (DS_F_INPUTS). */
+int ds_put_task_f(ds_buf_t *b, uint64_t id, uint32_t attempt, uint8_t flags, const char *name,
+                  size_t name_len, uint64_t total, const void *data, size_t n, int more);
 int ds_put_result(ds_buf_t *b, uint64_t id, uint32_t attempt, uint8_t outcome, int32_t code,
                   uint64_t run_ns, uint64_t total, const void *data, size_t n, int more);
+/* As ds_put_result, with DS_F_TIMED: when the task started (the node's
+ * clock) and on which worker. */
+int ds_put_result_timed(ds_buf_t *b, uint64_t id, uint32_t attempt, uint8_t outcome, int32_t code,
+                        uint64_t run_ns, uint64_t start_ns, uint32_t worker, uint64_t total,
+                        const void *data, size_t n, int more);
+int ds_put_pong(ds_buf_t *b, uint64_t token, uint64_t clock_ns);
 int ds_put_chunk(ds_buf_t *b, uint64_t id, uint32_t attempt, uint64_t offset, const void *data,
                  size_t n, int last);
 int ds_put_idatt(ds_buf_t *b, uint8_t kind, uint64_t id, uint32_t attempt);
@@ -399,10 +441,13 @@ typedef struct ds_exec_task {
     char *name;            /* NUL-terminated */
     uint8_t *arg;          /* wf_malloc'd; given to the graph, then freed */
     size_t arg_len;
+    int inputs;            /* arg is an input frame (DS_F_INPUTS): a graph node */
     /* filled by ds_exec_run: */
     uint8_t outcome;
     int32_t code;
     uint64_t run_ns;
+    uint64_t start_ns;     /* when it started (wf_now_ns), 0 if it did not */
+    int worker;            /* the worker that ran it */
     const void *result;    /* in run, valid until ds_exec_release */
     size_t result_len;
     weft_node_fn fn;
@@ -419,6 +464,7 @@ typedef struct ds_exec_batch {
     ds_exec_task_t **tasks;
     weft_graph_t *graph;
     weft_run_t *run;
+    void *inputs;               /* per task: its inputs' descriptors (ds_exec.c) */
     void (*done)(struct ds_exec_batch *b); /* called on the worker when run */
     void *owner;
     size_t streaming;           /* results still being sent (I/O thread) */
@@ -430,5 +476,61 @@ typedef struct ds_exec_batch {
 int ds_exec_submit(weft_runtime_t *rt, ds_exec_batch_t *b);
 /* Frees the batch's graph and run (results become invalid). */
 void ds_exec_release(ds_exec_batch_t *b);
+
+/* ------------------------------------------------------------------ */
+/* The cluster's graph executor (ds_graph.c) and what it uses of the
+ * client (ds_cluster.c)                                               */
+
+/* weft_cluster_submit with arg (wf_malloc'd, len bytes) taken over, also
+ * on failure, and TASK flags (DS_F_INPUTS). */
+int ds_cluster_submit_owned(weft_cluster_t *c, const char *task, uint8_t *arg, size_t len,
+                            uint8_t wire_flags, const weft_dsubmit_opts_t *opts, weft_djob_t **job);
+
+/* Where and how a finished job ran. I/O thread (its callback), or any
+ * thread once it is done. */
+typedef struct ds_djob_info {
+    int rc, status;          /* what weft_djob_wait returns, and the task's status */
+    const char *err;         /* its message when it did not succeed, or NULL */
+    const char *where;       /* node name, "local", or NULL */
+    int worker;              /* -1 unknown */
+    int attempts;
+    int64_t lost_ns;         /* on attempts that were lost */
+    int64_t start_ns;        /* on our clock (wf_now_ns), 0 unknown */
+    uint64_t run_ns;
+    uint64_t bytes_sent, bytes_received; /* argument (frame) and result */
+    uint64_t id;             /* its task id on the connections */
+    int node;                /* index of the node that answered, -1 local or none */
+    uint64_t gen;            /* that node's connection generation then */
+} ds_djob_info_t;
+
+/* Data locality: a job whose frame refers to results kept on node `node`
+ * (index; its connection generation gen, ds_cluster_node_gen) waits for
+ * that node; when it is gone or answers MISSING, refill (I/O thread)
+ * makes the frame with all the bytes (wf_malloc'd) and the job goes
+ * anywhere. */
+typedef struct ds_prefer {
+    int node;
+    uint64_t gen;
+    int (*refill)(void *data, uint8_t **arg, size_t *len);
+    void *data;
+} ds_prefer_t;
+/* ds_cluster_submit_owned with a preference (pref may be NULL). */
+int ds_cluster_submit_local(weft_cluster_t *c, const char *task, uint8_t *arg, size_t len,
+                            uint8_t wire_flags, const weft_dsubmit_opts_t *opts,
+                            const ds_prefer_t *pref, weft_djob_t **job);
+/* The connection generation of node idx (its handshakes so far), 0 while
+ * it is not connected. Any thread. */
+uint64_t ds_cluster_node_gen(weft_cluster_t *c, int idx);
+/* Whether the cluster keeps data local (weft_cluster_opts_t.locality). */
+int ds_cluster_locality(const weft_cluster_t *c);
+void ds_djob_info(const weft_djob_t *j, ds_djob_info_t *o);
+
+/* The executor a cluster hands out (weft_cluster_executor): made with the
+ * cluster, ended before its I/O thread stops (jobs it holds are then
+ * cancelled, so every deferred node completes). */
+typedef struct ds_gexec ds_gexec_t;
+int ds_gexec_create(weft_cluster_t *c, ds_gexec_t **out);
+const weft_executor_t *ds_gexec_executor(ds_gexec_t *x);
+void ds_gexec_free(ds_gexec_t *x);
 
 #endif

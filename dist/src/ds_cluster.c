@@ -93,6 +93,22 @@ struct weft_djob {
     const char *where;        /* the node's name (kept by the sync object), "local" */
     char *lost;               /* nodes it was lost with, made on the first loss */
     char *err;                /* its message when it failed */
+    uint8_t wire_flags;       /* TASK flags it is sent with (DS_F_INPUTS) */
+    int pin;                  /* index of the only node it may run on, or -1 */
+    int64_t sent_ns;          /* when the current attempt was sent (I/O thread) */
+    int64_t lost_ns;          /* time spent on attempts that were lost */
+    int64_t r_start_ns;       /* the result's start on the client's clock, 0 unknown */
+    int r_worker;             /* the worker that ran it there, -1 unknown */
+    uint64_t r_run_ns;        /* its run time there */
+    /* data locality (ds_graph.c): the frame refers to results kept on node
+     * `prefer` (connection generation prefer_gen); refill makes the frame
+     * with every input's bytes, for any other node */
+    int prefer;
+    uint64_t prefer_gen;
+    int (*refill)(void *data, uint8_t **arg, size_t *len);
+    void *refill_data;
+    int r_node;               /* the node that answered, -1 local or none */
+    uint64_t r_gen;           /* ... its connection generation then */
 };
 
 struct weft_dgroup {
@@ -130,6 +146,11 @@ struct dnode {
     int info;
     int addr_i;               /* which address of the host to try */
     char detail[WEFT_DETAIL_MAX];
+    /* the node's clock against ours (PONG with DS_F_TIME): its clock minus
+     * ours at the pong of the shortest round trip seen since it connected;
+     * off by at most half that round trip (clock_rtt) */
+    int64_t clock_off, clock_rtt;
+    int64_t down_since;       /* when it went down (or was added): pinned jobs' grace */
     node_stat_t st;
 };
 
@@ -156,6 +177,9 @@ struct weft_cluster {
     weft_djob_t *done_list;
     uint64_t next_id;
     int64_t none_since;       /* when the last node went down (or start) */
+    uint64_t npinned;         /* jobs in the ready queue pinned to a node */
+    int64_t turn_ns;          /* I/O thread: the clock at the start of this turn */
+    int64_t pin_check;        /* when the pinned ones were last looked at */
     int any_up;
     /* local workers */
     weft_runtime_t *rt;
@@ -169,6 +193,7 @@ struct weft_cluster {
     uint64_t total_jobs;      /* accepted results, for share */
     atomic_uint_fast64_t total_jobs_a;
     ds_disc_t *disc;          /* discovery's listener (ds_discover.c), or NULL */
+    ds_gexec_t *gx;           /* the graph executor (ds_graph.c) */
 };
 
 ds_disc_t *ds_cluster_disc(weft_cluster_t *c) { return c->disc; }
@@ -235,6 +260,7 @@ void weft_cluster_opts_init(weft_cluster_opts_t *o) {
     o->discover_max_age_s = 5;
     o->discover_skew_s = 1;
     o->discover_max_nodes = 32;
+    o->locality = 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -256,6 +282,7 @@ static void ready_push(weft_cluster_t *c, weft_djob_t *j, int front) {
         c->ready_tail = j;
     }
     c->nready++;
+    if (j->pin >= 0) c->npinned++;
 }
 
 static void ready_remove(weft_cluster_t *c, weft_djob_t *j) {
@@ -265,6 +292,7 @@ static void ready_remove(weft_cluster_t *c, weft_djob_t *j) {
     else c->ready_tail = j->prev;
     j->prev = j->next = NULL;
     c->nready--;
+    if (j->pin >= 0) c->npinned--;
 }
 
 /* The job's outcome is known: record it and queue it for the turn's end. */
@@ -412,6 +440,7 @@ static void node_down(weft_cluster_t *c, dnode_t *n, int err, const char *fmt, .
         j->result_len = j->result_have = 0;
         j->receiving = 0;
         j->arg_sent = 0;
+        j->lost_ns += wf_now_ns() - j->sent_ns;
         j->losses++;
         append_lost(j, n->name);
         atomic_fetch_add(&n->st.retries, 1);
@@ -433,6 +462,7 @@ static void node_down(weft_cluster_t *c, dnode_t *n, int err, const char *fmt, .
     double b = n->backoff;
     n->next_try = wf_now_ns() + ns_of(b / 2 + b / 2 * (r / 4294967296.0));
     n->backoff = b * 2 > c->o.backoff_max_s ? c->o.backoff_max_s : b * 2;
+    if (was_ready) n->down_since = wf_now_ns();
     if (was_ready || err == WEFT_EAUTH || err == WEFT_EPROTO) node_event(c, n, 0, err, n->detail);
     if (!c->ready_nodes && was_ready) c->none_since = wf_now_ns();
 }
@@ -537,6 +567,8 @@ static void node_connected(weft_cluster_t *c, dnode_t *n) {
 /* ------------------------------------------------------------------ */
 /* Records from a node                                                 */
 
+static int unprefer(weft_djob_t *j);
+
 static void accept_result(weft_cluster_t *c, dnode_t *n, weft_djob_t *j, uint64_t run_ns) {
     ds_map_del(&n->inflight, j->id);
     n->inflight_bytes -= j->arg_len < n->inflight_bytes ? j->arg_len : n->inflight_bytes;
@@ -557,6 +589,7 @@ static void requeue(weft_cluster_t *c, dnode_t *n, weft_djob_t *j, int as_loss) 
     j->result_len = j->result_have = 0;
     j->receiving = 0;
     if (as_loss) {
+        j->lost_ns += wf_now_ns() - j->sent_ns;
         j->losses++;
         append_lost(j, n->name);
         atomic_fetch_add(&n->st.retries, 1);
@@ -576,7 +609,23 @@ static int on_result(weft_cluster_t *c, dnode_t *n, const ds_rec_t *r, const cha
     n->outstanding--;
     weft_djob_t *j = ds_map_get(&n->inflight, rr.id);
     if (!j || j->attempt != rr.attempt) return 0; /* cancelled meanwhile, or an old attempt */
+    if (rr.timed && rr.start_ns) {
+        j->r_start_ns = n->clock_rtt >= 0 ? (int64_t)rr.start_ns - n->clock_off : 0;
+        j->r_worker = (int)rr.worker;
+    } else {
+        j->r_start_ns = 0;
+        j->r_worker = -1;
+    }
+    j->r_run_ns = rr.run_ns;
+    j->r_node = n->idx;
+    j->r_gen = atomic_load_explicit(&n->st.connects, memory_order_relaxed);
     switch (rr.outcome) {
+    case DS_OUT_MISSING: /* a kept input is gone: all the bytes, to any node */
+        ds_map_del(&n->inflight, j->id);
+        n->inflight_bytes -= j->arg_len < n->inflight_bytes ? j->arg_len : n->inflight_bytes;
+        if (unprefer(j)) finish(c, j, WEFT_ENOMEM, 0, "out of memory for a task's inputs");
+        else ready_push(c, j, 1);
+        return 0;
     case DS_OUT_OK:
         if (rr.total > c->o.max_bytes) {
             ds_map_del(&n->inflight, j->id);
@@ -697,9 +746,17 @@ static void on_sealed(weft_cluster_t *c, dnode_t *n, const ds_frame_t *f) {
         }
         case DS_R_PING: rc = ds_conn_answer_ping(&n->conn, &r, &why); break;
         case DS_R_PONG: {
-            uint64_t tok;
-            if (ds_u64_decode(&r, &tok)) rc = -1, why = "malformed pong";
-            else atomic_store(&n->st.rtt_ns, (uint64_t)wf_now_ns() - tok);
+            uint64_t tok, clk;
+            if (ds_pong_decode(&r, &tok, &clk)) {
+                rc = -1, why = "malformed pong";
+                break;
+            }
+            int64_t now = wf_now_ns(), rtt = now - (int64_t)tok;
+            atomic_store(&n->st.rtt_ns, (uint64_t)rtt);
+            if (clk && rtt >= 0 && (n->clock_rtt < 0 || rtt < n->clock_rtt)) {
+                n->clock_rtt = rtt;
+                n->clock_off = (int64_t)clk - ((int64_t)tok + rtt / 2);
+            }
             break;
         }
         case DS_R_GOODBYE: {
@@ -759,6 +816,11 @@ static void node_handshake(weft_cluster_t *c, dnode_t *n, const ds_frame_t *f) {
     n->hs = NULL;
     n->conn.authed = 1;
     n->state = N_READY;
+    /* a first round trip at once: the node's clock is known before its
+     * first results (timed results are placed on our timeline) */
+    n->clock_rtt = -1;
+    n->clock_off = 0;
+    if (ds_conn_room(&n->conn, 8) == 0) ds_put_u64(&n->conn.pt, DS_R_PING, (uint64_t)wf_now_ns());
 }
 
 static void node_readable(weft_cluster_t *c, dnode_t *n) {
@@ -806,8 +868,8 @@ static int send_arg(dnode_t *n, weft_djob_t *j) {
     if (j->arg_sent == 0) { /* the TASK record first */
         size_t first = j->arg_len > DS_CHUNK_MAX ? DS_CHUNK_MAX : j->arg_len;
         if (ds_conn_room(&n->conn, DS_TASK_FIXED + j->name_len + first) ||
-            ds_put_task(&n->conn.pt, j->id, j->attempt, j->name, j->name_len, j->arg_len, j->arg,
-                        first, first < j->arg_len))
+            ds_put_task_f(&n->conn.pt, j->id, j->attempt, j->wire_flags, j->name, j->name_len,
+                          j->arg_len, j->arg, first, first < j->arg_len))
             return -1;
         j->arg_sent = first;
         if (first == j->arg_len) return 1;
@@ -846,8 +908,10 @@ static int place_local(weft_cluster_t *c, weft_djob_t *j) {
     memcpy(t->name, j->name, j->name_len);
     t->id = j->id;
     t->attempt = j->attempt;
+    t->inputs = (j->wire_flags & DS_F_INPUTS) != 0;
     t->owner = j;
     j->local = t;
+    j->sent_ns = c->turn_ns;
     if (c->nlgather == c->caplgather) {
         size_t cap = c->caplgather ? c->caplgather * 2 : 64;
         ds_exec_task_t **g = wf_realloc(c->lgather, cap * sizeof *g);
@@ -910,6 +974,9 @@ static void take_local(weft_cluster_t *c) {
             if (j->local == t) {
                 j->local = NULL;
                 j->where = "local";
+                j->r_start_ns = (int64_t)t->start_ns; /* our own clock */
+                j->r_worker = t->start_ns ? t->worker : -1;
+                j->r_run_ns = t->run_ns;
                 if (t->outcome == DS_OUT_OK) {
                     if (t->result_len && !(j->result = wf_malloc(t->result_len))) {
                         finish(c, j, WEFT_ENOMEM, 0, "out of memory");
@@ -946,6 +1013,22 @@ static void take_local(weft_cluster_t *c) {
     }
 }
 
+/* The job's frame refers to results kept on its preferred node: make the
+ * frame with all the bytes instead (the node is gone, or said MISSING).
+ * 0 or -1 (no memory). I/O thread. */
+static int unprefer(weft_djob_t *j) {
+    j->prefer = -1;
+    if (!j->refill) return 0;
+    uint8_t *a;
+    size_t len;
+    if (j->refill(j->refill_data, &a, &len)) return -1;
+    j->refill = NULL;
+    wf_free(j->arg);
+    j->arg = a;
+    j->arg_len = len;
+    return 0;
+}
+
 /* Places queued jobs while some node has free credit. */
 static void place(weft_cluster_t *c) {
     weft_djob_t *j = c->ready_head, *next;
@@ -955,9 +1038,23 @@ static void place(weft_cluster_t *c) {
         next = j->next;
         dnode_t *best = NULL;
         uint64_t best_free = 0;
+        if (j->prefer >= 0) {
+            dnode_t *d = c->nodes[j->prefer];
+            if (d->state != N_READY || d->draining ||
+                atomic_load_explicit(&d->st.connects, memory_order_relaxed) != j->prefer_gen) {
+                if (unprefer(j)) { /* no memory for the whole frame */
+                    ready_remove(c, j);
+                    finish(c, j, WEFT_ENOMEM, 0, "out of memory for a task's inputs");
+                    j = next;
+                    continue;
+                }
+            }
+        }
         if (!(j->flags & WEFT_DIST_LOCAL)) {
             for (size_t i = 0; i < n; i++) {
                 dnode_t *d = c->nodes[i];
+                if (j->pin >= 0 && (int)i != j->pin) continue;
+                if (j->prefer >= 0 && (int)i != j->prefer) continue;
                 if (d->state != N_READY || !d->info || d->draining || d->outstanding >= d->credit)
                     continue;
                 if (j->arg_len > d->max_bytes) continue;
@@ -966,7 +1063,8 @@ static void place(weft_cluster_t *c) {
                 if (f > best_free) best_free = f, best = d;
             }
         }
-        int local_ok = c->rt && !(j->flags & WEFT_DIST_REMOTE) && c->local_out < c->local_credit;
+        int local_ok = c->rt && !(j->flags & WEFT_DIST_REMOTE) && j->pin < 0 && j->prefer < 0 &&
+                       c->local_out < c->local_credit;
         uint64_t local_free = local_ok ? c->local_credit - c->local_out : 0;
         if (local_ok && (!best || local_free > best_free)) {
             ready_remove(c, j);
@@ -984,6 +1082,7 @@ static void place(weft_cluster_t *c) {
             ready_remove(c, j);
             j->attempt++;
             j->arg_sent = 0;
+            j->sent_ns = c->turn_ns;
             if (ds_map_put(&best->inflight, j->id, j)) {
                 finish(c, j, WEFT_ENOMEM, 0, "out of memory");
             } else {
@@ -1108,6 +1207,21 @@ static void on_timer(weft_cluster_t *c) {
             break;
         }
     }
+    /* jobs pinned to a node that stays down fail after grace (a walk of
+     * the queue at most every 100 ms, and only while pinned jobs wait) */
+    if (c->npinned && now - c->pin_check >= 100000000) {
+        c->pin_check = now;
+        int64_t grace = ns_of(c->o.grace_s);
+        for (weft_djob_t *j = c->ready_head, *next; j; j = next) {
+            next = j->next;
+            if (j->pin < 0) continue;
+            dnode_t *d = c->nodes[j->pin];
+            if (d->state == N_READY || now - d->down_since <= grace) continue;
+            ready_remove(c, j);
+            finish(c, j, WEFT_ENODE, 0, "node %s: unreachable for %.1f s (the task is placed there): %s",
+                   d->name, c->o.grace_s, d->detail[0] ? d->detail : "not connected");
+        }
+    }
     /* every node down, no local workers: waiting jobs fail after grace */
     if (!c->rt && !c->ready_nodes && c->nready) {
         if (now - c->none_since > ns_of(c->o.grace_s)) {
@@ -1151,6 +1265,7 @@ static void *io_main(void *arg) {
         pthread_mutex_unlock(&c->lq);
         int n = epoll_wait(c->ep, evs, 64, queued ? 0 : -1);
         atomic_store(&c->sleeping, 0);
+        c->turn_ns = wf_now_ns(); /* one clock read per turn for the jobs it sends */
         if (n < 0 && errno != EINTR) break;
         for (int i = 0; i < n; i++) {
             int tag = *(int *)evs[i].data.ptr;
@@ -1258,6 +1373,8 @@ static int add_node_locked(weft_cluster_t *c, const char *s) {
     snprintf(n->name, sizeof n->name, "%s", name);
     n->conn.fd = -1;
     n->backoff = c->o.backoff_min_s;
+    n->down_since = wf_now_ns();
+    n->clock_rtt = -1;
     c->nodes[c->nnodes++] = n;
     c->sync->nnodes = c->nnodes;
     return 0;
@@ -1317,6 +1434,7 @@ int weft_cluster_create(const char *const *nodes, size_t count, const weft_clust
         rc = weft_runtime_create(o.local_workers, &c->rt);
         c->local_credit = (uint64_t)o.local_workers * 64;
     }
+    if (!rc) rc = ds_gexec_create(c, &c->gx);
     if (!rc) {
         c->ep = epoll_create1(EPOLL_CLOEXEC);
         c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -1341,6 +1459,7 @@ int weft_cluster_create(const char *const *nodes, size_t count, const weft_clust
         char detail[WEFT_DETAIL_MAX];
         snprintf(detail, sizeof detail, "%s", weft_error_detail());
         if (c->rt) weft_runtime_destroy(c->rt);
+        ds_gexec_free(c->gx);
         if (c->ep >= 0) close(c->ep);
         if (c->efd >= 0) close(c->efd);
         if (c->tfd >= 0) close(c->tfd);
@@ -1360,6 +1479,10 @@ int weft_cluster_create(const char *const *nodes, size_t count, const weft_clust
     }
     *out = c;
     return 0;
+}
+
+const weft_executor_t *weft_cluster_executor(weft_cluster_t *c) {
+    return c ? ds_gexec_executor(c->gx) : NULL;
 }
 
 int weft_cluster_add_node(weft_cluster_t *c, const char *node) {
@@ -1420,6 +1543,7 @@ int weft_cluster_free(weft_cluster_t *c) {
     atomic_store(&c->sleeping, 1);
     wake(c);
     pthread_join(c->io, NULL);
+    ds_gexec_free(c->gx); /* every job it held has completed: frees them */
     if (c->rt) weft_runtime_destroy(c->rt);
     wf_free(c->lgather);
     close(c->ep);
@@ -1433,9 +1557,55 @@ int weft_cluster_free(weft_cluster_t *c) {
     return 0;
 }
 
+/* The node listed as `name` (compared as parsed addresses), or -1. */
+static int node_index(weft_cluster_t *c, const char *name) {
+    ds_addr_t a;
+    if (ds_addr_parse(name, WEFT_DIST_PORT, &a)) return -1;
+    for (size_t i = 0; i < c->nnodes; i++)
+        if (c->nodes[i]->addr.port == a.port && strcmp(c->nodes[i]->addr.host, a.host) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* weft_cluster_submit, and the graph executor's submissions (ds_graph.c):
+ * owned, when not NULL, is arg made with wf_malloc and taken over (freed
+ * here on failure too); wire_flags go on the TASK record. */
+static int submit(weft_cluster_t *c, const char *task, const void *arg, size_t len, uint8_t *owned,
+                  uint8_t wire_flags, const weft_dsubmit_opts_t *opts, weft_djob_t **job);
+static int submit_job(weft_cluster_t *c, const char *task, const void *arg, size_t len,
+                      uint8_t *owned, uint8_t wire_flags, const weft_dsubmit_opts_t *opts,
+                      weft_djob_t **job, const ds_prefer_t *pref);
+
 int weft_cluster_submit(weft_cluster_t *c, const char *task, const void *arg, size_t len,
                         const weft_dsubmit_opts_t *opts, weft_djob_t **job) {
+    return submit(c, task, arg, len, NULL, 0, opts, job);
+}
+
+int ds_cluster_submit_owned(weft_cluster_t *c, const char *task, uint8_t *arg, size_t len,
+                            uint8_t wire_flags, const weft_dsubmit_opts_t *opts, weft_djob_t **job) {
+    return submit(c, task, arg, len, arg, wire_flags, opts, job);
+}
+
+int ds_cluster_submit_local(weft_cluster_t *c, const char *task, uint8_t *arg, size_t len,
+                            uint8_t wire_flags, const weft_dsubmit_opts_t *opts,
+                            const ds_prefer_t *pref, weft_djob_t **job) {
     if (job) *job = NULL;
+    int rc = submit_job(c, task, arg, len, arg, wire_flags, opts, job, pref);
+    if (rc) wf_free(arg);
+    return rc;
+}
+
+static int submit(weft_cluster_t *c, const char *task, const void *arg, size_t len, uint8_t *owned,
+                  uint8_t wire_flags, const weft_dsubmit_opts_t *opts, weft_djob_t **job) {
+    if (job) *job = NULL;
+    int rc = submit_job(c, task, arg, len, owned, wire_flags, opts, job, NULL);
+    if (rc && owned) wf_free(owned);
+    return rc;
+}
+
+static int submit_job(weft_cluster_t *c, const char *task, const void *arg, size_t len,
+                      uint8_t *owned, uint8_t wire_flags, const weft_dsubmit_opts_t *opts,
+                      weft_djob_t **job, const ds_prefer_t *pref) {
     if (!c || !task || (len && !arg)) return WEFT_EINVAL;
     size_t nl = strlen(task);
     if (!nl || nl > WEFT_NAME_MAX) {
@@ -1461,14 +1631,33 @@ int weft_cluster_submit(weft_cluster_t *c, const char *task, const void *arg, si
         wf_set_detail("argument of %zu bytes is over the limit of %zu", len, c->o.max_bytes);
         return WEFT_ERANGE;
     }
+    if ((flags & WEFT_DIST_LOCAL) && opts && opts->node) {
+        wf_set_detail("WEFT_DIST_LOCAL and a node to run on are exclusive");
+        return WEFT_EINVAL;
+    }
     weft_djob_t *j = wf_calloc(1, sizeof *j + nl + 1);
     if (!j) return WEFT_ENOMEM;
-    if (len && !(j->arg = wf_malloc(len))) {
-        wf_free(j);
-        return WEFT_ENOMEM;
+    if (owned) {
+        j->arg = owned;
+    } else {
+        if (len && !(j->arg = wf_malloc(len))) {
+            wf_free(j);
+            return WEFT_ENOMEM;
+        }
+        if (len) memcpy(j->arg, arg, len);
     }
-    if (len) memcpy(j->arg, arg, len);
     j->arg_len = len;
+    j->wire_flags = wire_flags;
+    j->pin = -1;
+    j->prefer = -1;
+    j->r_node = -1;
+    j->r_worker = -1;
+    if (pref && pref->node >= 0) {
+        j->prefer = pref->node;
+        j->prefer_gen = pref->gen;
+        j->refill = pref->refill;
+        j->refill_data = pref->data;
+    }
     j->name = (char *)(j + 1);
     memcpy(j->name, task, nl + 1);
     j->name_len = nl;
@@ -1483,9 +1672,16 @@ int weft_cluster_submit(weft_cluster_t *c, const char *task, const void *arg, si
     pthread_mutex_lock(&c->sync->mu);
     if (c->freeing) {
         pthread_mutex_unlock(&c->sync->mu);
-        wf_free(j->arg);
+        if (!owned) wf_free(j->arg);
         wf_free(j);
         return WEFT_EDESTROYED;
+    }
+    if (opts && opts->node && (j->pin = node_index(c, opts->node)) < 0) {
+        pthread_mutex_unlock(&c->sync->mu);
+        if (!owned) wf_free(j->arg);
+        wf_free(j);
+        wf_set_detail("node %.200s is not one of the cluster's nodes", opts->node);
+        return WEFT_ENOENT;
     }
     atomic_fetch_add(&c->sync->refs, 1);
     j->c = c;
@@ -1551,6 +1747,32 @@ const char *weft_djob_node(const weft_djob_t *j) {
     if (!j || atomic_load_explicit(&j->state, memory_order_acquire) < J_FINISHED || !j->where) return "";
     return j->where;
 }
+
+void ds_djob_info(const weft_djob_t *j, ds_djob_info_t *o) {
+    o->rc = j->rc;
+    o->status = j->status;
+    o->err = j->err;
+    o->where = j->where;
+    o->worker = j->r_worker;
+    o->attempts = (int)j->attempt;
+    o->lost_ns = j->lost_ns;
+    o->start_ns = j->r_start_ns;
+    o->run_ns = j->r_run_ns;
+    o->bytes_sent = j->arg_len;
+    o->bytes_received = j->result_len;
+    o->id = j->id;
+    o->node = j->r_node;
+    o->gen = j->r_gen;
+}
+
+uint64_t ds_cluster_node_gen(weft_cluster_t *c, int idx) {
+    if (idx < 0 || (size_t)idx >= c->sync->nnodes) return 0;
+    dnode_t *d = c->nodes[idx];
+    if (!atomic_load_explicit(&d->st.connected, memory_order_relaxed)) return 0;
+    return atomic_load_explicit(&d->st.connects, memory_order_relaxed);
+}
+
+int ds_cluster_locality(const weft_cluster_t *c) { return c->o.locality; }
 
 int weft_djob_attempts(const weft_djob_t *j) {
     if (!j) return WEFT_EINVAL;

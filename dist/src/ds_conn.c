@@ -153,7 +153,9 @@ int ds_conn_answer_ping(ds_conn_t *c, const ds_rec_t *r, const char **why) {
         *why = "malformed ping";
         return -1;
     }
-    if (ds_conn_room(c, 8) || ds_put_u64(&c->pt, DS_R_PONG, tok)) {
+    /* the clock lets the client place the peer's task times on its own
+     * timeline (PROTOCOL.md 5.7) */
+    if (ds_conn_room(c, 16) || ds_put_pong(&c->pt, tok, (uint64_t)wf_now_ns())) {
         *why = "out of memory";
         return -1;
     }

@@ -18,6 +18,24 @@
  * ever copied on the node: each is held once. */
 #include "ds.h"
 
+/* An input of a graph node sent with its task (DS_F_INPUTS): a node of
+ * its own, before the task's node, whose result is the input's bytes, so
+ * that the task reads it with weft_node_input as it would locally. */
+typedef struct ds_input {
+    const uint8_t *p;
+    size_t n;
+} ds_input_t;
+
+static int ds_input_node(weft_node_ctx_t *ctx, void *arg) {
+    ds_input_t *in = arg;
+    return in->n ? weft_node_set_result(ctx, in->p, in->n) : 0;
+}
+
+/* Adds task t's node to g with its argument (and its inputs' nodes, for
+ * an input frame). 0, or a weft code (nothing of t runs). */
+static int add_task_node(weft_graph_t *g, ds_exec_task_t *t, ds_input_t **keep,
+                         weft_node_t *id);
+
 static int ds_exec_node(weft_node_ctx_t *ctx, void *arg) {
     ds_exec_task_t *t = arg;
     if (atomic_load_explicit(&t->cancel, memory_order_relaxed) ||
@@ -26,6 +44,8 @@ static int ds_exec_node(weft_node_ctx_t *ctx, void *arg) {
         return WEFT_ECANCELED;
     }
     int64_t t0 = wf_now_ns();
+    t->start_ns = (uint64_t)t0;
+    t->worker = weft_current_worker();
     int rc = t->fn(ctx, t->fn_arg);
     t->run_ns = (uint64_t)(wf_now_ns() - t0);
     t->outcome = rc ? DS_OUT_FAILED : DS_OUT_OK;
@@ -44,7 +64,9 @@ static int batch_task(void *arg, void **result) {
     void *last_arg = NULL;
     size_t added = 0;
     weft_node_t *ids = NULL;
+    ds_input_t **inputs = NULL;
     if (!rc && !(ids = wf_malloc(sizeof *ids * (b->count ? b->count : 1)))) rc = WEFT_ENOMEM;
+    if (!rc && !(inputs = wf_calloc(b->count ? b->count : 1, sizeof *inputs))) rc = WEFT_ENOMEM;
     for (size_t i = 0; i < b->count; i++) {
         ds_exec_task_t *t = b->tasks[i];
         t->result = NULL;
@@ -71,8 +93,7 @@ static int batch_task(void *arg, void **result) {
         t->fn = last_fn;
         t->fn_arg = last_arg;
         t->outcome = DS_OUT_CANCELLED; /* until the node runs */
-        int r = weft_graph_add(g, NULL, ds_exec_node, t, &ids[i]);
-        if (!r && t->arg_len) r = weft_graph_set_arg_ref(g, ids[i], t->arg, t->arg_len);
+        int r = add_task_node(g, t, &inputs[i], &ids[i]);
         if (r) {
             wf_free(t->arg);
             t->arg = NULL;
@@ -114,6 +135,7 @@ static int batch_task(void *arg, void **result) {
         }
     }
     wf_free(ids);
+    b->inputs = inputs;
     b->graph = g;
     b->run = run;
     b->done(b);
@@ -126,7 +148,45 @@ int ds_exec_submit(weft_runtime_t *rt, ds_exec_batch_t *b) {
     return weft_submit(rt, batch_task, b, NULL, NULL);
 }
 
+static int add_task_node(weft_graph_t *g, ds_exec_task_t *t, ds_input_t **keep,
+                         weft_node_t *id) {
+    if (!t->inputs) {
+        int r = weft_graph_add(g, NULL, ds_exec_node, t, id);
+        if (!r && t->arg_len) r = weft_graph_set_arg_ref(g, *id, t->arg, t->arg_len);
+        return r;
+    }
+    const uint8_t *arg, **ptrs;
+    size_t arg_len, n, *lens;
+    int r = ds_inputs_decode(t->arg, t->arg_len, &arg, &arg_len, &n, &ptrs, &lens);
+    if (r) return r == DS_ERROR ? WEFT_EPROTO : r;
+    ds_input_t *in = wf_malloc(sizeof *in * (n ? n : 1));
+    weft_node_t *pn = wf_malloc(sizeof *pn * (n ? n : 1));
+    if (!in || !pn) r = WEFT_ENOMEM;
+    for (size_t i = 0; !r && i < n; i++) {
+        in[i].p = ptrs[i];
+        in[i].n = lens[i];
+        r = weft_graph_add(g, NULL, ds_input_node, &in[i], &pn[i]);
+    }
+    if (!r) r = weft_graph_add(g, NULL, ds_exec_node, t, id);
+    if (!r && arg_len) r = weft_graph_set_arg_ref(g, *id, arg, arg_len);
+    /* in insertion order: input i is the task's weft_node_input(i) */
+    for (size_t i = 0; !r && i < n; i++) r = weft_graph_precede(g, pn[i], *id);
+    wf_free(ptrs);
+    wf_free(lens);
+    wf_free(pn);
+    if (r && in) /* input nodes added stay in the graph: they copy nothing now */
+        for (size_t i = 0; i < n; i++) in[i].n = 0;
+    *keep = in;
+    return r;
+}
+
 void ds_exec_release(ds_exec_batch_t *b) {
+    if (b->inputs) {
+        ds_input_t **in = b->inputs;
+        for (size_t i = 0; i < b->count; i++) wf_free(in[i]);
+        wf_free(in);
+        b->inputs = NULL;
+    }
     if (b->run) weft_run_free(b->run);
     if (b->graph) weft_graph_free(b->graph);
     b->run = NULL;

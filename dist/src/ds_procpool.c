@@ -302,7 +302,12 @@ int weft_procpool_create(const char *const *argv, int n, const weft_procpool_opt
     if (!rc && !(p->ch = calloc((size_t)n, sizeof *p->ch))) rc = WEFT_ENOMEM;
     for (int i = 0; !rc && i < n; i++) {
         pp_child_t *k = &p->ch[i];
-        snprintf(k->sock, sizeof k->sock, "%s/w%d.sock", p->dir, i);
+        int w = snprintf(k->sock, sizeof k->sock, "%s/w%d.sock", p->dir, i);
+        if (w < 0 || (size_t)w >= sizeof k->sock) { /* cannot happen: the dir is short */
+            wf_set_detail("process pool: socket path too long");
+            rc = WEFT_EINVAL;
+            break;
+        }
         k->backoff = o.restart_min_s;
         char listen[128];
         snprintf(listen, sizeof listen, "unix:%s", k->sock);

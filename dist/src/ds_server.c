@@ -90,7 +90,112 @@ struct srv_sess {
     int in_list;          /* on the turn's gather list */
     srv_sess_t *next, *next_turn;
     char peer[80];
+    /* results kept for input references (PROTOCOL.md 5.1): id -> kept_t,
+     * oldest first in a FIFO, at most DS_KEEP_MAX bytes */
+    ds_map_t kept;
+    struct kept *kept_head, *kept_tail;
+    size_t kept_bytes;
 };
+
+typedef struct kept {
+    uint64_t id;
+    size_t len;
+    struct kept *next;
+    uint8_t bytes[];
+} kept_t;
+
+static void kept_drop_oldest(srv_sess_t *ss) {
+    kept_t *k = ss->kept_head;
+    ss->kept_head = k->next;
+    if (!ss->kept_head) ss->kept_tail = NULL;
+    ds_map_del(&ss->kept, k->id);
+    ss->kept_bytes -= k->len;
+    wf_free(k);
+}
+
+static void kept_free(srv_sess_t *ss) {
+    while (ss->kept_head) kept_drop_oldest(ss);
+    ds_map_free(&ss->kept);
+}
+
+/* Keeps a copy of task id's result for later references (best effort:
+ * without memory it is not kept, and a reference to it asks for the
+ * bytes). */
+static void kept_add(srv_sess_t *ss, uint64_t id, const void *p, size_t n) {
+    if (n > DS_KEEP_MAX || ds_map_get(&ss->kept, id)) return;
+    while (ss->kept_head && ss->kept_bytes + n > DS_KEEP_MAX) kept_drop_oldest(ss);
+    kept_t *k = wf_malloc(sizeof *k + n);
+    if (!k) return;
+    k->id = id;
+    k->len = n;
+    k->next = NULL;
+    memcpy(k->bytes, p, n);
+    if (ds_map_put(&ss->kept, id, k)) {
+        wf_free(k);
+        return;
+    }
+    if (ss->kept_tail) ss->kept_tail->next = k;
+    else ss->kept_head = k;
+    ss->kept_tail = k;
+    ss->kept_bytes += n;
+}
+
+/* Replaces the references of t's input frame by the kept bytes (a new
+ * frame). 0 (also for a frame without references), 1 when a referenced
+ * result is not held (the task is answered MISSING), -1 without memory,
+ * -2 for a malformed frame (left to the task, which fails as a node
+ * error). I/O thread. */
+static int resolve_refs(srv_sess_t *ss, ds_exec_task_t *t) {
+    if (t->arg_len < 12) return -2;
+    uint32_t n = ds_get32(t->arg);
+    if (n > DS_INPUTS_MAX || (size_t)n > (t->arg_len - 12) / 8) return -2;
+    size_t grow = 0, refs = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t l = ds_get64(t->arg + 12 + (size_t)i * 8);
+        if (!(l & DS_INPUT_REF)) continue;
+        kept_t *k = ds_map_get(&ss->kept, l & ~DS_INPUT_REF);
+        if (!k) return 1;
+        grow += k->len;
+        refs++;
+    }
+    if (!refs) return 0;
+    if (grow > SIZE_MAX / 2 || t->arg_len + grow > ss->s->o.max_bytes + (size_t)1) return -2;
+    uint8_t *f = wf_malloc(t->arg_len + grow);
+    if (!f) return -1;
+    size_t head = 12 + (size_t)n * 8;
+    memcpy(f, t->arg, 12);
+    uint64_t al = ds_get64(t->arg + 4);
+    if (al > t->arg_len - head) {
+        wf_free(f);
+        return -2;
+    }
+    size_t out = head, in = head;
+    memcpy(f + out, t->arg + in, (size_t)al);
+    out += (size_t)al;
+    in += (size_t)al;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t l = ds_get64(t->arg + 12 + (size_t)i * 8);
+        if (l & DS_INPUT_REF) {
+            kept_t *k = ds_map_get(&ss->kept, l & ~DS_INPUT_REF);
+            memcpy(f + out, k->bytes, k->len);
+            out += k->len;
+            ds_put64(f + 12 + (size_t)i * 8, k->len);
+        } else {
+            if (l > t->arg_len - in) {
+                wf_free(f);
+                return -2;
+            }
+            memcpy(f + out, t->arg + in, (size_t)l);
+            out += (size_t)l;
+            in += (size_t)l;
+            ds_put64(f + 12 + (size_t)i * 8, l);
+        }
+    }
+    wf_free(t->arg);
+    t->arg = f;
+    t->arg_len = out;
+    return 0;
+}
 
 /* ------------------------------------------------------------------ */
 /* Logging                                                             */
@@ -170,6 +275,7 @@ static void sess_close(srv_sess_t *ss, int level, const char *why) {
         if (t && !t->batch) task_free(t);
     }
     ds_map_free(&ss->tasks);
+    kept_free(ss);
     ss->ngather = 0;
     /* unlink from the live list */
     for (srv_sess_t **pp = &s->sessions; *pp; pp = &(*pp)->next)
@@ -295,7 +401,19 @@ static void sess_handshake(srv_sess_t *ss, const ds_frame_t *f) {
 /* ------------------------------------------------------------------ */
 /* Records                                                             */
 
+static int answer_now(srv_sess_t *ss, uint64_t id, uint32_t attempt, uint8_t outcome, int32_t code);
+
 static int gather(srv_sess_t *ss, ds_exec_task_t *t) {
+    if (t->inputs) {
+        int r = resolve_refs(ss, t);
+        if (r == -1) return WEFT_ENOMEM;
+        if (r == 1) { /* not held (dropped, or another connection's): ask for the bytes */
+            ds_map_del(&ss->tasks, t->id);
+            int rc = answer_now(ss, t->id, t->attempt, DS_OUT_MISSING, 0);
+            task_free(t);
+            return rc;
+        }
+    }
     if (ss->ngather == ss->capgather) {
         size_t cap = ss->capgather ? ss->capgather * 2 : 64;
         ds_exec_task_t **g = wf_realloc(ss->gather, cap * sizeof *g);
@@ -349,6 +467,7 @@ static int on_task(srv_sess_t *ss, const ds_rec_t *r, const char **why) {
     t->name[tr.name_len] = 0;
     t->arg = arg;
     t->arg_len = (size_t)tr.total;
+    t->inputs = tr.inputs;
     if (tr.n) memcpy(arg, tr.data, tr.n);
     t->have = tr.n;
     t->dead = &ss->dead;
@@ -406,8 +525,8 @@ static void on_sealed(srv_sess_t *ss, const ds_frame_t *f) {
         case DS_R_CANCEL: rc = on_cancel(ss, &r, &why); break;
         case DS_R_PING: rc = ds_conn_answer_ping(&ss->c, &r, &why); break;
         case DS_R_PONG: {
-            uint64_t tok;
-            if (ds_u64_decode(&r, &tok)) rc = -1, why = "malformed pong";
+            uint64_t tok, clk;
+            if (ds_pong_decode(&r, &tok, &clk)) rc = -1, why = "malformed pong";
             break;
         }
         case DS_R_GOODBYE: {
@@ -608,10 +727,15 @@ static void take_done(weft_server_t *s) {
             size_t n = t->result_len, first = n > DS_CHUNK_MAX ? DS_CHUNK_MAX : n;
             int more = first < n;
             if (t->outcome != DS_OUT_OK) n = first = 0, more = 0;
-            if (ds_conn_room(&ss->c, DS_RESULT_FIXED + first) ||
-                ds_put_result(&ss->c.pt, t->id, t->attempt, t->outcome,
-                              t->outcome == DS_OUT_CANCELLED ? WEFT_ECANCELED : t->code, t->run_ns,
-                              n, t->result, first, more)) {
+            /* a large result of a graph node may be its successors' input:
+             * kept, before the client can see it, for references */
+            if (t->inputs && n >= DS_KEEP_MIN) kept_add(ss, t->id, t->result, n);
+            /* timed: the client places the task on its own timeline */
+            if (ds_conn_room(&ss->c, DS_RESULT_FIXED + DS_TIMED_LEN + first) ||
+                ds_put_result_timed(&ss->c.pt, t->id, t->attempt, t->outcome,
+                                    t->outcome == DS_OUT_CANCELLED ? WEFT_ECANCELED : t->code,
+                                    t->run_ns, t->start_ns, (uint32_t)(t->worker < 0 ? 0 : t->worker),
+                                    n, t->result, first, more)) {
                 sess_close(ss, WEFT_LOG_ERROR, "out of memory");
                 continue;
             }

@@ -91,7 +91,8 @@ static int name_ok(const uint8_t *s, size_t n) {
 }
 
 int ds_task_decode(const ds_rec_t *r, ds_task_rec_t *t) {
-    if (r->kind != DS_R_TASK || (r->flags & ~DS_F_MORE) || r->len < DS_TASK_FIXED) return DS_ERROR;
+    if (r->kind != DS_R_TASK || (r->flags & ~(DS_F_MORE | DS_F_INPUTS)) || r->len < DS_TASK_FIXED)
+        return DS_ERROR;
     const uint8_t *p = r->p;
     t->id = ds_get64(p);
     t->attempt = ds_get32(p + 8);
@@ -105,23 +106,29 @@ int ds_task_decode(const ds_rec_t *r, ds_task_rec_t *t) {
     t->data = p + DS_TASK_FIXED + t->name_len;
     t->n = r->len - DS_TASK_FIXED - t->name_len;
     t->more = r->flags & DS_F_MORE;
+    t->inputs = (r->flags & DS_F_INPUTS) != 0;
     /* all bytes here, or fewer with MORE */
     if (t->more ? t->n >= t->total : t->n != t->total) return DS_ERROR;
     return 0;
 }
 
 int ds_result_decode(const ds_rec_t *r, ds_result_rec_t *t) {
-    if (r->kind != DS_R_RESULT || (r->flags & ~DS_F_MORE) || r->len < DS_RESULT_FIXED) return DS_ERROR;
+    if (r->kind != DS_R_RESULT || (r->flags & ~(DS_F_MORE | DS_F_TIMED))) return DS_ERROR;
+    t->timed = (r->flags & DS_F_TIMED) != 0;
+    size_t fixed = DS_RESULT_FIXED + (t->timed ? DS_TIMED_LEN : 0);
+    if (r->len < fixed) return DS_ERROR;
     const uint8_t *p = r->p;
     t->id = ds_get64(p);
     t->attempt = ds_get32(p + 8);
     t->outcome = p[12];
-    if (p[13] || p[14] || p[15] || t->outcome > DS_OUT_REFUSED || t->id == 0) return DS_ERROR;
+    if (p[13] || p[14] || p[15] || t->outcome > DS_OUT_MISSING || t->id == 0) return DS_ERROR;
     t->code = (int32_t)ds_get32(p + 16);
     t->run_ns = ds_get64(p + 20);
     t->total = ds_get64(p + 28);
-    t->data = p + DS_RESULT_FIXED;
-    t->n = r->len - DS_RESULT_FIXED;
+    t->start_ns = t->timed ? ds_get64(p + DS_RESULT_FIXED) : 0;
+    t->worker = t->timed ? ds_get32(p + DS_RESULT_FIXED + 8) : 0;
+    t->data = p + fixed;
+    t->n = r->len - fixed;
     t->more = r->flags & DS_F_MORE;
     if (t->more ? t->n >= t->total : t->n != t->total) return DS_ERROR;
     return 0;
@@ -155,6 +162,59 @@ int ds_u32_decode(const ds_rec_t *r, uint32_t *v) {
 int ds_u64_decode(const ds_rec_t *r, uint64_t *v) {
     if (r->flags || r->len != 8) return DS_ERROR;
     *v = ds_get64(r->p);
+    return 0;
+}
+
+int ds_pong_decode(const ds_rec_t *r, uint64_t *token, uint64_t *clock_ns) {
+    if (r->kind != DS_R_PONG || (r->flags & ~DS_F_TIME)) return DS_ERROR;
+    if (r->len != ((r->flags & DS_F_TIME) ? 16u : 8u)) return DS_ERROR;
+    *token = ds_get64(r->p);
+    *clock_ns = (r->flags & DS_F_TIME) ? ds_get64(r->p + 8) : 0;
+    return 0;
+}
+
+int ds_inputs_decode(const uint8_t *frame, size_t len, const uint8_t **arg, size_t *arg_len,
+                     size_t *n, const uint8_t ***ptrs, size_t **lens) {
+    *ptrs = NULL;
+    *lens = NULL;
+    *n = 0;
+    if (len < 12) return DS_ERROR;
+    uint32_t count = ds_get32(frame);
+    if (count > DS_INPUTS_MAX || (size_t)count > (len - 12) / 8) return DS_ERROR;
+    size_t head = 12 + (size_t)count * 8, left = len - head;
+    uint64_t al = ds_get64(frame + 4);
+    if (al > left) return DS_ERROR;
+    left -= (size_t)al;
+    const uint8_t **p = wf_malloc(sizeof *p * (count ? count : 1));
+    size_t *l = wf_malloc(sizeof *l * (count ? count : 1));
+    if (!p || !l) {
+        wf_free(p);
+        wf_free(l);
+        return WEFT_ENOMEM;
+    }
+    const uint8_t *at = frame + head + al;
+    for (uint32_t i = 0; i < count; i++) {
+        uint64_t k = ds_get64(frame + 12 + (size_t)i * 8);
+        if (k > left) {
+            wf_free(p);
+            wf_free(l);
+            return DS_ERROR;
+        }
+        p[i] = at;
+        l[i] = (size_t)k;
+        at += k;
+        left -= (size_t)k;
+    }
+    if (left) {
+        wf_free(p);
+        wf_free(l);
+        return DS_ERROR;
+    }
+    *arg = frame + head;
+    *arg_len = (size_t)al;
+    *n = count;
+    *ptrs = p;
+    *lens = l;
     return 0;
 }
 
@@ -217,7 +277,13 @@ static uint8_t *rec_begin(ds_buf_t *b, uint8_t kind, uint8_t flags, size_t n) {
 
 int ds_put_task(ds_buf_t *b, uint64_t id, uint32_t attempt, const char *name, size_t name_len,
                 uint64_t total, const void *data, size_t n, int more) {
-    uint8_t *p = rec_begin(b, DS_R_TASK, more ? DS_F_MORE : 0, DS_TASK_FIXED + name_len + n);
+    return ds_put_task_f(b, id, attempt, 0, name, name_len, total, data, n, more);
+}
+
+int ds_put_task_f(ds_buf_t *b, uint64_t id, uint32_t attempt, uint8_t flags, const char *name,
+                  size_t name_len, uint64_t total, const void *data, size_t n, int more) {
+    uint8_t *p = rec_begin(b, DS_R_TASK, (uint8_t)(flags | (more ? DS_F_MORE : 0)),
+                           DS_TASK_FIXED + name_len + n);
     if (!p) return WEFT_ENOMEM;
     ds_put64(p, id);
     ds_put32(p + 8, attempt);
@@ -227,6 +293,42 @@ int ds_put_task(ds_buf_t *b, uint64_t id, uint32_t attempt, const char *name, si
     memcpy(p + 16, name, name_len);
     ds_put64(p + 16 + name_len, total);
     if (n) memcpy(p + DS_TASK_FIXED + name_len, data, n);
+    return 0;
+}
+
+static uint8_t *result_begin(ds_buf_t *b, uint64_t id, uint32_t attempt, uint8_t outcome,
+                             int32_t code, uint64_t run_ns, uint64_t total, int more, int timed,
+                             size_t n) {
+    size_t fixed = DS_RESULT_FIXED + (timed ? DS_TIMED_LEN : 0);
+    uint8_t *p = rec_begin(b, DS_R_RESULT,
+                           (uint8_t)((more ? DS_F_MORE : 0) | (timed ? DS_F_TIMED : 0)), fixed + n);
+    if (!p) return NULL;
+    ds_put64(p, id);
+    ds_put32(p + 8, attempt);
+    p[12] = outcome;
+    p[13] = p[14] = p[15] = 0;
+    ds_put32(p + 16, (uint32_t)code);
+    ds_put64(p + 20, run_ns);
+    ds_put64(p + 28, total);
+    return p;
+}
+
+int ds_put_result_timed(ds_buf_t *b, uint64_t id, uint32_t attempt, uint8_t outcome, int32_t code,
+                        uint64_t run_ns, uint64_t start_ns, uint32_t worker, uint64_t total,
+                        const void *data, size_t n, int more) {
+    uint8_t *p = result_begin(b, id, attempt, outcome, code, run_ns, total, more, 1, n);
+    if (!p) return WEFT_ENOMEM;
+    ds_put64(p + DS_RESULT_FIXED, start_ns);
+    ds_put32(p + DS_RESULT_FIXED + 8, worker);
+    if (n) memcpy(p + DS_RESULT_FIXED + DS_TIMED_LEN, data, n);
+    return 0;
+}
+
+int ds_put_pong(ds_buf_t *b, uint64_t token, uint64_t clock_ns) {
+    uint8_t *p = rec_begin(b, DS_R_PONG, DS_F_TIME, 16);
+    if (!p) return WEFT_ENOMEM;
+    ds_put64(p, token);
+    ds_put64(p + 8, clock_ns);
     return 0;
 }
 

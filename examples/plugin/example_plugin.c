@@ -53,6 +53,24 @@ static int sleep_echo(weft_node_ctx_t *ctx, void *unused) {
     return weft_node_set_result(ctx, a, n);
 }
 
+/* "example.sleep_hash": sleeps (as sleep_echo: the first 4 argument bytes,
+ * microseconds), then stores weft.hash's result for its argument and
+ * inputs: a graph node that takes a known time and whose result depends
+ * on everything before it, for tests of graphs that lose nodes. */
+static int sleep_hash(weft_node_ctx_t *ctx, void *unused) {
+    (void)unused;
+    size_t n;
+    const unsigned char *a = weft_node_arg(ctx, &n);
+    if (n < 4) return WEFT_EINVAL;
+    unsigned us = (unsigned)a[0] | (unsigned)a[1] << 8 | (unsigned)a[2] << 16 | (unsigned)a[3] << 24;
+    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+    nanosleep(&ts, NULL);
+    weft_node_fn hash;
+    void *harg;
+    int rc = weft_task_lookup("weft.hash", &hash, &harg);
+    return rc ? rc : hash(ctx, harg);
+}
+
 /* "example.fail": fails with the status given as ASCII decimal. */
 static int fail(weft_node_ctx_t *ctx, void *unused) {
     (void)unused;
@@ -69,5 +87,6 @@ PLUGIN_API int weft_plugin_init(void) {
     int rc = weft_task_register("example.upper", upper, NULL);
     if (!rc) rc = weft_task_register("example.sleep_echo", sleep_echo, NULL);
     if (!rc) rc = weft_task_register("example.fail", fail, NULL);
+    if (!rc) rc = weft_task_register("example.sleep_hash", sleep_hash, NULL);
     return rc;
 }

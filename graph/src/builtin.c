@@ -4,7 +4,11 @@
  *   weft.echo        result = the argument bytes (or, without any, the
  *                    first input's), unchanged
  *   weft.sum_primes  the sum of the primes below N (ASCII decimal)
- *   weft.sum         the sum of the decimal numbers in argument and inputs */
+ *   weft.sum         the sum of the decimal numbers in argument and inputs
+ *   weft.hash        a 64-bit FNV-1a hash of the argument and the inputs
+ *                    (each with its length), as 16 hex digits: a tiny task
+ *                    whose result depends on every byte it was given, for
+ *                    checking that a graph ran the same anywhere */
 #include <stdio.h>
 
 #include "gr.h"
@@ -86,6 +90,30 @@ static int sum_task(weft_node_ctx_t *ctx, void *unused) {
     return set_u64_result(ctx, sum);
 }
 
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static int hash_task(weft_node_ctx_t *ctx, void *unused) {
+    (void)unused;
+    uint64_t h = 0xcbf29ce484222325ull;
+    size_t ni = weft_node_input_count(ctx);
+    for (size_t i = 0; i <= ni; i++) {
+        size_t len;
+        const void *d = i == 0 ? weft_node_arg(ctx, &len) : weft_node_input(ctx, i - 1, &len);
+        uint64_t l = d ? len : 0;
+        unsigned char le[8]; /* the same on every machine */
+        for (int k = 0; k < 8; k++) le[k] = (unsigned char)(l >> (8 * k));
+        h = fnv(h, le, sizeof le);
+        if (d) h = fnv(h, d, len);
+    }
+    char buf[17];
+    snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h);
+    return weft_node_set_result(ctx, buf, 16);
+}
+
 /* "weft.echo": the argument bytes back, or the first input's when the
  * argument is empty; no bytes at all give an empty result. */
 static int echo_task(weft_node_ctx_t *ctx, void *unused) {
@@ -100,5 +128,6 @@ int weft_tasks_register_builtin(void) {
     int rc = weft_task_register("weft.echo", echo_task, NULL);
     if (!rc) rc = weft_task_register("weft.sum_primes", sum_primes_task, NULL);
     if (!rc) rc = weft_task_register("weft.sum", sum_task, NULL);
+    if (!rc) rc = weft_task_register("weft.hash", hash_task, NULL);
     return rc;
 }

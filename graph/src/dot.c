@@ -65,6 +65,95 @@ static void fmt_duration(char *buf, size_t cap, int64_t ns) {
 }
 
 /* ------------------------------------------------------------------ */
+/* Machines: where the nodes of a run and its sub-runs ran              */
+
+/* The machines of a run and of the sub-runs a writer follows, merged (each
+ * run interns its own strings, so they are compared as strings), in their
+ * fixed order: "local" first, then byte order (gr_machine_order). Empty
+ * (n 0) when no node that ran has an origin: the writers then draw as
+ * they did before origins existed. */
+typedef struct mach_ent {
+    const char *name;
+    uint64_t nodes; /* nodes that ran there */
+} mach_ent;
+
+typedef struct mach_set {
+    mach_ent *m;
+    size_t n;
+} mach_set;
+
+static int mach_cmp(const void *a, const void *b) {
+    const char *x = ((const mach_ent *)a)->name, *y = ((const mach_ent *)b)->name;
+    int lx = strcmp(x, gr_local) == 0, ly = strcmp(y, gr_local) == 0;
+    if (lx || ly) return ly - lx;
+    return strcmp(x, y);
+}
+
+/* The index of machine name in ms, or ms->n. */
+static size_t mach_find(const mach_set *ms, const char *name) {
+    mach_ent key = {name, 0};
+    const mach_ent *e = ms->n ? bsearch(&key, ms->m, ms->n, sizeof key, mach_cmp) : NULL;
+    return e ? (size_t)(e - ms->m) : ms->n;
+}
+
+static void mach_free(mach_set *ms) {
+    wf_free(ms->m);
+    ms->m = NULL;
+    ms->n = 0;
+}
+
+/* Adds run's machines and node counts to the unsorted list ms. */
+static int mach_add_run(mach_set *ms, size_t *cap, const weft_run_t *run) {
+    for (uint32_t v = 0; v < run->n; v++) {
+        if (!gr_node_ran(run, v)) continue;
+        const gr_extra *e = gr_extra_of(run->g, v);
+        if (e && e->kind == GR_SUB) continue; /* ran here as a run of its own */
+        const char *name = gr_machine_of(run, v);
+        size_t i = 0;
+        while (i < ms->n && strcmp(ms->m[i].name, name) != 0) i++;
+        if (i == ms->n) {
+            if (ms->n == *cap) {
+                size_t nc = *cap ? 2 * *cap : 8;
+                mach_ent *m = wf_realloc(ms->m, nc * sizeof *m);
+                if (!m) return WEFT_ENOMEM;
+                ms->m = m;
+                *cap = nc;
+            }
+            ms->m[ms->n++] = (mach_ent){name, 0};
+        }
+        ms->m[i].nodes++;
+    }
+    return 0;
+}
+
+/* ms for top and the sub-runs that follow(run, v) gives (NULL: none), at
+ * any depth. 0 or WEFT_ENOMEM. */
+static int mach_build(const weft_run_t *top,
+                      const weft_run_t *(*follow)(const weft_run_t *run, size_t v), mach_set *ms) {
+    ms->m = NULL;
+    ms->n = 0;
+    size_t cap = 0;
+    int any = 0;
+    gr_vec stack = {0};
+    int rc = gr_vec_reserve(&stack, sizeof(const weft_run_t *), 1);
+    if (!rc) ((const weft_run_t **)stack.data)[stack.len++] = top;
+    while (!rc && stack.len) {
+        const weft_run_t *run = ((const weft_run_t **)stack.data)[--stack.len];
+        any |= gr_run_has_origins(run);
+        rc = mach_add_run(ms, &cap, run);
+        for (size_t v = 0; v < run->n && !rc; v++) {
+            const weft_run_t *s = follow(run, v);
+            if (s && !(rc = gr_vec_reserve(&stack, sizeof(const weft_run_t *), stack.len + 1)))
+                ((const weft_run_t **)stack.data)[stack.len++] = s;
+        }
+    }
+    wf_free(stack.data);
+    if (rc || !any) mach_free(ms);
+    else qsort(ms->m, ms->n, sizeof *ms->m, mach_cmp);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
 /* Dot                                                                 */
 
 /* Per status: node fill, cluster fill, border. */
@@ -78,6 +167,16 @@ static const struct {
     [WEFT_NODE_CANCELLED] = {"#ffcc80", "#fff3e0", "#ef6c00"},
     [WEFT_NODE_RUNNING] = {"#90caf9", "#e3f2fd", "#1565c0"},
 };
+
+/* Node fills per machine, in machine order (local first when a node ran
+ * here), round again after the last. Pale, so that status borders and
+ * text stay readable. */
+static const char *const machine_fill[] = {
+    "#bbdefb", /* blue */   "#c8e6c9", /* green */ "#ffe0b2", /* orange */
+    "#e1bee7", /* purple */ "#b2dfdb", /* teal */  "#f8bbd0", /* pink */
+    "#fff9c4", /* yellow */ "#d7ccc8", /* brown */
+};
+#define MACHINE_FILLS (sizeof machine_fill / sizeof machine_fill[0])
 
 /* A growable string for node ids. */
 typedef struct sbuf {
@@ -107,6 +206,13 @@ static int sb_printf(sbuf *b, const char *fmt, ...) {
         b->s = s;
         b->cap = cap;
     }
+}
+
+/* The sub-run drawn for node v of run (a subgraph node with a usable run
+ * record), or NULL. */
+static const weft_run_t *dot_subrun(const weft_run_t *run, size_t v) {
+    const gr_extra *e = gr_extra_of(run->g, (weft_node_t)v);
+    return e && e->kind == GR_SUB ? subrun_of(run, gr_nodes(run->g)[v].extra) : NULL;
 }
 
 /* *v: the first node without predecessors (want_sink 0) or successors (1),
@@ -253,19 +359,44 @@ static int expanded_size(const weft_graph_t *top, size_t *out, int *cut) {
     return rc;
 }
 
+/* Where node v of run ran, for its label: "on MACHINE" in *where, and
+ * timing replaced by the origin's (its times on that machine when given,
+ * its worker there). Returns the machine's index in ms, or ms->n when the
+ * node is not drawn by machine (it did not run, or runs a subgraph). */
+static size_t node_machine(const mach_set *ms, const weft_run_t *run, uint32_t v, char *where, size_t wcap,
+                           char *timing, size_t tcap) {
+    if (!ms->n || !run || !gr_node_ran(run, v)) return ms->n;
+    const gr_extra *e = gr_extra_of(run->g, v);
+    if (e && e->kind == GR_SUB) return ms->n;
+    const char *name = gr_machine_of(run, v);
+    snprintf(where, wcap, "on %s", name);
+    const gr_origin *o = gr_origin_of(run, v);
+    if (o) {
+        char d[32];
+        d[0] = 0;
+        if (o->end_s > 0) fmt_duration(d, sizeof d, (int64_t)((o->end_s - o->start_s) * 1e9 + 0.5));
+        else if (run->record && run->t_end[v]) fmt_duration(d, sizeof d, run->t_end[v] - run->t_start[v]);
+        if (o->worker >= 0) snprintf(timing, tcap, "%s%sw%d", d, d[0] ? ", " : "", o->worker);
+        else snprintf(timing, tcap, "%s", d);
+    }
+    return mach_find(ms, name);
+}
+
 /* Node v of g (a graph at depth, ids prefix+v) as a box. */
 static void emit_box(FILE *out, const weft_graph_t *g, const weft_run_t *run, uint32_t v, const char *prefix,
-                     size_t depth) {
+                     size_t depth, const mach_set *ms) {
     const gr_extra *e = gr_extra_of(g, v);
     char timing[64], what[WEFT_NAME_MAX + 16];
     int code, st = node_state(run, v, timing, sizeof timing, &code);
+    size_t m = node_machine(ms, run, v, what, sizeof what, timing, sizeof timing);
     indent(out, depth);
     if (e && e->kind == GR_SUB) snprintf(what, sizeof what, "(graph %s)", e->sub->name);
     fprintf(out, "%s%u [", prefix, v);
-    put_label(out, gr_name(g, v), e && e->kind == GR_SUB ? what : NULL, st, timing, code);
+    put_label(out, gr_name(g, v), (e && e->kind == GR_SUB) || m < ms->n ? what : NULL, st, timing, code);
     put_tooltip(out, g, v, st);
     if (st >= 0) {
-        fprintf(out, ", fillcolor=\"%s\", color=\"%s\"", palette[st].fill, palette[st].line);
+        const char *fill = m < ms->n ? machine_fill[m % MACHINE_FILLS] : palette[st].fill;
+        fprintf(out, ", fillcolor=\"%s\", color=\"%s\"", fill, palette[st].line);
         if (st == WEFT_NODE_FAILED) fputs(", penwidth=2", out);
         if (st == WEFT_NODE_SKIPPED || st == WEFT_NODE_CANCELLED)
             fputs(", style=\"rounded,filled,dashed\", fontcolor=\"#616161\"", out);
@@ -322,7 +453,8 @@ static int emit_edges(FILE *out, const weft_graph_t *g, const char *prefix, size
 /* Writes g's nodes (clusters for subgraph nodes, their graphs inside) and
  * edges, depth first with a stack of graphs: a graph's edges follow its
  * nodes, and a cluster closes after its graph's edges. */
-static int emit_graph(FILE *out, const weft_graph_t *top, const weft_run_t *run, int expand) {
+static int emit_graph(FILE *out, const weft_graph_t *top, const weft_run_t *run, int expand,
+                      const mach_set *ms) {
     gr_vec stack = {0};
     sbuf path = {0}, tail = {0}, head = {0};
     int rc = sb_printf(&path, "n");
@@ -345,7 +477,7 @@ static int emit_graph(FILE *out, const weft_graph_t *top, const weft_run_t *run,
         uint32_t v = f->v++;
         const gr_extra *e = gr_extra_of(g, v);
         if (!is_cluster(e, depth, expand)) {
-            emit_box(out, g, f->run, v, path.s, depth);
+            emit_box(out, g, f->run, v, path.s, depth, ms);
             continue;
         }
         emit_cluster_head(out, g, f->run, v, path.s, depth);
@@ -380,6 +512,8 @@ int weft_graph_dot(const weft_graph_t *g, const weft_run_t *run, FILE *out) {
     int cut;
     int rc = expanded_size(g, &size, &cut); /* before anything is written */
     if (rc) return rc;
+    mach_set ms = {0};
+    if (run && (rc = mach_build(run, dot_subrun, &ms))) return rc;
     int expand = size <= DOT_MAX_NODES;
     errno = 0;
     fputs("digraph \"", out);
@@ -408,7 +542,19 @@ int weft_graph_dot(const weft_graph_t *g, const weft_run_t *run, FILE *out) {
                 DOT_MAX_NODES);
     else if (cut)
         fprintf(out, "  // subgraphs nested over %d deep drawn as boxes\n", DOT_MAX_DEPTH);
-    rc = emit_graph(out, g, run, expand);
+    rc = emit_graph(out, g, run, expand, &ms);
+    if (ms.n) { /* the legend: one box per machine, in machine order */
+        fputs("  subgraph \"cluster_machines\" {\n    label=\"machines\"; style=\"rounded\"; "
+              "color=\"#9e9e9e\";\n", out);
+        for (size_t i = 0; i < ms.n; i++) {
+            fprintf(out, "    machine_%zu [label=\"", i);
+            dot_esc(out, ms.m[i].name);
+            fprintf(out, "\\n%llu node%s\", fillcolor=\"%s\"];\n", (unsigned long long)ms.m[i].nodes,
+                    ms.m[i].nodes == 1 ? "" : "s", machine_fill[i % MACHINE_FILLS]);
+        }
+        fputs("  }\n", out);
+    }
+    mach_free(&ms);
     fputs("}\n", out);
     if (rc) {
         fflush(out);
@@ -437,16 +583,31 @@ static const weft_run_t *traced_subrun(const weft_run_t *run, size_t v) {
     return s && s->record ? s : NULL;
 }
 
-/* Marks the tracks of run's nodes and its recorded sub-runs' at any depth.
- * 0 or WEFT_ENOMEM. */
-static int mark_tracks(const weft_run_t *top, unsigned char *used) {
+/* Node v's machine in the trace (an index in ms; 0 without machines) and
+ * its track there: the origin's worker for a node with an origin, else
+ * the worker of the record. */
+static size_t trace_machine(const mach_set *ms, const weft_run_t *run, size_t v, int *tid) {
+    const gr_origin *o = ms->n ? gr_origin_of(run, (uint32_t)v) : NULL;
+    *tid = track(o ? o->worker : run->t_worker[v]);
+    if (!ms->n) return 0;
+    size_t m = mach_find(ms, gr_machine_of(run, (uint32_t)v));
+    return m < ms->n ? m : 0; /* always found: ms holds every machine a node ran on */
+}
+
+/* Marks the tracks of run's nodes and its recorded sub-runs' at any depth:
+ * used[m * (WEFT_MAX_WORKERS + 1) + tid] for machine m. 0 or WEFT_ENOMEM. */
+static int mark_tracks(const weft_run_t *top, const mach_set *ms, unsigned char *used) {
     gr_vec stack = {0};
     int rc = gr_vec_reserve(&stack, sizeof(tr_frame), 1);
     if (!rc) ((tr_frame *)stack.data)[stack.len++] = (tr_frame){top, 0};
     while (!rc && stack.len) {
         const weft_run_t *run = ((tr_frame *)stack.data)[--stack.len].run;
         for (size_t v = 0; v < run->n && !rc; v++) {
-            if (run->t_end[v]) used[track(run->t_worker[v])] = 1;
+            if (run->t_end[v]) {
+                int tid;
+                size_t m = trace_machine(ms, run, v, &tid);
+                used[m * (WEFT_MAX_WORKERS + 1) + (size_t)tid] = 1;
+            }
             const weft_run_t *s = traced_subrun(run, v);
             if (s && !(rc = gr_vec_reserve(&stack, sizeof(tr_frame), stack.len + 1)))
                 ((tr_frame *)stack.data)[stack.len++] = (tr_frame){s, 0};
@@ -463,18 +624,26 @@ static void put_us(FILE *out, int64_t ns) {
 
 /* One "X" event for node v of run. t0: the top run's start, which every
  * time is taken relative to. */
-static void trace_node(FILE *out, const weft_run_t *run, size_t v, int64_t t0) {
+static void trace_node(FILE *out, const weft_run_t *run, size_t v, int64_t t0, const mach_set *ms) {
     const weft_graph_t *g = run->g;
     weft_run_t *r = (weft_run_t *)run;
     const gr_extra *e = gr_extra_of(g, (weft_node_t)v);
     int st = atomic_load_explicit(&r->status[v], memory_order_acquire);
+    int tid;
+    size_t m = trace_machine(ms, run, v, &tid);
+    const gr_origin *o = ms->n ? gr_origin_of(run, (uint32_t)v) : NULL;
+    int64_t start = run->t_start[v], end = run->t_end[v];
+    if (o && o->end_s > 0) { /* when it ran there, on this process's clock */
+        start = run->t0 + (int64_t)(o->start_s * 1e9 + 0.5);
+        end = run->t0 + (int64_t)(o->end_s * 1e9 + 0.5);
+    }
     fputs(",\n{\"name\":", out);
     json_str(out, gr_name(g, (weft_node_t)v));
     fputs(",\"cat\":\"node\",\"ph\":\"X\",\"ts\":", out);
-    put_us(out, run->t_start[v] - t0);
+    put_us(out, start - t0);
     fputs(",\"dur\":", out);
-    put_us(out, run->t_end[v] - run->t_start[v]);
-    fprintf(out, ",\"pid\":1,\"tid\":%d,\"args\":{\"node\":%zu,\"graph\":", track(run->t_worker[v]), v);
+    put_us(out, end - start);
+    fprintf(out, ",\"pid\":%zu,\"tid\":%d,\"args\":{\"node\":%zu,\"graph\":", m + 1, tid, v);
     json_str(out, g->name);
     fprintf(out, ",\"status\":\"%s\"", weft_node_status_name(st));
     if (st == WEFT_NODE_FAILED) fprintf(out, ",\"code\":%d", r->codes[v]);
@@ -482,12 +651,20 @@ static void trace_node(FILE *out, const weft_run_t *run, size_t v, int64_t t0) {
         fputs(",\"task\":", out);
         json_str(out, (const char *)g->names.data + e->task);
     }
+    if (ms->n) {
+        fputs(",\"machine\":", out);
+        json_str(out, ms->m[m].name);
+    }
+    if (o)
+        fprintf(out, ",\"attempts\":%d,\"lost_s\":%.9f,\"bytes_sent\":%llu,\"bytes_received\":%llu",
+                o->attempts, o->lost_s, (unsigned long long)o->bytes_sent,
+                (unsigned long long)o->bytes_received);
     fputs("}}", out);
 }
 
 /* The events of every node of run that ran; a subgraph node's recorded
  * sub-run follows its node, at any depth. 0 or WEFT_ENOMEM. */
-static int trace_nodes(FILE *out, const weft_run_t *top) {
+static int trace_nodes(FILE *out, const weft_run_t *top, const mach_set *ms) {
     gr_vec stack = {0};
     int rc = gr_vec_reserve(&stack, sizeof(tr_frame), 1);
     if (!rc) ((tr_frame *)stack.data)[stack.len++] = (tr_frame){top, 0};
@@ -499,7 +676,7 @@ static int trace_nodes(FILE *out, const weft_run_t *top) {
             continue;
         }
         size_t v = f->v++;
-        if (run->t_end[v]) trace_node(out, run, v, top->t0);
+        if (run->t_end[v]) trace_node(out, run, v, top->t0, ms);
         const weft_run_t *s = traced_subrun(run, v);
         if (s && !(rc = gr_vec_reserve(&stack, sizeof(tr_frame), stack.len + 1)))
             ((tr_frame *)stack.data)[stack.len++] = (tr_frame){s, 0};
@@ -508,28 +685,53 @@ static int trace_nodes(FILE *out, const weft_run_t *top) {
     return rc;
 }
 
+/* The trace's tracks: per machine a process (pid: its index + 1, named by
+ * the machine; without machines one process named by the graph), per
+ * worker that ran a node there a thread. */
+static void trace_tracks(FILE *out, const weft_run_t *run, const mach_set *ms, const unsigned char *used) {
+    size_t np = ms->n ? ms->n : 1;
+    for (size_t m = 0; m < np; m++) {
+        if (m) fputs(",\n", out);
+        fprintf(out, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%zu,\"tid\":0,\"args\":{\"name\":",
+                m + 1);
+        json_str(out, ms->n ? ms->m[m].name : run->g->name);
+        fputs("}}", out);
+        if (ms->n)
+            fprintf(out, ",\n{\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":%zu,\"tid\":0,"
+                         "\"args\":{\"sort_index\":%zu}}", m + 1, m);
+        for (int w = 0; w <= WEFT_MAX_WORKERS; w++) {
+            if (!used[m * (WEFT_MAX_WORKERS + 1) + (size_t)w]) continue;
+            fprintf(out, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%zu,\"tid\":%d,\"args\":{\"name\":",
+                    m + 1, w);
+            if (w < WEFT_MAX_WORKERS) fprintf(out, "\"worker %d\"}}", w);
+            else if (ms->n && strcmp(ms->m[m].name, gr_local) != 0) fputs("\"unknown worker\"}}", out);
+            else fputs("\"not a worker\"}}", out);
+            fprintf(out, ",\n{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":%zu,\"tid\":%d,"
+                         "\"args\":{\"sort_index\":%d}}", m + 1, w, w);
+        }
+    }
+}
+
 int weft_run_trace(const weft_run_t *run, FILE *out) {
     int rc = run_readable(run);
     if (rc) return rc;
     if (!out) return WEFT_EINVAL;
     if (!run->record) return WEFT_ENOENT;
-    unsigned char used[WEFT_MAX_WORKERS + 1] = {0};
-    if ((rc = mark_tracks(run, used))) return rc;
+    mach_set ms;
+    if ((rc = mach_build(run, traced_subrun, &ms))) return rc;
+    unsigned char *used = wf_calloc((ms.n ? ms.n : 1) * (WEFT_MAX_WORKERS + 1), 1);
+    if (!used || (rc = mark_tracks(run, &ms, used))) {
+        wf_free(used);
+        mach_free(&ms);
+        return used ? rc : WEFT_ENOMEM;
+    }
     errno = 0;
     fputs("{\"traceEvents\":[\n", out);
-    fputs("{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{\"name\":", out);
-    json_str(out, run->g->name);
-    fputs("}}", out);
-    for (int w = 0; w <= WEFT_MAX_WORKERS; w++) {
-        if (!used[w]) continue;
-        fprintf(out, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":%d,\"args\":{\"name\":", w);
-        if (w < WEFT_MAX_WORKERS) fprintf(out, "\"worker %d\"}}", w);
-        else fputs("\"not a worker\"}}", out);
-        fprintf(out, ",\n{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":%d,"
-                     "\"args\":{\"sort_index\":%d}}", w, w);
-    }
-    rc = trace_nodes(out, run);
+    trace_tracks(out, run, &ms, used);
+    rc = trace_nodes(out, run, &ms);
     fputs("\n],\"displayTimeUnit\":\"ms\"}\n", out);
+    wf_free(used);
+    mach_free(&ms);
     if (rc) {
         fflush(out);
         return rc;

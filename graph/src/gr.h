@@ -36,6 +36,9 @@ typedef struct gr_extra {
     size_t len;
     int borrowed;       /* bytes are the caller's (weft_graph_set_arg_ref) */
     weft_graph_t *sub;  /* GR_SUB */
+    int place;          /* GR_TASK: WEFT_PLACE_* (weft_graph_set_place) */
+    uint32_t where;     /* WEFT_PLACE_NODE: offset of the address in the name
+                           arena, else GR_NONE */
 } gr_extra;
 
 /* Growable array of fixed-size items. */
@@ -83,6 +86,9 @@ struct weft_graph {
     uint32_t *join0;           /* each run's initial join counters */
     size_t ntasks;             /* named-task nodes, resolved per run */
     size_t nsources;
+    size_t nmissing;           /* named tasks not registered here (resolve_tasks) */
+    size_t nmissing_local;     /* ... of them placed WEFT_PLACE_LOCAL */
+    uint32_t missing_first;    /* the one a refused start names */
     int checked;               /* compile found no cycle */
     uint32_t cycle_node;
 };
@@ -103,6 +109,35 @@ typedef struct gr_wcount {
 #define GR_OTHER WEFT_MAX_WORKERS
 #define GR_NSLOTS (WEFT_MAX_WORKERS + 1)
 
+/* Where a node ran, as its executor reported it (weft_node_async_complete_at).
+ * Written once per run by the node's completer, machine last (release), so
+ * a reader that sees machine sees the rest. */
+/* Origin times are kept up to this many seconds (11.6 days): below 2^50
+ * nanoseconds, so that a run file's nanoseconds convert to a double and
+ * back exactly. */
+#define GR_ORIGIN_MAX_S 1000000.0
+typedef struct gr_origin {
+    _Atomic(const char *) machine; /* interned (gr_machines), or NULL: none recorded */
+    int32_t worker, attempts;
+    double lost_s, start_s, end_s;
+    uint64_t bytes_sent, bytes_received;
+} gr_origin;
+
+/* A run's machine table: each distinct machine string once, never moved
+ * nor freed before the record (pointers into it stay valid). "local" is
+ * the first entry. Grown under `lock` by completers on any thread. */
+typedef struct gr_machines {
+    atomic_int lock;
+    const char **names;   /* names[0] is gr_local; the others wf_malloc'd */
+    size_t n, cap;
+} gr_machines;
+
+/* A run's origins, made at the first origin (local runs pay nothing). */
+typedef struct gr_origins {
+    gr_machines m;
+    gr_origin node[]; /* run->n entries */
+} gr_origins;
+
 struct weft_run {
     /* read by every node, written only between runs: its own cache lines */
     _Alignas(64) uint32_t magic;
@@ -119,6 +154,7 @@ struct weft_run {
     int64_t *t_start, *t_end;     /* when recorded */
     int16_t *t_worker;
     _Atomic(weft_run_t *) *subruns; /* per extra: the subgraph's run */
+    _Atomic(gr_origins *) origins; /* made at the first origin, else NULL */
     gr_wcount *wcount;            /* GR_NSLOTS entries */
     /* the tree of runs (run.c, "runs inside runs"): set before the run
      * starts, read-only while it goes */
@@ -151,6 +187,35 @@ typedef struct gr_sums {
     uint64_t done, failed, skipped, cancelled, busy_ns;
 } gr_sums;
 void gr_run_sums(const weft_run_t *run, gr_sums *s);
+
+/* async.c: origins of nodes. gr_origins_get makes the table at the first
+ * call (NULL: out of memory); gr_machine_intern gives the table's copy of
+ * machine (NULL or "local": the "local" entry), or NULL when out of memory.
+ * Both any thread. gr_origins_free frees the table (the record's owner,
+ * between runs). gr_origin_of is node v's origin or NULL (any thread, a
+ * snapshot). */
+extern const char gr_local[]; /* "local": the one pointer for this process */
+gr_origins *gr_origins_get(weft_run_t *run);
+const char *gr_machine_intern(gr_origins *o, const char *machine);
+void gr_origins_free(weft_run_t *run);
+const gr_origin *gr_origin_of(const weft_run_t *run, uint32_t v);
+/* The machines of a complete run in their fixed order: "local" first,
+ * then the others in byte order of their strings (so colours, tracks and
+ * tables do not depend on arrival order). *out (wf_malloc, the caller
+ * frees it) gets the run's table entries in that order, *n their count;
+ * only machines that nodes ran on count, "local" included when a node ran
+ * here. 0 or WEFT_ENOMEM; a run without origins gives n 0. */
+int gr_machine_order(const weft_run_t *run, const char ***out, size_t *n);
+/* Node v's machine: its origin's, else gr_local. Any thread. */
+const char *gr_machine_of(const weft_run_t *run, uint32_t v);
+/* Did node v run (done or failed)? */
+int gr_node_ran(const weft_run_t *run, uint32_t v);
+/* Does a node that ran (done or failed) have an origin? The per-machine
+ * forms of dot, traces, statistics and run files are written only then. */
+int gr_run_has_origins(const weft_run_t *run);
+/* The index in order[0..n) of node v's machine ("local" for a node without
+ * an origin), or n when it is not there. */
+size_t gr_machine_rank(const weft_run_t *run, uint32_t v, const char *const *order, size_t n);
 
 /* graph.c: building and compiling; calls nothing of run.c or subrun.c. */
 int gr_vec_reserve(gr_vec *v, size_t item, size_t n);
@@ -189,6 +254,11 @@ void gr_graphs_destroy(weft_graph_t *top, weft_graph_t **gs, size_t n);
 int gr_graph_adopt(weft_graph_t *top, weft_graph_t **gs, size_t n);
 /* Replaces g's name (not empty, at most WEFT_NAME_MAX bytes): 0 or WEFT_ENOMEM. */
 int gr_graph_rename(weft_graph_t *g, const char *name);
+/* Checks a node address (weft_graph_set_place): 0, or why it is refused
+ * (1 missing or empty, 2 a space or control byte, 3 too long), which
+ * gr_address_problem words. Also used for machine strings of origins. */
+int gr_check_address(const char *where);
+const char *gr_address_problem(int why);
 static inline gr_node *gr_nodes(const weft_graph_t *g) { return (gr_node *)g->nodes.data; }
 
 /* run.c: runs; calls graph.c, never subrun.c. */
@@ -224,5 +294,18 @@ void gr_node_finish(weft_run_t *run, uint32_t v, int st, int code);
  * WEFT_ENOMEM): the node is then still the caller's to finish.
  * Thread-safety: the node's thread. */
 int gr_run_child(weft_node_ctx_t *ctx, weft_graph_t *sub, uint32_t slot);
+/* Node v's result bytes in run (NULL, 0 when none). Any thread that has
+ * seen v finish. */
+const void *gr_result_of(const weft_run_t *run, weft_node_t v, size_t *len);
+
+/* remote.c: named-task nodes of runs with an executor. */
+/* 1 when node v of g (which has an extra) goes to the run's executor: a
+ * named task not placed WEFT_PLACE_LOCAL. */
+int gr_remote_node(const weft_graph_t *g, uint32_t v);
+/* Defers the node (ctx) and starts it on the run's executor; returns the
+ * value exec_chain treats as the node function's (ignored once deferred;
+ * a failure to defer fails the node with WEFT_ENOMEM). The node's
+ * thread. */
+int gr_remote_start(weft_run_t *run, uint32_t v, weft_node_ctx_t *ctx);
 
 #endif

@@ -394,6 +394,7 @@ int gr_add_extra(weft_graph_t *g, weft_node_t v, gr_extra **out) {
     gr_extra *e = (gr_extra *)g->extras.data + g->extras.len;
     memset(e, 0, sizeof *e);
     e->task = GR_NONE;
+    e->where = GR_NONE;
     e->node = v;
     gr_nodes(g)[v].extra = (uint32_t)g->extras.len++;
     *out = e;
@@ -457,6 +458,83 @@ undo:
 out:
     change_end(g, fast);
     return rc;
+}
+
+/* ---- placement ---- */
+
+static int set_place(weft_graph_t *g, weft_node_t v, int place, const char *where) {
+    if (v >= g->nodes.len) {
+        wf_set_detail("node %u is not in graph '%s'", (unsigned)v, g->name);
+        return WEFT_EINVAL;
+    }
+    gr_extra *e = (gr_extra *)gr_extra_of(g, v);
+    if (!e || e->kind != GR_TASK) {
+        wf_set_detail("node '%s' is not a named-task node", gr_name(g, v));
+        return WEFT_EINVAL;
+    }
+    if (place != WEFT_PLACE_ANY && place != WEFT_PLACE_LOCAL && place != WEFT_PLACE_NODE) {
+        wf_set_detail("node '%s': unknown place %d", gr_name(g, v), place);
+        return WEFT_EINVAL;
+    }
+    if (place != WEFT_PLACE_NODE) {
+        if (where) {
+            wf_set_detail("node '%s': an address is given only with WEFT_PLACE_NODE",
+                          gr_name(g, v));
+            return WEFT_EINVAL;
+        }
+        e->place = place;
+        e->where = GR_NONE;
+        bump_version(g);
+        return 0;
+    }
+    int rc = gr_check_address(where);
+    if (rc) {
+        wf_set_detail("node '%s': %s", gr_name(g, v), gr_address_problem(rc));
+        return WEFT_EINVAL;
+    }
+    uint32_t off = e->where;
+    /* the same address again keeps its bytes: set_place in a loop does not
+     * grow the arena */
+    if (off == GR_NONE || strcmp((const char *)g->names.data + off, where) != 0) {
+        if ((rc = arena_add(g, where, strlen(where), &off))) return rc;
+    }
+    e->place = place;
+    e->where = off;
+    bump_version(g);
+    return 0;
+}
+
+int gr_check_address(const char *where) {
+    if (!where || !*where) return 1;
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)where; *p; p++, n++)
+        if (*p <= ' ' || *p == 0x7f) return 2;
+    return n > WEFT_NAME_MAX ? 3 : 0;
+}
+
+const char *gr_address_problem(int why) {
+    switch (why) {
+    case 1: return "WEFT_PLACE_NODE needs an address (\"host:port\")";
+    case 2: return "an address holds no spaces or control bytes";
+    default: return "an address is at most 1024 bytes";
+    }
+}
+
+int weft_graph_set_place(weft_graph_t *g, weft_node_t node, int place, const char *where) {
+    int fast = change_begin(g);
+    if (fast < 0) return fast;
+    int rc = set_place(g, node, place, where);
+    change_end(g, fast);
+    return rc;
+}
+
+int weft_graph_place(const weft_graph_t *g, weft_node_t node, const char **where) {
+    if (where) *where = NULL;
+    if (!gr_graph_valid(g) || node >= g->nodes.len) return WEFT_EINVAL;
+    const gr_extra *e = gr_extra_of(g, node);
+    if (!e || e->kind != GR_TASK) return WEFT_PLACE_ANY;
+    if (where && e->place == WEFT_PLACE_NODE) *where = (const char *)g->names.data + e->where;
+    return e->place;
 }
 
 /* Does graph g contain graph target, directly or through subgraphs? An

@@ -3,8 +3,8 @@
  *
  * Loading has two phases. Reading checks every line and keeps what it
  * says: per graph (the top one and each 'graph' block) its nodes, with
- * names, task names and argument bytes in two arenas, and its edges as
- * node ids; a hash index per graph resolves edge names and finds
+ * names, task names and argument bytes in two arenas, its placements
+ * ('place' lines) and its edges as node ids; a hash index per graph resolves edge names and finds
  * duplicates. Building then makes the graphs through the public calls
  * (weft_graph_add_task, weft_graph_add_subgraph, weft_graph_precede),
  * parents before children. That order is what keeps loading linear:
@@ -45,7 +45,8 @@ typedef struct ld_node { /* 40 bytes: a million-node file keeps a million */
     long line;
     uint32_t len;      /* argument bytes: at most WEFT_FILE_TOKEN_MAX */
     uint16_t name_len; /* at most WEFT_NAME_MAX */
-    uint16_t kind;     /* GR_TASK or GR_SUB */
+    uint8_t kind;      /* GR_TASK or GR_SUB */
+    uint8_t placed;    /* a 'place' line named it */
 } ld_node;
 _Static_assert(WEFT_NAME_MAX <= UINT16_MAX && WEFT_FILE_TOKEN_MAX <= UINT32_MAX, "ld_node's fields");
 
@@ -54,6 +55,7 @@ typedef struct ld_graph {
     weft_graph_t *g;  /* made when the header (top) or the block is first named */
     gr_vec nodes;     /* ld_node, in line order: their ids */
     gr_vec edges;     /* uint32_t pairs, in line order */
+    gr_vec places;    /* ld_place, in line order */
     gr_index ix;      /* node names, while lines may still add nodes */
     const gr_vec *text; /* the loader's names, for the index */
     char *id;         /* a block's identifier; NULL for the top */
@@ -63,6 +65,14 @@ typedef struct ld_graph {
     int named;        /* a 'name' line seen */
     int content;      /* a node, subgraph or edge line seen */
 } ld_graph;
+
+/* A 'place' line: node `node` of its graph runs there. */
+typedef struct ld_place {
+    uint32_t node;
+    int place;     /* WEFT_PLACE_LOCAL or WEFT_PLACE_NODE (ANY needs no call) */
+    size_t where;  /* WEFT_PLACE_NODE: offset of the address in ld->text */
+    long line;
+} ld_place;
 
 /* A 'subgraph' line: graph `from`'s node `node` runs graph `to`. */
 typedef struct ld_ref {
@@ -324,6 +334,58 @@ static int ld_edge(loader *ld) {
     return 0;
 }
 
+/* "place NAME any|local|on ADDRESS": where named-task node NAME, defined
+ * above in the same graph, runs when its run has an executor. */
+static int ld_place_line(loader *ld) {
+    gr_lx *l = &ld->l;
+    char sb[80], sb2[80];
+    ld_graph *c = ld_gr(ld, ld->cur);
+    c->content = 1;
+    int k = gr_lx_name(l, "node name", 1);
+    if (k < 0) return k;
+    uint32_t v = gr_index_find(&c->ix, key_node, c, l->tok, l->tlen);
+    if (v == GR_NONE)
+        return gr_lx_fail(l, "place: unknown node '%s'", gr_show(l->tok, l->tlen, sb, sizeof sb));
+    ld_node *nd = ld_nd(c, v);
+    const char *name = ld_text(ld, nd->name);
+    if (nd->kind != GR_TASK)
+        return gr_lx_fail(l, "place: node '%s' is not a named-task node",
+                          gr_show(name, nd->name_len, sb, sizeof sb));
+    if (nd->placed) {
+        const ld_place *p = c->places.data;
+        size_t i = 0;
+        while (p[i].node != v) i++; /* there is one */
+        return gr_lx_fail(l, "duplicate 'place' line for node '%s' (placed on line %ld)",
+                          gr_show(name, nd->name_len, sb, sizeof sb), p[i].line);
+    }
+    ld_place pl = {.node = v, .place = WEFT_PLACE_ANY, .where = 0, .line = l->line};
+    if ((k = gr_lx_next(l)) < 0) return k;
+    if (k == GR_TK_END)
+        return gr_lx_fail(l, "place: missing place after node '%s' (any, local or on ADDRESS)",
+                          gr_show(name, nd->name_len, sb, sizeof sb));
+    if (gr_lx_is(l, k, "local")) {
+        pl.place = WEFT_PLACE_LOCAL;
+    } else if (gr_lx_is(l, k, "on")) {
+        pl.place = WEFT_PLACE_NODE;
+        if ((k = gr_lx_name(l, "address", 0)) < 0) return k;
+        int why = gr_check_address((const char *)l->tok);
+        if (why)
+            return gr_lx_fail(l, "place: bad address '%s': %s", gr_show(l->tok, l->tlen, sb, sizeof sb),
+                              gr_address_problem(why));
+        int rc = arena_put(&ld->text, l->tok, l->tlen, 1, &pl.where);
+        if (rc) return rc;
+    } else if (!gr_lx_is(l, k, "any")) {
+        return gr_lx_fail(l, "place: bad place '%s' (any, local or on ADDRESS)",
+                          gr_show(l->tok, l->tlen, sb2, sizeof sb2));
+    }
+    int rc = gr_lx_end(l, "place");
+    if (rc) return rc;
+    if ((rc = gr_vec_reserve(&c->places, sizeof(ld_place), c->places.len + 1))) return rc;
+    ((ld_place *)c->places.data)[c->places.len++] = pl;
+    nd->placed = 1;
+    return 0;
+}
+
 /* One directive line after the header. */
 static int ld_directive(loader *ld, int k) {
     gr_lx *l = &ld->l;
@@ -331,6 +393,7 @@ static int ld_directive(loader *ld, int k) {
     if (gr_lx_is(l, k, "node")) return ld_task_line(ld);
     if (gr_lx_is(l, k, "edge")) return ld_edge(ld);
     if (gr_lx_is(l, k, "subgraph")) return ld_subgraph(ld);
+    if (gr_lx_is(l, k, "place")) return ld_place_line(ld);
     if (gr_lx_is(l, k, "graph")) return ld_open(ld);
     if (gr_lx_is(l, k, "end")) return ld_close(ld);
     if (gr_lx_is(l, k, "name")) return ld_name(ld);
@@ -425,6 +488,15 @@ static int ld_build(loader *ld, uint32_t i) {
         if (rc) {
             ld->l.line = nd->line;
             rc = ld_add_failed(ld, rc, name);
+        }
+    }
+    const ld_place *p = gr->places.data;
+    for (size_t k = 0; k < gr->places.len && !rc; k++) {
+        if (p[k].place == WEFT_PLACE_ANY) continue;
+        const char *where = p[k].place == WEFT_PLACE_NODE ? ld_text(ld, p[k].where) : NULL;
+        if ((rc = weft_graph_set_place(g, p[k].node, p[k].place, where)) && rc != WEFT_ENOMEM) {
+            ld->l.line = p[k].line;
+            rc = gr_lx_fail(&ld->l, "cannot place the node (%s)", weft_strerror(rc));
         }
     }
     const uint32_t *e = gr->edges.data;
@@ -525,6 +597,7 @@ static int ld_load(loader *ld, weft_graph_t **out) {
         ld_graph *gr = ld_gr(ld, i);
         wf_free(gr->nodes.data);
         wf_free(gr->edges.data);
+        wf_free(gr->places.data);
         gr_index_free(&gr->ix);
         wf_free(gr->id);
     }

@@ -234,6 +234,23 @@ static void write_body(const weft_graph_t *g, const save_plan *sp, const char *p
         }
         putc('\n', out);
     }
+    /* placements other than the default, in node order, after the nodes */
+    for (size_t v = 0; v < n; v++) {
+        const gr_extra *e = gr_extra_of(g, (weft_node_t)v);
+        if (e->kind != GR_TASK || e->place == WEFT_PLACE_ANY) continue;
+        const char *name = gr_name(g, (weft_node_t)v);
+        fputs(pad, out);
+        fputs("place ", out);
+        gr_put_token(out, name, strlen(name));
+        if (e->place == WEFT_PLACE_LOCAL) {
+            fputs(" local\n", out);
+            continue;
+        }
+        const char *where = (const char *)g->names.data + e->where;
+        fputs(" on ", out);
+        gr_put_token(out, where, strlen(where));
+        putc('\n', out);
+    }
     if (m && *pad == 0) putc('\n', out);
     /* esrc/edst hold every edge in the order it was added: predecessors'
      * inputs (weft_node_input) keep their order through the file */

@@ -156,6 +156,7 @@ static void free_results(weft_run_t *run) {
 static void run_dealloc(weft_run_t *run) {
     if (run->job) weft_job_free(run->job);
     free_results(run);
+    gr_origins_free(run);
     wf_free((void *)run->join);
     wf_free((void *)run->status);
     wf_free(run->codes);
@@ -262,6 +263,7 @@ int gr_run_alloc(weft_graph_t *g, int record, weft_run_t **out) {
 static void run_reset(weft_run_t *run) {
     weft_graph_t *g = run->g;
     free_results(run);
+    gr_origins_free(run); /* this run's executor reports anew */
     drop_subruns(run);
     memcpy((void *)run->join, g->join0, run->n * sizeof(uint32_t));
     memset((void *)run->status, 0, run->n);
@@ -463,7 +465,10 @@ static void exec_chain(weft_run_t *run, uint32_t v) {
                 run->t_start[v] = t0;
                 run->t_worker[v] = (int16_t)wid;
             }
-            int code = nodes[v].fn(&ctx, nodes[v].arg);
+            /* a named task of a run with an executor goes there (remote.c) */
+            int code = run->opts.executor && nodes[v].extra != GR_NONE && gr_remote_node(g, v)
+                           ? gr_remote_start(run, v, &ctx)
+                           : nodes[v].fn(&ctx, nodes[v].arg);
             if (ctx.deferred) break; /* finished by gr_node_finish: the chain ends here */
             if (run->record) {
                 int64_t t1 = wf_now_ns();
@@ -544,19 +549,51 @@ static void run_finished(void *data, int status, void *result) {
 
 /* Resolves named-task nodes through the registry: the first start only,
  * under GR_GATE_EXCL. */
+/* The function of a named-task node whose task is not registered here:
+ * only a run with an executor starts (missing_check), and there such a
+ * node never runs locally; it fails if it ever does. */
+static int missing_task(weft_node_ctx_t *ctx, void *arg) {
+    (void)arg;
+    wf_set_detail("node '%s': task '%s' is not registered", weft_node_name(ctx),
+                  weft_graph_node_task(weft_node_graph(ctx), weft_node_id(ctx)));
+    return WEFT_ENOENT;
+}
+
+/* Resolves named-task nodes through the registry: under GR_GATE_EXCL,
+ * at every start that finds no run in flight. Tasks not registered here
+ * are counted (g->nmissing, and those placed WEFT_PLACE_LOCAL in
+ * g->nmissing_local, the first in g->missing_first), not refused: a run
+ * with an executor does not need them (missing_check decides). */
 static int resolve_tasks(weft_graph_t *g) {
+    g->nmissing = g->nmissing_local = 0;
+    g->missing_first = GR_NONE;
     if (!g->ntasks) return 0;
     const gr_extra *ex = g->extras.data;
     gr_node *nodes = gr_nodes(g);
     for (size_t i = 0; i < g->extras.len; i++) {
         if (ex[i].kind != GR_TASK) continue;
         const char *task = (const char *)g->names.data + ex[i].task;
-        if (weft_task_lookup(task, &nodes[ex[i].node].fn, &nodes[ex[i].node].arg) != 0) {
-            wf_set_detail("node '%s': task '%s' is not registered", gr_name(g, ex[i].node), task);
-            return WEFT_ENOENT;
+        uint32_t v = ex[i].node;
+        if (weft_task_lookup(task, &nodes[v].fn, &nodes[v].arg) != 0) {
+            nodes[v].fn = missing_task;
+            nodes[v].arg = NULL;
+            int local = weft_graph_place(g, v, NULL) == WEFT_PLACE_LOCAL;
+            if (g->missing_first == GR_NONE || (local && !g->nmissing_local)) g->missing_first = v;
+            g->nmissing++;
+            if (local) g->nmissing_local++;
         }
     }
     return 0;
+}
+
+/* May a run of g with this executor (NULL: none) start, as far as its
+ * named tasks go? 0 or WEFT_ENOENT naming the first task missing here. */
+static int missing_check(const weft_graph_t *g, const weft_executor_t *ex) {
+    if (!g->nmissing || (ex && !g->nmissing_local)) return 0;
+    uint32_t v = g->missing_first;
+    wf_set_detail("node '%s': task '%s' is not registered%s", gr_name(g, v),
+                  weft_graph_node_task(g, v), ex ? " (the node is placed local)" : "");
+    return WEFT_ENOENT;
 }
 
 /* Is this task part of a run? Stops the walk at the innermost one. */
@@ -634,6 +671,11 @@ static int run_prepare(weft_graph_t *g, weft_runtime_t *rt, const weft_run_opts_
     weft_run_t *run;
     int rc = run_make(g, opts && opts->record, weft_current_run(), holds, &run);
     if (rc) return rc;
+    if ((rc = missing_check(g, opts ? opts->executor : NULL))) {
+        for (unsigned i = 0; i < holds; i++) gate_leave(g);
+        weft_run_free(run);
+        return rc;
+    }
     if ((rc = run_start(run, rt, opts))) {
         for (unsigned i = 1; i < holds; i++) gate_leave(g); /* run_start left one */
         weft_run_free(run);
@@ -647,6 +689,13 @@ int gr_run_child(weft_node_ctx_t *ctx, weft_graph_t *sub, uint32_t slot) {
     weft_run_t *run = ctx->run, *sr;
     int rc = run_make(sub, run->record, run, 1, &sr);
     if (rc) return rc;
+    if ((rc = missing_check(sub, run->opts.executor))) {
+        gate_leave(sub);
+        tree_free(sr);
+        return rc;
+    }
+    /* the named tasks of subgraphs go to the same executor */
+    sr->opts.executor = run->opts.executor;
     sr->parent = run;
     sr->pnode = ctx->v;
     sr->top = run->top;
@@ -690,6 +739,27 @@ int weft_graph_run_async(weft_graph_t *g, weft_runtime_t *rt, const weft_run_opt
 
 /* ---- waiting and progress ---- */
 
+/* The progress bar's per-machine counts (a run with origins): nodes run
+ * per machine, in machine order, the first GR_BAR_MACHINES of them. */
+#define GR_BAR_MACHINES 4
+static void progress_machines(const weft_run_t *run, FILE *out) {
+    const char **order;
+    size_t nm;
+    if (gr_machine_order(run, &order, &nm) || !nm) return;
+    uint64_t count[GR_BAR_MACHINES] = {0};
+    for (uint32_t v = 0; v < run->n; v++) {
+        if (!gr_node_ran(run, v)) continue;
+        size_t m = gr_machine_rank(run, v, order, nm);
+        if (m < GR_BAR_MACHINES) count[m]++;
+    }
+    fputs("[", out);
+    for (size_t i = 0; i < nm && i < GR_BAR_MACHINES; i++)
+        fprintf(out, "%s%.32s %llu", i ? ", " : "", order[i], (unsigned long long)count[i]);
+    if (nm > GR_BAR_MACHINES) fprintf(out, ", +%zu more", nm - GR_BAR_MACHINES);
+    fputs("] ", out);
+    wf_free((void *)order);
+}
+
 static void report_progress(weft_run_t *run, int final) {
     weft_progress_t p;
     gr_sums s;
@@ -711,6 +781,7 @@ static void report_progress(weft_run_t *run, int final) {
         fprintf(stderr, "\r%s [%s] %llu/%llu nodes %3.0f%% %.0f/s ", weft_graph_name(run->g), bar,
                 (unsigned long long)p.finished, (unsigned long long)p.total,
                 p.total ? 100.0 * (double)p.finished / (double)p.total : 100.0, p.rate);
+        if (gr_run_has_origins(run)) progress_machines(run, stderr);
         if (final) fprintf(stderr, "in %.2fs\n", p.elapsed_s);
         else if (p.eta_s >= 0) fprintf(stderr, "ETA %.1fs ", p.eta_s);
         fflush(stderr);
@@ -831,6 +902,9 @@ int weft_run_cancel(weft_run_t *run) {
         cur = cur->walk_up;
     }
     tree_unlock(top);
+    /* work an executor holds for the run and its sub-runs (all flagged now) */
+    const weft_executor_t *ex = run->opts.executor;
+    if (ex && ex->cancel) ex->cancel(ex->data, run);
     return 0;
 }
 
@@ -867,7 +941,7 @@ int gr_run_set_result(weft_run_t *run, uint32_t v, const void *data, size_t len)
     return 0;
 }
 
-static const void *result_of(const weft_run_t *run, weft_node_t v, size_t *len) {
+const void *gr_result_of(const weft_run_t *run, weft_node_t v, size_t *len) {
     _Atomic(gr_result *) *res = atomic_load_explicit(&((weft_run_t *)run)->results, memory_order_acquire);
     gr_result *r = res ? atomic_load_explicit(&res[v], memory_order_acquire) : NULL;
     if (len) *len = r ? r->len : 0;
@@ -884,7 +958,7 @@ const void *weft_node_input(const weft_node_ctx_t *ctx, size_t i, size_t *len) {
     if (len) *len = 0;
     if (!ctx || i >= weft_node_input_count(ctx)) return NULL;
     const weft_graph_t *g = ctx->run->g;
-    return result_of(ctx->run, g->pred[g->pred_off[ctx->v] + i], len);
+    return gr_result_of(ctx->run, g->pred[g->pred_off[ctx->v] + i], len);
 }
 
 weft_node_t weft_node_id(const weft_node_ctx_t *ctx) { return ctx ? ctx->v : WEFT_NODE_NONE; }
@@ -946,7 +1020,7 @@ int weft_run_result(const weft_run_t *run, weft_node_t v, const void **data, siz
     if (rc) return rc;
     if (!data) return WEFT_EINVAL;
     if (run_busy(run)) return WEFT_EBUSY;
-    *data = result_of(run, v, len);
+    *data = gr_result_of(run, v, len);
     return 0;
 }
 
@@ -984,6 +1058,70 @@ int weft_run_counts(const weft_run_t *run, weft_run_counts_t *c) {
 
 weft_graph_t *weft_run_graph(const weft_run_t *run) {
     return run && run->magic == GR_MAGIC_RUN ? run->g : NULL;
+}
+
+/* Per machine (runs with origins only): the nodes that ran there, their
+ * share of all nodes that ran, their busy time (each node's time on that
+ * machine when its origin gives one, else its recorded time here), the
+ * retries (attempts beyond the first), the time lost to failed attempts,
+ * and the bytes sent and received. 0 or WEFT_ENOMEM. */
+typedef struct gr_msum {
+    uint64_t nodes, retries, sent, received;
+    double busy, lost;
+} gr_msum;
+
+static int print_machines(const weft_run_t *run, FILE *out) {
+    if (!gr_run_has_origins(run)) return 0;
+    const char **order;
+    size_t nm;
+    int rc = gr_machine_order(run, &order, &nm);
+    if (rc) return rc;
+    gr_msum *ms = wf_calloc(nm + 1, sizeof *ms); /* + the total */
+    if (!ms) {
+        wf_free((void *)order);
+        return WEFT_ENOMEM;
+    }
+    for (uint32_t v = 0; v < run->n; v++) {
+        if (!gr_node_ran(run, v)) continue;
+        size_t m = gr_machine_rank(run, v, order, nm);
+        if (m == nm) continue; /* not in the order: cannot be, it holds every machine that ran one */
+        const gr_origin *o = gr_origin_of(run, v);
+        gr_msum *a = &ms[m];
+        a->nodes++;
+        if (o && o->end_s > 0) a->busy += o->end_s - o->start_s;
+        else if (run->record && run->t_end[v]) a->busy += (double)(run->t_end[v] - run->t_start[v]) / 1e9;
+        if (o) {
+            a->retries += o->attempts > 1 ? (uint64_t)(o->attempts - 1) : 0;
+            a->lost += o->lost_s;
+            a->sent += o->bytes_sent;
+            a->received += o->bytes_received;
+        }
+    }
+    int width = 7; /* "machine" */
+    for (size_t i = 0; i < nm; i++) {
+        int len = (int)strlen(order[i]);
+        if (len > width) width = len < 48 ? len : 48;
+        gr_msum *t = &ms[nm], *a = &ms[i];
+        t->nodes += a->nodes;
+        t->retries += a->retries;
+        t->sent += a->sent;
+        t->received += a->received;
+        t->busy += a->busy;
+        t->lost += a->lost;
+    }
+    uint64_t all = ms[nm].nodes;
+    fprintf(out, " %-*s |   nodes run | %% of all |   busy s | retries |   lost s |       bytes sent |   bytes received\n",
+            width, "machine");
+    for (size_t i = 0; i <= nm; i++) {
+        const gr_msum *a = &ms[i];
+        fprintf(out, " %-*.*s | %11llu | %7.2f%% | %8.4f | %7llu | %8.4f | %16llu | %16llu\n", width, width,
+                i < nm ? order[i] : "Total", (unsigned long long)a->nodes,
+                all ? 100.0 * (double)a->nodes / (double)all : 0.0, a->busy, (unsigned long long)a->retries,
+                a->lost, (unsigned long long)a->sent, (unsigned long long)a->received);
+    }
+    wf_free(ms);
+    wf_free((void *)order);
+    return 0;
 }
 
 int weft_run_print_stats(const weft_run_t *run, FILE *out) {
@@ -1025,5 +1163,6 @@ int weft_run_print_stats(const weft_run_t *run, FILE *out) {
     else
         fprintf(out, "  Total | %11llu | %7.2f%% | (run with record=1 for busy times)\n",
                 (unsigned long long)ran, ran ? 100.0 : 0.0);
+    if ((rc = print_machines(run, out))) return rc;
     return ferror(out) ? WEFT_EIO : 0;
 }

@@ -30,7 +30,8 @@ typedef struct run_loader {
     gr_lx *l;
     weft_graph_t *g;
     weft_run_t *run;
-    unsigned char *seen;        /* node lines seen, per node */
+    unsigned char *seen;        /* per node: 1 its node line seen, 2 its origin line */
+    gr_vec mach;                /* const char *: machine M is entry M-1 (interned) */
     long *sublines;             /* per extra: line of its 'subrun' block, or 0 */
     int recorded;               /* -1 unknown, 0 no, 1 yes */
     long timing_line;           /* first node line with timings, or 0 */
@@ -70,6 +71,7 @@ static run_loader *rl_top(const rl_loading *ld) {
 
 static void rl_frame_free(run_loader *rl) {
     wf_free(rl->seen);
+    wf_free(rl->mach.data);
     wf_free(rl->sublines);
     wf_free(rl);
 }
@@ -139,8 +141,8 @@ static int rl_node(run_loader *rl) {
     uint32_t v;
     int rc = rl_node_ref(rl, &v);
     if (rc) return rc;
-    if (rl->seen[v]) return gr_lx_fail(l, "duplicate line for node %u", v);
-    rl->seen[v] = 1;
+    if (rl->seen[v] & 1) return gr_lx_fail(l, "duplicate line for node %u", v);
+    rl->seen[v] |= 1;
     int k = gr_lx_next(l);
     if (k < 0) return k;
     if (k == GR_TK_END) return gr_lx_fail(l, "missing node status");
@@ -176,6 +178,83 @@ static int rl_node(run_loader *rl) {
     atomic_store(&run->status[v], (unsigned char)st);
     if (st == WEFT_NODE_FAILED) run->codes[v] = (int)code;
     if (st >= WEFT_NODE_DONE && st <= WEFT_NODE_CANCELLED) rl->found[st - WEFT_NODE_DONE]++;
+    return 0;
+}
+
+/* "machine M ADDRESS": machine M (1, 2, 3... in order) of the run. */
+static int rl_machine(run_loader *rl) {
+    gr_lx *l = rl->l;
+    char sb[80];
+    uint64_t m;
+    int rc = gr_lx_uint(l, "machine number", UINT64_MAX, &m);
+    if (rc) return rc;
+    size_t have = rl->mach.len;
+    if (m == 0) return gr_lx_fail(l, "machine 0 is this process ('local'): it has no 'machine' line");
+    if (m != have + 1)
+        return gr_lx_fail(l, "machine %llu out of order: the next is machine %zu", (unsigned long long)m,
+                          have + 1);
+    int k = gr_lx_name(l, "address", 0);
+    if (k < 0) return k;
+    int why = gr_check_address((const char *)l->tok);
+    if (why)
+        return gr_lx_fail(l, "machine %llu: bad address '%s': %s", (unsigned long long)m,
+                          gr_show(l->tok, l->tlen, sb, sizeof sb), gr_address_problem(why));
+    if (strcmp((const char *)l->tok, gr_local) == 0)
+        return gr_lx_fail(l, "machine 'local' is machine 0: it has no 'machine' line");
+    const char **mv = rl->mach.data;
+    for (size_t i = 0; i < have; i++)
+        if (strcmp(mv[i], (const char *)l->tok) == 0)
+            return gr_lx_fail(l, "machine %llu repeats machine %zu '%s'", (unsigned long long)m, i + 1,
+                              gr_show(l->tok, l->tlen, sb, sizeof sb));
+    gr_origins *o = gr_origins_get(rl->run);
+    const char *name = o ? gr_machine_intern(o, (const char *)l->tok) : NULL;
+    if (!name || gr_vec_reserve(&rl->mach, sizeof(const char *), have + 1)) return WEFT_ENOMEM;
+    ((const char **)rl->mach.data)[rl->mach.len++] = name;
+    return gr_lx_end(l, "machine");
+}
+
+/* "origin ID NAME MACHINE WORKER ATTEMPTS LOST START END SENT RECEIVED":
+ * where node ID, which ran (its node line above), ran. */
+static int rl_origin(run_loader *rl) {
+    gr_lx *l = rl->l;
+    uint32_t v;
+    int rc = rl_node_ref(rl, &v);
+    if (rc) return rc;
+    if (!(rl->seen[v] & 1)) return gr_lx_fail(l, "origin of node %u before its node line", v);
+    if (rl->seen[v] & 2) return gr_lx_fail(l, "duplicate 'origin' line for node %u", v);
+    int st = atomic_load(&rl->run->status[v]);
+    if (st != WEFT_NODE_DONE && st != WEFT_NODE_FAILED)
+        return gr_lx_fail(l, "node %u did not run (it is %s): it has no origin", v, weft_node_status_name(st));
+    uint64_t m, sent, received;
+    long long worker, attempts;
+    int64_t lost, t0, t1;
+    if ((rc = gr_lx_uint(l, "machine number", UINT64_MAX, &m))) return rc;
+    if (m > rl->mach.len)
+        return gr_lx_fail(l, "unknown machine %llu (machine lines above number 1 to %zu; 0 is 'local')",
+                          (unsigned long long)m, rl->mach.len);
+    if ((rc = gr_lx_int(l, "origin worker", -1, WEFT_MAX_WORKERS - 1, &worker)) ||
+        (rc = gr_lx_int(l, "attempts", 0, INT32_MAX, &attempts)) || (rc = gr_lx_time(l, "lost time", &lost)) ||
+        (rc = gr_lx_time(l, "origin start time", &t0)) || (rc = gr_lx_time(l, "origin end time", &t1)))
+        return rc;
+    const int64_t max_ns = (int64_t)GR_ORIGIN_MAX_S * 1000000000;
+    if (lost > max_ns || t0 > max_ns || t1 > max_ns)
+        return gr_lx_fail(l, "origin times are at most %.0f seconds", GR_ORIGIN_MAX_S);
+    if (t1 < t0) return gr_lx_fail(l, "origin end time before origin start time");
+    if ((rc = gr_lx_uint(l, "bytes sent", UINT64_MAX, &sent)) ||
+        (rc = gr_lx_uint(l, "bytes received", UINT64_MAX, &received)) || (rc = gr_lx_end(l, "origin")))
+        return rc;
+    gr_origins *o = gr_origins_get(rl->run);
+    if (!o) return WEFT_ENOMEM;
+    gr_origin *no = &o->node[v];
+    no->worker = (int32_t)worker;
+    no->attempts = (int32_t)attempts;
+    no->lost_s = (double)lost / 1e9;
+    no->start_s = (double)t0 / 1e9;
+    no->end_s = (double)t1 / 1e9;
+    no->bytes_sent = sent;
+    no->bytes_received = received;
+    atomic_store(&no->machine, m ? ((const char **)rl->mach.data)[m - 1] : gr_local);
+    rl->seen[v] |= 2;
     return 0;
 }
 
@@ -221,6 +300,8 @@ static int rl_directive(rl_loading *ld, int k) {
     int rc;
     if (gr_lx_is(l, k, "node")) return rl_node(rl);
     if (gr_lx_is(l, k, "subrun")) return rl_open(ld, rl);
+    if (gr_lx_is(l, k, "origin")) return rl_origin(rl);
+    if (gr_lx_is(l, k, "machine")) return rl_machine(rl);
     if (gr_lx_is(l, k, "end")) return rl_close(ld, rl);
     if (gr_lx_is(l, k, "start")) {
         if (!rl->open_line) return gr_lx_fail(l, "'start' belongs in a 'subrun' block");

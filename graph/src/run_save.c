@@ -34,10 +34,58 @@ static const weft_run_t *saved_subrun(const weft_run_t *run, uint32_t x) {
 
 static int pad_of(size_t depth) { return 2 * (int)(depth < RUN_INDENT_MAX ? depth : RUN_INDENT_MAX); }
 
+/* Seconds of an origin as nanoseconds (rounded: what the file keeps). */
+static int64_t origin_ns(double s) {
+    double ns = s * 1e9 + 0.5;
+    return ns >= 9.2e18 ? INT64_MAX : (int64_t)ns;
+}
+
+/* The 'machine' lines of run, and *order / *n as gr_machine_order gives
+ * them (the caller frees *order): machine numbers are their places in
+ * order, "local" being 0 whether it is there or not. A run without
+ * origins writes nothing and gets n 0. 0 or WEFT_ENOMEM. */
+static int write_machines(const weft_run_t *run, int pad, FILE *out, const char ***order, size_t *n) {
+    *order = NULL;
+    *n = 0;
+    if (!gr_run_has_origins(run)) return 0;
+    int rc = gr_machine_order(run, order, n);
+    if (rc) return rc;
+    size_t base = *n && (*order)[0] == gr_local; /* "local" is 0 */
+    for (size_t i = base; i < *n; i++) {
+        fprintf(out, "%*smachine %zu ", pad, "", i - base + 1);
+        gr_put_token(out, (*order)[i], strlen((*order)[i]));
+        putc('\n', out);
+    }
+    return 0;
+}
+
+/* The 'origin' lines of run's nodes that ran with an origin. */
+static void write_origins(const weft_run_t *run, int pad, FILE *out, const char *const *order, size_t n) {
+    size_t base = n && order[0] == gr_local;
+    for (size_t v = 0; v < run->n; v++) {
+        int st = atomic_load_explicit(&((weft_run_t *)run)->status[v], memory_order_acquire);
+        if (st != WEFT_NODE_DONE && st != WEFT_NODE_FAILED) continue;
+        const gr_origin *o = gr_origin_of(run, (uint32_t)v);
+        if (!o) continue;
+        size_t m = gr_machine_rank(run, (uint32_t)v, order, n);
+        const char *name = gr_name(run->g, (weft_node_t)v);
+        fprintf(out, "%*sorigin %zu ", pad, "", v);
+        gr_put_token(out, name, strlen(name));
+        fprintf(out, " %zu %d %d ", m + 1 - base, o->worker, o->attempts);
+        put_ns(out, origin_ns(o->lost_s));
+        putc(' ', out);
+        put_ns(out, origin_ns(o->start_s));
+        putc(' ', out);
+        put_ns(out, origin_ns(o->end_s));
+        fprintf(out, " %llu %llu\n", (unsigned long long)o->bytes_sent,
+                (unsigned long long)o->bytes_received);
+    }
+}
+
 /* The lines of run, up to its sub-runs' blocks, indented for depth levels.
  * parent is the enclosing run (NULL at the top), whose start 'start' is
  * relative to. */
-static void write_lines(const weft_run_t *run, const weft_run_t *parent, size_t depth, FILE *out) {
+static int write_lines(const weft_run_t *run, const weft_run_t *parent, size_t depth, FILE *out) {
     weft_run_t *r = (weft_run_t *)run; /* its atomics are read, never written */
     const weft_graph_t *g = run->g;
     size_t n = run->n;
@@ -82,6 +130,9 @@ static void write_lines(const weft_run_t *run, const weft_run_t *parent, size_t 
             fprintf(out, "%*sworker 0 0 0.000000000\n", pad, "");
             workers++;
         }
+    const char **order;
+    size_t nm;
+    if (write_machines(run, pad, out, &order, &nm)) return WEFT_ENOMEM;
     if (!parent) fputs("\n# node ID NAME STATUS CODE [START END WORKER]\n", out);
     for (size_t v = 0; v < n; v++) {
         int st = atomic_load_explicit(&r->status[v], memory_order_acquire);
@@ -98,6 +149,12 @@ static void write_lines(const weft_run_t *run, const weft_run_t *parent, size_t 
         }
         putc('\n', out);
     }
+    if (order || nm) {
+        if (!parent) fputs("\n# origin ID NAME MACHINE WORKER ATTEMPTS LOST START END SENT RECEIVED\n", out);
+        write_origins(run, pad, out, order, nm);
+    }
+    wf_free((void *)order);
+    return 0;
 }
 
 /* One run on the writer's stack: the next node whose sub-run may follow. */
@@ -113,9 +170,8 @@ static int write_run(const weft_run_t *top, FILE *out) {
     gr_vec stack = {0};
     if (gr_vec_reserve(&stack, sizeof(rs_frame), 1)) return WEFT_ENOMEM;
     ((rs_frame *)stack.data)[stack.len++] = (rs_frame){top, 0};
-    write_lines(top, NULL, 0, out);
-    int rc = 0;
-    while (stack.len) {
+    int rc = write_lines(top, NULL, 0, out);
+    while (!rc && stack.len) {
         rs_frame *f = (rs_frame *)stack.data + stack.len - 1;
         const weft_run_t *run = f->run, *s = NULL;
         const weft_graph_t *g = run->g;
@@ -135,7 +191,7 @@ static int write_run(const weft_run_t *top, FILE *out) {
         putc('\n', out);
         if ((rc = gr_vec_reserve(&stack, sizeof(rs_frame), stack.len + 1))) break;
         ((rs_frame *)stack.data)[stack.len++] = (rs_frame){s, 0};
-        write_lines(s, run, depth + 1, out);
+        rc = write_lines(s, run, depth + 1, out);
     }
     wf_free(stack.data);
     return rc;

@@ -205,6 +205,86 @@ static void expect_result(session_t *s, uint64_t id) {
     }
 }
 
+/* Sends one TASK (flags, argument) sealed, returns the RESULT's outcome
+ * and code for id. */
+static int task_outcome(session_t *s, uint64_t id, const char *task, uint8_t flags,
+                        const void *arg, size_t len, int *code) {
+    ds_buf_t b = {0};
+    ck_assert_int_eq(ds_put_task_f(&b, id, 1, flags, task, strlen(task), len, arg, len, 0), 0);
+    uint8_t out[8192];
+    ck_assert_uint_le(DS_HDR + b.len + DS_TAG, sizeof out);
+    ck_assert_int_eq(ds_seal(&s->tx, b.p, b.len, out), 0);
+    send_all(s->fd, out, DS_HDR + b.len + DS_TAG);
+    ds_buf_free(&b);
+    uint8_t fr[8192];
+    for (;;) {
+        ck_assert_int_eq(read_n(s->fd, fr, DS_HDR), 0);
+        uint32_t flen = ds_get32(fr + 8);
+        ck_assert_uint_le(flen, sizeof fr - DS_HDR);
+        ck_assert_int_eq(read_n(s->fd, fr + DS_HDR, flen), 0);
+        ds_frame_t f;
+        int why;
+        ck_assert_int_eq(ds_frame_decode(fr, DS_HDR + flen, ~0u, DS_FRAME_MAX, &f, &why), DS_FRAME);
+        ck_assert_int_eq(ds_open(&s->rx, &f, fr + DS_HDR), 0);
+        const uint8_t *p = fr + DS_HDR, *end = p + flen - DS_TAG;
+        ds_rec_t r;
+        while (ds_rec_next(&p, end, &r) == 1) {
+            if (r.kind != DS_R_RESULT) continue;
+            ds_result_rec_t rr;
+            ck_assert_int_eq(ds_result_decode(&r, &rr), 0);
+            ck_assert_uint_eq(rr.id, id);
+            *code = rr.code;
+            return rr.outcome;
+        }
+    }
+}
+
+/* Input frames (graph nodes) from a hostile client: references to results
+ * the node does not hold, lengths that do not add up, counts past the
+ * limit. Each is answered for that task alone; the session goes on. */
+START_TEST(hostile_input_frames) {
+    setup();
+    session_t s;
+    raw_session(&s);
+    int code;
+    /* a good frame: one input "ab", argument "x" */
+    uint8_t good[12 + 8 + 1 + 2];
+    ds_put32(good, 1);
+    ds_put64(good + 4, 1);
+    ds_put64(good + 12, 2);
+    memcpy(good + 20, "xab", 3);
+    ck_assert_int_eq(task_outcome(&s, 1, "weft.echo", DS_F_INPUTS, good, sizeof good, &code), DS_OUT_OK);
+    /* a reference to a result never kept: MISSING (send the bytes) */
+    uint8_t ref[12 + 8 + 1];
+    ds_put32(ref, 1);
+    ds_put64(ref + 4, 1);
+    ds_put64(ref + 12, DS_INPUT_REF | 77);
+    ref[20] = 'x';
+    ck_assert_int_eq(task_outcome(&s, 2, "weft.echo", DS_F_INPUTS, ref, sizeof ref, &code), DS_OUT_MISSING);
+    /* a reference to the small result of task 1 (small ones are not kept) */
+    ds_put64(ref + 12, DS_INPUT_REF | 1);
+    ck_assert_int_eq(task_outcome(&s, 3, "weft.echo", DS_F_INPUTS, ref, sizeof ref, &code), DS_OUT_MISSING);
+    /* lengths past the frame, short of it, a count over the limit, a
+     * frame shorter than its header: node errors of that task */
+    uint8_t bad[12 + 8 + 3];
+    memcpy(bad, good, sizeof good);
+    ds_put64(bad + 12, 5);
+    ck_assert_int_eq(task_outcome(&s, 4, "weft.echo", DS_F_INPUTS, bad, sizeof good, &code), DS_OUT_NODE_ERROR);
+    ds_put64(bad + 12, 1);
+    ck_assert_int_eq(task_outcome(&s, 5, "weft.echo", DS_F_INPUTS, bad, sizeof good, &code), DS_OUT_NODE_ERROR);
+    ds_put32(bad, 0xffffffffu);
+    ck_assert_int_eq(task_outcome(&s, 6, "weft.echo", DS_F_INPUTS, bad, sizeof good, &code), DS_OUT_NODE_ERROR);
+    ck_assert_int_eq(task_outcome(&s, 7, "weft.echo", DS_F_INPUTS, bad, 5, &code), DS_OUT_NODE_ERROR);
+    /* and the session still works */
+    uint8_t f1[256];
+    size_t n1 = task_frame(&s, 8, f1);
+    send_all(s.fd, f1, n1);
+    expect_result(&s, 8);
+    raw_close(&s);
+    teardown_check();
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 
 START_TEST(wrong_key_client) {
@@ -492,6 +572,7 @@ int main(void) {
         {"fake_server_gets_no_task", fake_server_gets_no_task},
         {"replayed_handshake", replayed_handshake},
         {"bad_frames_after_auth", bad_frames_after_auth},
+        {"hostile_input_frames", hostile_input_frames},
         {"slow_loris_and_handshake_cap", slow_loris_and_handshake_cap},
         {"garbage_and_other_versions", garbage_and_other_versions},
         {"public_listen_needs_own_key", public_listen_needs_own_key},

@@ -38,3 +38,20 @@ def spin(n):
     for i in range(n):
         s += i * i
     return s
+
+
+def flaky(path, fails):
+    """Raises the first `fails` times it runs (counted in the file path)."""
+    n = 0
+    if os.path.exists(path):
+        with open(path) as f:
+            n = int(f.read() or 0)
+    with open(path, "w") as f:
+        f.write(str(n + 1))
+    if n < fails:
+        raise RuntimeError("flaky run %d" % n)
+    return n
+
+
+def pid_of(_x):
+    return os.getpid()

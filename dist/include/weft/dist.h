@@ -145,6 +145,15 @@ typedef struct weft_cluster_opts {
      * discovery thread; level is a weft_log_level_t. NULL: none. */
     void (*discover_log)(void *data, int level, const char *line);
     void *discover_log_data;
+    /* Graph runs (weft_cluster_executor): 1 (the default) keeps large data
+     * where it is. A node keeps each graph node's result of 64 KiB or more
+     * that it computed (up to 256 MiB per client, oldest dropped first);
+     * a graph node whose inputs include such results is sent to the node
+     * holding most of those bytes, with references in place of the bytes
+     * (the client holds every result all the same, so losing that node
+     * loses nothing: the task then goes anywhere with all its bytes).
+     * 0: every input travels from the client with its node. */
+    int locality;
 } weft_cluster_opts_t;
 
 /* Fills *opts with the defaults above. Thread-safety: any thread. */
@@ -195,6 +204,10 @@ typedef struct weft_dsubmit_opts {
     weft_djob_fn callback;
     void *callback_data;
     unsigned flags;       /* WEFT_DIST_* */
+    const char *node;     /* run only on this node of the cluster ("host:port", as
+                             listed), or NULL: any. While it is down the job
+                             waits; it fails with WEFT_ENODE once the node has
+                             been down for grace_s. */
 } weft_dsubmit_opts_t;
 
 /* Submits the registered task `task` with a copy of [arg, arg+len) (arg
@@ -202,8 +215,9 @@ typedef struct weft_dsubmit_opts {
  * node has credit. job may be NULL (fire and forget: use a group or a
  * callback to see the outcome). Errors: WEFT_EINVAL (NULLs, empty name or
  * one over WEFT_NAME_MAX, LOCAL with no local workers, LOCAL and REMOTE
- * together), WEFT_ERANGE (len over max_bytes), WEFT_EDESTROYED (cluster
- * being freed), WEFT_ENOMEM. On error nothing was submitted and *job is
+ * together), WEFT_ERANGE (len over max_bytes), WEFT_ENOENT (opts->node is
+ * not a node of the cluster), WEFT_EDESTROYED (cluster being freed),
+ * WEFT_ENOMEM. On error nothing was submitted and *job is
  * NULL. Thread-safety: any thread, also callbacks. */
 WEFT_API int weft_cluster_submit(weft_cluster_t *c, const char *task, const void *arg,
                                  size_t len, const weft_dsubmit_opts_t *opts,

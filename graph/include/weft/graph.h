@@ -298,8 +298,10 @@ WEFT_API int weft_graph_set_place(weft_graph_t *g, weft_node_t node, int place,
  * lives. Thread-safety: as reading the graph. */
 WEFT_API int weft_graph_place(const weft_graph_t *g, weft_node_t node, const char **where);
 
-/* What an executor is given to run: one named-task node of a run. Every
- * pointer is valid until the node's handle is completed. */
+/* What an executor is given to run: one named-task node of a run. The
+ * struct and its arrays are valid during start only; the bytes they point
+ * to (argument, inputs) and the names stay valid until the node's handle
+ * is completed. */
 typedef struct weft_remote_node {
     weft_run_t *run;
     weft_node_t node;
@@ -313,6 +315,9 @@ typedef struct weft_remote_node {
     const weft_node_t *input_nodes; /* which node each input came from */
     int place;                     /* WEFT_PLACE_ANY or WEFT_PLACE_NODE */
     const char *where;             /* WEFT_PLACE_NODE: the node's address */
+    int64_t run_start_ns;          /* the run's start on the runtime's clock
+                                      (CLOCK_MONOTONIC, ns): origin times are
+                                      seconds since then */
 } weft_remote_node_t;
 
 /* An executor runs a run's named-task nodes (those not placed
@@ -326,6 +331,11 @@ typedef struct weft_remote_node {
  * run has an executor, unless placed WEFT_PLACE_LOCAL. */
 typedef struct weft_executor {
     int (*start)(void *data, const weft_remote_node_t *node, weft_node_async_t *h);
+    /* Called (may be NULL) once weft_run_cancel has flagged run and its
+     * sub-runs: the executor stops what it holds of them (their handles
+     * are then completed with WEFT_ECANCELED, which makes the nodes
+     * cancelled). Must not block; any thread. */
+    void (*cancel)(void *data, weft_run_t *run);
     void *data;
 } weft_executor_t;
 

@@ -36,8 +36,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char text[300];
         switch (r.kind) {
         case DS_R_TASK:
-            if (ds_task_decode(&r, &t) == 0) assert(t.n <= t.total && t.name_len >= 1);
+            if (ds_task_decode(&r, &t) == 0) {
+                assert(t.n <= t.total && t.name_len >= 1);
+                if (t.inputs && !t.more) { /* the input frame, as a node reads it */
+                    const uint8_t *arg, **ptrs;
+                    size_t alen, ni, *lens;
+                    if (ds_inputs_decode(t.data, t.n, &arg, &alen, &ni, &ptrs, &lens) == 0) {
+                        size_t sum = alen;
+                        for (size_t i = 0; i < ni; i++) {
+                            assert(ptrs[i] >= t.data && ptrs[i] + lens[i] <= t.data + t.n);
+                            sum += lens[i];
+                        }
+                        assert(arg >= t.data && arg + alen <= t.data + t.n && sum <= t.n);
+                        wf_free(ptrs);
+                        wf_free(lens);
+                    }
+                }
+            }
             break;
+        case DS_R_PONG: ds_pong_decode(&r, &id, &v); break;
         case DS_R_RESULT:
             if (ds_result_decode(&r, &rr) == 0) assert(rr.n <= rr.total);
             break;
