@@ -109,8 +109,9 @@ static int hash_task(weft_node_ctx_t *ctx, void *unused) {
         h = fnv(h, le, sizeof le);
         if (d) h = fnv(h, d, len);
     }
-    char buf[17];
-    snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h);
+    static const char hex[] = "0123456789abcdef";
+    char buf[16];
+    for (int k = 0; k < 16; k++) buf[k] = hex[(h >> (60 - 4 * k)) & 15];
     return weft_node_set_result(ctx, buf, 16);
 }
 

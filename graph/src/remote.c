@@ -18,8 +18,7 @@
 
 int gr_remote_node(const weft_graph_t *g, uint32_t v) {
     const gr_extra *e = gr_extra_of(g, v);
-    if (!e || e->kind != GR_TASK) return 0;
-    return weft_graph_place(g, v, NULL) != WEFT_PLACE_LOCAL;
+    return e && e->kind == GR_TASK && e->place != WEFT_PLACE_LOCAL;
 }
 
 int gr_remote_start(weft_run_t *run, uint32_t v, weft_node_ctx_t *ctx) {
@@ -34,10 +33,11 @@ int gr_remote_start(weft_run_t *run, uint32_t v, weft_node_ctx_t *ctx) {
     rn.task = (const char *)g->names.data + e->task;
     rn.arg = e->bytes;
     rn.arg_len = e->bytes ? e->len : 0;
-    rn.place = weft_graph_place(g, v, &rn.where);
-    if (rn.place != WEFT_PLACE_NODE) {
+    if (e->place == WEFT_PLACE_NODE) {
+        rn.place = WEFT_PLACE_NODE;
+        rn.where = (const char *)g->names.data + e->where;
+    } else {
         rn.place = WEFT_PLACE_ANY;
-        rn.where = NULL;
     }
     rn.run_start_ns = run->t0;
     size_t n = g->pred_off[v + 1] - g->pred_off[v];
