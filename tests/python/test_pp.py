@@ -511,5 +511,127 @@ class SeedProgramsTest(unittest.TestCase):
         self.assertIn("d pi/dt = %.10f" % d, out)
 
 
+WEFTD = os.environ.get("WEFT_WEFTD")
+SECRET = "the pp secret of test_pp"
+
+
+@unittest.skipUnless(WEFTD and os.path.exists(WEFTD), "WEFT_WEFTD (weftd's path) not set")
+class TwoNodesTest(unittest.TestCase):
+    """Two weftd nodes (--python 1) on loopback, authenticated by the key
+    file that pp's secret maps to; the programs run there as pp runs them
+    with ppservers."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.TemporaryDirectory()
+        cls.config = cls.dir.name
+        cls.key = pp.secret_key_file(SECRET, os.path.join(cls.config, "weft", "pp"))
+        cls.procs, cls.nodes = [], []
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [p for p in sys.path if p] + [os.environ.get("PYTHONPATH", "")]))
+        try:
+            for _ in range(2):
+                p = subprocess.Popen([WEFTD, "--listen", "127.0.0.1:0", "--print-port",
+                                      "--secret-file", cls.key, "--log-level", "error",
+                                      "--python", "1", "--python-exe", sys.executable],
+                                     stdout=subprocess.PIPE, text=True, env=env, cwd=HERE)
+                cls.procs.append(p)
+                line = p.stdout.readline()          # "port N", once it listens
+                if not line.startswith("port "):
+                    raise RuntimeError("weftd did not start: %r" % line)
+                cls.nodes.append("127.0.0.1:%d" % int(line.split()[1]))
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        for p in cls.procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in cls.procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(10)
+            p.stdout.close()
+        cls.dir.cleanup()
+
+    def env(self):
+        # the programs pass no secret: the key comes as for every weft client
+        return {"WEFT_SECRET_FILE": self.key}
+
+    def test_server_with_secret_on_the_nodes(self):
+        old = os.environ.get("XDG_CONFIG_HOME")
+        os.environ["XDG_CONFIG_HOME"] = self.config      # where secret_key_file looks
+        try:
+            s = pp.Server(0, ppservers=tuple(self.nodes), secret=SECRET)
+        finally:
+            if old is None:
+                del os.environ["XDG_CONFIG_HOME"]
+            else:
+                os.environ["XDG_CONFIG_HOME"] = old
+        try:
+            jobs = [s.submit(add, (i, 100)) for i in range(40)]
+            self.assertEqual([j() for j in jobs], [i + 100 for i in range(40)])
+            pids = {s.submit(pid)() for _ in range(20)}
+            self.assertNotIn(os.getpid(), pids)
+            nodes = s.get_active_nodes()
+            self.assertEqual(nodes, dict({"local": 0}, **{n: 1 for n in self.nodes}))
+            with contextlib.redirect_stderr(io.StringIO()) as err:
+                job = s.submit(refuse, (4,))
+                self.assertIsNone(job())
+            self.assertIn(job.exception.remote_node, self.nodes)
+            self.assertTrue(err.getvalue().startswith(
+                "weft.pp: job %d (refuse) raised on %s:\n" % (job.tid, job.exception.remote_node)))
+            s.wait()
+            rows = s.get_stats()
+            self.assertEqual(rows["local"].njobs, 0)
+            self.assertEqual(sum(rows[n].njobs for n in self.nodes if n in rows), 61)
+        finally:
+            s.destroy()
+
+    def test_pp_sum_primes_on_two_nodes(self):
+        rc, out, err = run_script(os.path.join(PP_EXAMPLES, "sum_primes.py"), 0, *self.nodes,
+                                  env=self.env())
+        self.assertEqual(rc, 0, err)
+        want = ["Sum of primes below 100 is %d" % prime_sum(100)]
+        want += ["Sum of primes below %d is %d" % (n, prime_sum(n))
+                 for n in range(100000, 100800, 100)]
+        self.assertEqual([l for l in out.splitlines() if l.startswith("Sum of primes below")],
+                         want)
+        rows = stats_rows(out)
+        self.assertEqual(rows["local"], (0, 0.0))
+        self.assertEqual(set(rows) - {"local"} <= set(self.nodes), True)
+        self.assertEqual(sum(n for n, _ in rows.values()), 9)
+
+    def test_pp_auto_diff_and_callback_on_nodes_and_local(self):
+        n, parts = 100000, 8
+        v, d = pi_and_derivative(n, parts)
+        rc, out, err = run_script(os.path.join(PP_EXAMPLES, "auto_diff.py"), 0, n, parts,
+                                  *self.nodes, env=self.env())
+        self.assertEqual(rc, 0, err)
+        self.assertIn("result type: AD\n", out)
+        self.assertIn("pi      = %.10f" % v, out)
+        self.assertIn("d pi/dt = %.10f" % d, out)
+        self.assertEqual(sum(c for c, _ in stats_rows(out).values()), parts)
+        n, parts = 1000000, 16
+        exact = math.fsum(alternating_slices(n, parts))
+        rc, out, err = run_script(os.path.join(PP_EXAMPLES, "callback.py"), 1, n, parts,
+                                  *self.nodes, env=self.env())
+        self.assertEqual(rc, 0, err)
+        self.assertIn("Partial sums added by callbacks: %d\nSum: %.12f\n" % (parts, exact), out)
+        self.assertEqual(sum(c for c, _ in stats_rows(out).values()), parts)
+
+    def test_pp_reverse_md5_on_two_nodes(self):
+        secret = 345678
+        h = hashlib.md5(str(secret).encode()).hexdigest()
+        rc, out, err = run_script(os.path.join(PP_EXAMPLES, "reverse_md5.py"), 0, secret,
+                                  400000, 16, *self.nodes, env=self.env())
+        self.assertEqual(rc, 0, err)
+        self.assertIn("Reverse md5 for %s is %d\n" % (h, secret), out)
+        self.assertIn("parts read: %d of 16\n" % (secret // 25000 + 1), out)
+
 if __name__ == "__main__":
     unittest.main()
