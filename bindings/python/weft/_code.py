@@ -530,17 +530,23 @@ class Encoder:
             raise ValueError("use_cloudpickle=True, but cloudpickle cannot be imported")
         self._cp = _cloudpickle if use_cloudpickle in (None, True) else None
         self._lock = threading.Lock()
-        self._codes = collections.OrderedDict()   # key -> (code bytes, hash, keepalive)
-        self._confirmed = {}                      # hash -> set of nodes
-        self._names = {}                          # hash -> the callable's name, for errors
+        self._codes = collections.OrderedDict()   # key -> (code, hash, by ref?, globals)
+        # hash -> set of nodes, and hash -> the callable's name (for errors):
+        # bounded too (a forgotten confirmation only costs sending the code again)
+        self._confirmed = collections.OrderedDict()
+        self._names = collections.OrderedDict()
 
     # -- code ------------------------------------------------------------
 
     def _code_for(self, owner, method, depfuncs, modules, g, extra):
         """(code bytes, hash, by reference?) of a callable, remembered."""
         key = (owner, method, depfuncs, modules, id(g) if g is not None else None, extra)
+        try:
+            hash(key)
+        except TypeError:           # an unhashable callable object: not remembered
+            key = None
         with self._lock:
-            hit = self._codes.get(key)
+            hit = self._codes.get(key) if key is not None else None
             if hit is not None and hit[3] is g:
                 self._codes.move_to_end(key)
                 return hit[0], hit[1], hit[2]
@@ -550,12 +556,16 @@ class Encoder:
             code = pickle.dumps(("method", code, method), protocol=PROTOCOL)
         h = hashlib.sha256(code).digest()
         with self._lock:
-            self._codes[key] = (code, h, by_ref, g)
-            self._codes.move_to_end(key)
-            while len(self._codes) > ENCODER_CACHE:
-                self._codes.popitem(last=False)
+            if key is not None:
+                self._codes[key] = (code, h, by_ref, g)
+                self._codes.move_to_end(key)
+                while len(self._codes) > ENCODER_CACHE:
+                    self._codes.popitem(last=False)
             self._names[h] = (getattr(owner, "__qualname__", None) or type(owner).__name__) + \
                 ("." + method if method else "")
+            self._names.move_to_end(h)
+            while len(self._names) > 4 * ENCODER_CACHE:
+                self._names.popitem(last=False)
         return code, h, by_ref
 
     def _make_code(self, owner, depfuncs, modules, g, extra):
@@ -706,8 +716,12 @@ class Encoder:
 
     def confirm(self, code_hash, node):
         """Records that node now holds the code of code_hash."""
+        h = bytes(code_hash)
         with self._lock:
-            self._confirmed.setdefault(bytes(code_hash), set()).add(node)
+            self._confirmed.setdefault(h, set()).add(node)
+            self._confirmed.move_to_end(h)
+            while len(self._confirmed) > 4 * ENCODER_CACHE:
+                self._confirmed.popitem(last=False)
 
     def forget(self, code_hash, node):
         """Records that node no longer holds that code."""
