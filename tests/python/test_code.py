@@ -70,6 +70,11 @@ def describe(value):
     return (type(value).__name__, len(value), bool(getattr(value, "readonly", False)))
 
 
+def uses_math_sqrt(x):
+    import math
+    return math.sqrt(x)
+
+
 def make_big(n):
     return b"\xab" * n
 
@@ -109,6 +114,19 @@ class Counter:
 
     def add(self, k):
         return self.start + k
+
+
+class Adder:
+    """A callable instance that is unhashable (it defines __eq__ only)."""
+
+    def __init__(self, k):
+        self.k = k
+
+    def __eq__(self, other):
+        return isinstance(other, Adder) and other.k == self.k
+
+    def __call__(self, x):
+        return x + self.k
 
 
 def encode_run_decode(enc, fn, args=(), kwargs=None, node="n1", **kw):
@@ -184,6 +202,20 @@ class InProcessTest(unittest.TestCase):
         self.assertEqual(h1, h2)
         self.assertEqual(encode_run_decode(self.enc, functools.partial(combine, 7), (8,)),
                          (7, 8, 3))
+
+    def test_unhashable_callable_and_task_wrapper(self):
+        self.assertEqual(encode_run_decode(self.enc, Adder(5), (1,)), 6)
+        self.assertEqual(encode_run_decode(self.enc, Adder(7), (1,)), 8)
+        import math
+        t = _code.Task(uses_math_sqrt, (), ("math",))
+        self.assertEqual(t(25.0), 5.0)                     # called here, on threads
+        self.assertEqual((t.__name__, t.__qualname__), ("uses_math_sqrt", "uses_math_sqrt"))
+        h1 = self.enc.encode(t, (4.0,), None)[1]
+        h2 = self.enc.encode(uses_math_sqrt, (4.0,), None, modules=("math",))[1]
+        self.assertEqual(h1, h2)
+        self.assertEqual(encode_run_decode(self.enc, t, (16.0,)), 4.0)
+        with self.assertRaises(TypeError):
+            _code.Task(3)
 
     def test_exception_with_remote_traceback(self):
         with self.assertRaises(weft.TaskError) as cm:
