@@ -3,6 +3,7 @@ decoded (encode -> run -> decode), in this process and, for code that lives
 in __main__, between two processes (code_main_prog.py), with and without
 cloudpickle."""
 import functools
+import io
 import os
 import pickle
 import socket
@@ -68,6 +69,14 @@ def raise_unloadable():
 
 def describe(value):
     return (type(value).__name__, len(value), bool(getattr(value, "readonly", False)))
+
+
+def chatty(x):
+    print("hello", x)
+    if x < 0:
+        raise ValueError("negative")
+    print("bye")
+    return 2 * x
 
 
 def uses_math_sqrt(x):
@@ -141,7 +150,7 @@ def encode_run_decode(enc, fn, args=(), kwargs=None, node="n1", **kw):
 
 def split_out(out):
     """(number of buffers, data length) of a status-0 reply."""
-    _magic, _flags, nbuf, dlen, _s = struct.unpack_from("<4sB3xIQd", out, 0)
+    _magic, _flags, nbuf, dlen, _s, _o = struct.unpack_from("<4sB3xIQdI", out, 0)
     return nbuf, dlen
 
 
@@ -161,8 +170,9 @@ class InProcessTest(unittest.TestCase):
         self.assertEqual(bufs, [])
         status, out = _worker.run(payload)
         self.assertEqual(status, 0)
-        value, seconds = _code.decode_result_timed(out)
+        value, seconds, output = _code.decode_result_timed(out)
         self.assertEqual(value, 49)
+        self.assertIsNone(output)
         self.assertTrue(0.0 <= seconds < 1.0, seconds)
         self.assertEqual(self.enc.decode(*_worker.run(payload), "n1"), 49)
         # the same function: the same hash
@@ -203,6 +213,22 @@ class InProcessTest(unittest.TestCase):
         self.assertEqual(encode_run_decode(self.enc, functools.partial(combine, 7), (8,)),
                          (7, 8, 3))
 
+    def test_captured_output(self):
+        import contextlib
+        here = io.StringIO()
+        with contextlib.redirect_stdout(here):
+            self.assertEqual(encode_run_decode(self.enc, chatty, (3,), capture_output=True), 6)
+        self.assertEqual(here.getvalue(), "")                 # not printed by the worker
+        self.assertEqual(_code.last_decoded()[2], "hello 3\nbye\n")
+        with self.assertRaises(weft.TaskError):
+            encode_run_decode(self.enc, chatty, (-1,), capture_output=True)
+        self.assertEqual(_code.last_decoded()[2], "hello -1\n")
+        # not asked: nothing captured
+        with contextlib.redirect_stdout(here):
+            self.assertEqual(encode_run_decode(self.enc, chatty, (1,)), 2)
+        self.assertEqual(here.getvalue(), "hello 1\nbye\n")
+        self.assertIsNone(_code.last_decoded()[2])
+
     def test_unhashable_callable_and_task_wrapper(self):
         self.assertEqual(encode_run_decode(self.enc, Adder(5), (1,)), 6)
         self.assertEqual(encode_run_decode(self.enc, Adder(7), (1,)), 8)
@@ -238,7 +264,7 @@ class InProcessTest(unittest.TestCase):
         self.assertIn('raise Boom("boom %d" % x)', tb)
         self.assertTrue(tb.endswith("test_code.Boom: boom 7\n"), tb)
         self.assertNotIn("_worker.py", tb)
-        node, seconds = _code.last_decoded()
+        node, seconds, _ = _code.last_decoded()
         self.assertEqual(node, "node-a")
         self.assertTrue(0.0 <= seconds < 1.0, seconds)
         s = str(e)
@@ -301,7 +327,7 @@ class InProcessTest(unittest.TestCase):
         nbuf, dlen = split_out(out)
         self.assertEqual(nbuf, 1)                  # the bytes travel beside the pickle
         self.assertLess(dlen, 200)
-        self.assertEqual(len(out), 28 + 8 + dlen + n)
+        self.assertEqual(len(out), 32 + 8 + dlen + n)
         r = self.enc.decode(status, out, "n1")
         self.assertIs(type(r), bytes)
         self.assertEqual(len(r), n)

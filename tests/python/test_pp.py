@@ -117,6 +117,11 @@ def uses_math(x):
     return math.sqrt(x)
 
 
+def talk(x):
+    print("job says", x)
+    return x
+
+
 def pid():
     return os.getpid()
 
@@ -183,6 +188,12 @@ class ServerTest(unittest.TestCase):
             self.server.submit(refuse, (1,), callback=cb, callbackargs=("x",))
             self.server.wait()
         self.assertEqual(got, [("x", None)])
+
+    def test_what_a_job_prints_is_printed_here(self):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            self.assertEqual(self.server.submit(talk, (5,))(), 5)
+        self.assertEqual(out.getvalue(), "job says 5\n")
 
     def test_callback_runs_before_job_call_returns(self):
         seen = []

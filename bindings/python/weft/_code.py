@@ -55,8 +55,12 @@ Payload layout (integers little-endian):
 A status-0 result ("out") is the same without code and hash:
 
     b"WFR1"  u8 flags  3 zero bytes  u32 n  u64 data length
-    f64 seconds the call ran on the worker
-    n * u64 buffer lengths  data  buffers
+    f64 seconds the call ran on the worker  u32 output length
+    n * u64 buffer lengths  output (UTF-8)  data  buffers
+
+The output is what the call printed on sys.stdout when the payload asked
+for it (payload flag 4, capture_output: pp printed a task's output on the
+parent); empty otherwise.
 
 Flag 2 ("foreign") says that some buffer came from a type's own protocol-5
 reduction (numpy's) rather than from this module's.
@@ -104,9 +108,11 @@ HASH_SIZE = 32
 PAYLOAD_MAGIC = b"WFT1"
 RESULT_MAGIC = b"WFR1"
 _PHEAD = struct.Struct("<4sB3x32sIQQ")    # magic, flags, hash, nbuf, code len, data len
-_RHEAD = struct.Struct("<4sB3xIQd")       # magic, flags, nbuf, data len, run seconds
+_RHEAD = struct.Struct("<4sB3xIQdI")      # magic, flags, nbuf, data len, run seconds,
+                                          # output len
 FLAG_CODE = 1
 FLAG_FOREIGN = 2      # some buffer came from a type's own reduction (numpy)
+FLAG_CAPTURE = 4      # payload: the worker captures what the call prints (pp's way)
 
 STATUS_OK = 0
 STATUS_RAISED = 1
@@ -305,15 +311,16 @@ def _frame_lengths(buffers):
     return [pb.raw().nbytes for pb in buffers]
 
 
-def encode_result(value, seconds=0.0):
+def encode_result(value, seconds=0.0, output=None):
     """A status-0 "out": value pickled, large buffers framed after it, with
-    the seconds the call ran. Used by the worker; here so that both sides
-    share one format."""
+    the seconds the call ran and the text it printed (when captured). Used
+    by the worker; here so that both sides share one format."""
     data, buffers, _, foreign = _dumps_data(_mark_big(value, 1))
     lens = _frame_lengths(buffers)
+    text = output.encode("utf-8", "replace") if output else b""
     parts = [_RHEAD.pack(RESULT_MAGIC, FLAG_FOREIGN if foreign else 0, len(buffers), len(data),
-                         float(seconds)),
-             struct.pack("<%dQ" % len(lens), *lens), data]
+                         float(seconds), len(text)),
+             struct.pack("<%dQ" % len(lens), *lens), text, data]
     parts.extend(pb.raw() for pb in buffers)
     try:
         return b"".join(parts)
@@ -328,21 +335,26 @@ def decode_result(out):
 
 
 def decode_result_timed(out):
-    """(value, seconds the call ran) of a status-0 "out"."""
+    """(value, seconds the call ran, its printed text or None) of a
+    status-0 "out"."""
     mv = memoryview(out)
     if len(mv) < _RHEAD.size:
         raise ValueError("weft: result too short (%d bytes)" % len(mv))
-    magic, flags, nbuf, dlen, seconds = _RHEAD.unpack_from(mv, 0)
+    magic, flags, nbuf, dlen, seconds, olen = _RHEAD.unpack_from(mv, 0)
     if magic != RESULT_MAGIC:
         raise ValueError("weft: not a weft result (magic %r)" % bytes(magic))
     pos = _RHEAD.size
+    if pos + 8 * nbuf > len(mv):
+        raise ValueError("weft: result length mismatch")
     lens = struct.unpack_from("<%dQ" % nbuf, mv, pos)
     pos += 8 * nbuf
-    if pos + dlen + sum(lens) != len(mv):
+    if pos + olen + dlen + sum(lens) != len(mv):
         raise ValueError("weft: result length mismatch")
+    output = bytes(mv[pos:pos + olen]).decode("utf-8", "replace") if olen else None
+    pos += olen
     data = mv[pos:pos + dlen]
     pos += dlen
-    return pickle.loads(data, buffers=_buffers(mv, pos, lens, flags)), seconds
+    return pickle.loads(data, buffers=_buffers(mv, pos, lens, flags)), seconds, output
 
 
 def _buffers(mv, pos, lens, flags):
@@ -468,11 +480,13 @@ class Task:
     """A function with pp's depfuncs, modules and globals attached, so that
     it can go through an API that passes only a callable (Runtime.submit):
     Encoder.encode(Task(fn, depfuncs, modules, globals), args, kwargs)
-    encodes fn with them. Calling a Task calls fn (on threads, where
-    nothing travels)."""
-    def __init__(self, fn, depfuncs=(), modules=(), globals=None):
+    encodes fn with them; capture_output=True: what the call prints on the
+    worker comes back (see last_decoded). Calling a Task calls fn (on
+    threads, where nothing travels)."""
+    def __init__(self, fn, depfuncs=(), modules=(), globals=None, capture_output=False):
         if not callable(fn):
             raise TypeError("weft: the task must be callable, not %s" % type(fn).__name__)
+        self.capture_output = bool(capture_output)
         self.fn = fn
         self.depfuncs = tuple(depfuncs)
         self.modules = modules
@@ -489,12 +503,13 @@ class Task:
 
 
 def last_decoded():
-    """(node, seconds the call ran on its worker) of the last reply this
-    thread decoded (Encoder.decode), or (None, None). The completion thread
-    of a Runtime with processes decodes a job's reply and then completes
-    that job (its callbacks run there), so a done callback of a remote job
-    reads where and how long it ran here."""
-    return getattr(_ctx, "node", None), getattr(_ctx, "seconds", None)
+    """(node, seconds the call ran on its worker, captured output or None)
+    of the last reply this thread decoded (Encoder.decode), or (None, None,
+    None). The completion thread of a Runtime with processes decodes a
+    job's reply and then completes that job (its callbacks run there), so a
+    done callback of a remote job reads where and how long it ran here."""
+    return (getattr(_ctx, "node", None), getattr(_ctx, "seconds", None),
+            getattr(_ctx, "output", None))
 
 
 def _callable_target(fn):
@@ -616,12 +631,13 @@ class Encoder:
     # -- tasks -----------------------------------------------------------
 
     def encode(self, fn, args=(), kwargs=None, depfuncs=(), modules=(), globals=None,
-               include_code=False):
+               include_code=False, capture_output=False):
         """(payload, code hash) for fn(*args, **kwargs); see the module
         docstring. TypeError for a non-callable fn or bad depfuncs/modules;
         pickle.PicklingError (naming the value) for arguments that cannot
         be pickled."""
         if isinstance(fn, Task):
+            capture_output = capture_output or fn.capture_output
             depfuncs = fn.depfuncs + tuple(depfuncs)
             modules = tuple(fn.modules) + tuple(modules) if not isinstance(fn.modules, str) \
                 else fn.modules
@@ -652,7 +668,8 @@ class Encoder:
                                          globals, extra)
         send = include_code or by_ref
         lens = _frame_lengths(buffers)
-        flags = (FLAG_CODE if send else 0) | (FLAG_FOREIGN if foreign else 0)
+        flags = (FLAG_CODE if send else 0) | (FLAG_FOREIGN if foreign else 0) | \
+            (FLAG_CAPTURE if capture_output else 0)
         parts = [_PHEAD.pack(PAYLOAD_MAGIC, flags, h, len(buffers),
                              len(code) if send else 0, len(data)),
                  struct.pack("<%dQ" % len(lens), *lens)]
@@ -676,9 +693,9 @@ class Encoder:
         with include_code=True instead of decoding such replies."""
         import weft
         _ctx.node = node
-        _ctx.seconds = None
+        _ctx.seconds = _ctx.output = None
         if status == STATUS_OK:
-            value, _ctx.seconds = decode_result_timed(out)
+            value, _ctx.seconds, _ctx.output = decode_result_timed(out)
             return value
         if status == STATUS_RAISED:
             raise self._task_error(out, node)
@@ -703,6 +720,7 @@ class Encoder:
                                   "(%s: %s)" % (node, type(e).__name__, e))
         exc = None
         _ctx.seconds = rep.get("seconds")
+        _ctx.output = rep.get("output")
         if rep.get("exception") is not None:
             try:
                 exc = decode_result(rep["exception"])

@@ -231,7 +231,12 @@ class _Task:
                     self.exception = e
                     self.result = None
                     srv._report_failure(self, e)
-            node, seconds = _code.last_decoded() if not srv._threads else (None, None)
+            node, seconds, output = _code.last_decoded() if not srv._threads else \
+                (None, None, None)
+            if output:
+                # what the function printed in its worker, printed here as pp does
+                sys.stdout.write(output)
+                sys.stdout.flush()
             if node is None or node.startswith("unix:"):
                 node = "local"      # the local worker processes, as pp's "local"
             self.node = node
@@ -365,7 +370,7 @@ class Server:
             for m in modules:
                 importlib.import_module(m)
             return self._rt.submit(func, *args, group=group)
-        task = _code.Task(func, depfuncs, modules, globals)
+        task = _code.Task(func, depfuncs, modules, globals, capture_output=True)
         return self._rt.submit(task, *args, group=group)
 
     def _forget(self, task):
