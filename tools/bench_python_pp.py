@@ -16,7 +16,11 @@ program that submits work to a running server. The median of REPS
 repetitions is printed as key=value lines, then the ratios
 serial/weft and pool/weft (above 1: weft is faster). The three are run in
 turn within each repetition, so that other load on the machine weighs on
-them alike; the 1-minute load average before and after is printed too.
+them alike; the 1-minute load average before and after is printed too,
+and the `cpu=` lines give the median CPU seconds the worker processes
+used per run (serial: this process), which load from other programs does
+not inflate: on a busy machine they show the work each way costs when the
+wall-clock ratios cannot.
 
 Parallel Python itself (the ppft package) is not installed on the build
 machine; the line `ppft=...` says whether it was found, and it is not
@@ -76,18 +80,42 @@ class Sum:
             self.value += v
 
 
+def cpu_seconds(pids):
+    """User + system CPU seconds used so far by the processes pids (Linux
+    /proc; None elsewhere)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def median_times(fns, reps):
-    """[(median seconds, last output)] of each of fns, run in turn within
-    each repetition (serial, weft, pool, serial, ...), so that a load that
-    comes and goes on the machine falls on all of them alike."""
+    """[(median seconds, median CPU seconds of its processes, last output)]
+    of each (fn, pids) of fns, run in turn within each repetition (serial,
+    weft, pool, serial, ...), so that a load that comes and goes on the
+    machine falls on all of them alike. The CPU seconds are those the
+    processes in pids used during the run (this process's own for the
+    serial run), which other load on the machine does not inflate."""
     times = [[] for _ in fns]
+    cpus = [[] for _ in fns]
     outs = [None] * len(fns)
     for _ in range(reps):
-        for i, fn in enumerate(fns):
+        for i, (fn, pids) in enumerate(fns):
+            c0 = cpu_seconds(pids)
             t0 = time.perf_counter()
             outs[i] = fn()
             times[i].append(time.perf_counter() - t0)
-    return [(statistics.median(t), o) for t, o in zip(times, outs)]
+            c1 = cpu_seconds(pids)
+            if c0 is not None and c1 is not None:
+                cpus[i].append(c1 - c0)
+    return [(statistics.median(t), statistics.median(c) if c else float("nan"), o)
+            for t, c, o in zip(times, cpus, outs)]
 
 
 def load_average():
@@ -129,6 +157,9 @@ def main():
     pool = multiprocessing.Pool(a.procs)
     pool_start = time.perf_counter() - t0
     print("start weft_s=%.4f pool_s=%.4f" % (weft_start, pool_start))
+    me = [os.getpid()]
+    wpids = [p for p in rt.process_info()["pids"] if p]
+    ppids = [p.pid for p in pool._pool]      # the pool's worker processes
     try:
         # -- sum_primes x8 --
         def serial_primes():
@@ -145,13 +176,15 @@ def main():
         expect = weft_primes()                      # warm-up: workers hold the code
         if pool_primes() != expect:
             raise SystemExit("pool and weft disagree on sum_primes")
-        (s_t, s_out), (w_t, w_out), (p_t, p_out) = median_times(
-            [serial_primes, weft_primes, pool_primes], a.reps)
+        (s_t, s_c, s_out), (w_t, w_c, w_out), (p_t, p_c, p_out) = median_times(
+            [(serial_primes, me), (weft_primes, wpids), (pool_primes, ppids)], a.reps)
         if not s_out == w_out == p_out == expect:
             raise SystemExit("results differ between serial, weft and pool")
         print("bench=pp_sum_primes jobs=%d serial_s=%.4f weft_s=%.4f pool_s=%.4f "
               "serial_weft=%.2f pool_weft=%.2f total=%d" % (
                   len(inputs), s_t, w_t, p_t, s_t / w_t, p_t / w_t, sum(expect)))
+        print("cpu=pp_sum_primes serial_cpu_s=%.4f weft_workers_cpu_s=%.4f "
+              "pool_workers_cpu_s=%.4f" % (s_c, w_c, p_c))
 
         # -- callback --
         def serial_cb():
@@ -177,7 +210,8 @@ def main():
         ref = math.fsum(part_sum(lo, hi) for lo, hi in slices) if a.quick else None
         weft_cb()
         pool_cb()
-        (s_t, s_v), (w_t, w_v), (p_t, p_v) = median_times([serial_cb, weft_cb, pool_cb], a.reps)
+        (s_t, s_c, s_v), (w_t, w_c, w_v), (p_t, p_c, p_v) = median_times(
+            [(serial_cb, me), (weft_cb, wpids), (pool_cb, ppids)], a.reps)
         for v in (w_v, p_v):
             if abs(v - s_v) > 1e-12:
                 raise SystemExit("callback sums differ: %r %r" % (s_v, v))
@@ -186,6 +220,8 @@ def main():
         print("bench=pp_callback jobs=%d n=%d serial_s=%.4f weft_s=%.4f pool_s=%.4f "
               "serial_weft=%.2f pool_weft=%.2f sum=%.12f" % (
                   len(slices), a.n, s_t, w_t, p_t, s_t / w_t, p_t / w_t, s_v))
+        print("cpu=pp_callback serial_cpu_s=%.4f weft_workers_cpu_s=%.4f "
+              "pool_workers_cpu_s=%.4f" % (s_c, w_c, p_c))
         print("loadavg_before=%s loadavg_after=%s" % (load0, load_average()))
     finally:
         pool.close()
