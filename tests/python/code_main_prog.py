@@ -10,7 +10,6 @@ Usage: code_main_prog.py [--no-cloudpickle]
 """
 import hashlib as hl
 import math
-import os
 import struct
 import subprocess
 import sys

@@ -232,7 +232,6 @@ class InProcessTest(unittest.TestCase):
     def test_unhashable_callable_and_task_wrapper(self):
         self.assertEqual(encode_run_decode(self.enc, Adder(5), (1,)), 6)
         self.assertEqual(encode_run_decode(self.enc, Adder(7), (1,)), 8)
-        import math
         t = _code.Task(uses_math_sqrt, (), ("math",))
         self.assertEqual(t(25.0), 5.0)                     # called here, on threads
         self.assertEqual((t.__name__, t.__qualname__), ("uses_math_sqrt", "uses_math_sqrt"))

@@ -84,10 +84,8 @@ before unpickling; bytes and bytearray values are copies anyway.
 
 import collections
 import hashlib
-import importlib
 import inspect
 import io
-import os
 import pickle
 import struct
 import sys

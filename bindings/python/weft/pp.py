@@ -24,7 +24,8 @@ function raised (the remote traceback is written to sys.stderr, prefixed by
 the job's number and function, where pp prints it on stdout); callbacks
 are called as callback(*callbackargs, result) before job() returns, also
 with None when the job raised; wait(group) waits for a group's jobs,
-callbacks included; print_stats() prints pp's table. What weft.pp adds:
+callbacks included; print_stats() prints pp's table; what a job prints in
+its worker is printed here when it completes. What weft.pp adds:
 job.exception (the weft.TaskError of a failed job, else None).
 """
 
@@ -36,7 +37,6 @@ import stat
 import sys
 import threading
 import time
-import weakref
 
 import weft
 from weft import _code
@@ -44,7 +44,7 @@ from weft import _code
 __all__ = ["Server", "Template", "DestroyedServerError", "version", "secret_key_file"]
 
 version = "weft-" + weft.__version__
-DEFAULT_PORT = 7117 if not hasattr(weft, "DIST_PORT") else weft.DIST_PORT
+DEFAULT_PORT = 7117          # weftd's port (WEFT_DIST_PORT in weft/dist.h)
 
 _KEY_CONTEXT = b"weft.pp secret v1\x00"
 
