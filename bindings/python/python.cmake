@@ -201,6 +201,17 @@ set_tests_properties(python_example_pipeline PROPERTIES
   PASS_REGULAR_EXPRESSION "sum of primes below 100000 \\(C task\\): 454396537\n.*checked: 6 nodes done, 0 failed\n.*pipeline.py: done"
   FAIL_REGULAR_EXPRESSION "Traceback|Sanitizer|runtime error")
 
+# weft.pp's benchmark (tools/bench_python_pp.py) at a small size: it checks
+# that serial, weft processes and multiprocessing.Pool agree (the figures
+# need the full size: see bindings/python/README.md). tests/python/test_pp.py
+# and test_code.py are registered by the glob above.
+add_test(NAME python_bench_pp_smoke
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/bench_python_pp.py --quick --reps 1)
+set_tests_properties(python_bench_pp_smoke PROPERTIES
+  ENVIRONMENT "${weft_py_env}" LABELS "python" TIMEOUT 300
+  PASS_REGULAR_EXPRESSION "ppft=[a-z_]+\n.*bench=pp_sum_primes jobs=8 serial_s=[0-9.]+ weft_s=[0-9.]+ pool_s=[0-9.]+ serial_weft=[0-9.]+ pool_weft=[0-9.]+ total=49015975\nbench=pp_callback jobs=16 n=200000 .* sum=0.693149680566"
+  FAIL_REGULAR_EXPRESSION "Traceback")
+
 # The benchmark's own check at a small size (the figures need a Release
 # build and the full size: see bindings/python/README.md).
 add_test(NAME python_bench_smoke

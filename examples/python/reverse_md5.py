@@ -7,8 +7,11 @@ have not started yet are cancelled (job.cancel()), instead of running on
 for nothing as in pp; concurrent.futures.as_completed() gives the jobs in
 the order they finish.
 
-Usage: reverse_md5.py [WORKERS [SECRET [N [PARTS]]]]
-       (defaults: automatic, 1234567, 20000000, 128)
+Usage: reverse_md5.py [--processes P] [WORKERS [SECRET [N [PARTS]]]]
+       (defaults: automatic, 1234567, 20000000, 128); --processes P: the
+       jobs run in P worker processes, truly in parallel (a job already
+       running in a process when the number is found runs to its end there,
+       its result dropped).
 
 Run from a build tree with PYTHONPATH=build/bindings/python. The same
 search as examples/reverse_md5.c.
@@ -29,14 +32,21 @@ def md5test(target, start, end):
 
 
 def main(argv):
+    processes = None
+    if argv[1:2] == ["--processes"]:
+        processes = int(argv[2])
+        argv = argv[:1] + argv[3:]
     workers = int(argv[1]) if len(argv) > 1 else 0
     secret = int(argv[2]) if len(argv) > 2 else 1234567
     n = int(argv[3]) if len(argv) > 3 else 20000000
     parts = int(argv[4]) if len(argv) > 4 else 128
     target = hashlib.md5(str(secret).encode()).hexdigest()
     step = (n + parts - 1) // parts
-    with weft.Runtime(workers) as rt:
-        print("Starting weft with %d workers" % rt.workers)
+    with weft.Runtime(workers, processes=processes) as rt:
+        if processes:
+            print("Starting weft with jobs in %d worker processes" % rt.processes)
+        else:
+            print("Starting weft with %d workers" % rt.workers)
         jobs = [rt.submit(md5test, target, i * step, min(n, (i + 1) * step))
                 for i in range(parts)]
         answer = None

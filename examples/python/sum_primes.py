@@ -6,10 +6,10 @@ jobs, prints each result through its job handle (job() waits and returns
 the result, as in pp), adds the results up in a callback, and prints the
 runtime's statistics (pp's print_stats).
 
-Usage: sum_primes.py [WORKERS] [--processes N]
-    WORKERS: threads (0 or absent: automatic); --processes N runs the jobs
-    in N worker processes instead, truly in parallel (the functions travel
-    by value: they live in __main__), the callback still here.
+Usage: sum_primes.py [--processes N] [WORKERS]
+       WORKERS: threads (0 or absent: automatic); --processes N: the jobs
+       run in N worker processes instead, truly in parallel (the function
+       travels by value, since it lives in __main__).
 
 Run from a build tree with PYTHONPATH=build/bindings/python. The same sums
 as examples/sum_primes.c.
@@ -46,8 +46,7 @@ def sum_primes(n):
 
 
 class Total:
-    """Adds results up in a callback; callbacks run on worker threads (or,
-    with --processes, on the runtime's completion thread)."""
+    """Adds results up in a callback; callbacks run on worker threads."""
 
     def __init__(self):
         self.value = 0
@@ -60,17 +59,16 @@ class Total:
 
 
 def main():
-    args = sys.argv[1:]
-    processes = 0
-    if "--processes" in args:
-        i = args.index("--processes")
-        processes = int(args[i + 1])
-        del args[i:i + 2]
-    workers = int(args[0]) if args else 0
+    argv = sys.argv[1:]
+    processes = None
+    if argv[:1] == ["--processes"]:
+        processes = int(argv[1])
+        argv = argv[2:]
+    workers = int(argv[0]) if argv else 0
     total = Total()
     with weft.Runtime(workers, processes=processes) as rt:
         if processes:
-            print("Starting weft with", rt.processes, "worker processes")
+            print("Starting weft with jobs in", rt.processes, "worker processes")
         else:
             print("Starting weft with", rt.workers, "workers")
         inputs = range(100000, 100800, 100)

@@ -54,7 +54,16 @@ Payload layout (integers little-endian):
 
 A status-0 result ("out") is the same without code and hash:
 
-    b"WFR1"  u32 n  u64 data length  n * u64 buffer lengths  data  buffers
+    b"WFR1"  u8 flags  3 zero bytes  u32 n  u64 data length
+    f64 seconds the call ran on the worker  u32 output length
+    n * u64 buffer lengths  output (UTF-8)  data  buffers
+
+The output is what the call printed on sys.stdout when the payload asked
+for it (payload flag 4, capture_output: pp printed a task's output on the
+parent); empty otherwise.
+
+Flag 2 ("foreign") says that some buffer came from a type's own protocol-5
+reduction (numpy's) rather than from this module's.
 
 Copies of large buffers (bytes, bytearray and memoryview values of at least
 OOB_MIN bytes at the top level of the arguments, of the keyword arguments
@@ -65,14 +74,18 @@ copies each once; the receiver reads them in place (a memoryview argument
 is a read-only view into the received payload, no copy) and a bytes or
 bytearray value is rebuilt with one copy (a bytes object owns its memory).
 Smaller values, and bytes nested deeper, travel inside the pickle stream.
+
+Lent memory: the worker's task hands run() a memoryview of bytes it frees
+after the call, and the parent decodes replies the same way (mv.obj is
+None). Nothing may view such memory after the call, so there a memoryview
+value gets its own copy, and foreign buffers (numpy arrays) are copied
+before unpickling; bytes and bytearray values are copies anyway.
 """
 
 import collections
 import hashlib
-import importlib
 import inspect
 import io
-import os
 import pickle
 import struct
 import sys
@@ -93,8 +106,11 @@ HASH_SIZE = 32
 PAYLOAD_MAGIC = b"WFT1"
 RESULT_MAGIC = b"WFR1"
 _PHEAD = struct.Struct("<4sB3x32sIQQ")    # magic, flags, hash, nbuf, code len, data len
-_RHEAD = struct.Struct("<4sIQ")           # magic, nbuf, data len
+_RHEAD = struct.Struct("<4sB3xIQdI")      # magic, flags, nbuf, data len, run seconds,
+                                          # output len
 FLAG_CODE = 1
+FLAG_FOREIGN = 2      # some buffer came from a type's own reduction (numpy)
+FLAG_CAPTURE = 4      # payload: the worker captures what the call prints (pp's way)
 
 STATUS_OK = 0
 STATUS_RAISED = 1
@@ -155,31 +171,38 @@ class _Big:
 
 def _memoryview_restore(buf, fmt, shape):
     mv = memoryview(buf)
+    if mv.obj is None:
+        # lent memory (a worker's payload, a reply being decoded): valid only
+        # during the call that received it, so the view gets its own copy
+        mv = memoryview(bytes(mv))
     if fmt == "B" and len(shape) == 1:
         return mv
     return mv.cast("B").cast(fmt, shape)
 
 
-def _mark_big(obj):
-    """obj with its large bytes values (top level, or directly inside a
-    list, tuple or dict) wrapped in _Big; containers rebuilt only where
-    something changed."""
+def _mark_big(obj, depth=1):
+    """obj with its large bytes values wrapped in _Big: obj itself, and
+    the values inside lists, tuples and dicts (of at most 4096 items) down
+    to `depth` levels; containers are rebuilt only where something
+    changed."""
     t = type(obj)
     if t is bytes:
         return _Big(obj) if len(obj) >= OOB_MIN else obj
+    if depth <= 0:
+        return obj
     if t is tuple or t is list:
         if len(obj) > 4096:
             return obj
-        new = [(_Big(x) if type(x) is bytes and len(x) >= OOB_MIN else x) for x in obj]
+        new = [_mark_big(x, depth - 1) for x in obj]
         if any(a is not b for a, b in zip(new, obj)):
             return t(new)
         return obj
     if t is dict:
         if len(obj) > 4096:
             return obj
-        if any(type(v) is bytes and len(v) >= OOB_MIN for v in obj.values()):
-            return {k: (_Big(v) if type(v) is bytes and len(v) >= OOB_MIN else v)
-                    for k, v in obj.items()}
+        new = {k: _mark_big(v, depth - 1) for k, v in obj.items()}
+        if any(new[k] is not v for k, v in obj.items()):
+            return new
     return obj
 
 
@@ -192,21 +215,31 @@ class _DataPickler(pickle.Pickler):
         # buffers None: everything in band (code, reports). The callback
         # holds the list, not the pickler: no cycle keeps the PickleBuffers
         # (and the exports they hold) alive after the pickler goes.
+        self.state = _BufState()
         super().__init__(file, protocol=PROTOCOL,
-                         buffer_callback=_collector(buffers) if buffers is not None else None)
+                         buffer_callback=_collector(buffers, self.state)
+                         if buffers is not None else None)
         self._buffers = buffers
         self.main_names = []
 
+    def _ours(self, obj):
+        pb = pickle.PickleBuffer(obj)
+        self.state.ours.add(id(pb))
+        self.state.keep.append(pb)       # alive while pickling: ids stay unique
+        return pb
+
     def reducer_override(self, obj):
         t = type(obj)
+        if t is _Big:
+            return (bytes, (self._ours(obj.obj),))
         if t is bytearray:
             if len(obj) >= OOB_MIN and self._buffers is not None:
-                return (bytearray, (pickle.PickleBuffer(obj),))
+                return (bytearray, (self._ours(obj),))
             return NotImplemented
         if t is memoryview:
             shape = obj.shape if obj.ndim else (1,)
             if obj.c_contiguous and obj.nbytes >= OOB_MIN and self._buffers is not None:
-                return (_memoryview_restore, (pickle.PickleBuffer(obj), obj.format, shape))
+                return (_memoryview_restore, (self._ours(obj), obj.format, shape))
             return (_memoryview_restore, (obj.tobytes(), obj.format, shape))
         if (isinstance(obj, type) or t is types.FunctionType) and _is_main_name(obj):
             self.main_names.append(obj)
@@ -214,10 +247,25 @@ class _DataPickler(pickle.Pickler):
         return NotImplemented
 
 
-def _collector(buffers):
+class _BufState:
+    """Which out-of-band buffers came from this module's own reductions
+    (their receivers copy them, or view them knowingly) and whether any
+    came from elsewhere (a type's own protocol-5 reduction, numpy's:
+    "foreign", which a receiver of lent memory must copy)."""
+    __slots__ = ("ours", "keep", "foreign")
+
+    def __init__(self):
+        self.ours = set()
+        self.keep = []
+        self.foreign = False
+
+
+def _collector(buffers, state):
     def collect(pb):
         if pb.raw().nbytes < OOB_MIN:
             return True                      # in band
+        if id(pb) not in state.ours:
+            state.foreign = True
         buffers.append(pb)
         return False                         # out of band
     return collect
@@ -229,7 +277,8 @@ def _release(buffers):
 
 
 def _dumps_data(obj):
-    """(data bytes, [PickleBuffer], [__main__ objects named]) for obj.
+    """(data bytes, [PickleBuffer], [__main__ objects named], foreign
+    buffers?) for obj.
     Falls back to cloudpickle for values plain pickle refuses (lambdas,
     local classes) when cloudpickle is there."""
     buffers = []
@@ -237,13 +286,18 @@ def _dumps_data(obj):
     p = _DataPickler(f, buffers)
     try:
         p.dump(_mark_big(obj))
-        return f.getvalue(), buffers, p.main_names
+        return f.getvalue(), buffers, p.main_names, p.state.foreign
     except (pickle.PicklingError, AttributeError, TypeError) as e:
         if _cloudpickle is None:
             raise pickle.PicklingError("weft: cannot pickle %s: %s" % (_describe(obj), e)) from e
         buffers = []
-        data = _cloudpickle.dumps(obj, protocol=PROTOCOL, buffer_callback=buffers.append)
-        return data, buffers, []
+        try:
+            data = _cloudpickle.dumps(obj, protocol=PROTOCOL,
+                                      buffer_callback=_collector(buffers, _BufState()))
+        except Exception as e2:
+            raise pickle.PicklingError("weft: cannot pickle %s: %s" % (_describe(obj), e2)) \
+                from e2
+        return data, buffers, [], bool(buffers)
 
 
 def _describe(obj):
@@ -255,13 +309,16 @@ def _frame_lengths(buffers):
     return [pb.raw().nbytes for pb in buffers]
 
 
-def encode_result(value):
-    """A status-0 "out": value pickled, large buffers framed after it.
-    Used by the worker; here so that both sides share one format."""
-    data, buffers, _ = _dumps_data(value)
+def encode_result(value, seconds=0.0, output=None):
+    """A status-0 "out": value pickled, large buffers framed after it, with
+    the seconds the call ran and the text it printed (when captured). Used
+    by the worker; here so that both sides share one format."""
+    data, buffers, _, foreign = _dumps_data(_mark_big(value, 1))
     lens = _frame_lengths(buffers)
-    parts = [_RHEAD.pack(RESULT_MAGIC, len(buffers), len(data)),
-             struct.pack("<%dQ" % len(lens), *lens), data]
+    text = output.encode("utf-8", "replace") if output else b""
+    parts = [_RHEAD.pack(RESULT_MAGIC, FLAG_FOREIGN if foreign else 0, len(buffers), len(data),
+                         float(seconds), len(text)),
+             struct.pack("<%dQ" % len(lens), *lens), text, data]
     parts.extend(pb.raw() for pb in buffers)
     try:
         return b"".join(parts)
@@ -272,24 +329,44 @@ def encode_result(value):
 
 def decode_result(out):
     """The value of a status-0 "out" (see encode_result)."""
+    return decode_result_timed(out)[0]
+
+
+def decode_result_timed(out):
+    """(value, seconds the call ran, its printed text or None) of a
+    status-0 "out"."""
     mv = memoryview(out)
     if len(mv) < _RHEAD.size:
         raise ValueError("weft: result too short (%d bytes)" % len(mv))
-    magic, nbuf, dlen = _RHEAD.unpack_from(mv, 0)
+    magic, flags, nbuf, dlen, seconds, olen = _RHEAD.unpack_from(mv, 0)
     if magic != RESULT_MAGIC:
         raise ValueError("weft: not a weft result (magic %r)" % bytes(magic))
     pos = _RHEAD.size
+    if pos + 8 * nbuf > len(mv):
+        raise ValueError("weft: result length mismatch")
     lens = struct.unpack_from("<%dQ" % nbuf, mv, pos)
     pos += 8 * nbuf
-    if pos + dlen + sum(lens) != len(mv):
+    if pos + olen + dlen + sum(lens) != len(mv):
         raise ValueError("weft: result length mismatch")
+    output = bytes(mv[pos:pos + olen]).decode("utf-8", "replace") if olen else None
+    pos += olen
     data = mv[pos:pos + dlen]
     pos += dlen
+    return pickle.loads(data, buffers=_buffers(mv, pos, lens, flags)), seconds, output
+
+
+def _buffers(mv, pos, lens, flags):
+    """The out-of-band buffers of a frame at pos: views into it, except
+    foreign buffers of lent memory (mv.obj None: a memoryview the caller
+    releases after the call), which are copied, since their consumer may
+    keep a view."""
+    copy = bool(flags & FLAG_FOREIGN) and mv.obj is None
     bufs = []
     for n in lens:
-        bufs.append(mv[pos:pos + n])
+        b = mv[pos:pos + n]
+        bufs.append(bytes(b) if copy else b)
         pos += n
-    return pickle.loads(data, buffers=bufs)
+    return bufs
 
 
 def split_payload(payload):
@@ -314,11 +391,7 @@ def split_payload(payload):
     pos += clen
     data = mv[pos:pos + dlen]
     pos += dlen
-    bufs = []
-    for n in lens:
-        bufs.append(mv[pos:pos + n])
-        pos += n
-    return flags, bytes(h), code, data, bufs
+    return flags, bytes(h), code, data, _buffers(mv, pos, lens, flags)
 
 
 # ---------------------------------------------------------------------------
@@ -401,6 +474,42 @@ def _source_of(obj):
     return (obj.__name__, textwrap.dedent("".join(lines)), fname, first)
 
 
+class Task:
+    """A function with pp's depfuncs, modules and globals attached, so that
+    it can go through an API that passes only a callable (Runtime.submit):
+    Encoder.encode(Task(fn, depfuncs, modules, globals), args, kwargs)
+    encodes fn with them; capture_output=True: what the call prints on the
+    worker comes back (see last_decoded). Calling a Task calls fn (on
+    threads, where nothing travels)."""
+    def __init__(self, fn, depfuncs=(), modules=(), globals=None, capture_output=False):
+        if not callable(fn):
+            raise TypeError("weft: the task must be callable, not %s" % type(fn).__name__)
+        self.capture_output = bool(capture_output)
+        self.fn = fn
+        self.depfuncs = tuple(depfuncs)
+        self.modules = modules
+        self.globals = globals
+        # the job's name in errors and statistics: the function's
+        self.__qualname__ = getattr(fn, "__qualname__", None) or type(fn).__name__
+        self.__name__ = getattr(fn, "__name__", None) or self.__qualname__
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self):
+        return "<weft task %s>" % self.__qualname__
+
+
+def last_decoded():
+    """(node, seconds the call ran on its worker, captured output or None)
+    of the last reply this thread decoded (Encoder.decode), or (None, None,
+    None). The completion thread of a Runtime with processes decodes a
+    job's reply and then completes that job (its callbacks run there), so a
+    done callback of a remote job reads where and how long it ran here."""
+    return (getattr(_ctx, "node", None), getattr(_ctx, "seconds", None),
+            getattr(_ctx, "output", None))
+
+
 def _callable_target(fn):
     """(owner, method name, instance) for a callable: owner is the function,
     the class (bound and class methods) or None; instance the object a
@@ -434,17 +543,23 @@ class Encoder:
             raise ValueError("use_cloudpickle=True, but cloudpickle cannot be imported")
         self._cp = _cloudpickle if use_cloudpickle in (None, True) else None
         self._lock = threading.Lock()
-        self._codes = collections.OrderedDict()   # key -> (code bytes, hash, keepalive)
-        self._confirmed = {}                      # hash -> set of nodes
-        self._names = {}                          # hash -> the callable's name, for errors
+        self._codes = collections.OrderedDict()   # key -> (code, hash, by ref?, globals)
+        # hash -> set of nodes, and hash -> the callable's name (for errors):
+        # bounded too (a forgotten confirmation only costs sending the code again)
+        self._confirmed = collections.OrderedDict()
+        self._names = collections.OrderedDict()
 
     # -- code ------------------------------------------------------------
 
     def _code_for(self, owner, method, depfuncs, modules, g, extra):
         """(code bytes, hash, by reference?) of a callable, remembered."""
         key = (owner, method, depfuncs, modules, id(g) if g is not None else None, extra)
+        try:
+            hash(key)
+        except TypeError:           # an unhashable callable object: not remembered
+            key = None
         with self._lock:
-            hit = self._codes.get(key)
+            hit = self._codes.get(key) if key is not None else None
             if hit is not None and hit[3] is g:
                 self._codes.move_to_end(key)
                 return hit[0], hit[1], hit[2]
@@ -454,12 +569,16 @@ class Encoder:
             code = pickle.dumps(("method", code, method), protocol=PROTOCOL)
         h = hashlib.sha256(code).digest()
         with self._lock:
-            self._codes[key] = (code, h, by_ref, g)
-            self._codes.move_to_end(key)
-            while len(self._codes) > ENCODER_CACHE:
-                self._codes.popitem(last=False)
+            if key is not None:
+                self._codes[key] = (code, h, by_ref, g)
+                self._codes.move_to_end(key)
+                while len(self._codes) > ENCODER_CACHE:
+                    self._codes.popitem(last=False)
             self._names[h] = (getattr(owner, "__qualname__", None) or type(owner).__name__) + \
                 ("." + method if method else "")
+            self._names.move_to_end(h)
+            while len(self._names) > 4 * ENCODER_CACHE:
+                self._names.popitem(last=False)
         return code, h, by_ref
 
     def _make_code(self, owner, depfuncs, modules, g, extra):
@@ -510,11 +629,18 @@ class Encoder:
     # -- tasks -----------------------------------------------------------
 
     def encode(self, fn, args=(), kwargs=None, depfuncs=(), modules=(), globals=None,
-               include_code=False):
+               include_code=False, capture_output=False):
         """(payload, code hash) for fn(*args, **kwargs); see the module
         docstring. TypeError for a non-callable fn or bad depfuncs/modules;
         pickle.PicklingError (naming the value) for arguments that cannot
         be pickled."""
+        if isinstance(fn, Task):
+            capture_output = capture_output or fn.capture_output
+            depfuncs = fn.depfuncs + tuple(depfuncs)
+            modules = tuple(fn.modules) + tuple(modules) if not isinstance(fn.modules, str) \
+                else fn.modules
+            globals = fn.globals if globals is None else globals
+            fn = fn.fn
         if not callable(fn):
             raise TypeError("weft: the task must be callable, not %s" % type(fn).__name__)
         if not isinstance(args, tuple):
@@ -528,16 +654,21 @@ class Encoder:
             raise TypeError("kwargs must be a dict, not %s" % type(kwargs).__name__)
         if isinstance(depfuncs, (str, bytes)) or not hasattr(depfuncs, "__iter__"):
             raise TypeError("depfuncs must be a tuple of functions and classes")
-        if isinstance(modules, (bytes,)) or not hasattr(modules, "__iter__"):
+        if isinstance(modules, bytes) or not hasattr(modules, "__iter__"):
             raise TypeError("modules must be a tuple of module names")
+        _check_modules(modules)
+        modules = tuple(modules)
         owner, method, instance = _callable_target(fn)
-        data, buffers, main_names = _dumps_data((instance, args, _mark_big(kwargs)))
+        data, buffers, main_names, foreign = _dumps_data((instance, _mark_big(args, 2),
+                                                          _mark_big(kwargs, 2)))
         extra = tuple(o for o in dict.fromkeys(main_names) if o is not owner)
         code, h, by_ref = self._code_for(owner, method, tuple(depfuncs), tuple(modules),
                                          globals, extra)
         send = include_code or by_ref
         lens = _frame_lengths(buffers)
-        parts = [_PHEAD.pack(PAYLOAD_MAGIC, FLAG_CODE if send else 0, h, len(buffers),
+        flags = (FLAG_CODE if send else 0) | (FLAG_FOREIGN if foreign else 0) | \
+            (FLAG_CAPTURE if capture_output else 0)
+        parts = [_PHEAD.pack(PAYLOAD_MAGIC, flags, h, len(buffers),
                              len(code) if send else 0, len(data)),
                  struct.pack("<%dQ" % len(lens), *lens)]
         if send:
@@ -559,8 +690,11 @@ class Encoder:
         node's copy and raises weft.Error (ENOENT) — the caller resubmits
         with include_code=True instead of decoding such replies."""
         import weft
+        _ctx.node = node
+        _ctx.seconds = _ctx.output = None
         if status == STATUS_OK:
-            return decode_result(out)
+            value, _ctx.seconds, _ctx.output = decode_result_timed(out)
+            return value
         if status == STATUS_RAISED:
             raise self._task_error(out, node)
         if status == STATUS_NEED_CODE:
@@ -583,6 +717,8 @@ class Encoder:
             return weft.TaskError("a task on node %s failed and its report could not be read "
                                   "(%s: %s)" % (node, type(e).__name__, e))
         exc = None
+        _ctx.seconds = rep.get("seconds")
+        _ctx.output = rep.get("output")
         if rep.get("exception") is not None:
             try:
                 exc = decode_result(rep["exception"])
@@ -596,8 +732,12 @@ class Encoder:
 
     def confirm(self, code_hash, node):
         """Records that node now holds the code of code_hash."""
+        h = bytes(code_hash)
         with self._lock:
-            self._confirmed.setdefault(bytes(code_hash), set()).add(node)
+            self._confirmed.setdefault(h, set()).add(node)
+            self._confirmed.move_to_end(h)
+            while len(self._confirmed) > 4 * ENCODER_CACHE:
+                self._confirmed.popitem(last=False)
 
     def forget(self, code_hash, node):
         """Records that node no longer holds that code."""

@@ -9,8 +9,11 @@ run(payload) -> (status, out), called by the worker's task "weft.py":
   out is a pickled report: a dict with "type" (the exception's module and
   qualified name), "message" (str of it), "traceback" (the text of
   traceback.format_exception, without this module's own frames),
-  "hostname", "pid", "function" (the task's name) and "exception" (the
-  exception itself, encoded as a result, when it pickles; else None).
+  "hostname", "pid", "function" (the task's name), "seconds" (how long
+  the call ran before it raised, or None when it never started), "output"
+  (what it printed, when the payload asked to capture it, else None) and
+  "exception" (the exception itself, encoded as a result, when it pickles;
+  else None).
 - status 2: this worker does not hold the code of the payload's hash and
   the payload carries none; out is the 32-byte hash. The parent resubmits
   with the code.
@@ -28,6 +31,8 @@ code that arrives is checked before it is used.
 import ast
 import builtins
 import collections
+import contextlib
+import io
 import hashlib
 import importlib
 import os
@@ -35,6 +40,7 @@ import pickle
 import socket
 import sys
 import threading
+import time
 import traceback
 
 from . import _code
@@ -229,7 +235,7 @@ def _type_name(t):
     return "%s.%s" % (mod, qn)
 
 
-def _report(exc, name):
+def _report(exc, name, seconds=None, output=None):
     """The pickled failure report for exception exc (status 1's out)."""
     global _hostname
     if _hostname is None:
@@ -254,7 +260,7 @@ def _report(exc, name):
         blob = None
     rep = {"type": _type_name(type(exc)), "message": msg, "traceback": text,
            "hostname": _hostname, "pid": os.getpid(), "function": name,
-           "exception": blob}
+           "exception": blob, "seconds": seconds, "output": output}
     try:
         return pickle.dumps(rep, protocol=_code.PROTOCOL)
     except BaseException:
@@ -265,8 +271,10 @@ def _report(exc, name):
 def run(payload):
     """Runs one payload: (status, out), as the module docstring says."""
     name = "task"
+    t0 = None
+    captured = None
     try:
-        _flags, h, code, data, bufs = _code.split_payload(payload)
+        flags, h, code, data, bufs = _code.split_payload(payload)
         entry = _entry_for(h, code)
         if entry is None:
             return _code.STATUS_NEED_CODE, h
@@ -279,14 +287,25 @@ def run(payload):
             else:
                 fn = getattr(instance if instance is not None else entry.owner, entry.method)
                 name = "%s.%s" % (entry.name, entry.method)
-            result = fn(*args, **kwargs)
-            out = _code.encode_result(result)
+            if flags & _code.FLAG_CAPTURE:
+                captured = io.StringIO()
+                with contextlib.redirect_stdout(captured):
+                    t0 = time.perf_counter()
+                    result = fn(*args, **kwargs)
+            else:
+                t0 = time.perf_counter()
+                result = fn(*args, **kwargs)
+            seconds = time.perf_counter() - t0
+            out = _code.encode_result(result, seconds,
+                                      captured.getvalue() if captured is not None else None)
         finally:
             _code._ctx.namespace = None
         return _code.STATUS_OK, out
     except BaseException as exc:
         try:
-            return _code.STATUS_RAISED, _report(exc, name)
+            return _code.STATUS_RAISED, _report(
+                exc, name, time.perf_counter() - t0 if t0 is not None else None,
+                captured.getvalue() if captured is not None else None)
         except BaseException:
             return _code.STATUS_RAISED, pickle.dumps(
                 {"type": "weft.WorkerError", "message": "the failure report could not be built",
