@@ -166,6 +166,7 @@ class Processes(unittest.TestCase):
         self.assertEqual(after["restarts"], before["restarts"] + 1)
         self.assertNotIn(victim, after["pids"])
         self.assertEqual(rt.map(t.square, range(5)), [0, 1, 4, 9, 16])
+        self.assertEqual(rt.process_info()["in_flight"], 0)
 
     def _worker_killer(self, job):
         t0 = time.monotonic()
@@ -247,6 +248,7 @@ class Lifecycle(unittest.TestCase):
             while time.monotonic() < end and 0 in rt.process_info()["pids"]:
                 time.sleep(0.02)
             self.assertEqual(rt.map(f, range(100)), [i * 5 for i in range(100)])
+            self.assertEqual(rt.process_info()["in_flight"], 0)
 
     def test_parent_killed_leaves_no_orphans(self):
         code = ("import weft, sys\n"
