@@ -295,6 +295,18 @@ class Lifecycle(unittest.TestCase):
             self.assertEqual(rt.processes, 0)
             self.assertIsNone(rt.process_info())
 
+    def test_node_that_is_not_there(self):
+        with tempfile.TemporaryDirectory() as d:
+            key = os.path.join(d, "key")
+            fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.write(fd, os.urandom(32).hex().encode())
+            os.close(fd)
+            t0 = time.monotonic()
+            with self.assertRaises(weft.Timeout) as cm:
+                weft.Runtime(nodes=["127.0.0.1:1"], secret_file=key, start_timeout=0.5)
+            self.assertLess(time.monotonic() - t0, 10)
+            self.assertIn("127.0.0.1:1", str(cm.exception))
+
     def test_auto(self):
         with weft.Runtime(processes="auto") as rt:
             self.assertEqual(rt.processes, max(1, weft.cpu_count()))
