@@ -124,6 +124,13 @@ void wpy_remote_cancel(void *rdata);
  * worker processes (none left behind), the completion thread. GIL held
  * (released meanwhile). */
 void wpy_remote_close(void *remote);
+/* 1 on the engine's completion thread (where callbacks of remote jobs
+ * run). */
+int wpy_remote_is_finisher(void *remote);
+/* A wait on the completion thread (a callback waiting for another remote
+ * job): waits up to slice_s for completions and processes them, GIL held
+ * on entry and exit (released meanwhile); 1. Elsewhere 0 at once. */
+int wpy_remote_help(void *remote, double slice_s);
 /* Module functions: _procworker_serve, _remote_start, _rsubmit, ... */
 int wpy_procs_init(PyObject *m);
 

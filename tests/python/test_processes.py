@@ -102,6 +102,32 @@ class Processes(unittest.TestCase):
         self.assertEqual(args, [(9, "x", 1)])
         self.assertTrue(rt.wait(timeout=60))
 
+    def test_callback_waits_for_another_job(self):
+        # callbacks run on the completion thread: one that waits for another
+        # remote job gets it (that wait completes jobs itself), no hang
+        rt = self.rt
+        other = rt.submit(t.slow, "o", 0.3)
+        got = []
+        j = rt.submit(t.square, 3, callback=lambda r: got.append((r, other.result(30))))
+        self.assertEqual(j.result(30), 9)
+        self.assertEqual(got, [(9, "o")])
+        errors = []
+
+        def close_from_callback(job):
+            try:
+                rt.close()
+            except weft.Error as e:
+                errors.append(e.code)
+        k = rt.submit(t.square, 2)
+        k.add_done_callback(close_from_callback)
+        self.assertEqual(k.result(30), 4)
+        self.assertTrue(rt.wait(timeout=30))
+        end = time.monotonic() + 5
+        while not errors and time.monotonic() < end:
+            time.sleep(0.01)
+        self.assertEqual(errors, [weft.EPERM])
+        self.assertFalse(rt.closed)
+
     def test_futures(self):
         rt = self.rt
         jobs = [rt.submit(t.slow, i, 0.001 * (i % 3)) for i in range(30)]
