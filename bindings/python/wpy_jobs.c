@@ -1451,8 +1451,11 @@ void wpy_rjob_finish(PyObject *job, PyObject *res, PyObject *exc, int cancelled)
         PyObject *all = one ? PySequence_Concat(one, cbargs) : NULL;
         Py_XDECREF(one);
         PyObject *r = NULL;
+        WpyJob *outer = tl_current;
+        tl_current = j; /* waits for itself, its group or runtime: EPERM */
         if (cbargs == Py_None) r = PyObject_CallOneArg(cb, res);
         else if (all) r = PyObject_Call(cb, all, NULL);
+        tl_current = outer;
         Py_XDECREF(all);
         if (r) Py_DECREF(r);
         else {

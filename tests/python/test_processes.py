@@ -111,6 +111,15 @@ class Processes(unittest.TestCase):
         j = rt.submit(t.square, 3, callback=lambda r: got.append((r, other.result(30))))
         self.assertEqual(j.result(30), 9)
         self.assertEqual(got, [(9, "o")])
+        seen = []
+
+        def waits_for_all(r):
+            try:
+                rt.wait()
+            except weft.Error as e:
+                seen.append(e.code)
+        self.assertEqual(rt.submit(t.square, 5, callback=waits_for_all).result(30), 25)
+        self.assertEqual(seen, [weft.EPERM])          # it would wait for itself
         errors = []
 
         def close_from_callback(job):
