@@ -299,6 +299,24 @@ class Lifecycle(unittest.TestCase):
             self.assertEqual(rt.map(f, range(100)), [i * 5 for i in range(100)])
             self.assertEqual(rt.process_info()["in_flight"], 0)
 
+    def test_workers_killed_again_and_again(self):
+        # 5 kills, one every 0.15 s, while 3,000 jobs run: every result
+        # exactly once (max_losses raised: a job may be in flight at several
+        # of the kills)
+        with weft.Runtime(processes=2, max_losses=20) as rt:
+            n = max(500, int(3000 * SCALE))
+            jobs = [rt.submit(t.slow, i, 0.0005) for i in range(n)]
+            killed = []
+            for _ in range(5):
+                time.sleep(0.15)
+                pids = [p for p in rt.process_info()["pids"] if p]
+                if pids:
+                    os.kill(pids[len(killed) % len(pids)], signal.SIGKILL)
+                    killed.append(pids[len(killed) % len(pids)])
+            self.assertEqual([j.result(120) for j in jobs], list(range(n)))
+            self.assertEqual(wait_gone(killed, 5), [])
+            self.assertEqual(rt.map(t.square, range(4)), [0, 1, 4, 9])
+
     def test_parent_killed_leaves_no_orphans(self):
         code = ("import weft, sys\n"
                 "rt = weft.Runtime(processes=2)\n"
