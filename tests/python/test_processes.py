@@ -305,7 +305,11 @@ class Lifecycle(unittest.TestCase):
         # of the kills)
         with weft.Runtime(processes=2, max_losses=20) as rt:
             n = max(500, int(3000 * SCALE))
-            jobs = [rt.submit(t.slow, i, 0.0005) for i in range(n)]
+            calls = [0] * n
+
+            def once(r):
+                calls[r] += 1
+            jobs = [rt.submit(t.slow, i, 0.0005, callback=once) for i in range(n)]
             killed = []
             for _ in range(5):
                 time.sleep(0.15)
@@ -314,6 +318,7 @@ class Lifecycle(unittest.TestCase):
                     os.kill(pids[len(killed) % len(pids)], signal.SIGKILL)
                     killed.append(pids[len(killed) % len(pids)])
             self.assertEqual([j.result(120) for j in jobs], list(range(n)))
+            self.assertEqual(calls, [1] * n)              # accepted exactly once each
             self.assertEqual(wait_gone(killed, 5), [])
             self.assertEqual(rt.map(t.square, range(4)), [0, 1, 4, 9])
 
