@@ -635,6 +635,30 @@ class TwoNodesTest(unittest.TestCase):
         self.assertIn("Partial sums added by callbacks: %d\nSum: %.12f\n" % (parts, exact), out)
         self.assertEqual(sum(c for c, _ in stats_rows(out).values()), parts)
 
+    def test_native_programs_on_two_nodes(self):
+        want = ["Sum of primes below %d is %d" % (n, prime_sum(n))
+                for n in range(100000, 100800, 100)]
+        nodes = ",".join(self.nodes)
+        rc, out, err = run_script(os.path.join(EXAMPLES, "sum_primes.py"), "--processes", 0,
+                                  "--nodes", nodes, env=self.env())
+        self.assertEqual(rc, 0, err)
+        self.assertIn("in 0 worker processes and on 2 nodes", out)
+        self.assertEqual([l for l in out.splitlines() if l.startswith("Sum of primes")], want)
+        n, parts = 100000, 8
+        v, d = pi_and_derivative(n, parts)
+        rc, out, err = run_script(os.path.join(EXAMPLES, "auto_diff.py"), "--nodes", nodes, 0,
+                                  n, parts, env=self.env())
+        self.assertEqual(rc, 0, err)
+        self.assertIn("result type: AD\npi      = %.10f" % v, out)
+        self.assertIn("d pi/dt = %.10f" % d, out)
+        n, parts = 1000000, 16
+        exact = math.fsum(alternating_slices(n, parts))
+        rc, out, err = run_script(os.path.join(EXAMPLES, "callback.py"), "--nodes", nodes, 1,
+                                  n, parts, env=self.env())
+        self.assertEqual(rc, 0, err)
+        self.assertIn("in 1 worker processes and on 2 nodes\n", out)
+        self.assertIn("Partial sums added by callbacks: %d\nSum: %.12f\n" % (parts, exact), out)
+
     def test_pp_reverse_md5_on_two_nodes(self):
         secret = 345678
         h = hashlib.md5(str(secret).encode()).hexdigest()
