@@ -122,6 +122,10 @@ def talk(x):
     return x
 
 
+def die():
+    os._exit(3)
+
+
 def pid():
     return os.getpid()
 
@@ -301,6 +305,20 @@ class LifecycleTest(unittest.TestCase):
         with self.assertRaises(pp.DestroyedServerError):
             s.submit(add, (1, 2))
         s.destroy()                                        # twice: nothing
+
+    def test_a_job_that_kills_its_workers(self):
+        with pp.Server(1) as s:
+            with contextlib.redirect_stderr(io.StringIO()) as err:
+                job = s.submit(die)
+                self.assertIsNone(job())
+            # the runtime retried it on restarted workers, then gave up
+            self.assertIsInstance(job.exception, weft.TaskError)
+            self.assertEqual(job.exception.exception.code, weft.ENODE)
+            text = err.getvalue()
+            self.assertTrue(text.startswith("weft.pp: job %d (die) raised on local:\n" % job.tid),
+                            text)
+            self.assertIn("node lost", text)
+            self.assertEqual(s.submit(add, (2, 2))(), 4)     # the server goes on
 
     def test_print_stats_layout(self):
         with pp.Server(2) as s:
