@@ -16,8 +16,14 @@ doubled one fails. A second measurement, --spin, runs CPU-bound pure-Python
 tasks to show the parallel speed-up over threads (weft.Runtime(2) threads,
 where the GIL serialises them).
 
+With --weftd PATH, the same tiny tasks also go through --procs weftd
+nodes on loopback (each `weftd --python 1`, keyed by a fresh key file):
+
+    bench=py_procs_nodes n=100000 nodes=2 weft_nodes_s=... weft_nodes_tasks_per_s=...
+
 Usage: bench_python_procs.py [--n 100000] [--reps 3] [--procs 2]
                              [--spin 2000000] [--spin-tasks 8] [--skip-anchors]
+                             [--weftd build/dist/weftd]
 """
 
 import argparse
@@ -25,7 +31,9 @@ import concurrent.futures as cf
 import multiprocessing as mp
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -59,6 +67,36 @@ def executor_run(ex, n):
     return time.perf_counter() - t0, total
 
 
+def nodes_run(a, want):
+    """The tiny tasks through a.procs weftd --python 1 nodes on loopback."""
+    with tempfile.TemporaryDirectory() as d:
+        key = os.path.join(d, "key")
+        fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, os.urandom(32).hex().encode())
+        os.close(fd)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        procs, nodes = [], []
+        try:
+            for _ in range(a.procs):
+                p = subprocess.Popen([a.weftd, "--listen", "127.0.0.1:0", "--print-port",
+                                      "--secret-file", key, "--log-level", "error",
+                                      "--python", "1", "--python-exe", sys.executable],
+                                     stdout=subprocess.PIPE, text=True, env=env)
+                procs.append(p)
+                nodes.append("127.0.0.1:%d" % int(p.stdout.readline().split()[1]))
+            with weft.Runtime(nodes=nodes, secret_file=key) as rt:
+                weft_run(rt, min(a.n, 2000))
+                w = median_of(weft_run, rt, a.n, a.reps, want)
+            print("bench=py_procs_nodes n=%d nodes=%d reps=%d weft_nodes_s=%.3f "
+                  "weft_nodes_tasks_per_s=%.0f" % (a.n, a.procs, a.reps, w, a.n / w), flush=True)
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.wait(30)
+                p.stdout.close()
+
+
 def median_of(fn, arg, n, reps, want):
     times = []
     for _ in range(reps):
@@ -77,6 +115,7 @@ def main():
     ap.add_argument("--spin", type=int, default=2000000)
     ap.add_argument("--spin-tasks", type=int, default=8)
     ap.add_argument("--skip-anchors", action="store_true")
+    ap.add_argument("--weftd", help="weftd's path: also measure through weftd --python nodes")
     a = ap.parse_args()
     if a.n < 1 or a.reps < 1 or a.procs < 1:
         sys.exit("error: --n, --reps and --procs must be >= 1")
@@ -98,6 +137,8 @@ def main():
         print("%s executor_s=%.3f executor_tasks_per_s=%.0f" % (line, e, a.n / e), flush=True)
         print("bench=py_procs_ratio n=%d procs=%d weft_vs_pool=%.2f weft_vs_executor=%.2f"
               % (a.n, a.procs, p / w, e / w), flush=True)
+    if a.weftd:
+        nodes_run(a, want)
     if a.spin > 0 and a.spin_tasks > 0:
         want_s = a.spin_tasks * tasks.spin(a.spin)
         def spin_with(rt):

@@ -224,8 +224,8 @@ set_tests_properties(python_bench_smoke PROPERTIES
 # summed and compared there).
 add_test(NAME python_bench_procs_smoke
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/bench_python_procs.py --n 2000 --reps 1
-          --spin 20000 --spin-tasks 2)
+          --spin 20000 --spin-tasks 2 --weftd $<TARGET_FILE:weftd>)
 set_tests_properties(python_bench_procs_smoke PROPERTIES
   ENVIRONMENT "${weft_py_env}" LABELS "python;bench" TIMEOUT 300
-  PASS_REGULAR_EXPRESSION "bench=py_procs_ratio n=2000 procs=2 weft_vs_pool=[0-9.]+ weft_vs_executor=[0-9.]+\nbench=py_procs_spin"
+  PASS_REGULAR_EXPRESSION "bench=py_procs_ratio n=2000 procs=2 weft_vs_pool=[0-9.]+ weft_vs_executor=[0-9.]+\nbench=py_procs_nodes n=2000 nodes=2 reps=1 weft_nodes_s=[0-9.]+ weft_nodes_tasks_per_s=[0-9]+\nbench=py_procs_spin"
   FAIL_REGULAR_EXPRESSION "error:|Traceback")

@@ -46,7 +46,7 @@
  * WEFT_DIST_NO_RETRY (a lost worker fails the job at once); otherwise a
  * lost task follows the cluster's max_losses. Status 2 (the worker lacks
  * the code) makes the record ask the Python layer for a payload that
- * carries the code, once. */
+ * carries the code (up to 3 times: a worker may restart meanwhile). */
 #include "wpy.h"
 
 #include <pthread.h>
@@ -204,7 +204,8 @@ struct rjob {
     PyObject *code_hash;
     weft_cluster_t *on;    /* the cluster it went to */
     weft_djob_t *dj;
-    int retries_left, with_code;
+    int retries_left;
+    int code_sends;        /* payloads with the code sent after a status 2 */
     unsigned flags;
     int rc;                /* set by the callback */
 };
@@ -258,11 +259,9 @@ static int rjob_send(rjob_t *x) {
     else if (!r->pc) cl = r->nc;
     else /* the one with fewer jobs in flight per process or node */
         cl = r->in_pc * r->nnodes <= r->in_nc * r->nprocs ? r->pc : r->nc;
-    if (x->dj) {
+    if (x->dj) { /* sent before: its answer came (rjob_process counted it out) */
         weft_djob_free(x->dj);
         x->dj = NULL;
-        if (x->on == r->pc) r->in_pc--;
-        else r->in_nc--;
     }
     weft_dsubmit_opts_t o = {.callback = on_done, .callback_data = x, .flags = x->flags};
     int rc = weft_cluster_submit(cl, WPY_PY_TASK, PyBytes_AS_STRING(x->payload),
@@ -317,7 +316,8 @@ static void rjob_process(rjob_t *x) {
         return;
     }
     int status = ((const unsigned char *)d)[0];
-    if ((status == ST_NEED_CODE && !x->with_code) || (status == ST_RAISED && x->retries_left > 0)) {
+    if ((status == ST_NEED_CODE && x->code_sends < 3) ||
+        (status == ST_RAISED && x->retries_left > 0)) {
         int ok = 1;
         if (status == ST_NEED_CODE) {
             PyObject *args = wpy_rjob_args(job);
@@ -335,7 +335,7 @@ static void rjob_process(rjob_t *x) {
             }
             if (p) {
                 Py_SETREF(x->payload, p);
-                x->with_code = 1;
+                x->code_sends++;
             } else {
                 ok = 0;
             }

@@ -159,13 +159,17 @@ class Processes(unittest.TestCase):
         os.kill(victim, signal.SIGKILL)
         self.assertEqual([j.result(60) for j in jobs], list(range(n)))   # each exactly once
         self.assertEqual(wait_gone([victim], 5), [])
-        end = time.monotonic() + 10
-        while time.monotonic() < end and 0 in rt.process_info()["pids"]:
+        end = time.monotonic() + 10              # reaped and started again
+        while time.monotonic() < end:
+            info = rt.process_info()
+            if info["restarts"] > before["restarts"] and 0 not in info["pids"]:
+                break
             time.sleep(0.02)
         after = rt.process_info()
         self.assertEqual(after["restarts"], before["restarts"] + 1)
         self.assertNotIn(victim, after["pids"])
         self.assertEqual(rt.map(t.square, range(5)), [0, 1, 4, 9, 16])
+        self.assertEqual(rt.process_info()["in_flight"], 0)
 
     def _worker_killer(self, job):
         t0 = time.monotonic()
@@ -247,6 +251,7 @@ class Lifecycle(unittest.TestCase):
             while time.monotonic() < end and 0 in rt.process_info()["pids"]:
                 time.sleep(0.02)
             self.assertEqual(rt.map(f, range(100)), [i * 5 for i in range(100)])
+            self.assertEqual(rt.process_info()["in_flight"], 0)
 
     def test_parent_killed_leaves_no_orphans(self):
         code = ("import weft, sys\n"
@@ -292,6 +297,18 @@ class Lifecycle(unittest.TestCase):
         with weft.Runtime(2) as rt:                          # threads: the default
             self.assertEqual(rt.processes, 0)
             self.assertIsNone(rt.process_info())
+
+    def test_node_that_is_not_there(self):
+        with tempfile.TemporaryDirectory() as d:
+            key = os.path.join(d, "key")
+            fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.write(fd, os.urandom(32).hex().encode())
+            os.close(fd)
+            t0 = time.monotonic()
+            with self.assertRaises(weft.Timeout) as cm:
+                weft.Runtime(nodes=["127.0.0.1:1"], secret_file=key, start_timeout=0.5)
+            self.assertLess(time.monotonic() - t0, 10)
+            self.assertIn("127.0.0.1:1", str(cm.exception))
 
     def test_auto(self):
         with weft.Runtime(processes="auto") as rt:

@@ -256,7 +256,10 @@ class Runtime(_c.RuntimeBase):
     going to another worker). A worker process that dies (crash,
     os._exit, kill -9) is started again; the jobs it held run again on
     the others (a result is accepted once); a job that kills 3 workers
-    fails with weft.Error ENODE. Graphs keep running on the threads. A
+    fails with weft.Error ENODE (max_losses=3). Runtime() waits up to
+    start_timeout seconds (30) for every process and node to be ready
+    (weft.Timeout naming the one that was not; 0: no wait). Graphs keep
+    running on the threads. A
     Runtime with processes or nodes lives until close() (or the exit
     handler's close), even when no reference to it is left.
 
