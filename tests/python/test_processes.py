@@ -208,6 +208,17 @@ class Processes(unittest.TestCase):
         self.assertLess(time.monotonic() - t0, 0.8)
         self.assertEqual(j.result(30), "late")                # nothing was cancelled
         self.assertEqual(rt.submit(t.square, 4)(), 16)
+        # the same in rt.wait() and in a group's wait
+        jobs = [rt.submit(t.slow, i, 2.0, group="kb") for i in range(2)]
+        for wait in (rt.wait, rt.group("kb").wait):
+            timer = threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT))
+            timer.start()
+            t0 = time.monotonic()
+            with self.assertRaises(KeyboardInterrupt):
+                wait()
+            self.assertLess(time.monotonic() - t0, 0.45)
+            timer.join()
+        self.assertEqual([j.result(30) for j in jobs], [0, 1])
 
 
 class Lifecycle(unittest.TestCase):
