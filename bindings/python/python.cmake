@@ -209,7 +209,7 @@ add_test(NAME python_bench_pp_smoke
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/bench_python_pp.py --quick --reps 1)
 set_tests_properties(python_bench_pp_smoke PROPERTIES
   ENVIRONMENT "${weft_py_env}" LABELS "python" TIMEOUT 300
-  PASS_REGULAR_EXPRESSION "ppft=[a-z_]+\n.*bench=pp_sum_primes jobs=8 serial_s=[0-9.]+ weft_s=[0-9.]+ pool_s=[0-9.]+ serial_weft=[0-9.]+ pool_weft=[0-9.]+ total=49015975\nbench=pp_callback jobs=16 n=200000 .* sum=0.693149680566"
+  PASS_REGULAR_EXPRESSION "ppft=[a-z_]+\n.*bench=pp_sum_primes jobs=8 serial_s=[0-9.]+ weft_s=[0-9.]+ pool_s=[0-9.]+ serial_weft=[0-9.]+ pool_weft=[0-9.]+ total=49015975\ncpu=pp_sum_primes [^\n]*\nbench=pp_callback jobs=16 n=200000 .* sum=0.693149680566"
   FAIL_REGULAR_EXPRESSION "Traceback")
 
 # The benchmark's own check at a small size (the figures need a Release

@@ -9,7 +9,7 @@ jobs are bound methods (calculator.calculate) of a class defined in this
 script and return AD instances; the classes travel by value, the results
 come back as this script's AD.
 
-Usage: auto_diff.py [PROCESSES [N [PARTS]]]   (defaults: 2, 1000000, 16)
+Usage: auto_diff.py [--nodes HOST:PORT,...] [PROCESSES [N [PARTS]]]   (defaults: 2, 1000000, 16)
 """
 import math
 import sys
@@ -64,13 +64,18 @@ class PiCalculator:
 
 
 def main(argv):
+    nodes = None
+    if argv[1:2] == ["--nodes"]:        # also weftd --python nodes (key: WEFT_SECRET_FILE)
+        nodes = argv[2].split(",")
+        argv = argv[:1] + argv[3:]
     procs = int(argv[1]) if len(argv) > 1 else 2
     n = int(argv[2]) if len(argv) > 2 else 1000000
     parts = int(argv[3]) if len(argv) > 3 else 16
     calculator = PiCalculator(n)
     step = (n + parts - 1) // parts
-    with weft.Runtime(processes=procs) as rt:
-        print("Starting weft with jobs in %d worker processes" % rt.processes)
+    with weft.Runtime(processes=procs, nodes=nodes) as rt:
+        print("Starting weft with jobs in %d worker processes%s" % (
+            rt.processes, " and on %d nodes" % len(rt.nodes) if nodes else ""))
         jobs = [rt.submit(calculator.calculate, i * step, min(n, (i + 1) * step))
                 for i in range(parts)]
         result = AD(0.0, 0.0)

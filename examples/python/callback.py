@@ -11,7 +11,7 @@ rt.wait() returns once every job and its callback are done. weft calls
 callback(result, *callbackargs) (pp's order is the reverse: see
 examples/python/pp/callback.py).
 
-Usage: callback.py [PROCESSES [N [PARTS]]]   (defaults: 2, 20000000, 128)
+Usage: callback.py [--nodes HOST:PORT,...] [PROCESSES [N [PARTS]]]   (defaults: 2, 20000000, 128)
 """
 import math
 import sys
@@ -43,13 +43,18 @@ def part_sum(start, end):
 
 
 def main(argv):
+    nodes = None
+    if argv[1:2] == ["--nodes"]:        # also weftd --python nodes (key: WEFT_SECRET_FILE)
+        nodes = argv[2].split(",")
+        argv = argv[:1] + argv[3:]
     procs = int(argv[1]) if len(argv) > 1 else 2
     n = int(argv[2]) if len(argv) > 2 else 20000000
     parts = int(argv[3]) if len(argv) > 3 else 128
     total = Sum()
     step = (n - 1) // parts + 1
-    with weft.Runtime(processes=procs) as rt:
-        print("Starting weft with jobs in %d worker processes" % rt.processes)
+    with weft.Runtime(processes=procs, nodes=nodes) as rt:
+        print("Starting weft with jobs in %d worker processes%s" % (
+            rt.processes, " and on %d nodes" % len(rt.nodes) if nodes else ""))
         for i in range(parts):
             start = 1 + i * step
             rt.submit(part_sum, start, min(n, start + step), callback=total.add)

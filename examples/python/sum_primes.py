@@ -6,10 +6,11 @@ jobs, prints each result through its job handle (job() waits and returns
 the result, as in pp), adds the results up in a callback, and prints the
 runtime's statistics (pp's print_stats).
 
-Usage: sum_primes.py [--processes N] [WORKERS]
+Usage: sum_primes.py [--processes N] [--nodes HOST:PORT,...] [WORKERS]
        WORKERS: threads (0 or absent: automatic); --processes N: the jobs
        run in N worker processes instead, truly in parallel (the function
-       travels by value, since it lives in __main__).
+       travels by value, since it lives in __main__); --nodes: also on
+       weftd nodes started with --python (the key: WEFT_SECRET_FILE).
 
 Run from a build tree with PYTHONPATH=build/bindings/python. The same sums
 as examples/sum_primes.c.
@@ -60,14 +61,20 @@ class Total:
 
 def main():
     argv = sys.argv[1:]
-    processes = None
-    if argv[:1] == ["--processes"]:
-        processes = int(argv[1])
+    processes, nodes = None, None
+    while argv[:1] in (["--processes"], ["--nodes"]):
+        if argv[0] == "--processes":
+            processes = int(argv[1])
+        else:
+            nodes = argv[1].split(",")
         argv = argv[2:]
     workers = int(argv[0]) if argv else 0
     total = Total()
-    with weft.Runtime(workers, processes=processes) as rt:
-        if processes:
+    with weft.Runtime(workers, processes=processes, nodes=nodes) as rt:
+        if nodes:
+            print("Starting weft with jobs in", rt.processes, "worker processes and on",
+                  len(rt.nodes), "nodes")
+        elif processes:
             print("Starting weft with jobs in", rt.processes, "worker processes")
         else:
             print("Starting weft with", rt.workers, "workers")

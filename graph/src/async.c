@@ -24,6 +24,7 @@ struct weft_node_async {
     uint32_t v;
     wf_hold_t *hold;
     int st, code;           /* set by the completer, read by finish_task */
+    int remote;             /* it ran on another machine: no local worker's work */
 };
 
 int weft_node_defer(weft_node_ctx_t *ctx, weft_node_async_t **out) {
@@ -58,10 +59,10 @@ static int finish_task(void *arg, void **result) {
     *result = NULL;
     weft_run_t *run = h->run;
     uint32_t v = h->v;
-    int st = h->st, code = h->code;
+    int st = h->st, code = h->code, remote = h->remote;
     h->magic = 0;
     wf_free(h);
-    gr_node_finish(run, v, st, code);
+    gr_node_finish(run, v, st, code, remote);
     return 0;
 }
 
@@ -120,6 +121,7 @@ int weft_node_async_complete_at(weft_node_async_t *h, int status, const void *da
         no->bytes_received = origin->bytes_received;
         /* release: the fields above reach readers that see machine */
         atomic_store_explicit(&no->machine, machine, memory_order_release);
+        h->remote = machine != gr_local;
     }
     int rc = 0;
     if (data && gr_run_set_result(h->run, h->v, data, len) != 0) {

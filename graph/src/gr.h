@@ -281,10 +281,11 @@ int gr_node_deferred(const weft_node_ctx_t *ctx);
  * owns node v's completion. */
 int gr_run_set_result(weft_run_t *run, uint32_t v, const void *data, size_t len);
 /* Finishes deferred node v of run with status st (WEFT_NODE_DONE, _FAILED
- * with code, or _CANCELLED): counts it, spawns the successors it makes
+ * with code, or _CANCELLED): counts it (remote: it ran on another machine,
+ * counted in the GR_OTHER slot with no busy time), spawns the successors it makes
  * ready, and, when that was the last node of a child run, finishes the
  * child run and its parent's node in turn (a loop: any depth). */
-void gr_node_finish(weft_run_t *run, uint32_t v, int st, int code);
+void gr_node_finish(weft_run_t *run, uint32_t v, int st, int code, int remote);
 /* Starts a run of sub as the deferred completion of the running node ctx
  * (call gr_node_defer first): the child run's record goes into slot
  * `slot` of ctx's run's sub-runs; when its last node finishes, the node

@@ -339,9 +339,12 @@ static void record_failure(weft_run_t *run, uint32_t v, int code) {
 }
 
 /* Adds to a counter of this worker's own slot: one writer, no lock. */
-static inline void slot_add(atomic_ullong *c, uint64_t v) {
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
-                          memory_order_relaxed);
+static inline void slot_add(atomic_ullong *c, uint64_t v, int shared) {
+    if (shared) /* the GR_OTHER slot: any thread may count there */
+        atomic_fetch_add_explicit(c, v, memory_order_relaxed);
+    else
+        atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+                              memory_order_relaxed);
 }
 
 static inline gr_wcount *my_slot(weft_run_t *run, int wid) {
@@ -384,30 +387,33 @@ static void child_nodes_done(weft_run_t *run, unsigned fin) {
     uint32_t pv = run->pnode;
     int st, code;
     child_outcome(child_complete(run), &st, &code);
-    gr_node_finish(p, pv, st, code);
+    gr_node_finish(p, pv, st, code, 0);
 }
 
 void gr_node_defer(weft_node_ctx_t *ctx) { ctx->deferred = 1; }
 
 int gr_node_deferred(const weft_node_ctx_t *ctx) { return ctx->deferred; }
 
-void gr_node_finish(weft_run_t *run, uint32_t v, int st, int code) {
+void gr_node_finish(weft_run_t *run, uint32_t v, int st, int code, int remote) {
     while (run) {
         const weft_graph_t *g = run->g;
         int wid = weft_current_worker();
-        gr_wcount *cnt = my_slot(run, wid);
+        /* a node another machine ran is no work of this thread's: counted
+         * apart (the "other" row), with no busy time here */
+        gr_wcount *cnt = remote ? &run->wcount[GR_OTHER] : my_slot(run, wid);
+        int shared = cnt == &run->wcount[GR_OTHER];
         if (run->record) {
             int64_t t1 = wf_now_ns();
             run->t_end[v] = t1;
-            slot_add(&cnt->busy_ns, (uint64_t)(t1 - run->t_start[v]));
+            if (!remote) slot_add(&cnt->busy_ns, (uint64_t)(t1 - run->t_start[v]), shared);
         }
         if (st == WEFT_NODE_FAILED) {
             record_failure(run, v, code);
-            slot_add(&cnt->failed, 1);
+            slot_add(&cnt->failed, 1, shared);
         } else if (st == WEFT_NODE_CANCELLED) {
-            slot_add(&cnt->cancelled, 1);
+            slot_add(&cnt->cancelled, 1, shared);
         } else {
-            slot_add(&cnt->done, 1);
+            slot_add(&cnt->done, 1, shared);
         }
         /* release: the node's effects and result reach readers of status */
         atomic_store_explicit(&run->status[v], (unsigned char)st, memory_order_release);
@@ -431,6 +437,7 @@ void gr_node_finish(weft_run_t *run, uint32_t v, int st, int code) {
         weft_run_t *p = run->parent; /* the run is complete: finish its node */
         v = run->pnode;
         child_outcome(child_complete(run), &st, &code);
+        remote = 0; /* the subgraph node itself ran here */
         run = p;
     }
 }
@@ -443,6 +450,7 @@ static void exec_chain(weft_run_t *run, uint32_t v) {
     /* this worker's own cache line: counted per node, so progress and
      * weft_run_counts see nodes as they finish, with no shared writes */
     gr_wcount *cnt = my_slot(run, wid);
+    int shared = cnt == &run->wcount[GR_OTHER];
     unsigned fin = 0; /* nodes of this chain finished: counted down once, for child runs */
     while (v != GR_NONE) {
         uint32_t next = GR_NONE;
@@ -452,10 +460,10 @@ static void exec_chain(weft_run_t *run, uint32_t v) {
          * sees the flags set before it, up the tree (a plain load on x86) */
         if (atomic_load_explicit(&run->cancel, memory_order_acquire)) {
             st = WEFT_NODE_CANCELLED;
-            slot_add(&cnt->cancelled, 1);
+            slot_add(&cnt->cancelled, 1, shared);
         } else if (atomic_load_explicit(&run->join[v], memory_order_relaxed) & GR_POISON) {
             st = WEFT_NODE_SKIPPED;
-            slot_add(&cnt->skipped, 1);
+            slot_add(&cnt->skipped, 1, shared);
         } else {
             atomic_store_explicit(&run->status[v], WEFT_NODE_RUNNING, memory_order_relaxed);
             weft_node_ctx_t ctx = {run, v, 0};
@@ -473,15 +481,15 @@ static void exec_chain(weft_run_t *run, uint32_t v) {
             if (run->record) {
                 int64_t t1 = wf_now_ns();
                 run->t_end[v] = t1;
-                slot_add(&cnt->busy_ns, (uint64_t)(t1 - t0));
+                slot_add(&cnt->busy_ns, (uint64_t)(t1 - t0), shared);
             }
             if (code) {
                 st = WEFT_NODE_FAILED;
                 record_failure(run, v, code);
-                slot_add(&cnt->failed, 1);
+                slot_add(&cnt->failed, 1, shared);
             } else {
                 st = WEFT_NODE_DONE;
-                slot_add(&cnt->done, 1);
+                slot_add(&cnt->done, 1, shared);
             }
         }
         /* release: the node's effects and result reach readers of status */
@@ -714,7 +722,7 @@ int gr_run_child(weft_node_ctx_t *ctx, weft_graph_t *sub, uint32_t slot) {
     if (sr->n == 0) { /* nothing to run: complete now, and the node with it */
         int st, code;
         child_outcome(child_complete(sr), &st, &code);
-        gr_node_finish(run, ctx->v, st, code);
+        gr_node_finish(run, ctx->v, st, code, 0);
         return 0;
     }
     /* a child task of the node's task: the parent run's job stays open */
@@ -1155,8 +1163,10 @@ int weft_run_print_stats(const weft_run_t *run, FILE *out) {
             fprintf(out, " %6d | %11llu | %7.2f%% |        - |            -\n", w,
                     (unsigned long long)nodes, ran ? 100.0 * (double)nodes / (double)ran : 0.0);
     }
-    if (tn != ran) /* nodes run on threads that are not workers */
-        fprintf(out, "  other  | %11llu |\n", (unsigned long long)(ran - tn));
+    if (tn != ran) /* nodes run on threads that are not workers, or on other machines */
+        fprintf(out, "  other | %11llu | %7.2f%% | (not on this process's workers: other threads%s)\n",
+                (unsigned long long)(ran - tn), ran ? 100.0 * (double)(ran - tn) / (double)ran : 0.0,
+                gr_run_has_origins(run) ? ", other machines" : "");
     if (run->record)
         fprintf(out, "  Total | %11llu | %7.2f%% | %8.4f | %10.3f us\n", (unsigned long long)ran,
                 ran ? 100.0 : 0.0, tb, ran ? 1e6 * tb / (double)ran : 0.0);

@@ -15,7 +15,7 @@ static int sub_node(weft_node_ctx_t *ctx, void *arg) {
     gr_node_defer(ctx);
     int rc = gr_run_child(ctx, sub, gr_nodes(g)[v].extra);
     /* a child run that could not start: the node fails with its code */
-    if (rc) gr_node_finish(weft_node_run(ctx), v, WEFT_NODE_FAILED, rc);
+    if (rc) gr_node_finish(weft_node_run(ctx), v, WEFT_NODE_FAILED, rc, 0);
     return 0;
 }
 

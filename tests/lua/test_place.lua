@@ -8,9 +8,12 @@ local rt = weft.runtime(2)
 
 T.test("place, set_place and graph files", function()
   local g <close> = weft.graph("placed")
-  local a = g:add("a", function() return 1 end)
+  -- a remote node (source text) may go anywhere; g:add's nodes carry
+  -- bytecode, which never travels: they are placed local
+  local a = g:add_remote("a", "return function() return 1 end")
   local b = g:add("b", function() return 2 end)
   T.same({a:place()}, {"any"})
+  T.same({b:place()}, {"local"})
   a:set_place("node", "10.0.0.2:7400")
   T.eq(b:set_place("local"), b, "set_place returns the node")
   T.same({a:place()}, {"node", "10.0.0.2:7400"})

@@ -4,9 +4,11 @@ separate worker process (python3 -c, whose __main__ defines none of them)
 run them through weft._worker, decodes the replies and prints one
 "name=value" line per scenario, which the test compares exactly.
 
-Usage: code_main_prog.py [--no-cloudpickle]
+Usage: code_main_prog.py [--no-cloudpickle] [--worker-exe PYTHON]
   --no-cloudpickle: sys.modules["cloudpickle"] = None before weft is
   imported, here and in the worker, so that code travels as pp's source.
+  --worker-exe: the worker's interpreter (default: this one), e.g. another
+  Python of the same ABI with another cloudpickle.
 """
 import hashlib as hl
 import math
@@ -15,6 +17,8 @@ import subprocess
 import sys
 
 NO_CP = "--no-cloudpickle" in sys.argv
+WORKER_EXE = sys.argv[sys.argv.index("--worker-exe") + 1] if "--worker-exe" in sys.argv \
+    else sys.executable
 if NO_CP:
     sys.modules["cloudpickle"] = None
 
@@ -42,7 +46,7 @@ while True:
 
 class Worker:
     def __init__(self):
-        self.p = subprocess.Popen([sys.executable, "-c", WORKER, "1" if NO_CP else "0"],
+        self.p = subprocess.Popen([WORKER_EXE, "-c", WORKER, "1" if NO_CP else "0"],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 
     def run(self, payload):

@@ -496,5 +496,32 @@ class TwoProcessTest(unittest.TestCase):
                          ["closure=TypeError: True", "lambda=TypeError: True"])
 
 
+def other_python():
+    """Another interpreter of this ABI (Debian's /usr/bin/python3 beside a
+    pyenv one, say) that can import weft and cloudpickle, or None."""
+    exe = "/usr/bin/python3"
+    if not os.path.exists(exe) or os.path.realpath(exe) == os.path.realpath(sys.executable):
+        return None
+    import sysconfig
+    p = subprocess.run([exe, "-c", "import sysconfig, cloudpickle, weft; "
+                        "print(sysconfig.get_config_var('SOABI'), cloudpickle.__version__)"],
+                       capture_output=True, text=True, timeout=60)
+    if p.returncode != 0 or p.stdout.split()[:1] != [sysconfig.get_config_var("SOABI")]:
+        return None
+    return exe
+
+
+class OtherInterpreterTest(TwoProcessTest):
+    """The worker is another interpreter of the same ABI, with its own
+    cloudpickle (a weftd --python-exe that is not the client's Python)."""
+
+    def setUp(self):
+        self.exe = other_python()
+        if self.exe is None:
+            self.skipTest("no other Python of this ABI with weft and cloudpickle")
+
+    def run_prog(self, *args):
+        return TwoProcessTest.run_prog(self, *(args + ("--worker-exe", self.exe)))
+
 if __name__ == "__main__":
     unittest.main()

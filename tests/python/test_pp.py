@@ -122,6 +122,10 @@ def talk(x):
     return x
 
 
+def die():
+    os._exit(3)
+
+
 def pid():
     return os.getpid()
 
@@ -301,6 +305,20 @@ class LifecycleTest(unittest.TestCase):
         with self.assertRaises(pp.DestroyedServerError):
             s.submit(add, (1, 2))
         s.destroy()                                        # twice: nothing
+
+    def test_a_job_that_kills_its_workers(self):
+        with pp.Server(1) as s:
+            with contextlib.redirect_stderr(io.StringIO()) as err:
+                job = s.submit(die)
+                self.assertIsNone(job())
+            # the runtime retried it on restarted workers, then gave up
+            self.assertIsInstance(job.exception, weft.TaskError)
+            self.assertEqual(job.exception.exception.code, weft.ENODE)
+            text = err.getvalue()
+            self.assertTrue(text.startswith("weft.pp: job %d (die) raised on local:\n" % job.tid),
+                            text)
+            self.assertIn("node lost", text)
+            self.assertEqual(s.submit(add, (2, 2))(), 4)     # the server goes on
 
     def test_print_stats_layout(self):
         with pp.Server(2) as s:
@@ -634,6 +652,30 @@ class TwoNodesTest(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertIn("Partial sums added by callbacks: %d\nSum: %.12f\n" % (parts, exact), out)
         self.assertEqual(sum(c for c, _ in stats_rows(out).values()), parts)
+
+    def test_native_programs_on_two_nodes(self):
+        want = ["Sum of primes below %d is %d" % (n, prime_sum(n))
+                for n in range(100000, 100800, 100)]
+        nodes = ",".join(self.nodes)
+        rc, out, err = run_script(os.path.join(EXAMPLES, "sum_primes.py"), "--processes", 0,
+                                  "--nodes", nodes, env=self.env())
+        self.assertEqual(rc, 0, err)
+        self.assertIn("in 0 worker processes and on 2 nodes", out)
+        self.assertEqual([l for l in out.splitlines() if l.startswith("Sum of primes")], want)
+        n, parts = 100000, 8
+        v, d = pi_and_derivative(n, parts)
+        rc, out, err = run_script(os.path.join(EXAMPLES, "auto_diff.py"), "--nodes", nodes, 0,
+                                  n, parts, env=self.env())
+        self.assertEqual(rc, 0, err)
+        self.assertIn("result type: AD\npi      = %.10f" % v, out)
+        self.assertIn("d pi/dt = %.10f" % d, out)
+        n, parts = 1000000, 16
+        exact = math.fsum(alternating_slices(n, parts))
+        rc, out, err = run_script(os.path.join(EXAMPLES, "callback.py"), "--nodes", nodes, 1,
+                                  n, parts, env=self.env())
+        self.assertEqual(rc, 0, err)
+        self.assertIn("in 1 worker processes and on 2 nodes\n", out)
+        self.assertIn("Partial sums added by callbacks: %d\nSum: %.12f\n" % (parts, exact), out)
 
     def test_pp_reverse_md5_on_two_nodes(self):
         secret = 345678

@@ -227,7 +227,7 @@ class _Task:
             else:
                 try:
                     self.result = job()
-                except weft.TaskError as e:
+                except Exception as e:       # TaskError; weft.Error (ENODE: workers died)
                     self.exception = e
                     self.result = None
                     srv._report_failure(self, e)
@@ -386,7 +386,7 @@ class Server:
             st.time += t if t is not None else 0.0
 
     def _report_failure(self, task, err):
-        tb = getattr(err, "traceback", None) or str(err)
+        tb = getattr(err, "traceback", None) or "%s: %s" % (type(err).__name__, err)
         where = getattr(err, "remote_node", None) or "local"
         sys.stderr.write("weft.pp: job %d (%s) raised on %s:\n%s" % (
             task.tid, task.name, where, tb if tb.endswith("\n") else tb + "\n"))

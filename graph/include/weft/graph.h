@@ -356,7 +356,13 @@ typedef struct weft_node_origin {
 /* As weft_node_async_complete, also recording where and how the node ran
  * (origin may be NULL). The run record keeps it (weft_run_node_origin),
  * run files save it, traces draw one process track per machine, dot
- * colours nodes by machine, print_stats sums per machine. */
+ * colours nodes by machine, print_stats sums per machine. An origin never
+ * makes the completion fail: values out of range are kept in range (an
+ * empty or NULL machine is "local", blanks and control bytes in it become
+ * '_', it is cut at WEFT_NAME_MAX bytes; a worker outside -1..511 is -1;
+ * negative attempts 0; NaN, infinite or negative times 0, times past
+ * 10^6 s that, an end before its start the start), and without memory for
+ * it the origin is dropped and the node completes all the same. */
 WEFT_API int weft_node_async_complete_at(weft_node_async_t *h, int status, const void *data,
                                          size_t len, const weft_node_origin_t *origin);
 
