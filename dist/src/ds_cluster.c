@@ -1052,7 +1052,7 @@ static void place(weft_cluster_t *c) {
     while (j) {
         next = j->next;
         dnode_t *best = NULL;
-        uint64_t best_free = 0;
+        uint64_t best_free = 0, best_load = 0;
         if (j->prefer >= 0) {
             dnode_t *d = c->nodes[j->prefer];
             if (d->state != N_READY || d->draining ||
@@ -1074,14 +1074,19 @@ static void place(weft_cluster_t *c) {
                     continue;
                 if (j->arg_len > d->max_bytes) continue;
                 if (d->outstanding && d->inflight_bytes + j->arg_len > NODE_INFLIGHT_BYTES) continue;
-                uint64_t f = d->credit - d->outstanding;
-                if (f > best_free) best_free = f, best = d;
+                /* the least loaded node: fewest tasks in flight per worker
+                 * (credits differ: nodes grow them while tasks are short),
+                 * then the most free credit */
+                uint64_t w = (uint64_t)atomic_load_explicit(&d->st.workers, memory_order_relaxed);
+                uint64_t load = (d->outstanding << 10) / (w ? w : 1), f = d->credit - d->outstanding;
+                if (!best || load < best_load || (load == best_load && f > best_free))
+                    best_free = f, best_load = load, best = d;
             }
         }
         int local_ok = c->rt && !(j->flags & WEFT_DIST_REMOTE) && j->pin < 0 && j->prefer < 0 &&
                        c->local_out < c->local_credit;
-        uint64_t local_free = local_ok ? c->local_credit - c->local_out : 0;
-        if (local_ok && (!best || local_free > best_free)) {
+        uint64_t local_load = local_ok ? (c->local_out << 10) / (uint64_t)c->o.local_workers : 0;
+        if (local_ok && (!best || local_load < best_load)) {
             ready_remove(c, j);
             j->attempt++;
             j->node = LOCAL_IDX;

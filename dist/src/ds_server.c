@@ -52,6 +52,7 @@ struct weft_server {
     int ev_listen, ev_wake, ev_timer; /* epoll tags */
     weft_runtime_t *rt;
     int own_rt, workers;
+    double task_ns;             /* I/O thread: moving average of the tasks' run times */
     uint8_t key[DS_KEY_MAX];
     size_t key_len;
     atomic_int stop_req;   /* 1 drain, 2 now */
@@ -241,6 +242,7 @@ static int bad_seconds(double v) { return !(v > 0) || isinf(v) || v > 1e6; }
 /* Sessions                                                            */
 
 static void sess_unref(srv_sess_t *ss);
+static uint64_t credit_target(const weft_server_t *s);
 
 static void task_free(ds_exec_task_t *t) {
     wf_free(t->arg);
@@ -385,8 +387,7 @@ static void sess_handshake(srv_sess_t *ss, const ds_frame_t *f) {
     atomic_fetch_sub(&s->st_unauth, 1);
     atomic_fetch_add(&s->st_clients, 1);
     atomic_fetch_add(&s->st_authed, 1);
-    uint64_t grant = (uint64_t)s->workers * (uint64_t)s->o.credit_per_worker;
-    if (grant > 1u << 20) grant = 1u << 20;
+    uint64_t grant = credit_target(s);
     ss->granted = grant;
     if (ds_conn_room(&ss->c, 16 + DS_REC_HDR + 4) || ds_put_info(&ss->c.pt, (uint32_t)s->workers,
                                                                 (uint64_t)s->o.max_bytes) ||
@@ -402,6 +403,38 @@ static void sess_handshake(srv_sess_t *ss, const ds_frame_t *f) {
 /* Records                                                             */
 
 static int answer_now(srv_sess_t *ss, uint64_t id, uint32_t attempt, uint8_t outcome, int32_t code);
+
+/* Credit (PROTOCOL.md 5.5): what a client may have in flight here. It
+ * starts at DS_CREDIT_START per worker, so that a few long tasks spread
+ * over the nodes (and over worker processes) as they finish instead of
+ * queueing behind each other where they first landed; while tasks are
+ * short it grows to about DS_CREDIT_BUDGET_NS of queued work per worker,
+ * at most credit_per_worker per worker, so that tiny tasks keep every
+ * worker fed across the round trip. Grants are never taken back. */
+#define DS_CREDIT_START 2
+#define DS_CREDIT_BUDGET_NS 2e6
+
+static uint64_t credit_target(const weft_server_t *s) {
+    double per = DS_CREDIT_START;
+    if (s->task_ns > 0) per = DS_CREDIT_BUDGET_NS / s->task_ns;
+    if (per < DS_CREDIT_START) per = DS_CREDIT_START;
+    if (per > s->o.credit_per_worker) per = s->o.credit_per_worker;
+    uint64_t grant = (uint64_t)s->workers * (uint64_t)per;
+    if (grant < 1) grant = 1;
+    if (grant > 1u << 20) grant = 1u << 20;
+    return grant;
+}
+
+/* More credit for a session once its tasks proved short. I/O thread. */
+static int grow_credit(srv_sess_t *ss) {
+    uint64_t want = credit_target(ss->s);
+    if (want <= ss->granted || ss->state != SS_READY) return 0;
+    if (ds_conn_room(&ss->c, DS_REC_HDR + 4) ||
+        ds_put_u32(&ss->c.pt, DS_R_CREDIT, (uint32_t)(want - ss->granted)))
+        return WEFT_ENOMEM;
+    ss->granted = want;
+    return 0;
+}
 
 static int gather(srv_sess_t *ss, ds_exec_task_t *t) {
     if (t->inputs) {
@@ -717,10 +750,16 @@ static void take_done(weft_server_t *s) {
         srv_sess_t *ss = b->tasks[0]->owner;
         s->batches_out--;
         b->streaming = 0;
+        double sum_ns = 0;
+        size_t ran = 0;
         for (size_t i = 0; i < b->count; i++) {
             ds_exec_task_t *t = b->tasks[i];
             if (t->outcome == DS_OUT_CANCELLED) atomic_fetch_add(&s->st_cancelled, 1);
-            else if (t->outcome == DS_OUT_OK || t->outcome == DS_OUT_FAILED) atomic_fetch_add(&s->st_run, 1);
+            else if (t->outcome == DS_OUT_OK || t->outcome == DS_OUT_FAILED) {
+                atomic_fetch_add(&s->st_run, 1);
+                sum_ns += (double)t->run_ns;
+                ran++;
+            }
             if (ss->state == SS_CLOSED) continue;
             ds_map_del(&ss->tasks, t->id);
             ss->outstanding--;
@@ -749,6 +788,11 @@ static void take_done(weft_server_t *s) {
                 s->streams_tail = &t->next_stream;
                 b->streaming++;
             }
+        }
+        if (ran) { /* the tasks' run times steer the credit */
+            double avg = sum_ns / (double)ran;
+            s->task_ns = s->task_ns > 0 ? 0.8 * s->task_ns + 0.2 * avg : avg;
+            if (ss->state != SS_CLOSED && grow_credit(ss)) sess_close(ss, WEFT_LOG_ERROR, "out of memory");
         }
         if (!b->streaming) {
             sess_unref(ss);
