@@ -519,16 +519,20 @@ static const char **str_array(PyObject *seq, Py_ssize_t *count, const char *what
 }
 
 /* _remote_start(rt, argv, nprocs, nodes, secret_file, done, recode,
- * connect_timeout_s, max_losses): starts the pool (argv, nprocs > 0)
- * and/or the cluster over nodes (a list, may be empty). */
+ * connect_timeout_s, max_losses[, discover]): starts the pool (argv,
+ * nprocs > 0) and/or the cluster over nodes (a list, may be empty) and
+ * the nodes discovery finds (discover: "ADDR:PORT" to listen for beacons
+ * on, or None; the cluster then waits for one node at least). */
 static PyObject *mod_remote_start(PyObject *m, PyObject *args) {
     (void)m;
-    PyObject *rt, *argv, *nodes, *secret, *done, *recode;
+    PyObject *rt, *argv, *nodes, *secret, *done, *recode, *discover = Py_None;
     int nprocs, max_losses;
     double timeout;
-    if (!PyArg_ParseTuple(args, "OOiOOOOdi:_remote_start", &rt, &argv, &nprocs, &nodes, &secret,
-                          &done, &recode, &timeout, &max_losses))
+    if (!PyArg_ParseTuple(args, "OOiOOOOdi|O:_remote_start", &rt, &argv, &nprocs, &nodes, &secret,
+                          &done, &recode, &timeout, &max_losses, &discover))
         return NULL;
+    const char *disc = NULL;
+    if (discover != Py_None && !(disc = PyUnicode_AsUTF8(discover))) return NULL;
     if (!PyCallable_Check(done) || !PyCallable_Check(recode)) {
         PyErr_SetString(PyExc_TypeError, "_remote_start: done and recode must be callable");
         return NULL;
@@ -560,7 +564,7 @@ static PyObject *mod_remote_start(PyObject *m, PyObject *args) {
     r->done_hook = Py_NewRef(done);
     r->recode_hook = Py_NewRef(recode);
     r->nprocs = nprocs > 0 ? nprocs : 0;
-    r->nnodes = (int)nn;
+    r->nnodes = (int)nn + (disc ? 1 : 0);
     int rc = 0;
     char detail[WEFT_DETAIL_MAX] = "";
     if (pthread_create(&r->th, NULL, finisher, r) == 0) r->th_started = 1;
@@ -583,13 +587,15 @@ static PyObject *mod_remote_start(PyObject *m, PyObject *args) {
         if (rc) snprintf(detail, sizeof detail, "%s", weft_error_detail());
         else r->pc = weft_procpool_cluster(r->pool);
     }
-    if (!rc && nn > 0) {
+    if (!rc && (nn > 0 || disc)) {
         weft_cluster_opts_t co;
         weft_cluster_opts_init(&co);
         co.secret_file = sf;
         co.max_losses = max_losses;
+        co.discover = disc;
         rc = weft_cluster_create(nv, (size_t)nn, &co, &r->nc);
-        if (!rc && timeout > 0) rc = weft_cluster_wait_nodes(r->nc, (size_t)nn, timeout);
+        if (!rc && timeout > 0)
+            rc = weft_cluster_wait_nodes(r->nc, nn > 0 ? (size_t)nn : 1, timeout);
         if (rc) snprintf(detail, sizeof detail, "%s", weft_error_detail());
     }
     if (rc) remote_stop_nogil(r);
@@ -746,7 +752,8 @@ static PyMethodDef procs_functions[] = {
     {"_procworker_serve", mod_procworker_serve, METH_VARARGS,
      "_procworker_serve(listen, secret_file, run, parent_pid): a worker process's node"},
     {"_remote_start", mod_remote_start, METH_VARARGS,
-     "_remote_start(rt, argv, nprocs, nodes, secret_file, done, recode, timeout, max_losses)"},
+     "_remote_start(rt, argv, nprocs, nodes, secret_file, done, recode, timeout, max_losses"
+     "[, discover])"},
     {"_rsubmit", (PyCFunction)(void (*)(void))mod_rsubmit, METH_FASTCALL,
      "_rsubmit(rt, fn, args, kwargs, payload, code_hash, callback, callbackargs, group, "
      "retries) -> Job"},

@@ -7,6 +7,7 @@ import hashlib
 import io
 import math
 import os
+import socket
 import re
 import stat
 import subprocess
@@ -350,14 +351,54 @@ class LifecycleTest(unittest.TestCase):
         finally:
             s.destroy()
 
-    def test_discovery_runs_on_local_workers(self):
-        with self.assertLogs("weft", "WARNING") as logs:
-            s = pp.Server(1, ppservers=("*",))
-        try:
-            self.assertEqual(s.submit(add, (1, 1))(), 2)
-            self.assertIn("asks for discovery", logs.output[0])
-        finally:
-            s.destroy()
+class DiscoveryTest(unittest.TestCase):
+    """ppservers=("*",): a weftd --python node that announces itself on
+    loopback (signed beacons to 127.0.0.1, $WEFT_DISCOVER) is found and
+    runs the jobs, with no node listed."""
+
+    def test_star_finds_an_announcing_node(self):
+        with tempfile.TemporaryDirectory() as d:
+            key = pp.secret_key_file(SECRET, os.path.join(d, "weft", "pp"))
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+            u.close()
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+                [p for p in sys.path if p] + [os.environ.get("PYTHONPATH", "")]))
+            p = subprocess.Popen([WEFTD, "--listen", "127.0.0.1:0", "--print-port",
+                                  "--secret-file", key, "--log-level", "error",
+                                  "--announce", "127.0.0.1:%d" % port,
+                                  "--announce-interval", "0.2",
+                                  "--python", "1", "--python-exe", sys.executable],
+                                 stdout=subprocess.PIPE, text=True, env=env, cwd=HERE)
+            old = {k: os.environ.get(k) for k in ("WEFT_DISCOVER", "XDG_CONFIG_HOME")}
+            try:
+                line = p.stdout.readline()
+                self.assertTrue(line.startswith("port "), line)
+                node = "127.0.0.1:%d" % int(line.split()[1])
+                os.environ["WEFT_DISCOVER"] = "127.0.0.1:%d" % port
+                os.environ["XDG_CONFIG_HOME"] = d
+                s = pp.Server(0, ppservers=("*",), secret=SECRET)
+                try:
+                    self.assertEqual(s.submit(add, (20, 22))(), 42)
+                    worker = s.submit(pid)()
+                    self.assertNotEqual(worker, os.getpid())
+                    self.assertIn(node, s.get_active_nodes())
+                finally:
+                    s.destroy()
+            finally:
+                for k, v in old.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
+                p.terminate()
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait(10)
+                p.stdout.close()
 
 
 class SecretTest(unittest.TestCase):

@@ -247,7 +247,10 @@ class Runtime(_c.RuntimeBase):
     (processes=True or "auto": one per CPU), truly in parallel; and
     nodes=["host:port", ...] sends them to weftd nodes started with
     --python (with secret_file, or WEFT_SECRET_FILE, the cluster's key);
-    both may be given, and jobs then go to whichever has fewer in flight
+    discover="ADDR:PORT" adds the nodes whose signed beacons arrive there
+    (weftd --announce; "0.0.0.0:7118" takes broadcast and unicast ones,
+    "127.0.0.1:PORT" loopback only) and waits for one at least; both may
+    be given, and jobs then go to whichever has fewer in flight
     per process or node. The function and arguments travel pickled
     (weft._code: importable functions by reference, others by value), the
     result comes back the same way, and submit(fn, *args, **kwargs) passes
@@ -272,7 +275,7 @@ class Runtime(_c.RuntimeBase):
     """
 
     def __init__(self, workers=0, processes=None, nodes=None, secret_file=None,
-                 start_timeout=30.0, max_losses=3):
+                 start_timeout=30.0, max_losses=3, discover=None):
         super().__init__(workers)
         _live_runtimes.add(self)
         self._enc = None
@@ -286,7 +289,9 @@ class Runtime(_c.RuntimeBase):
             raise TypeError("secret_file must be a path or None")
         if not isinstance(max_losses, int) or isinstance(max_losses, bool) or max_losses < 1:
             raise ValueError("max_losses must be an int >= 1")
-        if not nprocs and not nodes:
+        if discover is not None and not isinstance(discover, str):
+            raise TypeError("discover must be an 'ADDR:PORT' str or None")
+        if not nprocs and not nodes and discover is None:
             return
         from ._code import Encoder
         enc = Encoder()
@@ -295,7 +300,7 @@ class Runtime(_c.RuntimeBase):
             _c._remote_start(self, _worker_argv(), nprocs, nodes,
                              None if secret_file is None else _os.fspath(secret_file),
                              _done_hook(enc), self._recode, float(start_timeout),
-                             max_losses)
+                             max_losses, discover)
         except BaseException:
             self.close()
             raise

@@ -14,8 +14,9 @@ A program written for Parallel Python (pp) runs unchanged with
 Server(ncpus="autodetect", ppservers=(), secret=None, restart=False,
        proto=2, socket_timeout=3600)
     ncpus: local workers ("autodetect": the CPUs this process may use).
-    ppservers: weft nodes ("host" or "host:port"); ("*",) asks for
-    discovery. secret: pp's shared secret (see secret_key_file). See
+    ppservers: weft nodes ("host" or "host:port"); "*" among them adds
+    the nodes that discovery finds (beacons of weftd --announce, received
+    on $WEFT_DISCOVER or 0.0.0.0:7118: see discover_address). secret: pp's shared secret (see secret_key_file). See
     bindings/python/README.md, "Parallel Python compatibility", for how
     each argument maps onto weft and where weft.pp differs from pp.
 
@@ -132,6 +133,17 @@ def _check_ncpus(ncpus):
     if ncpus < 0:
         raise ValueError("ncpus must be >= 0, not %d" % ncpus)
     return ncpus
+
+
+DISCOVER_DEFAULT = "0.0.0.0:7118"
+
+
+def discover_address():
+    """Where ppservers=("*",) listens for weftd's beacons (weftd --announce):
+    $WEFT_DISCOVER when set, else 0.0.0.0:7118 (broadcast and unicast
+    beacons on every interface of this host; beacons are signed with the
+    cluster's key, and a node found still authenticates as any other)."""
+    return os.environ.get("WEFT_DISCOVER") or DISCOVER_DEFAULT
 
 
 def _parse_servers(ppservers):
@@ -285,11 +297,6 @@ class Server:
         self._stats = {}
         self._destroyed = False
         self._t0 = time.monotonic()
-        if discover:
-            weft._log.warning("weft.pp: ppservers=('*',) asks for discovery, which "
-                              "weft.Runtime does not offer; jobs run on %s",
-                              "the nodes given and the local workers" if nodes
-                              else "the local workers")
         self._threads = os.environ.get("WEFT_PP_THREADS") == "1"
         self._old = []                  # runtimes that set_ncpus replaced, still closing
         self._rt = self._make_runtime(n)
@@ -302,11 +309,12 @@ class Server:
         """A Runtime with n local worker processes and the nodes; threads
         when WEFT_PP_THREADS=1 is set (the function then runs in this
         process)."""
-        if n == 0 and not self._nodes:
+        if n == 0 and not self._nodes and not self._discover:
             raise ValueError("ncpus=0 runs jobs only on ppservers, and none were given")
         if self._threads:
             return weft.Runtime(n)
-        return weft.Runtime(processes=n, nodes=self._nodes, secret_file=self._secret_file)
+        return weft.Runtime(processes=n, nodes=self._nodes, secret_file=self._secret_file,
+                            discover=discover_address() if self._discover else None)
 
     def _retire(self, rt):
         # an old runtime (set_ncpus) finishes its jobs, then closes
@@ -424,7 +432,7 @@ class Server:
         n = _check_ncpus(ncpus)
         if self._destroyed:
             raise DestroyedServerError("set_ncpus() after destroy()")
-        if n == 0 and not self._nodes:
+        if n == 0 and not self._nodes and not self._discover:
             raise ValueError("ncpus=0 runs jobs only on ppservers, and none were given")
         if n == self._ncpus:
             return
@@ -445,7 +453,7 @@ class Server:
         connected now. weft does not learn how many workers a node runs:
         each counts 1."""
         d = {"local": self._ncpus}
-        if not self._threads and self._nodes and not self._rt.closed:
+        if not self._threads and (self._nodes or self._discover) and not self._rt.closed:
             info = self._rt.process_info() or {}
             for node in info.get("nodes", ()):
                 if not node.startswith("unix:"):
