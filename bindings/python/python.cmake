@@ -41,6 +41,7 @@ swig_add_library(weft_python
   OUTFILE_DIR ${CMAKE_CURRENT_BINARY_DIR}/python     # the generated wrapper .c
   SOURCES ${weft_py_i} ${WEFT_PY_SRC}/wpy_common.c ${WEFT_PY_SRC}/wpy_jobs.c
           ${WEFT_PY_SRC}/wpy_graph.c ${WEFT_PY_SRC}/wpy_module.c ${WEFT_PY_SRC}/wpy_procs.c
+          ${WEFT_PY_SRC}/wpy_gnode.c
           ${WEFT_PY_SRC}/wpy.h)
 
 if(Python3_SOABI)
