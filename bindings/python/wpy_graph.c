@@ -852,6 +852,15 @@ static void run_free(wpy_run *R) {
     PyMem_Free(R);
 }
 
+/* Has G, or a graph it runs as a subgraph, a remote Python node? */
+static int graph_has_py(wpy_graph *G, unsigned long m) {
+    if (G->mark == m) return 0;
+    G->mark = m;
+    for (size_t v = 0; v < G->n; v++)
+        if (G->nodes[v].py || (G->nodes[v].sub && graph_has_py(G->nodes[v].sub, m))) return 1;
+    return 0;
+}
+
 wpy_run *wpy_graph_start(wpy_graph *G, PyObject *rt, int record, int progress_bar,
                          PyObject *progress, double interval_s, int local) {
     weft_runtime_t *wrt = wpy_runtime_of(rt);
@@ -876,10 +885,11 @@ wpy_run *wpy_graph_start(wpy_graph *G, PyObject *rt, int record, int progress_ba
                          .progress = progress ? progress_fn : NULL,
                          .progress_data = R,
                          .progress_interval_s = interval_s};
-    /* A Runtime with worker processes or nodes: named-task nodes (the
-     * Python nodes of add_remote among them) go to its cluster, unless
-     * placed "local"; local=1 keeps every node here. */
-    void *remote = local ? NULL : wpy_runtime_remote(rt);
+    /* A Runtime with worker processes or nodes, and a graph with remote
+     * Python nodes (add_remote's, at any depth): its named-task nodes go
+     * to the engine's cluster, unless placed "local"; other graphs run
+     * here as they always did; local=1 keeps every node here. */
+    void *remote = local || !graph_has_py(G, ++walk_mark) ? NULL : wpy_runtime_remote(rt);
     if (!remote && PyErr_Occurred()) {
         run_free(R);
         return NULL;

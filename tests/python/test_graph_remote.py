@@ -143,6 +143,28 @@ class Common:
         self.assertEqual(run.status("s0"), "done")
         self.assertEqual(run.status("s19"), "cancelled")
 
+    def test_subgraph_of_remote_nodes(self):
+        sub = diamond()
+        g = weft.Graph("outer")
+        a = g.add_remote(t.f, 9, name="a")
+        s = g.add_subgraph(sub, name="sub")
+        b = g.add(lambda *x: x, name="b")                  # gets the sinks' tuple
+        a >> s >> b
+        run = g.run(self.rt)
+        d = diamond_expected()["d"]
+        self.assertEqual(run.result(s), (d,))
+        self.assertEqual(run.result(b), ((d,),))
+        self.assertEqual(run.subrun(s).results(), diamond_expected())
+        bad = weft.Graph("inner")
+        bad.add_remote(t.boom, name="x")
+        g = weft.Graph("outer2")
+        g.add_subgraph(bad, name="sub")
+        with self.assertRaises(weft.TaskError) as cm:
+            g.run(self.rt)
+        self.assertEqual(cm.exception.path, ("sub", "x"))
+        self.assertEqual(cm.exception.remote_type, "ValueError")
+        self.assertIn("in subgraph node 'sub'", str(cm.exception))
+
     def test_save_load_run(self):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "w.wg")
@@ -233,6 +255,19 @@ class Processes(Common, unittest.TestCase):
         pids = set(self.rt.process_info()["pids"])
         self.assertTrue({run.result(p) for p in ps} <= pids)
         self.assertEqual(g.run(self.rt, local=True).result(ps[0]), os.getpid())
+
+    def test_graphs_without_remote_nodes_stay_here(self):
+        weft.register_task("test_graph_remote.here", lambda arg: str(os.getpid()))
+        g = weft.Graph("here")
+        h = g.add_task("test_graph_remote.here", name="h")
+        self.assertEqual(g.run(self.rt).result(h), str(os.getpid()).encode())
+        # with a remote node, task nodes go to the workers unless placed local
+        g.add_remote(t.f, 1, name="r")
+        h.set_place("local")
+        run = g.run(self.rt)
+        self.assertEqual(run.result(h), str(os.getpid()).encode())
+        self.assertEqual(run.result("r"), t.f(1))
+        self.assertIn(run.origin("r")["machine"], self.machines())
 
 
 @unittest.skipUnless(WEFTD and os.path.exists(WEFTD), "WEFT_WEFTD (weftd's path) not set")

@@ -259,7 +259,9 @@ class Runtime(_c.RuntimeBase):
     fails with weft.Error ENODE (max_losses=3). Runtime() waits up to
     start_timeout seconds (30) for every process and node to be ready
     (weft.Timeout naming the one that was not; 0: no wait). Graphs keep
-    running on the threads. A
+    running on the threads, unless they have remote nodes
+    (Graph.add_remote), whose named-task nodes go to the processes or
+    nodes. A
     Runtime with processes or nodes lives until close() (or the exit
     handler's close), even when no reference to it is left.
 
