@@ -256,6 +256,16 @@ class Processes(Common, unittest.TestCase):
         self.assertTrue({run.result(p) for p in ps} <= pids)
         self.assertEqual(g.run(self.rt, local=True).result(ps[0]), os.getpid())
 
+    def test_close_waits_for_a_run(self):
+        with weft.Runtime(1, processes=1) as rt:
+            g = weft.Graph("slow")
+            a = g.add_remote(t.slow, 0.2, name="a")
+            b = g.add_remote(t.f, 1, name="b")
+            a >> b
+            run = g.run_async(rt)
+        self.assertTrue(run.done())
+        self.assertEqual(run.result(b), t.f(1, 1))
+
     def test_graphs_without_remote_nodes_stay_here(self):
         weft.register_task("test_graph_remote.here", lambda arg: str(os.getpid()))
         g = weft.Graph("here")

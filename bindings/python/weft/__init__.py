@@ -348,6 +348,16 @@ class Runtime(_c.RuntimeBase):
             return None
         return _c._remote_info(self)
 
+    def close(self):
+        """Waits for every job and for the graph runs whose nodes went to
+        the processes or nodes, then stops the workers and the worker
+        processes."""
+        runs = getattr(self, "_graph_runs", None)
+        if runs:
+            for run in list(runs):
+                run.wait()
+        super().close()
+
     def __enter__(self):
         return self
 
@@ -1300,7 +1310,13 @@ class Graph:
             raise TypeError("progress must be True, False or a callable, not %s"
                             % type(progress).__name__)
         core = self._core.start(rt, bool(record), bar, cb, float(progress_interval), bool(local))
-        return Run(self, core, rt)
+        run = Run(self, core, rt)
+        if getattr(rt, "_enc", None) is not None and not local:
+            # its nodes may use the runtime's cluster: close() waits for it first
+            if getattr(rt, "_graph_runs", None) is None:
+                rt._graph_runs = _weakref.WeakSet()
+            rt._graph_runs.add(run)
+        return run
 
     def run(self, rt=None, record=False, progress=False, times=1, check=True,
             progress_interval=0.1, local=False):
