@@ -69,8 +69,10 @@ def mixed():
     s = g.add_task(weft.SUM_TASK, b"10", name="s")    # C: 10 + c's number
     e = g.add_remote(t.from_bytes, b"7", name="e")    # gets s's bytes
     h = g.add_remote(t.echo, name="h")                # several kinds of value
+    o = g.add_remote(t.f, 11, name="o", inputs=False)  # an edge that only orders
     a >> b >> c >> s >> e
     [a, b, s] >> h
+    [a, s] >> o
     return g
 
 
@@ -79,7 +81,7 @@ def mixed_expected():
     b = a + 1
     s = str(10 + b).encode()
     return {"a": a, "b": b, "c": str(b).encode(), "s": s, "e": 7 + int(s),
-            "h": (a, b, s)}
+            "h": (a, b, s), "o": t.f(11)}
 
 
 class Common:

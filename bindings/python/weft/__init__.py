@@ -348,7 +348,7 @@ class Runtime(_c.RuntimeBase):
             return None
         return _c._remote_info(self)
 
-    def close(self):
+    def close(self, /):
         """Waits for every job and for the graph runs whose nodes went to
         the processes or nodes, then stops the workers and the worker
         processes."""
