@@ -268,6 +268,21 @@ class Processes(Common, unittest.TestCase):
         self.assertTrue(run.done())
         self.assertEqual(run.result(b), t.f(1, 1))
 
+    def test_a_node_that_kills_its_workers(self):
+        with weft.Runtime(1, processes=2, max_losses=2) as rt:
+            g = weft.Graph("killer")
+            a = g.add_remote(t.f, 1, name="a")
+            k = g.add_remote(t.die, name="k")
+            b = g.add_remote(t.f, 2, name="b")
+            a >> k >> b
+            run = g.run(rt, check=False)
+            self.assertEqual([run.status(n) for n in "akb"], ["done", "failed", "skipped"])
+            with self.assertRaises(weft.TaskError) as cm:
+                run.raise_for_failure()
+            self.assertEqual(cm.exception.status, weft.ENODE)
+            self.assertEqual(cm.exception.node, "k")
+            self.assertEqual(g.run(rt, check=False).status("a"), "done")   # still usable
+
     def test_graphs_without_remote_nodes_stay_here(self):
         weft.register_task("test_graph_remote.here", lambda arg: str(os.getpid()))
         g = weft.Graph("here")
@@ -337,6 +352,21 @@ class Nodes(Common, unittest.TestCase):
         return subprocess.run([WEFT_RUN, path, "--nodes", ",".join(self.nodes), "--key-file",
                                self.key, "--quiet"] + list(args),
                               capture_output=True, timeout=60, cwd=self.dir.name)
+
+    def test_a_node_that_kills_weftds_workers(self):
+        g = weft.Graph("killer")
+        k = g.add_remote(t.die, name="k")
+        b = g.add_remote(t.f, 2, name="b")
+        k >> b
+        run = g.run(self.rt, check=False)
+        self.assertEqual([run.status(n) for n in "kb"], ["failed", "skipped"])
+        with self.assertRaises(weft.TaskError) as cm:
+            run.raise_for_failure()
+        e = cm.exception
+        self.assertEqual(e.status, weft.ENODE)
+        self.assertEqual(e.exception.code, weft.ENODE)
+        self.assertIn("node 'k' failed on 127.0.0.1:", str(e))
+        self.assertEqual(diamond().run(self.rt).results(), diamond_expected())
 
     @unittest.skipUnless(WEFT_RUN and os.path.exists(WEFT_RUN), "weft-run not built")
     def test_weft_run_on_the_cluster(self):
