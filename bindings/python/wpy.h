@@ -3,8 +3,9 @@
  * The binding is one extension module, weft._core: SWIG's wrapper of
  * weft.i (the plain C API, bound for every language there, and
  * weft_python.i's part) plus this C. Its files call each other one way
- * only (module -> jobs, graph, common; graph -> jobs, common;
- * jobs -> common):
+ * only (module -> jobs, graph, procs, common; graph -> jobs, common;
+ * procs -> jobs, common; jobs -> common, and procs' two entry points
+ * wpy_remote_cancel and wpy_remote_close):
  *
  * - wpy_common.c: weft codes becoming exceptions (wpy_raise), the GIL on
  *   weft's worker threads, and the module functions of no other part
@@ -18,6 +19,10 @@
  *   beyond the plain C API: the callables and results of the nodes, the
  *   runs' storage, waiting with signals, progress callbacks. SWIG wraps
  *   these functions (weft_python.i: GraphCore, RunCore).
+ * - wpy_procs.c: jobs in worker processes and on weftd nodes (the
+ *   engine of Runtime(processes=N, nodes=[...]): process pool, clusters,
+ *   completion thread) and the worker side's C task "weft.py"; it uses
+ *   wpy_jobs.c's remote jobs (below).
  * - wpy_module.c: the module's set-up (from SWIG's %init) and exit.
  * - weft/__init__.py: the Pythonic layer (Runtime, Graph, Node, Run, the
  *   exception classes, built from the codes weft.i generates).
@@ -119,6 +124,13 @@ void wpy_remote_cancel(void *rdata);
  * worker processes (none left behind), the completion thread. GIL held
  * (released meanwhile). */
 void wpy_remote_close(void *remote);
+/* 1 on the engine's completion thread (where callbacks of remote jobs
+ * run). */
+int wpy_remote_is_finisher(void *remote);
+/* A wait on the completion thread (a callback waiting for another remote
+ * job): waits up to slice_s for completions and processes them, GIL held
+ * on entry and exit (released meanwhile); 1. Elsewhere 0 at once. */
+int wpy_remote_help(void *remote, double slice_s);
 /* Module functions: _procworker_serve, _remote_start, _rsubmit, ... */
 int wpy_procs_init(PyObject *m);
 /* The cluster a graph run on this engine sends its named-task nodes to

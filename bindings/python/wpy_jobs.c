@@ -716,6 +716,9 @@ static int wait_for_in(wpy_core *c, const wait_target *w, double timeout_s) {
             if (left <= 0) return target_done(c, w);
             if ((double)left / 1e9 < slice) slice = (double)left / 1e9;
         }
+        /* on the remote jobs' completion thread (a callback that waits):
+         * nobody else completes them, so it does, here */
+        if (c->remote && wpy_remote_help(c->remote, slice)) continue;
         Py_BEGIN_ALLOW_THREADS
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -1448,8 +1451,11 @@ void wpy_rjob_finish(PyObject *job, PyObject *res, PyObject *exc, int cancelled)
         PyObject *all = one ? PySequence_Concat(one, cbargs) : NULL;
         Py_XDECREF(one);
         PyObject *r = NULL;
+        WpyJob *outer = tl_current;
+        tl_current = j; /* waits for itself, its group or runtime: EPERM */
         if (cbargs == Py_None) r = PyObject_CallOneArg(cb, res);
         else if (all) r = PyObject_Call(cb, all, NULL);
+        tl_current = outer;
         Py_XDECREF(all);
         if (r) Py_DECREF(r);
         else {
@@ -1837,6 +1843,8 @@ static PyObject *runtime_close(WpyRuntime *self, PyObject *unused) {
     if (!c) Py_RETURN_NONE;
     if (weft_current_runtime() == c->rt || (tl_current && tl_current->rt == self))
         return wpy_raise(WEFT_EPERM, "a Runtime cannot be closed from one of its own jobs");
+    if (c->remote && wpy_remote_is_finisher(c->remote))
+        return wpy_raise(WEFT_EPERM, "a Runtime cannot be closed from a callback of its jobs");
     wait_target w = {NULL, NULL};
     Py_INCREF(self);
     int r = wait_for(c, &w, -1);

@@ -376,9 +376,45 @@ static void rjob_process(rjob_t *x) {
     rjob_free(x);
 }
 
-/* The completion thread: see the top. */
+/* The engine whose completion thread the calling thread is, or NULL. */
+static _Thread_local wpy_remote_t *tl_finisher_of;
+
+int wpy_remote_is_finisher(void *remote) { return remote && tl_finisher_of == remote; }
+
+int wpy_remote_help(void *remote, double slice_s) {
+    wpy_remote_t *r = remote;
+    if (!r || tl_finisher_of != r) return 0;
+    rjob_t *batch;
+    Py_BEGIN_ALLOW_THREADS
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ns = ts.tv_nsec + (int64_t)(slice_s * 1e9);
+    ts.tv_sec += (time_t)(ns / 1000000000);
+    ts.tv_nsec = (long)(ns % 1000000000);
+    pthread_mutex_lock(&r->mu);
+    if (!r->head && !r->stop) {
+        r->sleeping = 1;
+        pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+        r->sleeping = 0;
+    }
+    batch = r->head;
+    r->head = r->tail = NULL;
+    pthread_mutex_unlock(&r->mu);
+    Py_END_ALLOW_THREADS
+    while (batch) {
+        rjob_t *next = batch->next;
+        rjob_process(batch);
+        batch = next;
+    }
+    return 1;
+}
+
+/* The completion thread: see the top. A callback it runs may wait for
+ * another remote job: that wait processes completions itself
+ * (wpy_remote_help), since no other thread would. */
 static void *finisher(void *arg) {
     wpy_remote_t *r = arg;
+    tl_finisher_of = r;
     for (;;) {
         pthread_mutex_lock(&r->mu);
         while (!r->head && !r->stop) {

@@ -9,6 +9,7 @@
  *   ds_conn.c  a connection's buffers: read, open, records out, seal, write
  *   ds_exec.c  running a batch of named tasks on the runtime
  *   ds_server.c, ds_cluster.c  the node and the client
+ *   ds_procpool.c  worker processes as nodes on Unix sockets (weft_procpool_*)
  * The byte layouts are dist/PROTOCOL.md's; keep the two in step. */
 #ifndef DS_H
 #define DS_H

@@ -102,6 +102,41 @@ class Processes(unittest.TestCase):
         self.assertEqual(args, [(9, "x", 1)])
         self.assertTrue(rt.wait(timeout=60))
 
+    def test_callback_waits_for_another_job(self):
+        # callbacks run on the completion thread: one that waits for another
+        # remote job gets it (that wait completes jobs itself), no hang
+        rt = self.rt
+        other = rt.submit(t.slow, "o", 0.3)
+        got = []
+        j = rt.submit(t.square, 3, callback=lambda r: got.append((r, other.result(30))))
+        self.assertEqual(j.result(30), 9)
+        self.assertEqual(got, [(9, "o")])
+        seen = []
+
+        def waits_for_all(r):
+            try:
+                rt.wait()
+            except weft.Error as e:
+                seen.append(e.code)
+        self.assertEqual(rt.submit(t.square, 5, callback=waits_for_all).result(30), 25)
+        self.assertEqual(seen, [weft.EPERM])          # it would wait for itself
+        errors = []
+
+        def close_from_callback(job):
+            try:
+                rt.close()
+            except weft.Error as e:
+                errors.append(e.code)
+        k = rt.submit(t.square, 2)
+        k.add_done_callback(close_from_callback)
+        self.assertEqual(k.result(30), 4)
+        self.assertTrue(rt.wait(timeout=30))
+        end = time.monotonic() + 5
+        while not errors and time.monotonic() < end:
+            time.sleep(0.01)
+        self.assertEqual(errors, [weft.EPERM])
+        self.assertFalse(rt.closed)
+
     def test_futures(self):
         rt = self.rt
         jobs = [rt.submit(t.slow, i, 0.001 * (i % 3)) for i in range(30)]
@@ -263,6 +298,29 @@ class Lifecycle(unittest.TestCase):
                 time.sleep(0.02)
             self.assertEqual(rt.map(f, range(100)), [i * 5 for i in range(100)])
             self.assertEqual(rt.process_info()["in_flight"], 0)
+
+    def test_workers_killed_again_and_again(self):
+        # 5 kills, one every 0.15 s, while 3,000 jobs run: every result
+        # exactly once (max_losses raised: a job may be in flight at several
+        # of the kills)
+        with weft.Runtime(processes=2, max_losses=20) as rt:
+            n = max(500, int(3000 * SCALE))
+            calls = [0] * n
+
+            def once(r):
+                calls[r] += 1
+            jobs = [rt.submit(t.slow, i, 0.0005, callback=once) for i in range(n)]
+            killed = []
+            for _ in range(5):
+                time.sleep(0.15)
+                pids = [p for p in rt.process_info()["pids"] if p]
+                if pids:
+                    os.kill(pids[len(killed) % len(pids)], signal.SIGKILL)
+                    killed.append(pids[len(killed) % len(pids)])
+            self.assertEqual([j.result(120) for j in jobs], list(range(n)))
+            self.assertEqual(calls, [1] * n)              # accepted exactly once each
+            self.assertEqual(wait_gone(killed, 5), [])
+            self.assertEqual(rt.map(t.square, range(4)), [0, 1, 4, 9])
 
     def test_parent_killed_leaves_no_orphans(self):
         code = ("import weft, sys\n"
