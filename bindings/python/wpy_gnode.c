@@ -45,7 +45,6 @@
 
 #define GN_TASK "weft.py"
 #define GN_HEAD 8
-#define ST_RAISED 1
 #define ST_WEFT_ERROR 4
 
 static PyObject *hook_run_node; /* weft._worker.run_node(payload, inputs) -> (status, out) */
@@ -238,9 +237,10 @@ static int local_task_fn(weft_node_ctx_t *ctx, void *unused) {
     size_t len = 0;
     const void *arg = weft_node_arg(ctx, &len);
     if (wpy_gnode_is_payload(arg, len)) return wpy_gnode_run(ctx, arg, len);
-    static const char msg[] = "\004-22 weft.py in this process runs Python graph nodes "
-                              "(Graph.add_remote) only: not a graph payload";
-    weft_node_set_result(ctx, msg, sizeof msg - 1);
+    char msg[160];
+    int n = snprintf(msg, sizeof msg, "%c%d weft.py in this process runs Python graph nodes "
+                     "(Graph.add_remote) only: not a graph payload", ST_WEFT_ERROR, WEFT_EINVAL);
+    weft_node_set_result(ctx, msg, n > 0 && (size_t)n < sizeof msg ? (size_t)n : 0);
     return WEFT_EINVAL;
 }
 

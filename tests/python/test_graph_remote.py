@@ -232,6 +232,8 @@ class Threads(Common, unittest.TestCase):
         with self.assertRaises(weft.TaskError) as cm:
             g.run(self.rt)
         self.assertIn("runs Python graph nodes", str(cm.exception))
+        self.assertEqual(cm.exception.status, weft.EINVAL)
+        self.assertIsInstance(cm.exception.exception, weft.InvalidArgument)
 
 
 class Processes(Common, unittest.TestCase):
