@@ -134,7 +134,9 @@ class Common:
                 prev >> v
             prev = v
         run = g.run_async(self.rt)
-        time.sleep(0.5)
+        deadline = time.monotonic() + 20
+        while run.status("s0") != "done" and time.monotonic() < deadline:
+            time.sleep(0.01)
         run.cancel()
         self.assertTrue(run.wait(30))
         self.assertEqual(run.code, weft.ECANCELED)
