@@ -225,6 +225,13 @@ class Threads(Common, unittest.TestCase):
                 g.save(os.path.join(d, "x.wg"))
         self.assertEqual(cm.exception.code, weft.ENOTSUP)
         self.assertIn("remote node 'lam'", str(cm.exception))
+        outer = weft.Graph("outer")
+        outer.add_subgraph(g, name="s")
+        with tempfile.TemporaryDirectory() as d:
+            with self.assertRaises(weft.Error) as cm:
+                outer.save(os.path.join(d, "x.wg"))
+        self.assertEqual(cm.exception.code, weft.ENOTSUP)
+        self.assertIn("remote node 'lam' of subgraph 'lam'", str(cm.exception))
 
     def test_bad_input(self):
         with self.assertRaises(TypeError):

@@ -1129,13 +1129,24 @@ class Graph:
         __main__): weft.Error, code ENOTSUP, naming the node. For add()'s,
         register the function with register_task and add it with add_task,
         or use add_remote with a function of a module."""
+        self._check_savable(set())
+        _swig.weft_graph_save_file(self._g, _os.fspath(path))
+
+    def _check_savable(self, seen):
+        # remote nodes by value, here and in the subgraphs saved with it
+        if id(self) in seen:
+            return
+        seen.add(id(self))
         for i, by_ref in sorted(self._byref.items()):
             if not by_ref:
-                raise _error(ENOTSUP, "remote node '%s': its function is not importable by "
+                raise _error(ENOTSUP, "remote node '%s'%s: its function is not importable by "
                              "reference (define it in a module, not in __main__, and use "
                              "arguments of importable types), so a graph file cannot name "
-                             "it" % _swig.weft_graph_node_name(self._g, i))
-        _swig.weft_graph_save_file(self._g, _os.fspath(path))
+                             "it" % (_swig.weft_graph_node_name(self._g, i),
+                                     "" if not seen or len(seen) == 1 else
+                                     " of subgraph %r" % self.name))
+        for sub in self._subs.values():
+            sub._check_savable(seen)
 
     @property
     def name(self):
