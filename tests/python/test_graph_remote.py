@@ -114,6 +114,8 @@ class Common:
         self.assertIn('graph_remote_tasks.py", line', e.remote_traceback)
         self.assertIn("in boom", e.remote_traceback)
         self.assertIsInstance(e.exception, ValueError)
+        self.assertIsInstance(run.exception(x), ValueError)
+        self.assertIsNone(run.exception(a))
         self.assertIn("node 'x' raised ValueError", str(e))
         self.assertIn(e.remote_node, self.machines())
         with self.assertRaises(weft.TaskError):

@@ -1448,9 +1448,17 @@ class Run:
                     % (_swig.weft_graph_node_name(self.graph._g, i), st), ENOENT)
 
     def exception(self, node):
-        """The exception a failed Python node raised (None otherwise)."""
+        """The exception a failed Python node raised (None otherwise; for a
+        remote node, the remote exception when it could be unpickled here,
+        or the weft.Error that failed it)."""
         self.wait()
-        return self._core.error(self._id(node))[0]
+        i = self._id(node)
+        exc = self._core.error(i)[0]
+        if exc is None and self.graph._core.node_kind(i) == "remote" and \
+                _swig.weft_run_node_status(self._r, i) == _swig.NODE_FAILED:
+            err = self._remote_failure(i)
+            exc = err.exception if err is not None else None
+        return exc
 
     def results(self):
         """{node name: result} of every done node."""
