@@ -21,9 +21,18 @@ nodes on loopback (each `weftd --python 1`, keyed by a fresh key file):
 
     bench=py_procs_nodes n=100000 nodes=2 weft_nodes_s=... weft_nodes_tasks_per_s=...
 
+With --memory N, N tiny tasks go through the worker processes in rounds of
+100,000 (submitted, collected, dropped), and the resident memory of this
+process and of every worker process is printed after each round:
+
+    bench=py_procs_memory tasks=1000000 round=10 parent_kib=... workers_kib=...
+    bench=py_procs_memory_growth tasks=1000000 parent_kib=+... workers_kib=+...
+
+(growth: the last round against the second, the first being warm-up).
+
 Usage: bench_python_procs.py [--n 100000] [--reps 3] [--procs 2]
                              [--spin 2000000] [--spin-tasks 8] [--skip-anchors]
-                             [--weftd build/dist/weftd]
+                             [--weftd build/dist/weftd] [--memory N]
 """
 
 import argparse
@@ -107,6 +116,49 @@ def median_of(fn, arg, n, reps, want):
     return statistics.median(times)
 
 
+def rss_kib(pid="self"):
+    try:
+        with open("/proc/%s/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def children():
+    """The pids of this process's children (the worker processes)."""
+    pids = []
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open("/proc/self/task/%s/children" % tid) as f:
+                pids += [int(x) for x in f.read().split()]
+        except OSError:
+            pass
+    return pids
+
+
+def memory_run(n, procs):
+    rounds = max(1, n // 100000)
+    per = n // rounds
+    samples = []
+    with weft.Runtime(processes=procs) as rt:
+        for r in range(rounds):
+            t, total = weft_run(rt, per)
+            if total != sum(i + 1 for i in range(per)):
+                sys.exit("error: wrong memory-round sum")
+            par = rss_kib()
+            wk = sum(rss_kib(c) for c in children())
+            samples.append((par, wk))
+            print("bench=py_procs_memory tasks=%d round=%d parent_kib=%d workers_kib=%d "
+                  "round_s=%.2f" % (n, r + 1, par, wk, t), flush=True)
+    if len(samples) >= 2:
+        base = samples[1] if len(samples) > 2 else samples[0]
+        print("bench=py_procs_memory_growth tasks=%d parent_kib=%+d workers_kib=%+d"
+              % (n, samples[-1][0] - base[0], samples[-1][1] - base[1]), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=100000)
@@ -116,7 +168,12 @@ def main():
     ap.add_argument("--spin-tasks", type=int, default=8)
     ap.add_argument("--skip-anchors", action="store_true")
     ap.add_argument("--weftd", help="weftd's path: also measure through weftd --python nodes")
+    ap.add_argument("--memory", type=int, default=0,
+                    help="only the memory measurement, over this many tasks")
     a = ap.parse_args()
+    if a.memory > 0:
+        memory_run(a.memory, a.procs)
+        return
     if a.n < 1 or a.reps < 1 or a.procs < 1:
         sys.exit("error: --n, --reps and --procs must be >= 1")
     want = sum(i + 1 for i in range(a.n))

@@ -164,5 +164,53 @@ class MemoryTest(unittest.TestCase):
                         % (after - before, reps))
 
 
+def tiny(i):
+    return i + 1
+
+
+def workers_kib():
+    """Resident memory of this process's children (the worker processes)."""
+    total = 0
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open("/proc/self/task/%s/children" % tid) as f:
+                pids = f.read().split()
+        except OSError:
+            continue
+        for pid in pids:
+            try:
+                with open("/proc/%s/status" % pid) as f:
+                    for line in f:
+                        if line.startswith("VmRSS:"):
+                            total += int(line.split()[1])
+            except OSError:
+                pass
+    return total
+
+
+class ProcessMemoryTest(unittest.TestCase):
+    def test_jobs_through_processes_leave_memory_flat(self):
+        """Rounds of tiny jobs through 2 worker processes: after the first
+        two rounds (warm-up, caches, allocator pools) neither this process
+        nor the workers grow. tools/bench_python_procs.py --memory 1000000
+        measures a million."""
+        per = max(2000, int(50000 * SCALE))
+        rounds = []
+        with weft.Runtime(processes=2) as rt:
+            for r in range(5):
+                jobs = [rt.submit(tiny, i) for i in range(per)]
+                self.assertEqual(sum(j() for j in jobs), per * (per + 1) // 2)
+                del jobs
+                gc.collect()
+                rounds.append((rss_kib(), workers_kib()))
+        self.assertGreater(rounds[-1][1], 0, "no worker process seen")
+        grow_parent = rounds[-1][0] - rounds[1][0]
+        grow_workers = rounds[-1][1] - rounds[1][1]
+        self.assertLess(grow_parent, 8192, "this process grew %d KiB over 3 rounds of %d: %r"
+                        % (grow_parent, per, rounds))
+        self.assertLess(grow_workers, 4096, "the workers grew %d KiB over 3 rounds of %d: %r"
+                        % (grow_workers, per, rounds))
+
+
 if __name__ == "__main__":
     unittest.main()
