@@ -41,6 +41,7 @@ swig_add_library(weft_python
   OUTFILE_DIR ${CMAKE_CURRENT_BINARY_DIR}/python     # the generated wrapper .c
   SOURCES ${weft_py_i} ${WEFT_PY_SRC}/wpy_common.c ${WEFT_PY_SRC}/wpy_jobs.c
           ${WEFT_PY_SRC}/wpy_graph.c ${WEFT_PY_SRC}/wpy_module.c ${WEFT_PY_SRC}/wpy_procs.c
+          ${WEFT_PY_SRC}/wpy_gnode.c
           ${WEFT_PY_SRC}/wpy.h)
 
 if(Python3_SOABI)
@@ -228,4 +229,15 @@ add_test(NAME python_bench_procs_smoke
 set_tests_properties(python_bench_procs_smoke PROPERTIES
   ENVIRONMENT "${weft_py_env}" LABELS "python;bench" TIMEOUT 300
   PASS_REGULAR_EXPRESSION "bench=py_procs_ratio n=2000 procs=2 weft_vs_pool=[0-9.]+ weft_vs_executor=[0-9.]+\nbench=py_procs_nodes n=2000 nodes=2 reps=1 weft_nodes_s=[0-9.]+ weft_nodes_tasks_per_s=[0-9]+\nbench=py_procs_spin"
+  FAIL_REGULAR_EXPRESSION "error:|Traceback")
+
+# Graph nodes on threads, in processes and on weftd nodes
+# (tools/bench_python_graph_remote.py) at a small size: the three places'
+# results must agree (it exits nonzero otherwise).
+add_test(NAME python_bench_graph_remote_smoke
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tools/bench_python_graph_remote.py --n 6
+          --wide 2 --spin 20000 --reps 1 --weftd $<TARGET_FILE:weftd>)
+set_tests_properties(python_bench_graph_remote_smoke PROPERTIES
+  ENVIRONMENT "${weft_py_env}" LABELS "python;bench" TIMEOUT 300
+  PASS_REGULAR_EXPRESSION "on=threads .*\nbench=py_graph_remote on=processes .*\nbench=py_graph_remote on=nodes workers=2 wavefront=6x6 nodes_per_s=[0-9]+ wide=2"
   FAIL_REGULAR_EXPRESSION "error:|Traceback")

@@ -55,7 +55,7 @@ struct wpy_run {};
     struct wpy_graph *subgraph(PyObject *node);
     PyObject *key();
     struct wpy_run *start(PyObject *rt, int record, int progress_bar, PyObject *progress,
-                          double interval_s);
+                          double interval_s, int local);
 }
 
 %extend wpy_run {
@@ -67,5 +67,6 @@ struct wpy_run {};
     PyObject *code();
     PyObject *result(PyObject *node);
     PyObject *error(PyObject *node);
+    PyObject *raw(PyObject *node);
     struct wpy_run *subrun(PyObject *node);
 }

@@ -133,6 +133,27 @@ int wpy_remote_is_finisher(void *remote);
 int wpy_remote_help(void *remote, double slice_s);
 /* Module functions: _procworker_serve, _remote_start, _rsubmit, ... */
 int wpy_procs_init(PyObject *m);
+/* The cluster a graph run on this engine sends its named-task nodes to
+ * (weft_cluster_executor): the nodes' cluster when there are nodes, else
+ * the worker processes'. Never NULL for an engine. */
+weft_cluster_t *wpy_remote_graph_cluster(void *remote);
+
+/* ---- Python graph nodes in processes and on nodes (wpy_gnode.c) ---- */
+
+/* 1 when [arg, arg+len) is a graph payload (b"WFN1"...). Any thread. */
+int wpy_gnode_is_payload(const void *arg, size_t len);
+/* Runs a graph payload, or a forwarded one (b"WFI1"...), as the node
+ * function of "weft.py": see wpy_gnode.c. Called WITHOUT the GIL. */
+int wpy_gnode_run(weft_node_ctx_t *ctx, const void *arg, size_t len);
+/* The value of a Python node's result bytes (data NULL: none). New
+ * reference, or NULL with an exception. */
+PyObject *wpy_gnode_value(const void *data, size_t len);
+/* Stores value as a Python node's result bytes. 0, or -1 with an
+ * exception. */
+int wpy_gnode_publish(weft_node_ctx_t *ctx, PyObject *value);
+/* Registers "weft.py" for graph payloads in this process (unless a task
+ * of that name is registered already). */
+int wpy_gnode_init(PyObject *m);
 
 /* ---- module set-up: 0, or -1 with an exception ---- */
 
@@ -182,7 +203,7 @@ PyObject *wpy_graph_key(wpy_graph *G);
 /* Starts a run (see weft_graph_run_async); progress is None or a callable
  * called with (finished, total, elapsed_s, rate, eta_s). */
 wpy_run *wpy_graph_start(wpy_graph *G, PyObject *rt, int record, int progress_bar,
-                         PyObject *progress, double interval_s);
+                         PyObject *progress, double interval_s, int local);
 
 void delete_wpy_run(wpy_run *R);
 /* The C run record: what weft.i's functions read. */
@@ -201,6 +222,8 @@ PyObject *wpy_run_code(wpy_run *R);
 PyObject *wpy_run_result(wpy_run *R, PyObject *node);
 /* (exception or None, code) for a node. */
 PyObject *wpy_run_error(wpy_run *R, PyObject *node);
+/* A node's result bytes as stored (also a failed node's), or None. */
+PyObject *wpy_run_raw(wpy_run *R, PyObject *node);
 /* The run of the subgraph that subgraph node `node` ran, once the run is
  * complete: a RunCore sharing the top run's storage (it keeps the top run
  * alive). */

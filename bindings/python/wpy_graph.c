@@ -13,6 +13,15 @@
  * task node also stores its result as bytes (for bytes-like and str
  * results) so that the C task can read it.
  *
+ * "remote" nodes (Graph.add_remote) are task nodes of task "weft.py"
+ * whose argument is an encoded Python call (wpy_gnode.c): they run here,
+ * in worker processes or on weftd nodes, and their result bytes hold a
+ * Python value (wpy_gnode_publish's rule), decoded for call-node
+ * successors and results (wpy_gnode_value); a call node that feeds one
+ * stores its own result by that rule too, so that the value travels.
+ * A run on a Runtime with processes or nodes has that engine's cluster
+ * as its executor (every named-task node not placed "local" goes there).
+ *
  * Runs: a RunCore (wpy_run) owns the weft run record plus the Python
  * results and exceptions of the call nodes. Runs of one graph may overlap
  * (weft gives each its own record). Call nodes find their storage by the
@@ -49,6 +58,10 @@ typedef struct wpy_gnode {
     uint32_t npreds, cap;
     int inputs;       /* call node: predecessors' results are passed */
     int feeds_task;   /* has a task-node successor: bytes results are stored */
+    int py;           /* a "weft.py" task node (Graph.add_remote, wpy_gnode.c):
+                         its result bytes hold a Python value */
+    int feeds_py;     /* call node: has such a successor: its result is stored
+                         by wpy_gnode_publish's rule */
     wpy_graph *sub;   /* subgraph node: the graph it runs (holds a reference) */
     uint32_t nsuccs;  /* edges out of the node: a sink has none */
 } wpy_gnode;
@@ -287,6 +300,8 @@ static PyObject *node_result(wpy_graph *G, weft_run_t *wr, wpy_run *S, weft_node
     if (rc) return wpy_raise(rc, rc == WEFT_EBUSY    ? "the run is still going: wait for it"
                                  : rc == WEFT_ESTALE ? "the graph changed since this run"
                                                      : NULL);
+    if (G->nodes[v].py && weft_run_node_status(wr, v) == WEFT_NODE_DONE)
+        return wpy_gnode_value(d, len);
     return bytes_or_none(d, len);
 }
 
@@ -362,7 +377,7 @@ static int call_node_fn(weft_node_ctx_t *ctx, void *arg) {
         } else {
             size_t len;
             const void *data = weft_node_input(ctx, made, &len);
-            in = bytes_or_none(data, len);
+            in = G->nodes[p].py ? wpy_gnode_value(data, len) : bytes_or_none(data, len);
             if (!in) break;
         }
         argv[na + made] = in;
@@ -370,8 +385,9 @@ static int call_node_fn(weft_node_ctx_t *ctx, void *arg) {
     PyObject *res = made == ni ? PyObject_Vectorcall(fn, argv, total, NULL) : NULL;
     for (size_t i = 0; i < made; i++) Py_DECREF(argv[na + i]);
     if (argv != small) PyMem_Free(argv);
+    if (res && G->nodes[v].feeds_py && wpy_gnode_publish(ctx, res) < 0) Py_CLEAR(res);
+    else if (res && G->nodes[v].feeds_task) publish_bytes(ctx, res);
     if (res) {
-        if (G->nodes[v].feeds_task) publish_bytes(ctx, res);
         Py_XSETREF(R->results[v], res);
         goto out;
     }
@@ -616,6 +632,7 @@ PyObject *wpy_graph_add_task(wpy_graph *G, PyObject *name, const char *task, PyO
         weft_node_t id;
         int rc = weft_graph_add_task(G->g, cname, task, view.buf, (size_t)view.len, &id);
         r = added(G, rc, id, NULL, NULL);
+        if (r) G->nodes[id].py = strcmp(task, "weft.py") == 0;
     }
     if (view.obj) PyBuffer_Release(&view);
     return r;
@@ -680,7 +697,10 @@ PyObject *wpy_graph_precede(wpy_graph *G, PyObject *before, PyObject *after) {
     int rc = weft_graph_precede(G->g, a, b);
     if (rc) return wpy_raise(rc, rc == WEFT_EBUSY ? "the graph is running" : "cannot add the edge");
     if (nb->fn) nb->preds[nb->npreds++] = a;
-    else if (!nb->sub && G->nodes[a].fn) G->nodes[a].feeds_task = 1;
+    else if (!nb->sub && G->nodes[a].fn) {
+        if (nb->py) G->nodes[a].feeds_py = 1;
+        else G->nodes[a].feeds_task = 1;
+    }
     G->nodes[a].nsuccs++;
     Py_RETURN_NONE;
 }
@@ -690,6 +710,7 @@ PyObject *wpy_graph_node_kind(wpy_graph *G, PyObject *node) {
     weft_node_t v;
     if (node_arg(G->n, node, &v) < 0) return NULL;
     if (G->nodes[v].fn) return PyUnicode_FromString("call");
+    if (G->nodes[v].py) return PyUnicode_FromString("remote");
     /* a graph file's subgraph nodes have no task name */
     if (G->nodes[v].sub || !weft_graph_node_task(G->g, v)) return PyUnicode_FromString("subgraph");
     return PyUnicode_FromString("task");
@@ -701,7 +722,9 @@ static int mirror_loaded(wpy_graph *G) {
     size_t n = weft_graph_node_count(G->g);
     for (size_t i = 0; i < n; i++) {
         if (graph_reserve(G) < 0) return -1;
-        memset(&G->nodes[G->n++], 0, sizeof(wpy_gnode));
+        memset(&G->nodes[G->n], 0, sizeof(wpy_gnode));
+        const char *task = weft_graph_node_task(G->g, (weft_node_t)i);
+        G->nodes[G->n++].py = task && strcmp(task, "weft.py") == 0;
     }
     size_t m = weft_graph_edge_count(G->g);
     for (size_t i = 0; i < m; i++) {
@@ -829,8 +852,17 @@ static void run_free(wpy_run *R) {
     PyMem_Free(R);
 }
 
+/* Has G, or a graph it runs as a subgraph, a remote Python node? */
+static int graph_has_py(wpy_graph *G, unsigned long m) {
+    if (G->mark == m) return 0;
+    G->mark = m;
+    for (size_t v = 0; v < G->n; v++)
+        if (G->nodes[v].py || (G->nodes[v].sub && graph_has_py(G->nodes[v].sub, m))) return 1;
+    return 0;
+}
+
 wpy_run *wpy_graph_start(wpy_graph *G, PyObject *rt, int record, int progress_bar,
-                         PyObject *progress, double interval_s) {
+                         PyObject *progress, double interval_s, int local) {
     weft_runtime_t *wrt = wpy_runtime_of(rt);
     if (!wrt) return NULL;
     if (progress == Py_None) progress = NULL;
@@ -853,6 +885,16 @@ wpy_run *wpy_graph_start(wpy_graph *G, PyObject *rt, int record, int progress_ba
                          .progress = progress ? progress_fn : NULL,
                          .progress_data = R,
                          .progress_interval_s = interval_s};
+    /* A Runtime with worker processes or nodes, and a graph with remote
+     * Python nodes (add_remote's, at any depth): its named-task nodes go
+     * to the engine's cluster, unless placed "local"; other graphs run
+     * here as they always did; local=1 keeps every node here. */
+    void *remote = local || !graph_has_py(G, ++walk_mark) ? NULL : wpy_runtime_remote(rt);
+    if (!remote && PyErr_Occurred()) {
+        run_free(R);
+        return NULL;
+    }
+    if (remote) o.executor = weft_cluster_executor(wpy_remote_graph_cluster(remote));
     /* No node of this run takes the GIL before the run is entered below:
      * this thread holds it throughout. */
     int rc = weft_graph_run_async(G->g, wrt, &o, &R->r);
@@ -1019,6 +1061,20 @@ PyObject *wpy_run_result(wpy_run *R, PyObject *node) {
                                                      : NULL);
     if (R->G->nodes[v].fn) return Py_NewRef(R->results[v] ? R->results[v] : Py_None);
     if (R->G->nodes[v].sub) return sub_result(R->G, R->r, v);
+    if (R->G->nodes[v].py && weft_run_node_status(R->r, v) == WEFT_NODE_DONE)
+        return wpy_gnode_value(d, len);
+    return bytes_or_none(d, len);
+}
+
+PyObject *wpy_run_raw(wpy_run *R, PyObject *node) {
+    weft_node_t v;
+    if (node_arg(R->n, node, &v) < 0) return NULL;
+    const void *d;
+    size_t len;
+    int rc = weft_run_result(R->r, v, &d, &len);
+    if (rc) return wpy_raise(rc, rc == WEFT_EBUSY    ? "the run is still going: wait for it"
+                                 : rc == WEFT_ESTALE ? "the graph changed since this run"
+                                                     : NULL);
     return bytes_or_none(d, len);
 }
 

@@ -18,7 +18,7 @@ static PyMethodDef module_methods[] = {{"_shutdown", mod_shutdown, METH_NOARGS, 
 
 int wpy_module_init(PyObject *m) {
     if (wpy_common_init(m) < 0 || wpy_jobs_init(m) < 0 || wpy_graph_init(m) < 0 ||
-        wpy_procs_init(m) < 0)
+        wpy_procs_init(m) < 0 || wpy_gnode_init(m) < 0)
         return -1;
     return wpy_add_functions(m, module_methods);
 }

@@ -13,7 +13,9 @@
  * pickled value), 1 the task raised (out: the pickled report), 2 the
  * worker lacks the code (out: its hash), 4 a weft error on the way
  * (weftd's forwarder: out is "CODE MESSAGE", ASCII). The node's own
- * status stays 0 unless the hook could not be called at all.
+ * status stays 0 unless the hook could not be called at all. Graph nodes'
+ * payloads (b"WFN1", and weftd's wrapped b"WFI1") go to wpy_gnode.c,
+ * which fails the node instead (see there).
  *
  * Parent side (weft.Runtime(processes=N, nodes=[...])): an engine per
  * runtime holding a process pool (weft_procpool_*, whose cluster reaches
@@ -85,6 +87,9 @@ static int pytask_fn(weft_node_ctx_t *ctx, void *unused) {
     (void)unused;
     size_t len = 0;
     const void *arg = weft_node_arg(ctx, &len);
+    /* graph nodes (Graph.add_remote), with their inputs: wpy_gnode.c */
+    if (wpy_gnode_is_payload(arg, len) || (len >= 4 && memcmp(arg, "WFI1", 4) == 0))
+        return wpy_gnode_run(ctx, arg, len);
     if (wpy_finalizing() || !worker_run) return WEFT_ECANCELED;
     PyGILState_STATE st = wpy_gil_ensure();
     int rc = 0;
@@ -478,6 +483,11 @@ void wpy_remote_close(void *remote) {
      * lives until close(), or the exit handler's close. The caller (close)
      * holds another reference. */
     Py_XDECREF(rt);
+}
+
+weft_cluster_t *wpy_remote_graph_cluster(void *remote) {
+    wpy_remote_t *r = remote;
+    return r->nc ? r->nc : r->pc;
 }
 
 void wpy_remote_cancel(void *rdata) {

@@ -124,6 +124,18 @@ static int batch_task(void *arg, void **result) {
                 if (t->outcome == DS_OUT_CANCELLED && t->code) t->outcome = DS_OUT_NODE_ERROR;
                 continue;
             }
+            if (t->outcome == DS_OUT_OK &&
+                weft_run_node_status(run, ids[i]) == WEFT_NODE_FAILED) {
+                /* a deferred node (weft_node_defer: weftd's forwarders)
+                 * fails when it is completed, after its function returned 0 */
+                int code = 0;
+                weft_run_node_code(run, ids[i], &code);
+                t->outcome = DS_OUT_FAILED;
+                t->code = code ? code : WEFT_ETASK;
+            } else if (t->outcome == DS_OUT_OK &&
+                       weft_run_node_status(run, ids[i]) == WEFT_NODE_CANCELLED) {
+                t->outcome = DS_OUT_CANCELLED; /* a deferred node completed as cancelled */
+            }
             if (t->outcome == DS_OUT_OK || t->outcome == DS_OUT_FAILED) { /* a failure's bytes too */
                 const void *d = NULL;
                 size_t n = 0;

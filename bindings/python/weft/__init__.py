@@ -262,7 +262,9 @@ class Runtime(_c.RuntimeBase):
     fails with weft.Error ENODE (max_losses=3). Runtime() waits up to
     start_timeout seconds (30) for every process and node to be ready
     (weft.Timeout naming the one that was not; 0: no wait). Graphs keep
-    running on the threads. A
+    running on the threads, unless they have remote nodes
+    (Graph.add_remote), whose named-task nodes go to the processes or
+    nodes. A
     Runtime with processes or nodes lives until close() (or the exit
     handler's close), even when no reference to it is left.
 
@@ -350,6 +352,16 @@ class Runtime(_c.RuntimeBase):
         if self.closed:
             return None
         return _c._remote_info(self)
+
+    def close(self, /):
+        """Waits for every job and for the graph runs whose nodes went to
+        the processes or nodes, then stops the workers and the worker
+        processes."""
+        runs = getattr(self, "_graph_runs", None)
+        if runs:
+            for run in list(runs):
+                run.wait()
+        super().close()
 
     def __enter__(self):
         return self
@@ -964,6 +976,20 @@ left (negative when unknown)."""
 
 
 _PLACES = ("any", "local", "node")   # weft_place_t's values, in order
+PY_TASK = _c.PY_TASK                  # "weft.py": remote Python nodes' task
+_graph_enc = None
+
+
+def _graph_encoder():
+    # one Encoder for graph payloads and their failure reports
+    global _graph_enc
+    if _graph_enc is None:
+        from ._code import Encoder
+        _graph_enc = Encoder()
+    return _graph_enc
+
+
+from . import _code as _code_mod   # noqa: E402
 
 
 class Node:
@@ -1002,7 +1028,8 @@ class Node:
 
     @property
     def kind(self):
-        """"call" (a Python callable), "task" (a registered task) or
+        """"call" (a Python callable), "remote" (add_remote's: a Python
+        callable as task "weft.py"), "task" (a registered task) or
         "subgraph" (a node running a whole graph)."""
         return self.graph._core.node_kind(self.id)
 
@@ -1071,6 +1098,7 @@ class Graph:
         self._g = self._core.graph()   # the C graph, for weft.i's functions
         self._nodes = []
         self._subs = {}      # subgraph node id -> the Graph it runs
+        self._byref = {}     # remote node id -> its code travels by reference
 
     @classmethod
     def load(cls, path):
@@ -1090,6 +1118,7 @@ class Graph:
         n = _swig.weft_graph_node_count(g._g)
         g._nodes = [Node(g, i) for i in range(n)]
         g._subs = {}
+        g._byref = {}
         for i in range(n):
             sub = core.subgraph(i)
             if sub is not None:
@@ -1097,10 +1126,32 @@ class Graph:
         return g
 
     def save(self, path):
-        """Writes the graph file. Only task nodes can be written down: a
-        Python callable cannot (weft.Error, code ENOTSUP, naming the node);
-        register it with register_task and add it with add_task instead."""
+        """Writes the graph file. Task nodes and remote Python nodes
+        (add_remote: `node NAME weft.py x"..."`, the function by reference)
+        can be written down: a node of add() cannot, nor a remote node
+        whose function is not importable by reference (a function of
+        __main__, a lambda, a closure, or arguments holding classes of
+        __main__): weft.Error, code ENOTSUP, naming the node. For add()'s,
+        register the function with register_task and add it with add_task,
+        or use add_remote with a function of a module."""
+        self._check_savable(set())
         _swig.weft_graph_save_file(self._g, _os.fspath(path))
+
+    def _check_savable(self, seen):
+        # remote nodes by value, here and in the subgraphs saved with it
+        if id(self) in seen:
+            return
+        seen.add(id(self))
+        for i, by_ref in sorted(self._byref.items()):
+            if not by_ref:
+                raise _error(ENOTSUP, "remote node '%s'%s: its function is not importable by "
+                             "reference (define it in a module, not in __main__, and use "
+                             "arguments of importable types), so a graph file cannot name "
+                             "it" % (_swig.weft_graph_node_name(self._g, i),
+                                     "" if not seen or len(seen) == 1 else
+                                     " of subgraph %r" % self.name))
+        for sub in self._subs.values():
+            sub._check_savable(seen)
 
     @property
     def name(self):
@@ -1167,6 +1218,41 @@ class Graph:
         self._nodes.append(node)
         return node
 
+    def add_remote(self, fn, *args, name=None, inputs=True):
+        """Adds a node running fn(*args, *inputs) where the runtime runs
+        named tasks, and returns the Node: in this process on a plain
+        Runtime (worker threads), in the worker processes of
+        Runtime(processes=N), on the weftd --python nodes of
+        Runtime(nodes=[...]) (the nodes when a runtime has both). The call
+        travels as a task node of task "weft.py" whose argument is the
+        encoded call (weft._code: fn by reference when importable, else by
+        value; its code always included), so graph files can hold it
+        (save()) and weft-run can run it on weftd --python nodes.
+
+        Semantics are those of add(), wherever it runs: `inputs` are the
+        predecessors' results in edge order (the value a Python node
+        returned, decoded; the bytes a C task node stored, or None);
+        inputs=False calls fn(*args) alone. run.result(node) is the value
+        fn returned. fn's exception fails the node (its descendants are
+        skipped) and run.result() / raise_for_failure() raise TaskError
+        with the remote exception's type, message and traceback and the
+        machine (.remote_type, .remote_message, .remote_traceback,
+        .remote_node, .hostname, .pid).
+
+        Result bytes (what a C successor, weft_run_result or weft-run
+        --print see): a non-empty bytes value not beginning with b"WFR1"
+        as it is; any other value as weft._code's pickled result frame. A
+        node of add() whose successor is a remote node stores its result
+        by the same rule (a C successor of it then reads that too)."""
+        if not callable(fn):
+            raise TypeError("Graph.add_remote: fn must be callable, not %s" % type(fn).__name__)
+        arg, by_ref = _code_mod.graph_payload(_graph_encoder(), fn, args, bool(inputs))
+        i = self._core.add_task(name, PY_TASK, arg)
+        self._byref[i] = by_ref
+        node = Node(self, i)
+        self._nodes.append(node)
+        return node
+
     def add_task(self, task, arg=None, name=None):
         """Adds a node running the registered task `task` (a C function, or
         a Python function registered with register_task) with the argument
@@ -1218,9 +1304,13 @@ class Graph:
         if rc == ECYCLE:
             raise _error(rc, "cycle through node '%s'" % _swig.weft_graph_node_name(self._g, v))
 
-    def run_async(self, rt=None, record=False, progress=False, progress_interval=0.1):
+    def run_async(self, rt=None, record=False, progress=False, progress_interval=0.1,
+                  local=False):
         """Starts a run and returns its Run at once. rt: a Runtime (default:
-        default_runtime()). record: keep each node's start, end and worker
+        default_runtime()); on a Runtime with processes or nodes the named
+        task nodes (add_remote's, and C tasks not placed "local") run there,
+        and local=True keeps every node in this process. record: keep each
+        node's start, end and worker
         (for timed dot labels, traces and per-worker statistics).
         progress: True draws weft's progress bar on stderr (when it is a
         terminal); a callable gets a Progress every progress_interval
@@ -1235,11 +1325,17 @@ class Graph:
         elif progress not in (True, False, None):
             raise TypeError("progress must be True, False or a callable, not %s"
                             % type(progress).__name__)
-        core = self._core.start(rt, bool(record), bar, cb, float(progress_interval))
-        return Run(self, core, rt)
+        core = self._core.start(rt, bool(record), bar, cb, float(progress_interval), bool(local))
+        run = Run(self, core, rt)
+        if getattr(rt, "_enc", None) is not None and not local:
+            # its nodes may use the runtime's cluster: close() waits for it first
+            if getattr(rt, "_graph_runs", None) is None:
+                rt._graph_runs = _weakref.WeakSet()
+            rt._graph_runs.add(run)
+        return run
 
     def run(self, rt=None, record=False, progress=False, times=1, check=True,
-            progress_interval=0.1):
+            progress_interval=0.1, local=False):
         """Runs the graph `times` times one after another (stopping at the
         first run that fails) and returns the last Run. With check=True a
         failed run raises TaskError (its .run is the Run) and a cancelled
@@ -1250,7 +1346,7 @@ class Graph:
         run = None
         for _ in range(times):
             run = None     # free the previous run's results first
-            run = self.run_async(rt, record, progress, progress_interval)
+            run = self.run_async(rt, record, progress, progress_interval, local)
             run.wait()
             if run.code != 0:
                 if check:
@@ -1357,9 +1453,17 @@ class Run:
                     % (_swig.weft_graph_node_name(self.graph._g, i), st), ENOENT)
 
     def exception(self, node):
-        """The exception a failed Python node raised (None otherwise)."""
+        """The exception a failed Python node raised (None otherwise; for a
+        remote node, the remote exception when it could be unpickled here,
+        or the weft.Error that failed it)."""
         self.wait()
-        return self._core.error(self._id(node))[0]
+        i = self._id(node)
+        exc = self._core.error(i)[0]
+        if exc is None and self.graph._core.node_kind(i) == "remote" and \
+                _swig.weft_run_node_status(self._r, i) == _swig.NODE_FAILED:
+            err = self._remote_failure(i)
+            exc = err.exception if err is not None else None
+        return exc
 
     def results(self):
         """{node name: result} of every done node."""
@@ -1402,6 +1506,40 @@ class Run:
                 return None
             raise
 
+    def _remote_failure(self, i):
+        """The TaskError of failed remote node i (add_remote), from the
+        report its result bytes carry, or None when they carry none."""
+        raw = self._core.raw(i)
+        if not raw:
+            return None
+        name = _swig.weft_graph_node_name(self.graph._g, i)
+        try:
+            machine = self.origin(i)["machine"]
+        except Error:
+            machine = "local"
+        status, body = raw[0], raw[1:]
+        if status == 1:
+            err = _graph_encoder()._task_error(body, machine)
+            if getattr(err, "remote_type", None) is not None:
+                err.args = ("node %r raised %s" % (name, err.args[0].partition(" raised ")[2]),)
+        elif status == 4:
+            code, _, msg = body.partition(b" ")
+            try:
+                code = int(code)
+            except ValueError:
+                code = EPROTO
+            err = TaskError("node %r failed on %s: %s" % (
+                name, machine, msg.decode("utf-8", "replace")), status=code)
+            err.exception = _error(code, msg.decode("utf-8", "replace"))
+        else:
+            return None
+        err.node = name
+        err.path = (name,)
+        err.run = err.node_run = self
+        if err.status is None:
+            err.status = ETASK
+        return err
+
     def _failure(self, i):
         """(path, run, id, exception, code) of the failure of node i: for a
         subgraph node that failed because an inner node did, that node's."""
@@ -1420,6 +1558,15 @@ class Run:
 
     def _task_error(self, i):
         path, run, j, exc, code = self._failure(i)
+        if exc is None and run.graph._core.node_kind(j) == "remote":
+            err = run._remote_failure(j)
+            if err is not None:
+                if len(path) > 1:
+                    err.args = ("%s (in subgraph node %s)" % (
+                        err.args[0], " > ".join(repr(p) for p in path[:-1])),)
+                    err.path = path
+                err.run = self
+                return err
         name = path[-1]
         where = ""
         if len(path) > 1:

@@ -786,3 +786,62 @@ def remote_error(rep, node, exc):
     if exc is not None:
         err.__cause__ = exc
     return err
+
+
+# ---------------------------------------------------------------------------
+# Graph nodes (Graph.add_remote; bindings/python/wpy_gnode.c)
+#
+# A remote graph node's argument: b"WFN1", u8 flags (GRAPH_INPUTS: the
+# node is called with its inputs), 3 zero bytes, then the call's payload
+# (always with its code). Its result bytes, and those of a Python node
+# whose result such a node reads: node_value_bytes(value).
+
+GRAPH_MAGIC = b"WFN1"
+GRAPH_INPUTS = 1
+_GHEAD = struct.Struct("<4sB3x")
+
+
+def graph_payload(encoder, fn, args, inputs):
+    """(argument bytes of a remote graph node running fn(*args, *inputs),
+    True when its code travels by reference)."""
+    payload, _ = encoder.encode(fn, args, {}, include_code=True)
+    _, _, code, _, _ = split_payload(payload)
+    return (_GHEAD.pack(GRAPH_MAGIC, GRAPH_INPUTS if inputs else 0) + payload,
+            code_by_reference(bytes(code)))
+
+
+def code_by_reference(code):
+    """True when code bytes (Encoder's) name an importable function (or a
+    method of an importable class) rather than carry it by value."""
+    spec = pickle.loads(code)
+    if spec[0] == "method":
+        spec = pickle.loads(spec[1])
+    return spec[0] == "ref"
+
+
+def split_graph_payload(arg):
+    """(flags, the call's payload as a memoryview) of a remote node's
+    argument; ValueError when it is not one."""
+    mv = memoryview(arg)
+    if len(mv) < _GHEAD.size or bytes(mv[:4]) != GRAPH_MAGIC:
+        raise ValueError("weft: not a graph node payload")
+    return mv[4], mv[_GHEAD.size:]
+
+
+def node_value_bytes(value):
+    """A Python graph node's result bytes: a non-empty bytes value that does
+    not begin with the result magic as it is (C successors read it as is);
+    any other value as encode_result's frame."""
+    if type(value) is bytes and value and not value.startswith(RESULT_MAGIC):
+        return value
+    return encode_result(value)
+
+
+def node_value(data):
+    """The value of a Python graph node's result bytes (node_value_bytes'
+    inverse); None for none; other bytes (a C task's) as bytes."""
+    if data is None:
+        return None
+    if bytes(data[:4]) == RESULT_MAGIC:
+        return decode_result(data)
+    return bytes(data)

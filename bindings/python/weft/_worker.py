@@ -18,6 +18,10 @@ run(payload) -> (status, out), called by the worker's task "weft.py":
   the payload carries none; out is the 32-byte hash. The parent resubmits
   with the code.
 
+run_node(payload, inputs) -> (status, out), for the nodes of Graph.add_remote
+(weft._code's graph payloads, with the node's input bytes): status 0 with
+the result's bytes (weft._code.node_value_bytes), or 1 with the report.
+
 run() never raises, whatever the payload (BaseException included: a task
 that calls sys.exit() reports SystemExit).
 
@@ -268,8 +272,27 @@ def _report(exc, name, seconds=None, output=None):
         return pickle.dumps(rep, protocol=_code.PROTOCOL)
 
 
-def run(payload):
-    """Runs one payload: (status, out), as the module docstring says."""
+def run_node(payload, inputs):
+    """Runs a remote graph node (weft._code's graph payload: b"WFN1" and a
+    call's payload) with its inputs (a list of the predecessors' result
+    bytes, None where one stored none): the call gets, after its own
+    arguments, each input decoded by weft._code.node_value (when the node
+    takes its inputs). (status, out): status 0 with out the result's
+    bytes (weft._code.node_value_bytes), or status 1 with the report, as
+    run(). Graph payloads carry their code: one without code fails (status
+    1, never 2)."""
+    try:
+        flags, inner = _code.split_graph_payload(payload)
+        extra = tuple(_code.node_value(x) for x in inputs) if flags & _code.GRAPH_INPUTS else ()
+    except BaseException as exc:
+        return _code.STATUS_RAISED, _report(exc, "graph node")
+    return run(inner, extra, True)
+
+
+def run(payload, extra=(), node=False):
+    """Runs one payload: (status, out), as the module docstring says. extra:
+    positional arguments after the payload's own (a graph node's inputs);
+    node: the result is a graph node's (weft._code.node_value_bytes)."""
     name = "task"
     t0 = None
     captured = None
@@ -277,11 +300,16 @@ def run(payload):
         flags, h, code, data, bufs = _code.split_payload(payload)
         entry = _entry_for(h, code)
         if entry is None:
+            if node:
+                raise RuntimeError("weft: a graph node's payload without its code (%s)"
+                                   % bytes(h).hex()[:16])
             return _code.STATUS_NEED_CODE, h
         name = entry.name
         _code._ctx.namespace = entry.namespace
         try:
             instance, args, kwargs = pickle.loads(data, buffers=bufs)
+            if extra:
+                args = tuple(args) + extra
             if entry.method is None:
                 fn = entry.owner
             else:
@@ -296,8 +324,11 @@ def run(payload):
                 t0 = time.perf_counter()
                 result = fn(*args, **kwargs)
             seconds = time.perf_counter() - t0
-            out = _code.encode_result(result, seconds,
-                                      captured.getvalue() if captured is not None else None)
+            if node:
+                out = _code.node_value_bytes(result)
+            else:
+                out = _code.encode_result(result, seconds,
+                                          captured.getvalue() if captured is not None else None)
         finally:
             _code._ctx.namespace = None
         return _code.STATUS_OK, out
