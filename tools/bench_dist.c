@@ -102,12 +102,8 @@ static int cmp_d(const void *a, const void *b) {
 /* The Python anchors (tools/bench_dist_anchors.py, run by /usr/bin/python3
  * where Debian's python3-distributed lives): their key=value fields after
  * "nodes=N", e.g. " mp_tasks_per_s=... dask_tasks_per_s=...", into out. */
-static void anchors(int workers, double seconds, const char *which, char *out, size_t size) {
+static void anchor_fields(const char *cmd, char *out, size_t size) {
     out[0] = 0;
-    if (!which[0]) return;
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s --nodes %d --seconds %g --anchors %s",
-             ANCHORS_PY, workers, seconds, which);
     FILE *f = popen(cmd, "r");
     if (!f) return;
     char line[1024];
@@ -120,6 +116,15 @@ static void anchors(int workers, double seconds, const char *which, char *out, s
         snprintf(out, size, "%s", r);
     }
     pclose(f);
+}
+
+static void anchors(int workers, double seconds, const char *which, char *out, size_t size) {
+    out[0] = 0;
+    if (!which[0]) return;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s --nodes %d --seconds %g --anchors %s",
+             ANCHORS_PY, workers, seconds, which);
+    anchor_fields(cmd, out, size);
 }
 
 static void crypto_bench(void) {
@@ -231,22 +236,10 @@ static double median(double *v, int n) {
 
 /* The dask anchor's wavefront rate: " dask_nodes_per_s=... dask_grid=N". */
 static void dask_graph(int grid, char *out, size_t size) {
-    out[0] = 0;
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s --nodes 2 --anchors dask_graph --grid %d", ANCHORS_PY,
              grid);
-    FILE *f = popen(cmd, "r");
-    if (!f) return;
-    char line[1024];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "bench=dist_anchor", 17)) continue;
-        char *r = strstr(line, "nodes=");
-        r = r ? strchr(r, ' ') : NULL;
-        if (!r) continue;
-        line[strcspn(line, "\n")] = 0;
-        snprintf(out, size, "%s", r);
-    }
-    pclose(f);
+    anchor_fields(cmd, out, size);
 }
 
 static void graph_bench(dt_proc_t *p, int nodes_max, int n, int reps, int dask_grid, int chain) {
