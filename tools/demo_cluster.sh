@@ -21,7 +21,12 @@ fi
 echo "== demo: the same count on a cluster of two weftd nodes on loopback; one dies mid-run"
 node_pids=()
 stop_nodes() {
-  for p in "${node_pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done
+  # only groups whose leader is still a job of this shell: a pid waited for
+  # already may belong to another process by now (pid_max can be 32768)
+  local live=" $(jobs -p | tr '\n' ' ') "
+  for p in "${node_pids[@]}"; do
+    case "$live" in *" $p "*) kill -KILL -- "-$p" 2>/dev/null || true ;; esac
+  done
   for p in "${node_pids[@]}"; do wait "$p" 2>/dev/null || true; done
   node_pids=()
 }

@@ -21,9 +21,18 @@
  * takes a lock there could deadlock on a lock held by another thread at
  * the fork. The argument vectors are therefore built before the fork.
  *
+ * Signals go through a pidfd taken right after the fork (pidfd_open,
+ * Linux 5.3+), never through the bare pid: where the application ignores
+ * SIGCHLD, the kernel reaps a child that exits at once, its pid is free,
+ * and on a busy machine (pid_max 32768) another process may get it; a
+ * kill(pid) then would hit that stranger (it did: a test process in a CI
+ * run). The pidfd stays bound to our child: it polls readable once the
+ * child has exited, and signals sent through it to an exited child fail
+ * with ESRCH. Without pidfds (older kernels) the pool falls back to the
+ * pid, as before.
+ *
  * Rejected: a SIGCHLD handler (a library must not take the process's
- * signal dispositions); pidfds (Linux 5.3+; polling a handful of pids
- * every 10 ms costs nothing measurable and restarts need a timer anyway). */
+ * signal dispositions). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +44,7 @@
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,6 +59,7 @@
  * only ever publish a value, never guard other memory. */
 typedef struct pp_child {
     atomic_int pid;      /* 0: not running (watcher writes, anyone reads) */
+    int pidfd;           /* bound to the running child, or -1 (watcher only) */
     int64_t started;     /* wf_now_ns at fork */
     int64_t restart_at;  /* when pid is 0: start again at this time */
     double backoff;
@@ -118,8 +129,33 @@ static int spawn(weft_procpool_t *p, int i) {
         _exit(127);
     }
     k->started = wf_now_ns();
+#ifdef SYS_pidfd_open
+    k->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    k->pidfd = -1;
+#endif
     atomic_store(&k->pid, (int)pid);
     return 0;
+}
+
+/* Sends sig to child k, through its pidfd when it has one. */
+static void child_signal(pp_child_t *k, int sig) {
+    int pid = atomic_load(&k->pid);
+    if (pid <= 0) return;
+#ifdef SYS_pidfd_send_signal
+    if (k->pidfd >= 0) {
+        syscall(SYS_pidfd_send_signal, k->pidfd, sig, NULL, 0);
+        return;
+    }
+#endif
+    kill(pid, sig);
+}
+
+/* Has child k exited? 1, 0, or -1 when it cannot tell (no pidfd). */
+static int child_exited(const pp_child_t *k) {
+    if (k->pidfd < 0) return -1;
+    struct pollfd pf = {.fd = k->pidfd, .events = POLLIN};
+    return poll(&pf, 1, 0) > 0;
 }
 
 /* Reaps child i if it exited; schedules its restart. Watcher thread. */
@@ -127,14 +163,18 @@ static void reap(weft_procpool_t *p, int i, int restart) {
     pp_child_t *k = &p->ch[i];
     int pid = atomic_load(&k->pid), st = 0;
     if (pid <= 0) return;
+    int ex = child_exited(k);
+    if (ex == 0) return; /* running */
     pid_t r = waitpid(pid, &st, WNOHANG);
-    if (r < 0 && errno == ECHILD && kill(pid, 0) != 0) {
+    if (r < 0 && errno == ECHILD && (ex == 1 || kill(pid, 0) != 0)) {
         /* reaped by someone else (SIGCHLD set to SIG_IGN by the
          * application): gone, status unknown */
         st = 0;
     } else if (r != pid) {
         return;
     }
+    if (k->pidfd >= 0) close(k->pidfd);
+    k->pidfd = -1;
     atomic_store(&k->pid, 0);
     atomic_store(&k->last_status, st);
     atomic_fetch_add(&k->exits, 1);
@@ -153,10 +193,7 @@ static void reap(weft_procpool_t *p, int i, int restart) {
 
 /* Stops every child: SIGTERM, grace, SIGKILL, reaped. Watcher thread. */
 static void stop_all(weft_procpool_t *p) {
-    for (int i = 0; i < p->n; i++) {
-        int pid = atomic_load(&p->ch[i].pid);
-        if (pid > 0) kill(pid, SIGTERM);
-    }
+    for (int i = 0; i < p->n; i++) child_signal(&p->ch[i], SIGTERM);
     int64_t until = wf_now_ns() + ns_of_s(p->o.term_grace_s);
     for (;;) {
         int left = 0;
@@ -168,14 +205,17 @@ static void stop_all(weft_procpool_t *p) {
         usleep(2000);
     }
     for (int i = 0; i < p->n; i++) {
-        int pid = atomic_load(&p->ch[i].pid);
+        pp_child_t *k = &p->ch[i];
+        int pid = atomic_load(&k->pid);
         if (pid <= 0) continue;
-        kill(pid, SIGKILL);
+        child_signal(k, SIGKILL);
         int st;
         while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
         }
-        atomic_store(&p->ch[i].pid, 0);
-        unlink(p->ch[i].sock);
+        if (k->pidfd >= 0) close(k->pidfd);
+        k->pidfd = -1;
+        atomic_store(&k->pid, 0);
+        unlink(k->sock);
     }
 }
 
@@ -308,6 +348,7 @@ int weft_procpool_create(const char *const *argv, int n, const weft_procpool_opt
         if (rc) p->key[0] = 0;
     }
     if (!rc && !(p->ch = calloc((size_t)n, sizeof *p->ch))) rc = WEFT_ENOMEM;
+    for (int i = 0; !rc && i < n; i++) p->ch[i].pidfd = -1;
     for (int i = 0; !rc && i < n; i++) {
         pp_child_t *k = &p->ch[i];
         int w = snprintf(k->sock, sizeof k->sock, "%s/w%d.sock", p->dir, i);

@@ -13,7 +13,9 @@ rm -rf "$work" && mkdir -p "$work/run" "$work/remote" && chmod 700 "$work" || ex
 pass=0 fail=0
 cleanup() {
   for f in "$work"/run/weftd-*.pid "$work"/run2/weftd-*.pid; do
-    [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
+    # a pid file left by a weftd that died may name another process now
+    [ -f "$f" ] && p=$(cat "$f") && tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q weftd &&
+      kill -KILL "$p" 2>/dev/null
   done
 }
 trap cleanup EXIT

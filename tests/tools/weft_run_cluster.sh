@@ -13,7 +13,12 @@ rm -rf "$work" && mkdir -p "$work" && chmod 700 "$work" || exit 1
 pass=0 fail=0
 pgids=()
 cleanup() {
-  for g in "${pgids[@]}"; do kill -KILL -- "-$g" 2>/dev/null; done
+  # only groups whose leader is still a job of this shell: a pid waited for
+  # already may belong to another process by now (pid_max can be 32768)
+  local live=" $(jobs -p | tr '\n' ' ') "
+  for g in "${pgids[@]}"; do
+    case "$live" in *" $g "*) kill -KILL -- "-$g" 2>/dev/null ;; esac
+  done
   for g in "${pgids[@]}"; do wait "$g" 2>/dev/null; done
 }
 trap cleanup EXIT

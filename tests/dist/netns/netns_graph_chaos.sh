@@ -32,8 +32,12 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 cleanup() {
   local rc=$?
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in "${pids[@]}"; do
+  # only pids that are still jobs of this shell: one waited for already
+  # may belong to another process by now (pid_max can be 32768)
+  local live=" $(jobs -p | tr '\n' ' ') " mine=()
+  for pid in "${pids[@]}"; do case "$live" in *" $pid "*) mine+=("$pid") ;; esac; done
+  for pid in "${mine[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${mine[@]}"; do
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
