@@ -411,7 +411,7 @@ static int answer_now(srv_sess_t *ss, uint64_t id, uint32_t attempt, uint8_t out
  * short it grows to about DS_CREDIT_BUDGET_NS of queued work per worker,
  * at most credit_per_worker per worker, so that tiny tasks keep every
  * worker fed across the round trip. Grants are never taken back. */
-#define DS_CREDIT_START 2
+#define DS_CREDIT_START 1
 #define DS_CREDIT_BUDGET_NS 2e6
 
 static uint64_t credit_target(const weft_server_t *s) {

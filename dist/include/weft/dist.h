@@ -379,7 +379,7 @@ typedef struct weft_server_opts {
     double dead_after_s;       /* a silent client is dropped (default 10) */
     size_t max_bytes;          /* longest argument accepted (default WEFT_DIST_MAX_BYTES) */
     int credit_per_worker;     /* most tasks in flight per worker granted to a client (256):
-                                  grants start at 2 per worker and grow to about 2 ms
+                                  grants start at 1 per worker and grow to about 2 ms
                                   of queued work per worker while tasks are short */
     int log_level;             /* lines above this level are not logged (WEFT_LOG_INFO) */
     weft_log_fn log;           /* NULL: lines to stderr */
