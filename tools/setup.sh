@@ -107,7 +107,10 @@ if ! ./build-fuzz/tests/fuzz/fuzz_beacon -max_total_time=15 -timeout=10 -artifac
 fi
 grep -E "^Done" build-fuzz/fuzz-beacon.log
 # the Lua value decoder and "weft.lua" requests (built when Lua 5.4 is found)
-if cmake --build build-fuzz --target help | grep -q fuzz_lua_codec; then
+# (the target list read whole first: grep -q on a pipe would cut cmake off,
+# and with pipefail the test would fail and skip the fuzzer)
+fuzz_targets=$(cmake --build build-fuzz --target help)
+if grep -q fuzz_lua_codec <<<"$fuzz_targets"; then
   echo "== libFuzzer: Lua value decoder and weft.lua requests, 15 s"
   cmake --build build-fuzz -j "$jobs" --target fuzz_lua_codec
   mkdir -p build-fuzz/corpus-lua
