@@ -857,6 +857,7 @@ static int build_cluster_graph(weft_graph_t *g, wc_job *job, wc_part *parts, int
     return rc;
 }
 
+#if WEFT_HAVE_DIST
 /* Node joins and losses, as they happen (the cluster's I/O thread). */
 static void on_node(void *data, const char *node, int up, int err, const char *detail)
 {
@@ -867,6 +868,7 @@ static void on_node(void *data, const char *node, int up, int err, const char *d
         fprintf(stderr, "wordcount: node %s lost: %s\n", node,
                 detail && *detail ? detail : weft_strerror(err));
 }
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Main                                                                */
@@ -946,8 +948,14 @@ int main(int argc, char **argv)
             outdir = optarg;
             continue;
         case 'c':
+#if WEFT_HAVE_DIST
             cluster_nodes = optarg;
             continue;
+#else
+            fprintf(stderr, "wordcount: -c: this weft was built without the distribution "
+                            "layer (-DWEFT_BUILD_DIST=OFF)\n");
+            return 2;
+#endif
         case 'K':
             key_file = optarg;
             continue;
@@ -1027,8 +1035,9 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     weft_run_opts_t opts = {.record = 1};
-    weft_cluster_t *cluster = NULL;
     char *node_list = NULL;
+#if WEFT_HAVE_DIST
+    weft_cluster_t *cluster = NULL;
     if (cluster_nodes) {
         const char *nodes[64];
         size_t nn = 0;
@@ -1055,6 +1064,11 @@ int main(int argc, char **argv)
         fflush(stdout);
         opts.executor = weft_cluster_executor(cluster);
     }
+#else
+    const void *cluster = NULL; /* no clusters in this build: -c is refused */
+    (void)key_file;
+    (void)wait_s;
+#endif
     weft_run_t *run = NULL;
     rc = weft_graph_run(g, rt, &opts, &run);
     if (rc != 0) {
@@ -1083,6 +1097,7 @@ int main(int argc, char **argv)
                    dot, dot, base, trace);
         if ((rc = weft_run_print_stats(run, stdout)) != 0)
             status = example_fail("weft_run_print_stats", rc);
+#if WEFT_HAVE_DIST
         if (cluster) {
             /* what the failures cost: graph nodes sent again, time lost */
             size_t retried = 0, resends = 0, remote = 0;
@@ -1107,11 +1122,14 @@ int main(int argc, char **argv)
                    "from its send to its node's loss)\n",
                    retried, remote, resends, lost);
         }
+#endif
         if ((rc = weft_run_free(run)) != 0)
             status = example_fail("weft_run_free", rc);
     }
+#if WEFT_HAVE_DIST
     if (cluster && (rc = weft_cluster_free(cluster)) != 0)
         status = example_fail("weft_cluster_free", rc);
+#endif
     free(node_list);
     if ((rc = weft_runtime_destroy(rt)) != 0)
         status = example_fail("weft_runtime_destroy", rc);

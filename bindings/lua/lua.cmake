@@ -153,6 +153,10 @@ endif()
 file(GLOB WEFT_LUA_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/lua/test_*.lua)
 foreach(test_file ${WEFT_LUA_TESTS})
   get_filename_component(test_name ${test_file} NAME_WE)
+  # clusters and remote nodes need the distribution layer
+  if(NOT WEFT_BUILD_DIST AND test_name MATCHES "^test_(remote|cluster_local|place)$")
+    continue()
+  endif()
   # the suites whose tasks meet across worker threads also run under
   # ThreadSanitizer in CI (label concurrency)
   set(labels "lua")
