@@ -2688,7 +2688,7 @@ static const char wt_place_text[] =
     "node b t \"arg\"\n"
     "node c t\n"
     "subgraph s inner\n"
-    "place a on 10.0.0.2:7400\n"
+    "place a on 127.0.0.2:7400\n"
     "place b local\n"
     "\n"
     "edge a s\n";
@@ -2698,7 +2698,7 @@ START_TEST(test_place_round_trip)
     weft_graph_t *g = wt_load_ok(wt_place_text);
     const char *where = NULL;
     WT_ASSERT_RC(weft_graph_place(g, 0, &where), WEFT_PLACE_NODE);
-    ck_assert_str_eq(where, "10.0.0.2:7400");
+    ck_assert_str_eq(where, "127.0.0.2:7400");
     WT_ASSERT_RC(weft_graph_place(g, 1, &where), WEFT_PLACE_LOCAL);
     ck_assert_ptr_null(where);
     WT_ASSERT_RC(weft_graph_place(g, 2, &where), WEFT_PLACE_ANY);

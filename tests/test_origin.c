@@ -88,16 +88,16 @@ START_TEST(test_place_set_and_read)
     ck_assert_ptr_null(where);
     WT_ASSERT_RC(weft_graph_place(g, a, NULL), WEFT_PLACE_ANY);
 
-    WT_ASSERT_RC(weft_graph_set_place(g, a, WEFT_PLACE_NODE, "10.0.0.7:7400"), 0);
+    WT_ASSERT_RC(weft_graph_set_place(g, a, WEFT_PLACE_NODE, "g.invalid:740"), 0);
     WT_ASSERT_RC(weft_graph_set_place(g, b, WEFT_PLACE_LOCAL, NULL), 0);
     WT_ASSERT_RC(weft_graph_place(g, a, &where), WEFT_PLACE_NODE);
-    ck_assert_str_eq(where, "10.0.0.7:7400");
+    ck_assert_str_eq(where, "g.invalid:740");
     WT_ASSERT_RC(weft_graph_place(g, b, &where), WEFT_PLACE_LOCAL);
     ck_assert_ptr_null(where);
 
     /* the same address again reuses its bytes; another replaces it */
     for (int i = 0; i < 1000; i++)
-        WT_ASSERT_RC(weft_graph_set_place(g, a, WEFT_PLACE_NODE, "10.0.0.7:7400"), 0);
+        WT_ASSERT_RC(weft_graph_set_place(g, a, WEFT_PLACE_NODE, "g.invalid:740"), 0);
     WT_ASSERT_RC(weft_graph_set_place(g, a, WEFT_PLACE_NODE, "[::1]:9"), 0);
     WT_ASSERT_RC(weft_graph_place(g, a, &where), WEFT_PLACE_NODE);
     ck_assert_str_eq(where, "[::1]:9");
@@ -459,13 +459,13 @@ static weft_run_t *ot_spread_run(weft_runtime_t *rt, weft_graph_t **gp, const we
     return run;
 }
 
-static const weft_node_origin_t ot_oa = {.machine = "10.0.0.2:7400", .worker = 1, .attempts = 1,
+static const weft_node_origin_t ot_oa = {.machine = "b.invalid:740", .worker = 1, .attempts = 1,
                                          .start_s = 0.001, .end_s = 0.002, .bytes_sent = 100,
                                          .bytes_received = 10};
-static const weft_node_origin_t ot_ob = {.machine = "10.0.0.3:7400", .worker = 0, .attempts = 3,
+static const weft_node_origin_t ot_ob = {.machine = "c.invalid:740", .worker = 0, .attempts = 3,
                                          .lost_s = 0.5, .start_s = 0.003, .end_s = 0.004,
                                          .bytes_sent = 200, .bytes_received = 20};
-static const weft_node_origin_t ot_oc = {.machine = "10.0.0.2:7400", .worker = 0, .attempts = 2,
+static const weft_node_origin_t ot_oc = {.machine = "b.invalid:740", .worker = 0, .attempts = 2,
                                          .lost_s = 0.25, .bytes_sent = 300, .bytes_received = 30};
 
 static char *ot_run_text(const weft_run_t *run)
@@ -492,7 +492,7 @@ START_TEST(test_origin_run_file_round_trip)
     weft_run_t *run = ot_spread_run(rt, &g, o, 1);
     char *text = ot_run_text(run);
     const char *m = ot_from(text, "machine 1 ");
-    ck_assert(strncmp(m, "machine 1 10.0.0.2:7400\nmachine 2 10.0.0.3:7400\n\n# node ID", 57) == 0);
+    ck_assert(strncmp(m, "machine 1 b.invalid:740\nmachine 2 c.invalid:740\n\n# node ID", 57) == 0);
     ck_assert_str_eq(ot_from(text, "\n# origin"),
                      "\n# origin ID NAME MACHINE WORKER ATTEMPTS LOST START END SENT RECEIVED\n"
                      "origin 0 a 1 1 1 0.000000000 0.001000000 0.002000000 100 10\n"
@@ -657,14 +657,14 @@ START_TEST(test_origin_views)
     /* dot: fills by machine, status borders, "on MACHINE", a legend */
     char *dot = ot_dot(g, run);
     ck_assert_str_eq(ot_line(dot, "n0 ", line, sizeof line),
-                     "  n0 [label=\"a\\non 10.0.0.2:7400\\n1.0 ms, w1\", tooltip=\"task ot-remote, done\", "
+                     "  n0 [label=\"a\\non b.invalid:740\\n1.0 ms, w1\", tooltip=\"task ot-remote, done\", "
                      "fillcolor=\"#c8e6c9\", color=\"#2e7d32\"];");
     ck_assert_str_eq(ot_line(dot, "n1 ", line, sizeof line),
-                     "  n1 [label=\"b\\non 10.0.0.3:7400\\n1.0 ms, w0\", tooltip=\"task ot-remote, done\", "
+                     "  n1 [label=\"b\\non c.invalid:740\\n1.0 ms, w0\", tooltip=\"task ot-remote, done\", "
                      "fillcolor=\"#ffe0b2\", color=\"#2e7d32\"];");
     /* c's origin has no times: its time here, its worker there */
     ot_line(dot, "n2 ", line, sizeof line);
-    ot_starts(line, "  n2 [label=\"c\\non 10.0.0.2:7400\\n");
+    ot_starts(line, "  n2 [label=\"c\\non b.invalid:740\\n");
     ot_has(line, ", w0\", tooltip=\"task ot-remote, done\", fillcolor=\"#c8e6c9\", color=\"#2e7d32\"];");
     /* d failed here: local's fill, the failed border */
     ot_line(dot, "n3 ", line, sizeof line);
@@ -676,8 +676,8 @@ START_TEST(test_origin_views)
     ot_has(dot, "  subgraph \"cluster_machines\" {\n"
                 "    label=\"machines\"; style=\"rounded\"; color=\"#9e9e9e\";\n"
                 "    machine_0 [label=\"local\\n2 nodes\", fillcolor=\"#bbdefb\"];\n"
-                "    machine_1 [label=\"10.0.0.2:7400\\n2 nodes\", fillcolor=\"#c8e6c9\"];\n"
-                "    machine_2 [label=\"10.0.0.3:7400\\n1 node\", fillcolor=\"#ffe0b2\"];\n"
+                "    machine_1 [label=\"b.invalid:740\\n2 nodes\", fillcolor=\"#c8e6c9\"];\n"
+                "    machine_2 [label=\"c.invalid:740\\n1 node\", fillcolor=\"#ffe0b2\"];\n"
                 "  }\n}\n");
 
     /* trace: a process per machine, threads per worker there, remote times */
@@ -685,23 +685,23 @@ START_TEST(test_origin_views)
     ot_has(tr, "{\"traceEvents\":[\n"
                "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{\"name\":\"local\"}},\n"
                "{\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{\"sort_index\":0}}");
-    ot_has(tr, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":2,\"tid\":0,\"args\":{\"name\":\"10.0.0.2:7400\"}},\n"
+    ot_has(tr, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":2,\"tid\":0,\"args\":{\"name\":\"b.invalid:740\"}},\n"
                "{\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":2,\"tid\":0,\"args\":{\"sort_index\":1}},\n"
                "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":2,\"tid\":0,\"args\":{\"name\":\"worker 0\"}},\n"
                "{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":2,\"tid\":0,\"args\":{\"sort_index\":0}},\n"
                "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":2,\"tid\":1,\"args\":{\"name\":\"worker 1\"}},\n"
                "{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":2,\"tid\":1,\"args\":{\"sort_index\":1}},\n"
-               "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":3,\"tid\":0,\"args\":{\"name\":\"10.0.0.3:7400\"}},\n"
+               "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":3,\"tid\":0,\"args\":{\"name\":\"c.invalid:740\"}},\n"
                "{\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":3,\"tid\":0,\"args\":{\"sort_index\":2}},\n"
                "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":3,\"tid\":0,\"args\":{\"name\":\"worker 0\"}},\n"
                "{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":3,\"tid\":0,\"args\":{\"sort_index\":0}},\n");
     ot_has(tr, "{\"name\":\"a\",\"cat\":\"node\",\"ph\":\"X\",\"ts\":1000.000,\"dur\":1000.000,\"pid\":2,"
                "\"tid\":1,\"args\":{\"node\":0,\"graph\":\"spread\",\"status\":\"done\",\"task\":\"ot-remote\","
-               "\"machine\":\"10.0.0.2:7400\",\"attempts\":1,\"lost_s\":0.000000000,\"bytes_sent\":100,"
+               "\"machine\":\"b.invalid:740\",\"attempts\":1,\"lost_s\":0.000000000,\"bytes_sent\":100,"
                "\"bytes_received\":10}}");
     ot_has(tr, "{\"name\":\"b\",\"cat\":\"node\",\"ph\":\"X\",\"ts\":3000.000,\"dur\":1000.000,\"pid\":3,"
                "\"tid\":0,\"args\":{\"node\":1,\"graph\":\"spread\",\"status\":\"done\",\"task\":\"ot-remote\","
-               "\"machine\":\"10.0.0.3:7400\",\"attempts\":3,\"lost_s\":0.500000000,\"bytes_sent\":200,"
+               "\"machine\":\"c.invalid:740\",\"attempts\":3,\"lost_s\":0.500000000,\"bytes_sent\":200,"
                "\"bytes_received\":20}}");
     ot_has(tr, "\"pid\":2,\"tid\":0,\"args\":{\"node\":2,"); /* c: its own times, on its machine */
     ot_has(tr, "\"pid\":1,\"tid\":");                      /* d and e here */
@@ -728,7 +728,7 @@ START_TEST(test_origin_views)
         char got[256] = "";
         ck_assert_ptr_nonnull(fgets(got, sizeof got, p));
         ck_assert_int_eq(pclose(p), 0);
-        ck_assert_str_eq(got, "local=d,e 10.0.0.2:7400=a,c 10.0.0.3:7400=b\n");
+        ck_assert_str_eq(got, "local=d,e b.invalid:740=a,c c.invalid:740=b\n");
         ck_assert_int_eq(remove(path), 0);
     }
 
@@ -740,11 +740,11 @@ START_TEST(test_origin_views)
     ot_line(st, "local ", line, sizeof line);
     ot_starts(line, " local         |           2 |   40.00% | ");
     ot_has(line, " |       0 |   0.0000 |                0 |                0");
-    ot_line(st, "10.0.0.2:7400 ", line, sizeof line);
-    ot_starts(line, " 10.0.0.2:7400 |           2 |   40.00% | ");
+    ot_line(st, "b.invalid:740 ", line, sizeof line);
+    ot_starts(line, " b.invalid:740 |           2 |   40.00% | ");
     ot_has(line, " |       1 |   0.2500 |              400 |               40");
-    ck_assert_str_eq(ot_line(st, "10.0.0.3:7400 ", line, sizeof line),
-                     " 10.0.0.3:7400 |           1 |   20.00% |   0.0010 |       2 |   0.5000 |              200 |"
+    ck_assert_str_eq(ot_line(st, "c.invalid:740 ", line, sizeof line),
+                     " c.invalid:740 |           1 |   20.00% |   0.0010 |       2 |   0.5000 |              200 |"
                      "               20");
     ot_line(st, "Total         |", line, sizeof line);
     ot_starts(line, " Total         |           5 |  100.00% | ");
@@ -826,7 +826,7 @@ START_TEST(test_origin_weft_dot)
     got[len] = 0;
     ck_assert_int_eq(pclose(p), 0);
     ck_assert_str_eq(got, want);
-    ot_has(got, "machine_2 [label=\"10.0.0.3:7400\\n1 node\", fillcolor=\"#ffe0b2\"];");
+    ot_has(got, "machine_2 [label=\"c.invalid:740\\n1 node\", fillcolor=\"#ffe0b2\"];");
     free(got);
     free(want);
     free(text);

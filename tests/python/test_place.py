@@ -21,9 +21,9 @@ class PlaceTest(unittest.TestCase):
         a = g.add_task("t", name="a")
         b = g.add_task("t", name="b")
         self.assertEqual(a.place, ("any", None))
-        a.set_place("node", "10.0.0.2:7400")
+        a.set_place("node", "127.0.0.2:7400")
         b.set_place("local")
-        self.assertEqual(a.place, ("node", "10.0.0.2:7400"))
+        self.assertEqual(a.place, ("node", "127.0.0.2:7400"))
         self.assertEqual(b.place, ("local", None))
         with self.assertRaises(weft.InvalidArgument) as cm:
             a.set_place("node")
@@ -33,7 +33,7 @@ class PlaceTest(unittest.TestCase):
         self.assertIn("an address is given only with WEFT_PLACE_NODE", str(cm.exception))
         with self.assertRaises(ValueError):
             a.set_place("far")
-        self.assertEqual(a.place, ("node", "10.0.0.2:7400"))  # refusals change nothing
+        self.assertEqual(a.place, ("node", "127.0.0.2:7400"))  # refusals change nothing
         c = g.add(lambda: 1, name="c")
         self.assertEqual(c.place, ("any", None))
         with self.assertRaises(weft.InvalidArgument) as cm:

@@ -57,7 +57,7 @@ static void hostlists(void) {
     expands("n[9-10]x", "n9x n10x");
     expands("rack[1-2]-n[1-2]", "rack1-n1 rack1-n2 rack2-n1 rack2-n2");
     expands("a[0],b[5-5]", "a0 b5");
-    expands("10.0.0.[1-3]", "10.0.0.1 10.0.0.2 10.0.0.3");
+    expands("127.0.0.[1-3]", "127.0.0.1 127.0.0.2 127.0.0.3");
     expands("[1-2]", "1 2");
     expands("gpu[1,3-4],cpu[01-02,10]", "gpu1 gpu3 gpu4 cpu01 cpu02 cpu10");
     /* the largest list allowed, and one more */
