@@ -646,7 +646,9 @@ end
 local function chunk_name(level)
   local info = getinfo(level + 2, "Sl")
   if not info then return "=[remote chunk]" end
-  return fmt("=[remote chunk %s:%d]", info.short_src, info.currentline)
+  -- the file's name without its directories: Lua cuts chunk names at
+  -- LUA_IDSIZE (60) bytes, which a long path would fill
+  return fmt("=[remote chunk %s:%d]", info.short_src:match("[^/]*$"), info.currentline)
 end
 
 local submit_options = {n = true, name = true, cached = true}
